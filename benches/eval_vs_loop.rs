@@ -1,0 +1,147 @@
+//! NLL + gradient evaluations per second at one million rows, for the
+//! compiled program and for a hand-written fused Rust loop computing the same
+//! quantities, with their ratio. Both run in the same process on the same
+//! data, single-threaded, so the ratio is meaningful on a noisy machine.
+//!
+//!     cargo bench --bench eval_vs_loop
+//!
+//! Each figure is the median of repeated timed evaluations.
+
+use std::time::Instant;
+
+use nll::compile::{self, Compiled};
+use nll::data::{Column, ColumnKind, DataSet};
+use nll::eval::Workspace;
+use nll::model;
+use nll::syntax;
+
+const N_ROWS: usize = 1_000_000;
+const REPEATS: usize = 15;
+
+/// A small deterministic generator (SplitMix64), so the data are the same
+/// in every run without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f64 {
+        let u1 = self.next_f64().max(1e-300);
+        let u2 = self.next_f64();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+fn compile_source(source: &str, columns: Vec<(&str, Vec<f64>)>) -> Compiled {
+    let program = syntax::parse_program(source).expect("benchmark model parses");
+    let (m, diags) = model::check(&program);
+    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
+    let ds = DataSet {
+        n_rows: N_ROWS,
+        columns: columns.into_iter().map(|(n, v)| (n.to_string(), ColumnKind::Real, Column::Real(v))).collect(),
+        n_dropped: 0,
+        n_filtered_out: 0,
+        source_rows: (1..=N_ROWS).collect(),
+    };
+    compile::compile(&m, &ds, &ds.source_rows).expect("benchmark model compiles")
+}
+
+fn median_seconds(mut f: impl FnMut() -> f64) -> (f64, f64) {
+    let mut times = Vec::with_capacity(REPEATS);
+    let mut sink = 0.0;
+    sink += f(); // warm-up
+    for _ in 0..REPEATS {
+        let t = Instant::now();
+        sink += f();
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    (times[REPEATS / 2], sink)
+}
+
+fn main() {
+    // Single-threaded comparison: the hand loop uses one core.
+    rayon::ThreadPoolBuilder::new().num_threads(1).build_global().ok();
+    let mut rng = Rng(20240611);
+
+    println!("{:<22} {:>14} {:>14} {:>10}", "workload (1e6 rows)", "nll evals/s", "loop evals/s", "ratio");
+
+    // Linear Gaussian: y = a + b x + sigma e, theta = (a, b, log sigma).
+    let x: Vec<f64> = (0..N_ROWS).map(|_| rng.normal()).collect();
+    let y: Vec<f64> = x.iter().map(|xi| 1.0 + 2.0 * xi + 0.5 * rng.normal()).collect();
+    let c = compile_source(
+        "data x, y\nparam a, b\nparam s > 0\ny ~ Normal(a + b * x, s)\n",
+        vec![("x", x.clone()), ("y", y.clone())],
+    );
+    let theta = [0.9, 1.9, (0.6f64).ln()];
+    let prog = c.grad_program();
+    let mut ws = Workspace::new(&prog);
+    let mut out = vec![0.0; prog.n_outputs()];
+    let (t_nll, _) = median_seconds(|| {
+        prog.eval(&mut ws, &c.columns, &theta, &mut out);
+        out[0]
+    });
+    let (t_loop, _) = median_seconds(|| {
+        // nll = sum_i log s + log(2 pi)/2 + r_i^2 / (2 s^2),  r = y - a - b x
+        // d/da = -sum r / s^2, d/db = -sum r x / s^2, d/dlog s = sum (1 - r^2/s^2)
+        let (a, b, s) = (theta[0], theta[1], theta[2].exp());
+        let inv_s2 = 1.0 / (s * s);
+        let (mut sr, mut srx, mut sr2) = (0.0, 0.0, 0.0);
+        for (xi, yi) in x.iter().zip(&y) {
+            let r = yi - a - b * xi;
+            sr += r;
+            srx += r * xi;
+            sr2 += r * r;
+        }
+        let n = N_ROWS as f64;
+        let nll = n * (s.ln() + 0.918_938_533_204_672_8) + 0.5 * sr2 * inv_s2;
+        let g = [-sr * inv_s2, -srx * inv_s2, n - sr2 * inv_s2];
+        nll + g[0] + g[1] + g[2]
+    });
+    println!("{:<22} {:>14.1} {:>14.1} {:>10.2}", "linear Gaussian", 1.0 / t_nll, 1.0 / t_loop, t_nll / t_loop);
+
+    // Logistic regression with three features.
+    let xs: Vec<Vec<f64>> = (0..3).map(|_| (0..N_ROWS).map(|_| rng.normal()).collect()).collect();
+    let yl: Vec<f64> = (0..N_ROWS)
+        .map(|i| {
+            let eta = 0.3 + 0.8 * xs[0][i] - 0.5 * xs[1][i] + 0.2 * xs[2][i];
+            if rng.next_f64() < 1.0 / (1.0 + (-eta).exp()) { 1.0 } else { 0.0 }
+        })
+        .collect();
+    let c = compile_source(
+        "data y, x1, x2, x3\nparam b0, b1, b2, b3\ny ~ BernoulliLogit(b0 + b1 * x1 + b2 * x2 + b3 * x3)\n",
+        vec![("y", yl.clone()), ("x1", xs[0].clone()), ("x2", xs[1].clone()), ("x3", xs[2].clone())],
+    );
+    let theta = [0.2, 0.7, -0.4, 0.1];
+    let prog = c.grad_program();
+    let mut ws = Workspace::new(&prog);
+    let mut out = vec![0.0; prog.n_outputs()];
+    let (t_nll, _) = median_seconds(|| {
+        prog.eval(&mut ws, &c.columns, &theta, &mut out);
+        out[0]
+    });
+    let (t_loop, _) = median_seconds(|| {
+        // nll = sum_i softplus(eta_i) - y_i eta_i;  d/db_j = sum (logistic(eta_i) - y_i) x_ij
+        let mut nll = 0.0;
+        let mut g = [0.0; 4];
+        for i in 0..N_ROWS {
+            let eta = theta[0] + theta[1] * xs[0][i] + theta[2] * xs[1][i] + theta[3] * xs[2][i];
+            nll += eta.max(0.0) + (-eta.abs()).exp().ln_1p() - yl[i] * eta;
+            let r = 1.0 / (1.0 + (-eta).exp()) - yl[i];
+            g[0] += r;
+            g[1] += r * xs[0][i];
+            g[2] += r * xs[1][i];
+            g[3] += r * xs[2][i];
+        }
+        nll + g.iter().sum::<f64>()
+    });
+    println!("{:<22} {:>14.1} {:>14.1} {:>10.2}", "logistic, 3 features", 1.0 / t_nll, 1.0 / t_loop, t_nll / t_loop);
+    println!("\nratio = time of one compiled NLL+gradient evaluation / time of the hand-written loop (lower is better; 1.0 is parity)");
+}

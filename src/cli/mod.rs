@@ -1,0 +1,157 @@
+//! The command line: arguments, the subcommands, and exit codes.
+//!
+//! Each subcommand runs the pipeline as far as it needs (parse, check, load
+//! data, compile, fit) and turns every problem into rendered diagnostics on
+//! standard error. Results go to standard output.
+
+mod pipeline;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::optim::Method;
+
+pub use pipeline::Failure;
+
+#[derive(Debug, Parser)]
+#[command(name = "nll", version, about = "Fit statistical models written as distributional statements by maximum likelihood")]
+pub struct Cli {
+    /// Log progress to standard error (repeat for more detail).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit a model to data and report estimates, standard errors and fit statistics.
+    Fit(FitArgs),
+    /// Check a model (and its data, if given) without fitting.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The data as CSV with a header row.
+    #[arg(long, short = 'd', value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Fit on the rows where every used column has a value.
+    #[arg(long)]
+    pub drop_missing: bool,
+    /// Keep only rows where COLUMN equals VALUE (repeatable; all must hold).
+    #[arg(long = "where", value_name = "COLUMN=VALUE", value_parser = parse_where)]
+    pub filters: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Start value for a parameter or one element, like `s=2` or `beta[3]=0.1` (repeatable).
+    #[arg(long = "start", value_name = "NAME=VALUE", value_parser = parse_start)]
+    pub starts: Vec<(String, f64)>,
+    /// Optimization method.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// Maximum number of optimizer iterations.
+    #[arg(long, default_value_t = 1000)]
+    pub max_iter: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// L-BFGS then Newton with the exact Hessian to polish.
+    Auto,
+    /// L-BFGS with a strong Wolfe line search.
+    Lbfgs,
+    /// Trust-region Newton with the exact Hessian.
+    Newton,
+}
+
+impl MethodArg {
+    fn method(self) -> Method {
+        match self {
+            MethodArg::Auto => Method::Auto,
+            MethodArg::Lbfgs => Method::Lbfgs,
+            MethodArg::Newton => Method::Newton,
+        }
+    }
+}
+
+fn parse_start(s: &str) -> Result<(String, f64), String> {
+    let (name, value) = s.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, found `{s}`"))?;
+    let v: f64 = value.trim().parse().map_err(|_| format!("`{value}` is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("`{value}` is not a finite number"));
+    }
+    Ok((name.trim().to_string(), v))
+}
+
+fn parse_where(s: &str) -> Result<(String, String), String> {
+    let (col, value) = s.split_once('=').ok_or_else(|| format!("expected COLUMN=VALUE, found `{s}`"))?;
+    Ok((col.trim().to_string(), value.trim().to_string()))
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_logging(cli.verbose);
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let result = match &cli.command {
+        Command::Fit(args) => pipeline::fit(args, color),
+        Command::Check(args) => pipeline::check(args, color),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(Failure::Input) => 1,
+        Err(Failure::Io(msg)) => {
+            eprintln!("error: {msg}");
+            1
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
+        .format_timestamp(None)
+        .format_target(false)
+        .try_init();
+}
+
+pub(crate) fn method_of(args: &FitArgs) -> Method {
+    args.method.method()
+}

@@ -1,0 +1,239 @@
+//! Lowering a checked model and its data to one expression graph.
+//!
+//! Inputs: a [`Model`] without errors and the loaded [`DataSet`]. Output: a
+//! [`Compiled`] model holding the graph, the NLL node, its gradient and
+//! Hessian nodes (derived symbolically), the parameter layout (each element
+//! of each declared parameter is one coordinate of theta, the unconstrained
+//! vector the optimizer works on) and the data as columns for the evaluator.
+//!
+//! Constraints become transforms inside the graph: a parameter `s > 0` is
+//! the node `exp(theta_k)`, so derivatives with respect to theta include the
+//! transform by the chain rule, and no step can leave the constraint.
+
+mod lower;
+
+use std::collections::HashMap;
+
+use crate::data::{Column, DataSet};
+use crate::diag::{Diagnostic, Span};
+use crate::dist::{Family, Support};
+use crate::eval::{Columns, Program, ProgramOptions};
+use crate::graph::{Graph, NodeId};
+use crate::model::{Model, Transform};
+
+/// One coordinate of theta: an element of a declared parameter.
+#[derive(Debug, Clone)]
+pub struct ParamElement {
+    /// `a`, `beta[3]`, `u[north]`, `W[2,1]`.
+    pub name: String,
+    /// The declared parameter it belongs to.
+    pub param: String,
+    pub transform: Transform,
+    /// Start value on the natural scale.
+    pub start: f64,
+    /// The natural-scale value as a graph node of theta.
+    pub node: NodeId,
+    pub span: Span,
+}
+
+/// A lowered sampling statement, kept for diagnostics and reports.
+#[derive(Debug, Clone)]
+pub struct LoweredStatement {
+    pub family: &'static Family,
+    pub is_prior: bool,
+    /// The observed value (row node for likelihood terms).
+    pub y: NodeId,
+    /// The distribution's arguments.
+    pub args: Vec<NodeId>,
+    /// The negative log-density of one observation.
+    pub term: NodeId,
+    pub span: Span,
+    pub arg_spans: Vec<Span>,
+    pub lhs_span: Span,
+}
+
+/// A model lowered to a graph, ready to evaluate and fit.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub graph: Graph,
+    pub params: Vec<ParamElement>,
+    pub statements: Vec<LoweredStatement>,
+    pub columns: Columns,
+    /// The NLL: sum of likelihood terms over rows plus the prior terms.
+    pub nll: NodeId,
+    /// d NLL / d theta_k, one per parameter element.
+    pub grad: Vec<NodeId>,
+    /// Lower triangle of the Hessian, row by row: (k, l) for l <= k.
+    pub hess: Vec<NodeId>,
+    pub n_rows: usize,
+    /// The coordinate of theta after the parameters that holds the smoothing
+    /// width of kinks (|y - mu| in a Laplace likelihood), when the NLL has
+    /// any; the fit driver shrinks it toward 0.
+    pub smoothing_index: Option<usize>,
+}
+
+impl Compiled {
+    pub fn n_params(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Index into `hess` of entry (k, l), l <= k.
+    pub fn hess_index(k: usize, l: usize) -> usize {
+        let (k, l) = if l <= k { (k, l) } else { (l, k) };
+        k * (k + 1) / 2 + l
+    }
+
+    /// The program computing [nll, grad...].
+    pub fn grad_program(&self) -> Program {
+        let mut roots = vec![self.nll];
+        roots.extend(&self.grad);
+        Program::new(&self.graph, &roots, &[], &self.columns, ProgramOptions::default())
+    }
+
+    /// The program computing [nll, grad..., hess...].
+    pub fn hess_program(&self) -> Program {
+        let mut roots = vec![self.nll];
+        roots.extend(&self.grad);
+        roots.extend(&self.hess);
+        // Data-only products such as x_j x_k are not kept as columns here:
+        // there may be one per Hessian entry, too many to hold for big data.
+        Program::new(&self.graph, &roots, &[], &self.columns, ProgramOptions { keep_data_columns: false })
+    }
+
+    /// Per-row values of some nodes at theta.
+    pub fn eval_rows(&self, nodes: &[NodeId], theta: &[f64]) -> Vec<Vec<f64>> {
+        let prog = Program::new(&self.graph, &[], nodes, &self.columns, ProgramOptions { keep_data_columns: false });
+        prog.eval_rows(&self.columns, theta)
+    }
+
+    /// Theta at the start values, with the extra smoothing coordinate
+    /// (0: no smoothing) after the parameters.
+    pub fn start_theta(&self) -> Vec<f64> {
+        let mut theta: Vec<f64> = self.params.iter().map(|p| p.transform.to_theta(p.start)).collect();
+        theta.push(0.0);
+        theta
+    }
+}
+
+/// Lowers a model on its data. Errors are data-dependent problems: index
+/// ranges, factor levels, observed values outside a distribution's support.
+pub fn compile(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<Compiled, Vec<Diagnostic>> {
+    let mut graph = Graph::new();
+    let (columns, col_index) = build_columns(model, data);
+
+    let mut lowerer = lower::Lowerer::new(model, data, &col_index, &mut graph);
+    let params = lowerer.layout_params();
+    lowerer.declare_smoothing(params.len() as u32);
+    let statements = lowerer.lower_statements()?;
+    let derived = lowerer.into_derived_factors();
+    let mut columns = columns;
+    columns.factor.extend(derived);
+
+    check_observed_supports(&graph, &statements, &columns, source_rows)?;
+
+    // NLL = sum over likelihood statements of sum_i term_i + prior terms.
+    let mut nll = graph.constant(0.0);
+    for s in &statements {
+        let t = if s.is_prior { s.term } else { graph.sum(s.term) };
+        nll = graph.add(nll, t);
+    }
+    let n_params = params.len() as u32;
+    let smoothing_index = graph.depends_on(nll, n_params).then_some(n_params as usize);
+    let grad: Vec<NodeId> = (0..n_params).map(|k| graph.diff(nll, k)).collect();
+    let mut hess = Vec::new();
+    for k in 0..n_params {
+        for l in 0..=k {
+            hess.push(graph.diff(grad[k as usize], l));
+        }
+    }
+    log::info!(
+        "compiled: {} parameters, {} statements, {} graph nodes",
+        params.len(),
+        statements.len(),
+        graph.len()
+    );
+    Ok(Compiled { graph, params, statements, columns, nll, grad, hess, n_rows: data.n_rows, smoothing_index })
+}
+
+/// Where each data column of the model lives in the evaluator's columns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ColRef {
+    Real(u32),
+    Factor { col: u32, n_levels: usize },
+}
+
+fn build_columns(model: &Model, data: &DataSet) -> (Columns, HashMap<String, ColRef>) {
+    let mut columns = Columns { n_rows: data.n_rows, ..Columns::default() };
+    let mut index = HashMap::new();
+    for dv in &model.data {
+        for name in &dv.columns {
+            if index.contains_key(name) {
+                continue;
+            }
+            match data.column(name) {
+                Some(Column::Real(v)) => {
+                    columns.real.push(v.clone());
+                    index.insert(name.clone(), ColRef::Real(columns.real.len() as u32 - 1));
+                }
+                Some(Column::Factor { codes, levels }) => {
+                    columns.factor.push(codes.clone());
+                    index.insert(
+                        name.clone(),
+                        ColRef::Factor { col: columns.factor.len() as u32 - 1, n_levels: levels.len() },
+                    );
+                }
+                None => {}
+            }
+        }
+    }
+    (columns, index)
+}
+
+/// Rows listed in a data error: the first few, then a count.
+pub const MAX_LISTED_ROWS: usize = 5;
+
+fn check_observed_supports(
+    graph: &Graph,
+    statements: &[LoweredStatement],
+    columns: &Columns,
+    source_rows: &[usize],
+) -> Result<(), Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    for s in statements.iter().filter(|s| !s.is_prior && s.family.support != Support::Level) {
+        let prog = Program::new(graph, &[], &[s.y], columns, ProgramOptions { keep_data_columns: false });
+        let values = prog.eval_rows(columns, &[]).pop().unwrap_or_default();
+        let bad: Vec<(usize, f64)> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !s.family.support.contains(**v))
+            .map(|(i, v)| (source_rows.get(i).copied().unwrap_or(i + 1), *v))
+            .collect();
+        if bad.is_empty() {
+            continue;
+        }
+        let listed: Vec<String> = bad
+            .iter()
+            .take(MAX_LISTED_ROWS)
+            .map(|(row, v)| format!("row {row} ({v})"))
+            .collect();
+        let more = if bad.len() > MAX_LISTED_ROWS { format!(", and {} more", bad.len() - MAX_LISTED_ROWS) } else { String::new() };
+        diags.push(
+            Diagnostic::error(
+                "E320",
+                format!(
+                    "{} observed value{} outside the support of `{}`",
+                    bad.len(),
+                    if bad.len() == 1 { " is" } else { "s are" },
+                    s.family.name
+                ),
+            )
+            .with_primary(s.lhs_span, format!("must be {}", s.family.support.describe()))
+            .with_note(format!("Offending rows (counted from 1 for the first data row): {}{more}.", listed.join(", "))),
+        );
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(diags)
+    }
+}

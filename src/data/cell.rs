@@ -1,0 +1,173 @@
+//! Reading one cell: missing-value markers, numbers and factor levels.
+//!
+//! Every cell of a requested column goes through [`classify`], which works
+//! on the raw bytes of the field and allocates nothing. The loader decides
+//! what to do with the outcome (store it, drop the row, or report it).
+
+use super::error::CellIssue;
+use super::ColumnKind;
+
+/// Cell texts that mean "no value", after trimming surrounding whitespace.
+///
+/// An empty cell is missing too. The match is exact and case-sensitive, so
+/// the level `Na` (sodium, say) of a factor stays a value. Any text that
+/// parses as a floating-point NaN in a numeric column (such as `-nan`) also
+/// counts as missing, since NaN is how other tools write a missing number.
+pub const MISSING_MARKERS: &[&str] =
+    &["NA", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "."];
+
+/// What one cell holds, as far as its column's kind is concerned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Cell {
+    /// A finite number, already checked to be whole for `Int` columns.
+    Number(f64),
+    /// A valid factor level; its text is the trimmed field.
+    Level,
+    /// Empty or a missing-value marker.
+    Missing,
+    /// A value the column cannot hold.
+    Invalid(CellIssue),
+}
+
+/// Classify the raw bytes of one field for a column of `kind`.
+pub(crate) fn classify(raw: &[u8], kind: ColumnKind) -> Cell {
+    let bytes = raw.trim_ascii();
+    if is_missing_marker(bytes) {
+        return Cell::Missing;
+    }
+
+    if kind == ColumnKind::Factor {
+        return match std::str::from_utf8(bytes) {
+            Ok(_) => Cell::Level,
+            Err(_) => Cell::Invalid(CellIssue::NotUtf8),
+        };
+    }
+
+    let Some(value) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    else {
+        return Cell::Invalid(CellIssue::NotANumber);
+    };
+    if value.is_nan() {
+        return Cell::Missing;
+    }
+    if value.is_infinite() {
+        return Cell::Invalid(CellIssue::NonFinite);
+    }
+    if kind == ColumnKind::Int && value.fract() != 0.0 {
+        return Cell::Invalid(CellIssue::NotInteger);
+    }
+    Cell::Number(value)
+}
+
+/// Parse `text` as a finite number the way numeric cells are parsed.
+/// Used to decide whether factor levels sort numerically.
+pub(crate) fn parse_finite(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn is_missing_marker(trimmed: &[u8]) -> bool {
+    trimmed.is_empty() || MISSING_MARKERS.iter().any(|m| m.as_bytes() == trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::num::f64;
+    use proptest::prelude::*;
+
+    fn real(text: &str) -> Cell {
+        classify(text.as_bytes(), ColumnKind::Real)
+    }
+
+    #[test]
+    fn parses_decimal_and_exponent_forms() {
+        assert_eq!(real("1.5"), Cell::Number(1.5));
+        assert_eq!(real("  -2 "), Cell::Number(-2.0));
+        assert_eq!(real("+3"), Cell::Number(3.0));
+        assert_eq!(real(".591E0"), Cell::Number(0.591));
+        assert_eq!(real("760."), Cell::Number(760.0));
+        assert_eq!(real("1e-3"), Cell::Number(0.001));
+        assert_eq!(real("\t10.07E0\t"), Cell::Number(10.07));
+    }
+
+    #[test]
+    fn recognises_missing_markers() {
+        for text in [
+            "", "   ", "NA", " NA ", "N/A", "n/a", "NaN", "nan", "NAN", ".", "null", "NULL",
+        ] {
+            assert_eq!(real(text), Cell::Missing, "{text:?}");
+            assert_eq!(
+                classify(text.as_bytes(), ColumnKind::Factor),
+                Cell::Missing,
+                "{text:?}"
+            );
+        }
+        assert_eq!(real("-nan"), Cell::Missing);
+    }
+
+    #[test]
+    fn marker_match_is_case_sensitive_for_factors() {
+        assert_eq!(classify(b"Na", ColumnKind::Factor), Cell::Level);
+        assert_eq!(classify(b"none", ColumnKind::Factor), Cell::Level);
+    }
+
+    #[test]
+    fn rejects_infinities_and_overflow() {
+        for text in ["inf", "-inf", "Infinity", "1e999", "-1e400"] {
+            assert_eq!(real(text), Cell::Invalid(CellIssue::NonFinite), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_text_and_decimal_commas() {
+        for text in ["abc", "1,5", "?", "1 000", "0x10", "1.2.3", "--1", "1e"] {
+            assert_eq!(real(text), Cell::Invalid(CellIssue::NotANumber), "{text:?}");
+        }
+        assert_eq!(real("\u{fffd}"), Cell::Invalid(CellIssue::NotANumber));
+        assert_eq!(
+            classify(b"\xff1", ColumnKind::Real),
+            Cell::Invalid(CellIssue::NotANumber)
+        );
+    }
+
+    #[test]
+    fn int_columns_accept_whole_numbers_in_any_form() {
+        let int = |t: &str| classify(t.as_bytes(), ColumnKind::Int);
+        assert_eq!(int("3"), Cell::Number(3.0));
+        assert_eq!(int("-0"), Cell::Number(-0.0));
+        assert_eq!(int("2.0"), Cell::Number(2.0));
+        assert_eq!(int("1e3"), Cell::Number(1000.0));
+        assert_eq!(int("2.5"), Cell::Invalid(CellIssue::NotInteger));
+        assert_eq!(int("1e-3"), Cell::Invalid(CellIssue::NotInteger));
+        assert_eq!(int("abc"), Cell::Invalid(CellIssue::NotANumber));
+        assert_eq!(int("NA"), Cell::Missing);
+    }
+
+    #[test]
+    fn factor_cells_must_be_utf8() {
+        assert_eq!(
+            classify(" a b ".as_bytes(), ColumnKind::Factor),
+            Cell::Level
+        );
+        assert_eq!(
+            classify(b"caf\xe9", ColumnKind::Factor),
+            Cell::Invalid(CellIssue::NotUtf8)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn finite_numbers_round_trip(value in f64::NORMAL | f64::SUBNORMAL | f64::ZERO) {
+            prop_assert_eq!(real(&format!(" {value} ")), Cell::Number(value));
+            prop_assert_eq!(real(&format!("{value:e}")), Cell::Number(value));
+        }
+
+        #[test]
+        fn integers_round_trip_in_int_columns(value in -(1i64 << 53)..(1i64 << 53)) {
+            let cell = classify(value.to_string().as_bytes(), ColumnKind::Int);
+            prop_assert_eq!(cell, Cell::Number(value as f64));
+        }
+    }
+}

@@ -1,0 +1,1308 @@
+//! The CSV reading loop: header, then one pass over the rows.
+//!
+//! The header is resolved into field indices first. Rows are then read as
+//! [`csv::ByteRecord`]s into one reused buffer; only the fields of requested
+//! and filter columns are looked at, and numeric cells are parsed straight
+//! from their bytes, so a clean row allocates nothing. Problems are logged
+//! per column and issue while reading and turned into [`DataProblem`]s at
+//! the end. Once any problem is seen, values are no longer stored, since the
+//! load will fail anyway.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use csv::ByteRecord;
+
+use super::cell::{classify, Cell};
+use super::error::{
+    quote_text, BadCell, FilterMiss, RowFields, MAX_LISTED_ROWS, MAX_LISTED_VALUES,
+};
+use super::factor::FactorBuilder;
+use super::lines::LineTracker;
+use crate::diag::suggest::closest as closest_name;
+use super::{
+    CellIssue, Column, ColumnKind, ColumnRequest, ColumnRole, DataError, DataProblem, DataSet,
+    LoadOptions, MissingCount,
+};
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Load the requested columns of the CSV file at `path`.
+///
+/// See the [module documentation](super) for the accepted format, how rows
+/// are selected and what the result guarantees.
+///
+/// # Errors
+///
+/// Every problem found in the file, as described in the module
+/// documentation; a file that cannot be opened gives E301 alone.
+pub fn load_csv(
+    path: &Path,
+    requests: &[ColumnRequest],
+    opts: &LoadOptions,
+) -> Result<DataSet, DataError> {
+    let name = path.display().to_string();
+    match File::open(path) {
+        Ok(file) => load_from_reader(file, &name, requests, opts),
+        Err(err) => Err(DataError {
+            problems: vec![unreadable(&name, &err)],
+            source_name: name,
+        }),
+    }
+}
+
+/// Load the requested columns from CSV `text`, naming it `source_name` in
+/// messages. Behaves exactly like [`load_csv`] on a file holding `text`.
+///
+/// # Example: a factor and a numeric column
+///
+/// ```
+/// use nll::data::{load_csv_str, Column, ColumnKind, ColumnRequest, LoadOptions};
+///
+/// let text = "y,group\n1.5,b\n2.0,a\n";
+/// let requests = [
+///     ColumnRequest::new("y", ColumnKind::Real),
+///     ColumnRequest::new("group", ColumnKind::Factor),
+/// ];
+/// let data = load_csv_str(text, "inline.csv", &requests, &LoadOptions::default()).unwrap();
+/// assert_eq!(data.n_rows, 2);
+/// assert_eq!(data.column("y"), Some(&Column::Real(vec![1.5, 2.0])));
+/// let (codes, levels) = data.column("group").unwrap().as_factor().unwrap();
+/// assert_eq!((codes, levels), (&[1, 0][..], &["a".to_string(), "b".to_string()][..]));
+/// ```
+///
+/// # Errors
+///
+/// As for [`load_csv`].
+pub fn load_csv_str(
+    text: &str,
+    source_name: &str,
+    requests: &[ColumnRequest],
+    opts: &LoadOptions,
+) -> Result<DataSet, DataError> {
+    load_from_reader(text.as_bytes(), source_name, requests, opts)
+}
+
+/// The trimmed column names in the header of the CSV file at `path`, for
+/// suggesting names when a model refers to a column that does not exist.
+///
+/// # Errors
+///
+/// E301 when the file cannot be read, E302 when it has no header row, E303
+/// for names that are not UTF-8 text.
+pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
+    let name = path.display().to_string();
+    let fail = |problems| DataError {
+        source_name: name.clone(),
+        problems,
+    };
+
+    let file = File::open(path).map_err(|err| fail(vec![unreadable(&name, &err)]))?;
+    let mut reader = csv_reader(file);
+    let mut record = ByteRecord::new();
+    read_header_names(&mut reader, &mut record, &name).map_err(fail)
+}
+
+/// Where a requested column is read from, and what has been read so far.
+struct ColumnPlan {
+    name: String,
+    kind: ColumnKind,
+    /// `None` when the column is not (unambiguously) in the header.
+    field_idx: Option<usize>,
+    values: Values,
+    issues: Vec<IssueLog>,
+    /// Missing cells in rows that passed the filters, logged or not.
+    n_missing: usize,
+}
+
+enum Values {
+    Real(Vec<f64>),
+    Factor(FactorBuilder),
+}
+
+/// The bad cells of one column with one issue.
+struct IssueLog {
+    issue: CellIssue,
+    n_cells: usize,
+    first: Vec<BadCell>,
+}
+
+/// One `(column, value)` filter and what it has matched.
+struct FilterPlan {
+    column: String,
+    value: String,
+    field_idx: Option<usize>,
+    n_matched: usize,
+    /// Distinct values seen while nothing matched, to explain a miss.
+    seen: Vec<String>,
+    has_more: bool,
+}
+
+fn load_from_reader<R: io::Read>(
+    input: R,
+    source_name: &str,
+    requests: &[ColumnRequest],
+    opts: &LoadOptions,
+) -> Result<DataSet, DataError> {
+    let fail = |problems| DataError {
+        source_name: source_name.to_string(),
+        problems,
+    };
+    let mut reader = csv_reader(input);
+    let mut record = ByteRecord::new();
+    let header = read_header_names(&mut reader, &mut record, source_name).map_err(fail)?;
+
+    // Resolve names. A request repeated with the same kind shares one plan,
+    // so its problems are reported once.
+    let mut problems = Vec::new();
+    let mut plans: Vec<ColumnPlan> = Vec::new();
+    let mut plan_of_request = Vec::with_capacity(requests.len());
+    for request in requests {
+        let existing = plans
+            .iter()
+            .position(|p| p.name == request.name && p.kind == request.kind);
+        let plan_idx = existing.unwrap_or_else(|| {
+            let field_idx = resolve(
+                &header,
+                &request.name,
+                ColumnRole::Requested,
+                source_name,
+                &mut problems,
+            );
+            plans.push(ColumnPlan::new(request, field_idx));
+            plans.len() - 1
+        });
+        plan_of_request.push(plan_idx);
+    }
+    let mut filters: Vec<FilterPlan> = opts
+        .filters
+        .iter()
+        .map(|(column, value)| FilterPlan {
+            column: column.clone(),
+            value: value.trim().to_string(),
+            field_idx: resolve(
+                &header,
+                column,
+                ColumnRole::Filter,
+                source_name,
+                &mut problems,
+            ),
+            n_matched: 0,
+            seen: Vec::new(),
+            has_more: false,
+        })
+        .collect();
+    let has_header_problem = !problems.is_empty();
+    let can_check_cells = filters.iter().all(|f| f.field_idx.is_some());
+
+    // The single pass over the rows.
+    let mut n_data_rows = 0;
+    let mut n_filtered_out = 0;
+    let mut n_dropped = 0;
+    let mut n_kept = 0;
+    let mut source_rows = Vec::new();
+    let mut ragged_rows: Vec<RowFields> = Vec::new();
+    let mut n_ragged_rows = 0;
+    let mut is_clean = !has_header_problem;
+    let mut has_read_error = false;
+    let mut cells = vec![Cell::Missing; plans.len()];
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(err) => {
+                problems.push(unreadable_csv(source_name, err));
+                has_read_error = true;
+                break;
+            }
+        }
+        n_data_rows += 1;
+        let row = n_data_rows;
+        let start = record.position().map_or(0, |p| p.byte());
+        let line = reader.get_mut().record_line(start);
+
+        if record.len() != header.len() {
+            n_ragged_rows += 1;
+            if ragged_rows.len() < MAX_LISTED_ROWS {
+                ragged_rows.push(RowFields {
+                    row,
+                    line,
+                    n_fields: record.len(),
+                });
+            }
+            is_clean = false;
+            continue;
+        }
+        if !can_check_cells {
+            continue;
+        }
+        if !passes_filters(&mut filters, &record) {
+            n_filtered_out += 1;
+            continue;
+        }
+
+        let mut has_missing = false;
+        let mut has_invalid = false;
+        for (plan, cell) in plans.iter_mut().zip(&mut cells) {
+            let Some(field_idx) = plan.field_idx else {
+                continue;
+            };
+            let raw = &record[field_idx];
+            *cell = classify(raw, plan.kind);
+            match *cell {
+                Cell::Missing => {
+                    has_missing = true;
+                    plan.n_missing += 1;
+                    if !opts.drop_missing {
+                        plan.log(CellIssue::Missing, row, line, raw);
+                    }
+                }
+                Cell::Invalid(issue) => {
+                    has_invalid = true;
+                    plan.log(issue, row, line, raw);
+                }
+                Cell::Number(_) | Cell::Level => {}
+            }
+        }
+        if has_missing && opts.drop_missing {
+            n_dropped += 1;
+            continue;
+        }
+        n_kept += 1;
+        if has_missing || has_invalid {
+            is_clean = false;
+        }
+        if !is_clean {
+            continue;
+        }
+
+        for (plan, cell) in plans.iter_mut().zip(&cells) {
+            plan.store(*cell, &record);
+        }
+        source_rows.push(row);
+    }
+
+    // Turn the logs into problems, in a stable order.
+    if n_ragged_rows > 0 {
+        problems.push(DataProblem::RowFieldCount {
+            n_header_fields: header.len(),
+            n_rows: n_ragged_rows,
+            first: ragged_rows,
+        });
+    }
+    for plan in &mut plans {
+        problems.extend(plan.take_problems());
+    }
+    let is_row_count_known =
+        !has_header_problem && !has_read_error && n_ragged_rows == 0 && can_check_cells;
+    if is_row_count_known && n_kept == 0 {
+        problems.push(DataProblem::RowsNoneLeft {
+            file: source_name.to_string(),
+            n_data_rows,
+            n_filtered_out,
+            n_dropped,
+            filter_miss: filters
+                .into_iter()
+                .find(|f| f.n_matched == 0)
+                .map(FilterPlan::into_miss),
+            most_missing: most_missing(&plans),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(fail(problems));
+    }
+
+    let columns = finish_columns(requests, plans, &plan_of_request);
+    Ok(DataSet {
+        n_rows: n_kept,
+        columns,
+        n_dropped,
+        n_filtered_out,
+        source_rows,
+    })
+}
+
+fn csv_reader<R: io::Read>(input: R) -> csv::Reader<LineTracker<R>> {
+    // The header is read by hand, and field counts are checked by hand so
+    // that every bad row is reported rather than only the first.
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(LineTracker::new(input))
+}
+
+/// Read the first record and turn it into trimmed names.
+fn read_header_names<R: io::Read>(
+    reader: &mut csv::Reader<LineTracker<R>>,
+    record: &mut ByteRecord,
+    source_name: &str,
+) -> Result<Vec<String>, Vec<DataProblem>> {
+    match reader.read_byte_record(record) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(vec![DataProblem::FileEmpty {
+                file: source_name.to_string(),
+            }])
+        }
+        Err(err) => return Err(vec![unreadable_csv(source_name, err)]),
+    }
+
+    let mut names = Vec::with_capacity(record.len());
+    let mut problems = Vec::new();
+    for (field_idx, raw) in record.iter().enumerate() {
+        let raw = if field_idx == 0 {
+            raw.strip_prefix(UTF8_BOM).unwrap_or(raw)
+        } else {
+            raw
+        };
+        match std::str::from_utf8(raw.trim_ascii()) {
+            Ok(name) => names.push(name.to_string()),
+            Err(_) => problems.push(DataProblem::HeaderNotUtf8 {
+                file: source_name.to_string(),
+                position: field_idx + 1,
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+
+    // A header of one blank name is a file of whitespace, not a column.
+    if let [only] = names.as_slice() {
+        if only.is_empty() {
+            return Err(vec![DataProblem::FileEmpty {
+                file: source_name.to_string(),
+            }]);
+        }
+    }
+    Ok(names)
+}
+
+/// The field index of `name`, or `None` after logging why there is none.
+/// A name already reported is not reported again.
+fn resolve(
+    header: &[String],
+    name: &str,
+    role: ColumnRole,
+    source_name: &str,
+    problems: &mut Vec<DataProblem>,
+) -> Option<usize> {
+    let positions: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| *h == name)
+        .map(|(idx, _)| idx)
+        .collect();
+    if let [only] = positions.as_slice() {
+        return Some(*only);
+    }
+
+    let problem = if positions.is_empty() {
+        DataProblem::ColumnUnknown {
+            file: source_name.to_string(),
+            name: name.to_string(),
+            role,
+            header: header.to_vec(),
+            suggestion: closest_name(name, header.iter().map(String::as_str)).map(str::to_string),
+        }
+    } else {
+        DataProblem::ColumnDuplicate {
+            file: source_name.to_string(),
+            name: name.to_string(),
+            positions: positions.iter().map(|idx| idx + 1).collect(),
+        }
+    };
+    if !problems.contains(&problem) {
+        problems.push(problem);
+    }
+    None
+}
+
+/// The column with the most missing cells, the first one on a tie.
+fn most_missing(plans: &[ColumnPlan]) -> Option<MissingCount> {
+    let plan = plans
+        .iter()
+        .filter(|plan| plan.n_missing > 0)
+        .min_by_key(|plan| std::cmp::Reverse(plan.n_missing))?;
+    Some(MissingCount {
+        column: plan.name.clone(),
+        n_missing: plan.n_missing,
+    })
+}
+
+/// Whether `record` passes every filter. All filters are evaluated, not
+/// just up to the first failure, so that each one's match count is right.
+fn passes_filters(filters: &mut [FilterPlan], record: &ByteRecord) -> bool {
+    let mut passes = true;
+    for filter in filters {
+        let field_idx = filter
+            .field_idx
+            .expect("cells are checked only when filters resolve");
+        let cell = record[field_idx].trim_ascii();
+        if cell == filter.value.as_bytes() {
+            filter.n_matched += 1;
+        } else {
+            passes = false;
+            if filter.n_matched == 0 {
+                filter.remember(cell);
+            }
+        }
+    }
+    passes
+}
+
+/// The columns of a clean load, one per request. A plan shared by several
+/// requests is cloned for all but its last.
+fn finish_columns(
+    requests: &[ColumnRequest],
+    plans: Vec<ColumnPlan>,
+    plan_of_request: &[usize],
+) -> Vec<(String, ColumnKind, Column)> {
+    let mut finished: Vec<Option<Column>> =
+        plans.into_iter().map(|plan| Some(plan.finish())).collect();
+    let mut columns = Vec::with_capacity(requests.len());
+    for (request_idx, (request, &plan_idx)) in requests.iter().zip(plan_of_request).enumerate() {
+        let is_last_use = !plan_of_request[request_idx + 1..].contains(&plan_idx);
+        let column = if is_last_use {
+            finished[plan_idx].take()
+        } else {
+            finished[plan_idx].clone()
+        };
+        let column = column.expect("a plan is taken only at its last use");
+        columns.push((request.name.clone(), request.kind, column));
+    }
+    columns
+}
+
+impl ColumnPlan {
+    fn new(request: &ColumnRequest, field_idx: Option<usize>) -> ColumnPlan {
+        let values = match request.kind {
+            ColumnKind::Real | ColumnKind::Int => Values::Real(Vec::new()),
+            ColumnKind::Factor => Values::Factor(FactorBuilder::default()),
+        };
+        ColumnPlan {
+            name: request.name.clone(),
+            kind: request.kind,
+            field_idx,
+            values,
+            issues: Vec::new(),
+            n_missing: 0,
+        }
+    }
+
+    fn log(&mut self, issue: CellIssue, row: usize, line: u64, raw: &[u8]) {
+        let log = match self.issues.iter().position(|log| log.issue == issue) {
+            Some(idx) => &mut self.issues[idx],
+            None => {
+                self.issues.push(IssueLog {
+                    issue,
+                    n_cells: 0,
+                    first: Vec::new(),
+                });
+                self.issues.last_mut().expect("just pushed")
+            }
+        };
+        log.n_cells += 1;
+        if log.first.len() < MAX_LISTED_ROWS {
+            log.first.push(BadCell::new(row, line, raw));
+        }
+    }
+
+    /// Store a cell that `classify` found valid for this column.
+    fn store(&mut self, cell: Cell, record: &ByteRecord) {
+        let Some(field_idx) = self.field_idx else {
+            return;
+        };
+        match (&mut self.values, cell) {
+            (Values::Real(values), Cell::Number(value)) => values.push(value),
+            (Values::Factor(builder), Cell::Level) => {
+                let text = std::str::from_utf8(record[field_idx].trim_ascii())
+                    .expect("classify accepts only UTF-8 levels");
+                builder.push(text);
+            }
+            _ => unreachable!("only valid cells of the column's kind are stored"),
+        }
+    }
+
+    /// One problem per issue, ordered by issue so output does not depend on
+    /// which bad cell came first.
+    fn take_problems(&mut self) -> Vec<DataProblem> {
+        let mut issues = std::mem::take(&mut self.issues);
+        issues.sort_by_key(|log| issue_rank(log.issue));
+        issues
+            .into_iter()
+            .map(|log| DataProblem::CellsInvalid {
+                column: self.name.clone(),
+                kind: self.kind,
+                issue: log.issue,
+                n_cells: log.n_cells,
+                first: log.first,
+            })
+            .collect()
+    }
+
+    fn finish(self) -> Column {
+        match self.values {
+            Values::Real(values) => Column::Real(values),
+            Values::Factor(builder) => builder.finish(),
+        }
+    }
+}
+
+fn issue_rank(issue: CellIssue) -> u8 {
+    match issue {
+        CellIssue::Missing => 0,
+        CellIssue::NonFinite => 1,
+        CellIssue::NotANumber => 2,
+        CellIssue::NotInteger => 3,
+        CellIssue::NotUtf8 => 4,
+    }
+}
+
+impl FilterPlan {
+    fn remember(&mut self, cell: &[u8]) {
+        if self.has_more || self.seen.iter().any(|seen| seen.as_bytes() == cell) {
+            return;
+        }
+        if self.seen.len() < MAX_LISTED_VALUES {
+            self.seen.push(quote_text(cell));
+        } else {
+            self.has_more = true;
+        }
+    }
+
+    fn into_miss(self) -> FilterMiss {
+        FilterMiss {
+            column: self.column,
+            value: self.value,
+            seen: self.seen,
+            has_more: self.has_more,
+        }
+    }
+}
+
+fn unreadable(path: &str, err: &io::Error) -> DataProblem {
+    DataProblem::FileUnreadable {
+        path: path.to_string(),
+        reason: io_reason(err),
+        io_kind: err.kind(),
+    }
+}
+
+fn unreadable_csv(path: &str, err: csv::Error) -> DataProblem {
+    if let csv::ErrorKind::Io(io_err) = err.kind() {
+        return unreadable(path, io_err);
+    }
+    DataProblem::FileUnreadable {
+        path: path.to_string(),
+        reason: err.to_string(),
+        io_kind: io::ErrorKind::InvalidData,
+    }
+}
+
+/// The operating system's reason, without the error number and starting
+/// lowercase to fit inside a message: "no such file or directory".
+fn io_reason(err: &io::Error) -> String {
+    let text = err.to_string();
+    let text = match text.find(" (os error") {
+        Some(idx) => &text[..idx],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use ColumnKind::{Factor, Int, Real};
+
+    fn requests(columns: &[(&str, ColumnKind)]) -> Vec<ColumnRequest> {
+        columns
+            .iter()
+            .map(|&(name, kind)| ColumnRequest::new(name, kind))
+            .collect()
+    }
+
+    fn load(
+        text: &str,
+        columns: &[(&str, ColumnKind)],
+        opts: &LoadOptions,
+    ) -> Result<DataSet, DataError> {
+        load_csv_str(text, "data.csv", &requests(columns), opts)
+    }
+
+    fn load_ok(text: &str, columns: &[(&str, ColumnKind)], opts: &LoadOptions) -> DataSet {
+        load(text, columns, opts).unwrap_or_else(|err| panic!("unexpected error:\n{err}"))
+    }
+
+    /// Every problem as code, message and help, the way a user reads them.
+    fn report(text: &str, columns: &[(&str, ColumnKind)], opts: &LoadOptions) -> String {
+        let err = load(text, columns, opts).expect_err("the load should fail");
+        render(&err)
+    }
+
+    fn render(err: &DataError) -> String {
+        let mut out = String::new();
+        for problem in err.problems() {
+            out.push_str(&format!(
+                "error[{}]: {}\n",
+                problem.code(),
+                problem.message()
+            ));
+            if let Some(help) = problem.help() {
+                out.push_str(&format!("  help: {help}\n"));
+            }
+        }
+        out
+    }
+
+    fn drop_missing() -> LoadOptions {
+        LoadOptions {
+            drop_missing: true,
+            ..LoadOptions::default()
+        }
+    }
+
+    fn filter(column: &str, value: &str) -> LoadOptions {
+        LoadOptions {
+            filters: vec![(column.into(), value.into())],
+            ..LoadOptions::default()
+        }
+    }
+
+    fn reals(data: &DataSet, name: &str) -> Vec<f64> {
+        data.column(name)
+            .and_then(Column::as_real)
+            .expect("a real column")
+            .to_vec()
+    }
+
+    fn factor(data: &DataSet, name: &str) -> (Vec<u32>, Vec<String>) {
+        let (codes, levels) = data
+            .column(name)
+            .and_then(Column::as_factor)
+            .expect("a factor");
+        (codes.to_vec(), levels.to_vec())
+    }
+
+    /// A file in the system's temporary folder, removed when dropped.
+    struct TempFile(std::path::PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, contents: &[u8]) -> TempFile {
+            let path = std::env::temp_dir().join(format!("nll-data-{}-{name}", std::process::id()));
+            std::fs::write(&path, contents).expect("the temporary folder is writable");
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn loads_requested_columns_in_request_order() {
+        let text = "y,n,g,unused\n1.5,3,b,zzz\n-2e1,4.0,a,\n";
+        let data = load_ok(
+            text,
+            &[("g", Factor), ("y", Real), ("n", Int)],
+            &LoadOptions::default(),
+        );
+        assert_eq!(data.n_rows, 2);
+        assert_eq!(data.header(), ["g", "y", "n"]);
+        assert_eq!(data.kind("n"), Some(Int));
+        assert_eq!(reals(&data, "y"), [1.5, -20.0]);
+        assert_eq!(reals(&data, "n"), [3.0, 4.0]);
+        assert_eq!(
+            factor(&data, "g"),
+            (vec![1, 0], vec!["a".into(), "b".into()])
+        );
+        assert_eq!(data.source_rows, [1, 2]);
+        assert_eq!((data.n_dropped, data.n_filtered_out), (0, 0));
+        assert!(data.column("unused").is_none());
+    }
+
+    #[test]
+    fn trims_header_names_and_cells() {
+        let data = load_ok(
+            " x , g \n 1 , a b \n",
+            &[("x", Real), ("g", Factor)],
+            &LoadOptions::default(),
+        );
+        assert_eq!(reals(&data, "x"), [1.0]);
+        assert_eq!(factor(&data, "g").1, ["a b"]);
+    }
+
+    #[test]
+    fn numeric_factor_levels_sort_as_numbers() {
+        let text = "dose\n10\n2\n1\n2\n";
+        let data = load_ok(text, &[("dose", Factor)], &LoadOptions::default());
+        assert_eq!(
+            factor(&data, "dose"),
+            (vec![2, 1, 0, 1], vec!["1".into(), "2".into(), "10".into()])
+        );
+    }
+
+    #[test]
+    fn text_factor_levels_sort_lexicographically() {
+        let text = "species\nvirginica\nsetosa\nversicolor\nsetosa\n";
+        let data = load_ok(text, &[("species", Factor)], &LoadOptions::default());
+        assert_eq!(
+            factor(&data, "species").1,
+            ["setosa", "versicolor", "virginica"]
+        );
+        assert_eq!(factor(&data, "species").0, [2, 0, 1, 0]);
+    }
+
+    #[test]
+    fn factor_levels_come_from_kept_rows_only() {
+        let text = "g,split\na,train\nb,test\nc,train\n";
+        let data = load_ok(text, &[("g", Factor)], &filter("split", "train"));
+        assert_eq!(
+            factor(&data, "g"),
+            (vec![0, 1], vec!["a".into(), "c".into()])
+        );
+    }
+
+    #[test]
+    fn drop_missing_counts_dropped_rows() {
+        let text = "x,g\n1,a\n,b\nNA,c\n4,\n5,NaN\n6,f\n7, . \n";
+        let data = load_ok(text, &[("x", Real), ("g", Factor)], &drop_missing());
+        assert_eq!(data.n_rows, 2);
+        assert_eq!(data.n_dropped, 5);
+        assert_eq!(data.source_rows, [1, 6]);
+        assert_eq!(reals(&data, "x"), [1.0, 6.0]);
+        assert_eq!(factor(&data, "g").1, ["a", "f"]);
+    }
+
+    #[test]
+    fn drop_missing_ignores_missing_cells_in_unrequested_columns() {
+        let text = "x,other\n1,\n2,NA\n";
+        let data = load_ok(text, &[("x", Real)], &drop_missing());
+        assert_eq!((data.n_rows, data.n_dropped), (2, 0));
+    }
+
+    #[test]
+    fn drop_missing_still_reports_text_in_numeric_columns() {
+        let text = "x,y\n1,2\nNA,3\nabc,4\n5,NA\n";
+        insta::assert_snapshot!(report(text, &[("x", Real), ("y", Real)], &drop_missing()), @r"
+            error[E309]: column `x` has 1 non-numeric cell: row 3 (file line 4) `abc`
+              help: If `x` holds categories rather than numbers, declare it as a factor.
+        ");
+    }
+
+    #[test]
+    fn filters_keep_matching_rows() {
+        let text = "y,split\n1,train\n2,test\n3, train \n4,\"train\"\n";
+        let data = load_ok(text, &[("y", Real)], &filter("split", "train"));
+        assert_eq!(reals(&data, "y"), [1.0, 3.0, 4.0]);
+        assert_eq!(data.source_rows, [1, 3, 4]);
+        assert_eq!(
+            (data.n_rows, data.n_filtered_out, data.n_dropped),
+            (3, 1, 0)
+        );
+    }
+
+    #[test]
+    fn filters_combine_with_and() {
+        let text = "y,split,site\n1,train,a\n2,train,b\n3,test,a\n";
+        let opts = LoadOptions {
+            filters: vec![
+                ("split".into(), "train".into()),
+                ("site".into(), "a".into()),
+            ],
+            ..LoadOptions::default()
+        };
+        let data = load_ok(text, &[("y", Real)], &opts);
+        assert_eq!(reals(&data, "y"), [1.0]);
+        assert_eq!(data.n_filtered_out, 2);
+    }
+
+    #[test]
+    fn filtered_rows_are_not_checked_or_dropped() {
+        let text = "y,split\n1,train\nbad,test\n,test\n2,train\n";
+        let opts = LoadOptions {
+            drop_missing: true,
+            ..filter("split", "train")
+        };
+        let data = load_ok(text, &[("y", Real)], &opts);
+        assert_eq!(reals(&data, "y"), [1.0, 2.0]);
+        assert_eq!((data.n_filtered_out, data.n_dropped), (2, 0));
+    }
+
+    #[test]
+    fn filter_column_may_also_be_requested() {
+        let text = "y,split\n1,train\n2,test\n";
+        let data = load_ok(
+            text,
+            &[("y", Real), ("split", Factor)],
+            &filter("split", "train"),
+        );
+        assert_eq!(factor(&data, "split"), (vec![0], vec!["train".into()]));
+    }
+
+    #[test]
+    fn accepts_bom_and_crlf() {
+        let text = "\u{feff}x,g\r\n1.5,a\r\n2,b\r\n";
+        let data = load_ok(text, &[("x", Real), ("g", Factor)], &LoadOptions::default());
+        assert_eq!(reals(&data, "x"), [1.5, 2.0]);
+        assert_eq!(factor(&data, "g").1, ["a", "b"]);
+    }
+
+    #[test]
+    fn bom_before_a_quoted_header_name() {
+        let text = "\u{feff}\"x\",y\n1,2\n";
+        let data = load_ok(text, &[("x", Real)], &LoadOptions::default());
+        assert_eq!(reals(&data, "x"), [1.0]);
+    }
+
+    #[test]
+    fn quoted_fields_hold_commas_quotes_and_line_breaks() {
+        let text = "label,x\n\"a, b\",1\n\"say \"\"hi\"\"\",2\n\"two\nlines\",3\n";
+        let data = load_ok(
+            text,
+            &[("label", Factor), ("x", Real)],
+            &LoadOptions::default(),
+        );
+        assert_eq!(
+            factor(&data, "label").1,
+            ["a, b", "say \"hi\"", "two\nlines"]
+        );
+        assert_eq!(reals(&data, "x"), [1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn rows_and_file_lines_differ_after_blank_lines_and_line_breaks() {
+        let text = "label,x\n\n\"two\nlines\",1\n\nb,oops\n";
+        insta::assert_snapshot!(report(text, &[("x", Real)], &LoadOptions::default()), @r"
+            error[E309]: column `x` has 1 non-numeric cell: row 2 (file line 6) `oops`
+              help: If `x` holds categories rather than numbers, declare it as a factor.
+        ");
+    }
+
+    #[test]
+    fn unrequested_columns_may_hold_anything() {
+        let text = "x,junk,junk\n1,abc,\n2,\"\",inf\n";
+        let data = load_ok(text, &[("x", Int)], &LoadOptions::default());
+        assert_eq!(reals(&data, "x"), [1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_repeated_request_gives_two_equal_columns() {
+        let text = "x\n1\nabc\n";
+        let data = load_ok(
+            "x\n1\n2\n",
+            &[("x", Real), ("x", Real)],
+            &LoadOptions::default(),
+        );
+        assert_eq!(data.columns.len(), 2);
+        assert_eq!(data.columns[0], data.columns[1]);
+        // The bad cell is reported once, not once per request.
+        let err = load(text, &[("x", Real), ("x", Real)], &LoadOptions::default()).unwrap_err();
+        assert_eq!(err.problems().len(), 1);
+    }
+
+    #[test]
+    fn no_requests_still_counts_rows() {
+        let data = load_ok("a,b\n1,2\n3,4\n", &[], &LoadOptions::default());
+        assert_eq!((data.n_rows, data.columns.len()), (2, 0));
+        assert_eq!(data.source_rows, [1, 2]);
+    }
+
+    #[test]
+    fn load_csv_reads_a_file() {
+        let file = TempFile::new("read.csv", b"x,y\n1,2\n3,4\n");
+        let data = load_csv(&file.0, &requests(&[("y", Real)]), &LoadOptions::default()).unwrap();
+        assert_eq!(reals(&data, "y"), [2.0, 4.0]);
+    }
+
+    #[test]
+    fn read_header_lists_trimmed_names() {
+        let file = TempFile::new("header.csv", "\u{feff}a, b ,c\r\n1,2,3\r\n".as_bytes());
+        assert_eq!(read_header(&file.0).unwrap(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn read_header_of_an_empty_file() {
+        let file = TempFile::new("empty-header.csv", b"");
+        let err = read_header(&file.0).unwrap_err();
+        assert_eq!(err.problems()[0].code(), "E302");
+    }
+
+    // One test per error code, showing what the user sees.
+
+    #[test]
+    fn e301_file_not_found() {
+        let path = Path::new("/nonexistent-nll-folder/data.csv");
+        let err = load_csv(path, &requests(&[("x", Real)]), &LoadOptions::default()).unwrap_err();
+        insta::assert_snapshot!(render(&err), @r"
+            error[E301]: cannot read `/nonexistent-nll-folder/data.csv`: no such file or directory
+              help: Check the path; a relative path starts from the current directory.
+        ");
+        let err = read_header(path).unwrap_err();
+        assert_eq!(err.problems()[0].code(), "E301");
+    }
+
+    #[test]
+    fn e301_path_is_a_folder() {
+        let folder = std::env::temp_dir();
+        let err =
+            load_csv(&folder, &requests(&[("x", Real)]), &LoadOptions::default()).unwrap_err();
+        let problem = &err.problems()[0];
+        assert_eq!(problem.code(), "E301");
+        assert!(
+            problem.message().ends_with(": is a directory"),
+            "{}",
+            problem.message()
+        );
+        assert_eq!(problem.help(), None);
+    }
+
+    #[test]
+    fn e302_empty_file() {
+        insta::assert_snapshot!(report("", &[("x", Real)], &LoadOptions::default()), @r"
+            error[E302]: `data.csv` is empty: it has no header row
+              help: The first line of the file must name the columns, separated by commas.
+        ");
+    }
+
+    #[test]
+    fn e302_file_of_blank_lines() {
+        for text in ["\n\n", "\r\n", "   \n", "\u{feff}"] {
+            let err = load(text, &[("x", Real)], &LoadOptions::default()).unwrap_err();
+            assert_eq!(err.problems().len(), 1, "{text:?}");
+            assert_eq!(err.problems()[0].code(), "E302", "{text:?}");
+        }
+    }
+
+    #[test]
+    fn e303_header_not_utf8() {
+        let err = load_from_reader(
+            &b"x,caf\xe9\n1,2\n"[..],
+            "latin1.csv",
+            &[],
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(render(&err), @r"
+            error[E303]: the name of column 2 in the header of `latin1.csv` is not UTF-8 text
+              help: Save the file with UTF-8 encoding.
+        ");
+    }
+
+    #[test]
+    fn e304_duplicate_requested_column() {
+        let text = "x,y,x\n1,2,3\n";
+        let opts = LoadOptions::default();
+        insta::assert_snapshot!(report(text, &[("x", Real), ("y", Real)], &opts), @r"
+            error[E304]: the header of `data.csv` has 2 columns named `x`, at positions 1 and 3
+              help: Rename the columns so that each name appears only once.
+        ");
+    }
+
+    #[test]
+    fn duplicate_unrequested_columns_are_fine() {
+        let data = load_ok("x,y,y\n1,2,3\n", &[("x", Real)], &LoadOptions::default());
+        assert_eq!(reals(&data, "x"), [1.0]);
+    }
+
+    #[test]
+    fn e305_unknown_column_with_suggestion() {
+        let text = "age,income,sex\n30,1000,f\n";
+        insta::assert_snapshot!(report(text, &[("incme", Real)], &LoadOptions::default()), @r"
+            error[E305]: column `incme` is not in `data.csv`, whose columns are `age`, `income` and `sex`
+              help: Did you mean `income`?
+        ");
+    }
+
+    #[test]
+    fn e305_unknown_column_without_suggestion() {
+        let text = "age,income,sex\n30,1000,f\n";
+        let opts = LoadOptions::default();
+        insta::assert_snapshot!(report(text, &[("weight", Real)], &opts), @"error[E305]: column `weight` is not in `data.csv`, whose columns are `age`, `income` and `sex`");
+    }
+
+    #[test]
+    fn e305_semicolon_separated_file() {
+        let text = "x;y\n1;2\n";
+        let opts = LoadOptions::default();
+        insta::assert_snapshot!(report(text, &[("x", Real), ("y", Real)], &opts), @r"
+            error[E305]: column `x` is not in `data.csv`, whose columns are `x;y`
+              help: The header has a single column and looks separated by `;`; only comma-separated files are read.
+            error[E305]: column `y` is not in `data.csv`, whose columns are `x;y`
+              help: The header has a single column and looks separated by `;`; only comma-separated files are read.
+        ");
+    }
+
+    #[test]
+    fn e305_unknown_filter_column() {
+        let text = "y,split\n1,train\n";
+        insta::assert_snapshot!(report(text, &[("y", Real)], &filter("splt", "train")), @r"
+            error[E305]: filter column `splt` is not in `data.csv`, whose columns are `y` and `split`
+              help: Did you mean `split`?
+        ");
+    }
+
+    #[test]
+    fn e306_one_row_with_too_many_fields() {
+        let text = "x,y\n1,2\n1,5,3\n4,5\n";
+        insta::assert_snapshot!(report(text, &[("x", Real)], &LoadOptions::default()), @r"
+            error[E306]: row 2 (file line 3) has 3 fields but the header has 2
+              help: A value that contains a comma must be quoted; check these rows for missing or extra commas.
+        ");
+    }
+
+    #[test]
+    fn e306_many_ragged_rows() {
+        let mut text = String::from("x,y,z\n");
+        for row in 1..=8 {
+            text.push_str(if row % 2 == 0 { "1,2\n" } else { "1,2,3,4\n" });
+        }
+        text.push_str("1,2,3\n");
+        insta::assert_snapshot!(report(&text, &[("x", Real)], &LoadOptions::default()), @r"
+            error[E306]: 8 rows have a different number of fields than the header's 3: row 1 (file line 2) has 4, row 2 (file line 3) has 2, row 3 (file line 4) has 4, row 4 (file line 5) has 2, row 5 (file line 6) has 4, and 3 more
+              help: A value that contains a comma must be quoted; check these rows for missing or extra commas.
+        ");
+    }
+
+    #[test]
+    fn e307_missing_cells() {
+        let text = "income,g\n1,a\n,b\nNA,c\n4,\n";
+        let opts = LoadOptions::default();
+        insta::assert_snapshot!(report(text, &[("income", Real), ("g", Factor)], &opts), @r"
+            error[E307]: column `income` has 2 missing values: row 2 (file line 3) empty, row 3 (file line 4) `NA`
+              help: Use --drop-missing to fit on the complete rows only, or fill in the missing values.
+            error[E307]: column `g` has 1 missing value: row 4 (file line 5) empty
+              help: Use --drop-missing to fit on the complete rows only, or fill in the missing values.
+        ");
+    }
+
+    #[test]
+    fn e308_non_finite_values() {
+        let text = "x\n1\ninf\n-Infinity\n1e999\n";
+        insta::assert_snapshot!(report(text, &[("x", Real)], &drop_missing()), @r"
+            error[E308]: column `x` has 3 non-finite values: row 2 (file line 3) `inf`, row 3 (file line 4) `-Infinity`, row 4 (file line 5) `1e999`
+              help: Replace the infinite values with finite numbers, or remove these rows.
+        ");
+    }
+
+    #[test]
+    fn e309_non_numeric_cells() {
+        let text = "income\n1\nabc\n2\n?\nfive\n";
+        insta::assert_snapshot!(report(text, &[("income", Real)], &LoadOptions::default()), @r"
+            error[E309]: column `income` has 3 non-numeric cells: row 2 (file line 3) `abc`, row 4 (file line 5) `?`, row 5 (file line 6) `five`
+              help: If `income` holds categories rather than numbers, declare it as a factor.
+        ");
+    }
+
+    #[test]
+    fn e309_decimal_commas() {
+        let text = "income\n1.5\n\"1,5\"\n\"-0,25\"\n";
+        insta::assert_snapshot!(report(text, &[("income", Real)], &LoadOptions::default()), @r"
+            error[E309]: column `income` has 2 non-numeric cells: row 2 (file line 3) `1,5`, row 3 (file line 4) `-0,25`
+              help: Write numbers with `.` as the decimal mark, as in `1.5` rather than `1,5`.
+        ");
+    }
+
+    #[test]
+    fn e309_twelve_bad_cells_list_five() {
+        let mut text = String::from("x\n");
+        for row in 1..=15 {
+            text.push_str(if row % 5 == 0 { "1\n" } else { "bad\n" });
+        }
+        insta::assert_snapshot!(report(&text, &[("x", Real)], &LoadOptions::default()), @r"
+            error[E309]: column `x` has 12 non-numeric cells: row 1 (file line 2) `bad`, row 2 (file line 3) `bad`, row 3 (file line 4) `bad`, row 4 (file line 5) `bad`, row 6 (file line 7) `bad`, and 7 more
+              help: If `x` holds categories rather than numbers, declare it as a factor.
+        ");
+    }
+
+    #[test]
+    fn e310_non_integer_values() {
+        let text = "count\n1\n2.5\n3\n-0.5\n";
+        insta::assert_snapshot!(report(text, &[("count", Int)], &LoadOptions::default()), @r"
+            error[E310]: integer column `count` has 2 non-integer values: row 2 (file line 3) `2.5`, row 4 (file line 5) `-0.5`
+              help: An integer column holds whole numbers only; declare `count` as real if it may hold fractions.
+        ");
+    }
+
+    #[test]
+    fn e311_factor_cells_not_utf8() {
+        let input = &b"g\ncaf\xe9\nok\n"[..];
+        let err = load_from_reader(
+            input,
+            "latin1.csv",
+            &requests(&[("g", Factor)]),
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(render(&err), @r"
+            error[E311]: column `g` has 1 cell that is not UTF-8 text: row 1 (file line 2) `caf�`
+              help: Save the file with UTF-8 encoding.
+        ");
+    }
+
+    #[test]
+    fn e312_header_only() {
+        insta::assert_snapshot!(report("x,y\n", &[("x", Real)], &LoadOptions::default()), @r"
+            error[E312]: `data.csv` has a header but no data rows
+              help: Add data rows below the header.
+        ");
+    }
+
+    #[test]
+    fn e312_every_row_dropped() {
+        let text = "x,y\n1,\nNA,2\n";
+        insta::assert_snapshot!(report(text, &[("x", Real), ("y", Real)], &drop_missing()), @r"
+            error[E312]: no rows left in `data.csv`: all 2 data rows were dropped for missing values
+              help: Every row has a missing value; `x` is missing in 1 of those 2 rows.
+        ");
+    }
+
+    #[test]
+    fn e312_filter_value_misspelled() {
+        let text = "y,split\n1,train\n2,test\n";
+        insta::assert_snapshot!(report(text, &[("y", Real)], &filter("split", "trian")), @r"
+            error[E312]: no rows left in `data.csv`: all 2 data rows were filtered out
+              help: No row has `split` equal to `trian`; did you mean `train`?
+        ");
+    }
+
+    #[test]
+    fn e312_filter_value_unknown() {
+        let text = "y,split\n1,train\n2,test\n3,train\n";
+        insta::assert_snapshot!(report(text, &[("y", Real)], &filter("split", "holdout")), @r"
+            error[E312]: no rows left in `data.csv`: all 3 data rows were filtered out
+              help: No row has `split` equal to `holdout`; its values include `train` and `test`.
+        ");
+    }
+
+    #[test]
+    fn e312_filters_that_never_hold_together() {
+        let text = "y,split,site\n1,train,a\n2,test,b\n";
+        let opts = LoadOptions {
+            filters: vec![
+                ("split".into(), "train".into()),
+                ("site".into(), "b".into()),
+            ],
+            ..LoadOptions::default()
+        };
+        insta::assert_snapshot!(report(text, &[("y", Real)], &opts), @r"
+            error[E312]: no rows left in `data.csv`: all 2 data rows were filtered out
+              help: No row passes all the filters together; check the filter values.
+        ");
+    }
+
+    #[test]
+    fn e312_filtered_and_dropped() {
+        let text = "y,split\n1,test\nNA,train\n";
+        let opts = LoadOptions {
+            drop_missing: true,
+            ..filter("split", "train")
+        };
+        insta::assert_snapshot!(report(text, &[("y", Real)], &opts), @r"
+            error[E312]: no rows left in `data.csv`: of 2 data rows, 1 was filtered out and 1 dropped for missing values
+              help: The only row that passes the filters has no value for `y`.
+        ");
+    }
+
+    #[test]
+    fn e312_names_the_empty_column() {
+        let text = "x,y,z\n1,,3\n2,NA,\n3,,6\n";
+        let opts = drop_missing();
+        insta::assert_snapshot!(report(text, &[("x", Real), ("y", Real), ("z", Real)], &opts), @r"
+            error[E312]: no rows left in `data.csv`: all 3 data rows were dropped for missing values
+              help: Every row has a missing value; `y` is missing in all 3 rows.
+        ");
+    }
+
+    #[test]
+    fn file_lines_are_right_with_crlf_endings() {
+        let text = "\u{feff}x,y\r\n1,2\r\n\r\nabc,3\r\n4,x\r\n";
+        let opts = LoadOptions::default();
+        insta::assert_snapshot!(report(text, &[("x", Real), ("y", Real)], &opts), @r"
+            error[E309]: column `x` has 1 non-numeric cell: row 2 (file line 4) `abc`
+              help: If `x` holds categories rather than numbers, declare it as a factor.
+            error[E309]: column `y` has 1 non-numeric cell: row 3 (file line 5) `x`
+              help: If `y` holds categories rather than numbers, declare it as a factor.
+        ");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = "x,n,g,g\n1,2,a,a\nabc,2.5,b,b\n,3\n4,inf,c,c\n";
+        let err = load(
+            text,
+            &[("x", Real), ("n", Int), ("g", Factor), ("z", Real)],
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @r"
+            error[E304]: the header of `data.csv` has 2 columns named `g`, at positions 3 and 4
+            error[E305]: column `z` is not in `data.csv`, whose columns are `x`, `n`, `g` and `g`
+            error[E306]: row 3 (file line 4) has 2 fields but the header has 4
+            error[E309]: column `x` has 1 non-numeric cell: row 2 (file line 3) `abc`
+            error[E308]: column `n` has 1 non-finite value: row 4 (file line 5) `inf`
+            error[E310]: integer column `n` has 1 non-integer value: row 2 (file line 3) `2.5`
+        ");
+    }
+
+    /// A small table of cells drawn from valid numbers, missing markers and
+    /// filter values, for checking the invariants of a successful load.
+    fn table() -> impl Strategy<Value = Vec<(String, String, String)>> {
+        let number = prop_oneof![
+            (-1000i32..1000).prop_map(|v| v.to_string()),
+            (-1e6f64..1e6).prop_map(|v| format!("{v:e}")),
+            Just(String::new()),
+            Just("NA".to_string()),
+        ];
+        let level = prop_oneof![
+            "[a-d]".prop_map(|s| format!(" {s}")),
+            (0u8..12).prop_map(|v| v.to_string()),
+            Just("NaN".to_string()),
+        ];
+        let split = prop_oneof![Just("train".to_string()), Just("test".to_string())];
+        proptest::collection::vec((number, level, split), 0..40)
+    }
+
+    proptest! {
+        #[test]
+        fn successful_loads_keep_their_invariants(rows in table(), drop in any::<bool>()) {
+            let mut text = String::from("x,g,split\n");
+            for (x, g, split) in &rows {
+                text.push_str(&format!("{x},{g},{split}\n"));
+            }
+            let opts = LoadOptions { drop_missing: drop, ..filter("split", "train") };
+            let Ok(data) = load(&text, &[("x", Real), ("g", Factor)], &opts) else {
+                return Ok(());
+            };
+
+            prop_assert!(data.n_rows > 0);
+            prop_assert_eq!(data.n_rows + data.n_dropped + data.n_filtered_out, rows.len());
+            prop_assert_eq!(data.source_rows.len(), data.n_rows);
+            prop_assert!(data.source_rows.windows(2).all(|w| w[0] < w[1]));
+
+            let xs = reals(&data, "x");
+            let (codes, levels) = factor(&data, "g");
+            prop_assert_eq!(xs.len(), data.n_rows);
+            prop_assert_eq!(codes.len(), data.n_rows);
+            for ((&row, x), &code) in data.source_rows.iter().zip(&xs).zip(&codes) {
+                let (x_text, g_text, split) = &rows[row - 1];
+                prop_assert_eq!(split.as_str(), "train");
+                prop_assert_eq!(*x, x_text.parse::<f64>().unwrap());
+                prop_assert_eq!(levels[code as usize].as_str(), g_text.trim());
+            }
+            let mut used: Vec<u32> = codes.clone();
+            used.sort_unstable();
+            used.dedup();
+            prop_assert_eq!(used.len(), levels.len());
+        }
+    }
+}

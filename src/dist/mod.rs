@@ -1,0 +1,363 @@
+//! The distribution families: each is a builder of the negative log-density
+//! of one observation as a graph expression, plus what it accepts.
+//!
+//! Densities include every normalising constant, so the reported
+//! log-likelihood can be compared with other tools. A family's gradient and
+//! Hessian are never written by hand: `graph::diff` derives them from the
+//! expression built here, and the builders choose forms that stay finite
+//! where the mathematics is finite (softplus instead of log(logistic)).
+
+use crate::graph::{Func, Graph, Node, NodeId};
+
+/// Where a value may lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    Real,
+    Positive,
+    NonNegative,
+    /// 0, 1, 2, ...
+    Count,
+    /// 0 or 1.
+    Binary,
+    /// Inside (0, 1).
+    UnitOpen,
+    /// Inside [0, 1].
+    UnitClosed,
+    /// A level of a factor column.
+    Level,
+}
+
+impl Support {
+    pub fn contains(self, x: f64) -> bool {
+        match self {
+            Support::Real => x.is_finite(),
+            Support::Positive => x > 0.0 && x.is_finite(),
+            Support::NonNegative => x >= 0.0 && x.is_finite(),
+            Support::Count => x >= 0.0 && x.fract() == 0.0 && x.is_finite(),
+            Support::Binary => x == 0.0 || x == 1.0,
+            Support::UnitOpen => x > 0.0 && x < 1.0,
+            Support::UnitClosed => (0.0..=1.0).contains(&x),
+            Support::Level => true,
+        }
+    }
+
+    /// In words, for messages: "a positive number".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Support::Real => "a finite number",
+            Support::Positive => "a positive number",
+            Support::NonNegative => "a non-negative number",
+            Support::Count => "a non-negative integer",
+            Support::Binary => "0 or 1",
+            Support::UnitOpen => "a number strictly between 0 and 1",
+            Support::UnitClosed => "a number between 0 and 1",
+            Support::Level => "a factor level",
+        }
+    }
+}
+
+/// A distribution family as the language sees it.
+#[derive(Debug)]
+pub struct Family {
+    pub name: &'static str,
+    /// Argument names, in order; empty with `variadic` for Categorical.
+    pub args: &'static [&'static str],
+    /// Support of each argument, parallel to `args`.
+    pub arg_support: &'static [Support],
+    /// Support of the observed value.
+    pub support: Support,
+    /// Index of the scale argument, if the family has one (used to detect a
+    /// scale collapsing to 0).
+    pub scale_arg: Option<usize>,
+    /// Takes any number (at least 2) of arguments.
+    pub variadic: bool,
+    build: fn(&mut Graph, NodeId, &[NodeId]) -> NodeId,
+}
+
+impl Family {
+    /// The negative log-density of `y` given the arguments.
+    pub fn neg_log_density(&self, g: &mut Graph, y: NodeId, args: &[NodeId]) -> NodeId {
+        (self.build)(g, y, args)
+    }
+
+    /// `Normal(mu, sigma)`: a signature for messages.
+    pub fn signature(&self) -> String {
+        if self.variadic {
+            format!("{}(eta_1, ..., eta_K)", self.name)
+        } else {
+            format!("{}({})", self.name, self.args.join(", "))
+        }
+    }
+}
+
+pub fn lookup(name: &str) -> Option<&'static Family> {
+    FAMILIES.iter().find(|f| f.name == name)
+}
+
+pub fn names() -> impl Iterator<Item = &'static str> {
+    FAMILIES.iter().map(|f| f.name)
+}
+
+use Support::*;
+
+pub static FAMILIES: &[Family] = &[
+    Family {
+        name: "Normal",
+        args: &["mu", "sigma"],
+        arg_support: &[Real, Positive],
+        support: Real,
+        scale_arg: Some(1),
+        variadic: false,
+        build: normal,
+    },
+    Family {
+        name: "Laplace",
+        args: &["mu", "b"],
+        arg_support: &[Real, Positive],
+        support: Real,
+        scale_arg: Some(1),
+        variadic: false,
+        build: laplace,
+    },
+    Family {
+        name: "StudentT",
+        args: &["nu", "mu", "sigma"],
+        arg_support: &[Positive, Real, Positive],
+        support: Real,
+        scale_arg: Some(2),
+        variadic: false,
+        build: student_t,
+    },
+    Family {
+        name: "Poisson",
+        args: &["rate"],
+        arg_support: &[Positive],
+        support: Count,
+        scale_arg: None,
+        variadic: false,
+        build: poisson,
+    },
+    Family {
+        name: "NegBinomial",
+        args: &["mu", "phi"],
+        arg_support: &[Positive, Positive],
+        support: Count,
+        scale_arg: None,
+        variadic: false,
+        build: neg_binomial,
+    },
+    Family {
+        name: "Bernoulli",
+        args: &["p"],
+        arg_support: &[UnitClosed],
+        support: Binary,
+        scale_arg: None,
+        variadic: false,
+        build: bernoulli,
+    },
+    Family {
+        name: "BernoulliLogit",
+        args: &["eta"],
+        arg_support: &[Real],
+        support: Binary,
+        scale_arg: None,
+        variadic: false,
+        build: bernoulli_logit,
+    },
+    Family {
+        name: "Exponential",
+        args: &["rate"],
+        arg_support: &[Positive],
+        support: NonNegative,
+        scale_arg: None,
+        variadic: false,
+        build: exponential,
+    },
+    Family {
+        name: "Gamma",
+        args: &["shape", "rate"],
+        arg_support: &[Positive, Positive],
+        support: Positive,
+        scale_arg: None,
+        variadic: false,
+        build: gamma,
+    },
+    Family {
+        name: "CategoricalLogit",
+        args: &[],
+        arg_support: &[],
+        support: Level,
+        scale_arg: None,
+        variadic: true,
+        build: categorical_logit_unsupported,
+    },
+];
+
+// ln(2 pi) / 2
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+// Normal: -log p = log(sigma) + log(2 pi)/2 + z^2/2,  z = (y - mu) / sigma.
+fn normal(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (mu, sigma) = (a[0], a[1]);
+    let resid = g.sub(y, mu);
+    let z = g.div(resid, sigma);
+    let two = g.constant(2.0);
+    let z2 = g.pow(z, two);
+    let half = g.constant(0.5);
+    let quad = g.mul(half, z2);
+    let log_sigma = g.unary(Func::Log, sigma);
+    let c = g.constant(HALF_LN_2PI);
+    let t = g.add(log_sigma, c);
+    g.add(t, quad)
+}
+
+// Laplace: -log p = log(2 b) + |y - mu| / b.
+// The kink of |y - mu| is smoothed while fitting (see Graph::smooth_abs).
+fn laplace(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (mu, b) = (a[0], a[1]);
+    let resid = g.sub(y, mu);
+    let abs = g.smooth_abs(resid);
+    let scaled = g.div(abs, b);
+    let log_b = g.unary(Func::Log, b);
+    let ln2 = g.constant(std::f64::consts::LN_2);
+    let t = g.add(ln2, log_b);
+    g.add(t, scaled)
+}
+
+// Student-t with nu degrees of freedom, location mu and scale sigma:
+//   -log p = lgamma(nu/2) - lgamma((nu+1)/2) + log(nu pi)/2 + log(sigma)
+//            + (nu+1)/2 log1p(z^2 / nu),  z = (y - mu) / sigma.
+fn student_t(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (nu, mu, sigma) = (a[0], a[1], a[2]);
+    let half = g.constant(0.5);
+    let one = g.constant(1.0);
+    let half_nu = g.mul(half, nu);
+    let nu_p1 = g.add(nu, one);
+    let half_nu_p1 = g.mul(half, nu_p1);
+    let lg1 = g.unary(Func::Lgamma, half_nu);
+    let lg2 = g.unary(Func::Lgamma, half_nu_p1);
+    let pi = g.constant(std::f64::consts::PI);
+    let nu_pi = g.mul(nu, pi);
+    let log_nu_pi = g.unary(Func::Log, nu_pi);
+    let half_log_nu_pi = g.mul(half, log_nu_pi);
+    let log_sigma = g.unary(Func::Log, sigma);
+    let resid = g.sub(y, mu);
+    let z = g.div(resid, sigma);
+    let two = g.constant(2.0);
+    let z2 = g.pow(z, two);
+    let ratio = g.div(z2, nu);
+    let l1p = g.unary(Func::Log1p, ratio);
+    let tail = g.mul(half_nu_p1, l1p);
+    let t1 = g.sub(lg1, lg2);
+    let t2 = g.add(t1, half_log_nu_pi);
+    let t3 = g.add(t2, log_sigma);
+    g.add(t3, tail)
+}
+
+// Poisson: -log p = rate - y log(rate) + lgamma(y + 1).
+// With rate = exp(eta), log(rate) simplifies to eta in the graph.
+fn poisson(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let rate = a[0];
+    let log_rate = g.unary(Func::Log, rate);
+    let y_log_rate = g.mul(y, log_rate);
+    let one = g.constant(1.0);
+    let y1 = g.add(y, one);
+    let log_fact = g.unary(Func::Lgamma, y1);
+    let t = g.sub(rate, y_log_rate);
+    g.add(t, log_fact)
+}
+
+// Negative binomial with mean mu and size phi (variance mu + mu^2/phi):
+//   -log p = lgamma(phi) + lgamma(y + 1) - lgamma(y + phi)
+//            - phi log(phi / (phi + mu)) - y log(mu / (phi + mu))
+//          = lgamma(phi) + lgamma(y+1) - lgamma(y+phi)
+//            + (phi + y) log(phi + mu) - phi log(phi) - y log(mu).
+fn neg_binomial(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (mu, phi) = (a[0], a[1]);
+    let one = g.constant(1.0);
+    let lg_phi = g.unary(Func::Lgamma, phi);
+    let y1 = g.add(y, one);
+    let lg_y1 = g.unary(Func::Lgamma, y1);
+    let y_phi = g.add(y, phi);
+    let lg_y_phi = g.unary(Func::Lgamma, y_phi);
+    let phi_mu = g.add(phi, mu);
+    let log_phi_mu = g.unary(Func::Log, phi_mu);
+    let t_mix = g.mul(y_phi, log_phi_mu);
+    let log_phi = g.unary(Func::Log, phi);
+    let t_phi = g.mul(phi, log_phi);
+    let log_mu = g.unary(Func::Log, mu);
+    let t_mu = g.mul(y, log_mu);
+    let s1 = g.add(lg_phi, lg_y1);
+    let s2 = g.sub(s1, lg_y_phi);
+    let s3 = g.add(s2, t_mix);
+    let s4 = g.sub(s3, t_phi);
+    g.sub(s4, t_mu)
+}
+
+// Bernoulli: -log p = -(y log p + (1 - y) log(1 - p)).
+// When p is written as logistic(eta) the logit form below is used instead,
+// which stays finite for any eta.
+fn bernoulli(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let p = a[0];
+    if let Node::Unary(Func::Logistic, eta) = *g.node(p) {
+        return bernoulli_logit(g, y, &[eta]);
+    }
+    let one = g.constant(1.0);
+    let log_p = g.unary(Func::Log, p);
+    let q = g.sub(one, p);
+    let log_q = g.unary(Func::Log, q);
+    let t1 = g.mul(y, log_p);
+    let one_minus_y = g.sub(one, y);
+    let t2 = g.mul(one_minus_y, log_q);
+    let s = g.add(t1, t2);
+    g.neg(s)
+}
+
+// Bernoulli on the logit scale, p = logistic(eta):
+//   -log p = softplus(eta) - y eta.
+fn bernoulli_logit(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let eta = a[0];
+    let sp = g.unary(Func::Softplus, eta);
+    let y_eta = g.mul(y, eta);
+    g.sub(sp, y_eta)
+}
+
+// Exponential: -log p = -log(rate) + rate y.
+fn exponential(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let rate = a[0];
+    let log_rate = g.unary(Func::Log, rate);
+    let ry = g.mul(rate, y);
+    g.sub(ry, log_rate)
+}
+
+// Gamma with shape k and rate r:
+//   -log p = lgamma(k) - k log(r) - (k - 1) log(y) + r y.
+fn gamma(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (k, r) = (a[0], a[1]);
+    let one = g.constant(1.0);
+    let lg = g.unary(Func::Lgamma, k);
+    let log_r = g.unary(Func::Log, r);
+    let k_log_r = g.mul(k, log_r);
+    let log_y = g.unary(Func::Log, y);
+    let k1 = g.sub(k, one);
+    let t_y = g.mul(k1, log_y);
+    let ry = g.mul(r, y);
+    let s1 = g.sub(lg, k_log_r);
+    let s2 = g.sub(s1, t_y);
+    g.add(s2, ry)
+}
+
+/// Categorical needs the factor column of the observation, not its value;
+/// the compiler lowers it with [`categorical_logit`] instead.
+fn categorical_logit_unsupported(g: &mut Graph, _y: NodeId, _a: &[NodeId]) -> NodeId {
+    g.constant(f64::NAN)
+}
+
+/// Categorical on the logit scale for an observation in factor column `col`:
+///   -log p = log(sum_k exp(eta_k)) - eta_{y},
+/// with log-sum-exp evaluated with the maximum taken out.
+pub fn categorical_logit(g: &mut Graph, col: u32, etas: &[NodeId]) -> NodeId {
+    let lse = g.log_sum_exp(etas.to_vec());
+    let chosen = g.select(col, etas.to_vec());
+    g.sub(lse, chosen)
+}

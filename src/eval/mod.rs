@@ -1,0 +1,435 @@
+//! Columnar evaluation of graph nodes over the data.
+//!
+//! A [`Program`] is compiled once from a [`Graph`] and a set of root nodes
+//! and then run many times with different parameter vectors. Evaluation never
+//! walks the graph: the program is a flat list of instructions in three
+//! phases.
+//!
+//! 1. *Scalar prologue*: nodes that depend only on parameters and constants
+//!    (for example `exp(c)` or `1 / s^2`), computed once per evaluation.
+//! 2. *Row loop*: the data rows are cut into chunks of [`CHUNK`] rows; each
+//!    row instruction runs a tight loop over one chunk, reading data columns
+//!    in place and writing into a small set of reusable chunk buffers
+//!    (registers allocated by liveness, so the working set stays in cache).
+//!    Each [`Node::Sum`] adds its chunk into a running sum.
+//! 3. *Scalar epilogue*: nodes that use the row sums (the NLL, gradient and
+//!    Hessian entries themselves).
+//!
+//! Row nodes that depend on data only (`log(y)`, `lgamma(y + 1)`) can be
+//! computed once when the program is built and kept as columns.
+//!
+//! Chunks are grouped into blocks of a fixed number of rows; blocks may run on
+//! several threads, and their partial sums are added in block order, so the
+//! result is bit-identical whatever the number of threads.
+
+mod exec;
+
+use std::collections::HashMap;
+
+use crate::graph::{BinOp, Func, Graph, Node, NodeId};
+
+pub use exec::Workspace;
+
+/// Rows per chunk: large enough to amortise instruction dispatch, small
+/// enough that a few dozen chunk buffers stay in the L2 cache.
+pub const CHUNK: usize = 512;
+
+/// Chunks per block, the unit of work of one thread. Fixed so that the order
+/// of floating-point additions does not depend on the thread count.
+pub const CHUNKS_PER_BLOCK: usize = 32;
+
+/// The data a program runs on: real columns (for [`Node::Data`]) and factor
+/// columns as level codes (for [`Node::Level`] and [`Node::Select`]).
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    pub n_rows: usize,
+    pub real: Vec<Vec<f64>>,
+    pub factor: Vec<Vec<u32>>,
+}
+
+/// Where an instruction reads an operand from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Src {
+    /// A scalar slot.
+    Slot(u32),
+    /// A chunk buffer.
+    Buf(u32),
+    /// A real data column, read in place.
+    Col(u32),
+    /// A column computed once when the program was built.
+    Kept(u32),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum RowOp {
+    Unary(Func, Src),
+    Binary(BinOp, Src, Src),
+    /// x^2, the most common power, without a call to `powi`.
+    Square(Src),
+    Level { col: u32, level: u32 },
+    Select { col: u32, items: Vec<Src> },
+    LogSumExp(Vec<Src>),
+    /// Add the operand's chunk to sum accumulator `acc`.
+    Accumulate { acc: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RowInstr {
+    pub op: RowOp,
+    /// For `Accumulate`, the operand; otherwise unused.
+    pub src: Option<Src>,
+    /// The output buffer (unused for `Accumulate`).
+    pub out: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ScalarOp {
+    Param(u32),
+    Unary(Func, u32),
+    Binary(BinOp, u32, u32),
+    LogSumExp(Vec<u32>),
+    /// The value of sum accumulator `acc`.
+    SumResult(u32),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ScalarInstr {
+    pub op: ScalarOp,
+    pub out: u32,
+}
+
+/// A compiled evaluation of some root nodes of a graph on some data.
+#[derive(Debug, Clone)]
+pub struct Program {
+    n_rows: usize,
+    /// Initial slot values: constants filled in, the rest NaN.
+    slot_init: Vec<f64>,
+    prologue: Vec<ScalarInstr>,
+    rows: Vec<RowInstr>,
+    epilogue: Vec<ScalarInstr>,
+    n_bufs: usize,
+    n_accs: usize,
+    kept: Vec<Vec<f64>>,
+    /// Slots of the root nodes, in the order asked for.
+    outputs: Vec<u32>,
+    /// Row outputs: (buffer at the end of a chunk, or scalar slot) per node.
+    row_outputs: Vec<Src>,
+}
+
+/// Options for [`Program::new`].
+#[derive(Debug, Clone, Copy)]
+pub struct ProgramOptions {
+    /// Compute data-only row nodes once and keep them as columns. Saves work
+    /// per evaluation at the cost of one column of memory each.
+    pub keep_data_columns: bool,
+}
+
+impl Default for ProgramOptions {
+    fn default() -> Self {
+        ProgramOptions { keep_data_columns: true }
+    }
+}
+
+impl Program {
+    /// Compiles the evaluation of scalar `roots` (and the per-row values of
+    /// `row_roots`) on `data`.
+    pub fn new(
+        graph: &Graph,
+        roots: &[NodeId],
+        row_roots: &[NodeId],
+        data: &Columns,
+        opts: ProgramOptions,
+    ) -> Program {
+        Builder::new(graph, data, opts).build(roots, row_roots)
+    }
+
+    pub fn n_outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    /// Number of row instructions (a size measure for logs and benchmarks).
+    pub fn n_row_instrs(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Evaluates the scalar roots at `theta` into `out`.
+    pub fn eval(&self, ws: &mut Workspace, data: &Columns, theta: &[f64], out: &mut [f64]) {
+        exec::run(self, ws, data, theta, out, None);
+    }
+
+    /// Evaluates the per-row values of the row roots at `theta`: one column
+    /// of `n_rows` values per row root (a scalar root is repeated).
+    pub fn eval_rows(&self, data: &Columns, theta: &[f64]) -> Vec<Vec<f64>> {
+        let mut ws = Workspace::new(self);
+        let mut cols = vec![vec![0.0; self.n_rows]; self.row_outputs.len()];
+        let mut scalar_out = vec![0.0; self.outputs.len()];
+        exec::run(self, &mut ws, data, theta, &mut scalar_out, Some(&mut cols));
+        cols
+    }
+}
+
+/// Turns reachable graph nodes into the three instruction phases.
+struct Builder<'a> {
+    graph: &'a Graph,
+    data: &'a Columns,
+    opts: ProgramOptions,
+    /// Where each compiled node's value lives.
+    loc: HashMap<NodeId, Src>,
+    slot_init: Vec<f64>,
+    prologue: Vec<ScalarInstr>,
+    rows: Vec<RowInstr>,
+    epilogue: Vec<ScalarInstr>,
+    kept: Vec<Vec<f64>>,
+    n_accs: usize,
+    /// The accumulator of each sum node.
+    sum_acc: HashMap<NodeId, u32>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(graph: &'a Graph, data: &'a Columns, opts: ProgramOptions) -> Builder<'a> {
+        Builder {
+            graph,
+            data,
+            opts,
+            loc: HashMap::new(),
+            slot_init: Vec::new(),
+            prologue: Vec::new(),
+            rows: Vec::new(),
+            epilogue: Vec::new(),
+            kept: Vec::new(),
+            n_accs: 0,
+            sum_acc: HashMap::new(),
+        }
+    }
+
+    fn new_slot(&mut self, init: f64) -> u32 {
+        self.slot_init.push(init);
+        (self.slot_init.len() - 1) as u32
+    }
+
+    fn build(mut self, roots: &[NodeId], row_roots: &[NodeId]) -> Program {
+        let all_roots: Vec<NodeId> = roots.iter().chain(row_roots).cloned().collect();
+        let order = self.graph.reachable(&all_roots);
+
+        // A scalar node is in the epilogue when it depends on a row sum.
+        let mut after_sum: HashMap<NodeId, bool> = HashMap::new();
+        for &id in &order {
+            let node = self.graph.node(id);
+            let flag = matches!(node, Node::Sum(_))
+                || self.graph.children(id).iter().any(|c| after_sum[c]);
+            after_sum.insert(id, flag);
+        }
+
+        // Data-only row nodes worth keeping: those read by a node that
+        // depends on parameters or by a sum.
+        let kept_nodes = if self.opts.keep_data_columns {
+            self.kept_frontier(&order)
+        } else {
+            Vec::new()
+        };
+        if !kept_nodes.is_empty() {
+            let pre = Program::new(
+                self.graph,
+                &[],
+                &kept_nodes,
+                self.data,
+                ProgramOptions { keep_data_columns: false },
+            );
+            let cols = pre.eval_rows(self.data, &[]);
+            for (node, col) in kept_nodes.iter().zip(cols) {
+                self.kept.push(col);
+                self.loc.insert(*node, Src::Kept((self.kept.len() - 1) as u32));
+            }
+        }
+
+        let mut row_nodes: Vec<NodeId> = Vec::new();
+        for &id in &order {
+            if self.loc.contains_key(&id) {
+                continue;
+            }
+            let g = self.graph;
+            match g.node(id) {
+                Node::Const(bits) => {
+                    let s = self.new_slot(f64::from_bits(*bits));
+                    self.loc.insert(id, Src::Slot(s));
+                }
+                Node::RowCount => {
+                    let s = self.new_slot(self.data.n_rows as f64);
+                    self.loc.insert(id, Src::Slot(s));
+                }
+                Node::Data(c) => {
+                    self.loc.insert(id, Src::Col(*c));
+                }
+                Node::Sum(_) => {
+                    let acc = self.n_accs as u32;
+                    self.n_accs += 1;
+                    let s = self.new_slot(f64::NAN);
+                    self.epilogue.push(ScalarInstr { op: ScalarOp::SumResult(acc), out: s });
+                    self.loc.insert(id, Src::Slot(s));
+                    self.sum_acc.insert(id, acc);
+                    row_nodes.push(id);
+                }
+                _ if g.is_row(id) => row_nodes.push(id),
+                _ => {
+                    let op = self.scalar_op(id);
+                    let s = self.new_slot(f64::NAN);
+                    let instr = ScalarInstr { op, out: s };
+                    if after_sum[&id] {
+                        self.epilogue.push(instr);
+                    } else {
+                        self.prologue.push(instr);
+                    }
+                    self.loc.insert(id, Src::Slot(s));
+                }
+            }
+        }
+
+        let row_outputs_needed: Vec<NodeId> = row_roots.to_vec();
+        let (n_bufs, row_out_locs) = self.allocate_rows(&row_nodes, &row_outputs_needed);
+
+        let outputs = roots
+            .iter()
+            .map(|r| match self.loc[r] {
+                Src::Slot(s) => s,
+                // A row node asked for as a scalar root is a caller bug;
+                // the graph constructors never produce one.
+                other => panic!("root {r:?} is a row node at {other:?}"),
+            })
+            .collect();
+
+        Program {
+            n_rows: self.data.n_rows,
+            slot_init: self.slot_init,
+            prologue: self.prologue,
+            rows: self.rows,
+            epilogue: self.epilogue,
+            n_bufs,
+            n_accs: self.n_accs,
+            kept: self.kept,
+            outputs,
+            row_outputs: row_out_locs,
+        }
+    }
+
+    fn kept_frontier(&self, order: &[NodeId]) -> Vec<NodeId> {
+        let g = self.graph;
+        let is_data_only = |id: NodeId| {
+            g.is_row(id)
+                && g.info(id).params.is_empty()
+                && !matches!(g.node(id), Node::Data(_) | Node::Level { .. })
+        };
+        let mut kept = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for &id in order {
+            let consumer_needs_it =
+                !g.info(id).params.is_empty() || matches!(g.node(id), Node::Sum(_));
+            if !consumer_needs_it {
+                continue;
+            }
+            for c in g.children(id) {
+                if is_data_only(c) && seen.insert(c) {
+                    kept.push(c);
+                }
+            }
+        }
+        kept.sort();
+        kept
+    }
+
+    fn scalar_op(&self, id: NodeId) -> ScalarOp {
+        let slot = |n: &NodeId| match self.loc[n] {
+            Src::Slot(s) => s,
+            other => panic!("scalar node {id:?} reads row operand {other:?}"),
+        };
+        match self.graph.node(id) {
+            Node::Param(k) => ScalarOp::Param(*k),
+            Node::Unary(f, a) => ScalarOp::Unary(*f, slot(a)),
+            Node::Binary(op, a, b) => ScalarOp::Binary(*op, slot(a), slot(b)),
+            Node::LogSumExp(items) => ScalarOp::LogSumExp(items.iter().map(slot).collect()),
+            other => panic!("unexpected scalar node {other:?}"),
+        }
+    }
+
+    /// Emits row instructions for `row_nodes` (in topological order) and
+    /// assigns chunk buffers by liveness: a buffer is reused as soon as the
+    /// last instruction reading it has run.
+    fn allocate_rows(&mut self, row_nodes: &[NodeId], row_outputs: &[NodeId]) -> (usize, Vec<Src>) {
+        let g = self.graph;
+        let position: HashMap<NodeId, usize> =
+            row_nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let mut last_use: HashMap<NodeId, usize> = HashMap::new();
+        for (i, &id) in row_nodes.iter().enumerate() {
+            for c in g.children(id) {
+                if position.contains_key(&c) {
+                    last_use.insert(c, i);
+                }
+            }
+        }
+        for r in row_outputs {
+            last_use.insert(*r, usize::MAX);
+        }
+
+        let mut free: Vec<u32> = Vec::new();
+        let mut n_bufs = 0u32;
+        let mut dying: HashMap<usize, Vec<u32>> = HashMap::new();
+        for (i, &id) in row_nodes.iter().enumerate() {
+            let src = |n: &NodeId| self.loc[n];
+            let mut instr = match g.node(id) {
+                Node::Sum(a) => {
+                    let acc = self.sum_acc[&id];
+                    RowInstr { op: RowOp::Accumulate { acc }, src: Some(src(a)), out: u32::MAX }
+                }
+                Node::Unary(f, a) => RowInstr { op: RowOp::Unary(*f, src(a)), src: None, out: 0 },
+                Node::Binary(BinOp::Pow, a, b) if g.as_const(*b) == Some(2.0) => {
+                    RowInstr { op: RowOp::Square(src(a)), src: None, out: 0 }
+                }
+                Node::Binary(op, a, b) => {
+                    RowInstr { op: RowOp::Binary(*op, src(a), src(b)), src: None, out: 0 }
+                }
+                Node::Level { col, level } => {
+                    RowInstr { op: RowOp::Level { col: *col, level: *level }, src: None, out: 0 }
+                }
+                Node::Select { col, items } => RowInstr {
+                    op: RowOp::Select { col: *col, items: items.iter().map(src).collect() },
+                    src: None,
+                    out: 0,
+                },
+                Node::LogSumExp(items) => RowInstr {
+                    op: RowOp::LogSumExp(items.iter().map(src).collect()),
+                    src: None,
+                    out: 0,
+                },
+                other => panic!("unexpected row node {other:?}"),
+            };
+
+            if !matches!(instr.op, RowOp::Accumulate { .. }) {
+                let buf = free.pop().unwrap_or_else(|| {
+                    n_bufs += 1;
+                    n_bufs - 1
+                });
+                instr.out = buf;
+                self.loc.insert(id, Src::Buf(buf));
+                match last_use.get(&id) {
+                    Some(&last) if last != usize::MAX => dying.entry(last).or_default().push(buf),
+                    Some(_) => {}
+                    // Never read again (a dead end of the graph): free now.
+                    None => dying.entry(i).or_default().push(buf),
+                }
+            }
+            self.rows.push(instr);
+            // Buffers whose last reader was this instruction are free again;
+            // freed only after the output was assigned, so an instruction
+            // never writes into one of its own inputs.
+            if let Some(bufs) = dying.remove(&i) {
+                free.extend(bufs);
+            }
+        }
+
+        let outs = row_outputs.iter().map(|r| self.loc[r]).collect();
+        (n_bufs as usize, outs)
+    }
+}

@@ -1,0 +1,594 @@
+//! The hash-consed expression graph of a model's negative log-likelihood.
+//!
+//! A [`Graph`] is a DAG of [`Node`]s in which every distinct node exists once:
+//! [`Graph::intern`] returns the existing id for a node that is already there
+//! (hash-consing), so shared subexpressions are shared by construction. Every
+//! child id is smaller than its parent's id, so id order is a topological
+//! order; the evaluator and the printer rely on that.
+//!
+//! Nodes are either *scalar* (one value per evaluation: parameters, constants
+//! and expressions of them) or *row* nodes (one value per data row: columns
+//! and anything computed from them). A [`Node::Sum`] reduces a row node to a
+//! scalar. The NLL, each component of its gradient and each Hessian entry are
+//! scalar nodes of the same graph; `diff` derives them symbolically.
+//!
+//! The smart constructors ([`Graph::add`], [`Graph::mul`], ...) simplify as
+//! they build: constant folding, neutral and absorbing elements, and pulling
+//! scalar factors out of row sums. The graph knows nothing of the surface
+//! language; `compile` lowers a checked model into it.
+
+mod diff;
+pub mod func;
+mod print;
+
+use std::collections::HashMap;
+
+pub use func::Func;
+
+/// The index of a node in its [`Graph`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn idx(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Binary operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Node {
+    /// A constant, stored as its bit pattern so nodes can be hashed.
+    Const(u64),
+    /// Component `k` of the unconstrained parameter vector theta.
+    Param(u32),
+    /// The number of data rows, a scalar.
+    RowCount,
+    /// Real data column `c` (row node).
+    Data(u32),
+    /// 1 where factor column `col` has level `level`, else 0 (row node).
+    Level { col: u32, level: u32 },
+    /// Per row, the item chosen by the level of factor column `col`.
+    Select { col: u32, items: Vec<NodeId> },
+    Unary(Func, NodeId),
+    Binary(BinOp, NodeId, NodeId),
+    /// log(sum_k exp(item_k)), evaluated with the maximum taken out.
+    LogSumExp(Vec<NodeId>),
+    /// The sum over rows of a row node: a scalar.
+    Sum(NodeId),
+}
+
+/// What is known about a node without evaluating it.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    /// True for row nodes.
+    pub is_row: bool,
+    /// The parameters the node depends on, as a sorted list of indices.
+    pub params: Vec<u32>,
+}
+
+/// A hash-consed expression DAG.
+#[derive(Debug, Default, Clone)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    info: Vec<NodeInfo>,
+    index: HashMap<Node, NodeId>,
+    diff_memo: HashMap<(NodeId, u32), NodeId>,
+    /// The scalar node holding the smoothing width of kinks such as |r|,
+    /// when the compiler provides one (see `smooth_abs`).
+    smoothing: Option<NodeId>,
+}
+
+impl Graph {
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.idx()]
+    }
+
+    pub fn info(&self, id: NodeId) -> &NodeInfo {
+        &self.info[id.idx()]
+    }
+
+    pub fn is_row(&self, id: NodeId) -> bool {
+        self.info[id.idx()].is_row
+    }
+
+    /// True when the node depends on parameter `k`.
+    pub fn depends_on(&self, id: NodeId, k: u32) -> bool {
+        self.info[id.idx()].params.binary_search(&k).is_ok()
+    }
+
+    /// The constant value of a node, if it is a constant.
+    pub fn as_const(&self, id: NodeId) -> Option<f64> {
+        match self.nodes[id.idx()] {
+            Node::Const(bits) => Some(f64::from_bits(bits)),
+            _ => None,
+        }
+    }
+
+    fn is_const(&self, id: NodeId, value: f64) -> bool {
+        self.as_const(id) == Some(value)
+    }
+
+    /// Returns the id of `node`, adding it if it is new. This is the only
+    /// place nodes are created, which is what makes the graph hash-consed.
+    pub fn intern(&mut self, node: Node) -> NodeId {
+        if let Some(&id) = self.index.get(&node) {
+            return id;
+        }
+        let info = self.compute_info(&node);
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node.clone());
+        self.info.push(info);
+        self.index.insert(node, id);
+        id
+    }
+
+    fn compute_info(&self, node: &Node) -> NodeInfo {
+        let children_info = |ids: &[NodeId], is_row: bool| {
+            let mut params: Vec<u32> = Vec::new();
+            let mut is_row = is_row;
+            for c in ids {
+                let ci = &self.info[c.idx()];
+                debug_assert!(c.idx() < self.nodes.len(), "child must exist before parent");
+                is_row |= ci.is_row;
+                params.extend_from_slice(&ci.params);
+            }
+            params.sort_unstable();
+            params.dedup();
+            NodeInfo { is_row, params }
+        };
+        match node {
+            Node::Const(_) | Node::RowCount => NodeInfo { is_row: false, params: vec![] },
+            Node::Param(k) => NodeInfo { is_row: false, params: vec![*k] },
+            Node::Data(_) | Node::Level { .. } => NodeInfo { is_row: true, params: vec![] },
+            Node::Select { items, .. } => children_info(items, true),
+            Node::Unary(_, a) => children_info(&[*a], false),
+            Node::Binary(_, a, b) => children_info(&[*a, *b], false),
+            Node::LogSumExp(items) => children_info(items, false),
+            Node::Sum(a) => {
+                let mut info = children_info(&[*a], false);
+                info.is_row = false;
+                info
+            }
+        }
+    }
+
+    // ---- Leaves -------------------------------------------------------------
+
+    pub fn constant(&mut self, value: f64) -> NodeId {
+        // One bit pattern for zero and for NaN, so equal values intern once.
+        let value = if value == 0.0 { 0.0 } else if value.is_nan() { f64::NAN } else { value };
+        self.intern(Node::Const(value.to_bits()))
+    }
+
+    pub fn param(&mut self, k: u32) -> NodeId {
+        self.intern(Node::Param(k))
+    }
+
+    pub fn row_count(&mut self) -> NodeId {
+        self.intern(Node::RowCount)
+    }
+
+    pub fn data(&mut self, col: u32) -> NodeId {
+        self.intern(Node::Data(col))
+    }
+
+    pub fn level(&mut self, col: u32, level: u32) -> NodeId {
+        self.intern(Node::Level { col, level })
+    }
+
+    // ---- Simplifying constructors -------------------------------------------
+
+    /// Per row, `items[level of col]`.
+    ///
+    /// Simplifies: all items equal -> that item; items that are 1 at one
+    /// level and 0 elsewhere -> the level indicator.
+    pub fn select(&mut self, col: u32, items: Vec<NodeId>) -> NodeId {
+        if let Some(first) = items.first() {
+            if items.iter().all(|i| i == first) {
+                return *first;
+            }
+        }
+        let n_ones = items.iter().filter(|i| self.is_const(**i, 1.0)).count();
+        let n_zeros = items.iter().filter(|i| self.is_const(**i, 0.0)).count();
+        if n_ones == 1 && n_zeros + 1 == items.len() {
+            let level = items.iter().position(|i| self.is_const(*i, 1.0)).unwrap_or(0);
+            return self.level(col, level as u32);
+        }
+        self.intern(Node::Select { col, items })
+    }
+
+    pub fn unary(&mut self, f: Func, a: NodeId) -> NodeId {
+        if let Some(x) = self.as_const(a) {
+            return self.constant(f.apply(x));
+        }
+        match (f, self.node(a).clone()) {
+            // -(-u) = u
+            (Func::Neg, Node::Unary(Func::Neg, u)) => return u,
+            // log(exp(u)) = u, for every real u.
+            (Func::Log, Node::Unary(Func::Exp, u)) => return u,
+            // log(logistic(u)) = -softplus(-u): never log(0) for large -u.
+            (Func::Log, Node::Unary(Func::Logistic, u)) => {
+                let neg_u = self.neg(u);
+                let sp = self.unary(Func::Softplus, neg_u);
+                return self.neg(sp);
+            }
+            // log(1 + u) = log1p(u), accurate for small u.
+            (Func::Log, Node::Binary(BinOp::Add, x, y)) if self.is_const(x, 1.0) => {
+                return self.unary(Func::Log1p, y);
+            }
+            // abs(abs(u)) = abs(u)
+            (Func::Abs, Node::Unary(Func::Abs, u)) => return self.unary(Func::Abs, u),
+            _ => {}
+        }
+        self.intern(Node::Unary(f, a))
+    }
+
+    pub fn neg(&mut self, a: NodeId) -> NodeId {
+        self.unary(Func::Neg, a)
+    }
+
+    /// Orders the operands of a commutative operation: constants first, then
+    /// by id, so `a + b` and `b + a` intern to the same node.
+    fn commute(&self, a: NodeId, b: NodeId) -> (NodeId, NodeId) {
+        let key = |id: NodeId| (self.as_const(id).is_none(), id);
+        if key(a) <= key(b) {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    }
+
+    pub fn add(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let (a, b) = self.commute(a, b);
+        match (self.as_const(a), self.as_const(b)) {
+            (Some(x), Some(y)) => return self.constant(x + y),
+            (Some(x), None) if x == 0.0 => return b,
+            _ => {}
+        }
+        // u + (-v) = u - v
+        if let Node::Unary(Func::Neg, v) = *self.node(b) {
+            return self.sub(a, v);
+        }
+        if let Node::Unary(Func::Neg, v) = *self.node(a) {
+            return self.sub(b, v);
+        }
+        // u + u = 2u
+        if a == b {
+            let two = self.constant(2.0);
+            return self.mul(two, a);
+        }
+        self.intern(Node::Binary(BinOp::Add, a, b))
+    }
+
+    pub fn sub(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        match (self.as_const(a), self.as_const(b)) {
+            (Some(x), Some(y)) => return self.constant(x - y),
+            (_, Some(y)) if y == 0.0 => return a,
+            (Some(x), _) if x == 0.0 => return self.neg(b),
+            _ => {}
+        }
+        // u - u = 0 (for finite u; NaN and infinities are reported by the
+        // evaluator on the operands before they could matter here).
+        if a == b {
+            return self.constant(0.0);
+        }
+        // u - (-v) = u + v
+        if let Node::Unary(Func::Neg, v) = *self.node(b) {
+            return self.add(a, v);
+        }
+        self.intern(Node::Binary(BinOp::Sub, a, b))
+    }
+
+    pub fn mul(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let (a, b) = self.commute(a, b);
+        match (self.as_const(a), self.as_const(b)) {
+            (Some(x), Some(y)) => return self.constant(x * y),
+            // 0 * u = 0: derivative terms multiplied by a zero derivative
+            // vanish; u is finite wherever the model is defined.
+            (Some(x), None) if x == 0.0 => return a,
+            (Some(x), None) if x == 1.0 => return b,
+            (Some(x), None) if x == -1.0 => return self.neg(b),
+            _ => {}
+        }
+        // (-u) * v = -(u v), so negations gather at the top where they cancel.
+        if let Node::Unary(Func::Neg, u) = *self.node(a) {
+            let p = self.mul(u, b);
+            return self.neg(p);
+        }
+        if let Node::Unary(Func::Neg, v) = *self.node(b) {
+            let p = self.mul(a, v);
+            return self.neg(p);
+        }
+        // c1 * (c2 * u) = (c1 c2) * u
+        if let (Some(x), Node::Binary(BinOp::Mul, c, u)) = (self.as_const(a), self.node(b).clone()) {
+            if let Some(y) = self.as_const(c) {
+                let k = self.constant(x * y);
+                return self.mul(k, u);
+            }
+        }
+        // u * u = u^2
+        if a == b {
+            let two = self.constant(2.0);
+            return self.pow(a, two);
+        }
+        self.intern(Node::Binary(BinOp::Mul, a, b))
+    }
+
+    pub fn div(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        match (self.as_const(a), self.as_const(b)) {
+            (Some(x), Some(y)) => return self.constant(x / y),
+            (Some(x), None) if x == 0.0 => return a,
+            (_, Some(y)) if y == 1.0 => return a,
+            (_, Some(y)) if y == -1.0 => return self.neg(a),
+            _ => {}
+        }
+        if a == b {
+            return self.constant(1.0);
+        }
+        // (-u) / v = -(u / v)
+        if let Node::Unary(Func::Neg, u) = *self.node(a) {
+            let q = self.div(u, b);
+            return self.neg(q);
+        }
+        self.intern(Node::Binary(BinOp::Div, a, b))
+    }
+
+    pub fn pow(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        match (self.as_const(a), self.as_const(b)) {
+            (Some(x), Some(y)) => return self.constant(x.powf(y)),
+            (_, Some(y)) if y == 1.0 => return a,
+            (_, Some(y)) if y == 0.0 => return self.constant(1.0),
+            (_, Some(y)) if y == 0.5 => return self.unary(Func::Sqrt, a),
+            _ => {}
+        }
+        // (u^c1)^c2 = u^(c1 c2) holds for u > 0 or integer exponents; only
+        // the integer case is rewritten so no sign information is lost.
+        if let (Some(y), Node::Binary(BinOp::Pow, u, c)) = (self.as_const(b), self.node(a).clone()) {
+            if let Some(x) = self.as_const(c) {
+                if x.fract() == 0.0 && y.fract() == 0.0 {
+                    let k = self.constant(x * y);
+                    return self.pow(u, k);
+                }
+            }
+        }
+        self.intern(Node::Binary(BinOp::Pow, a, b))
+    }
+
+    pub fn binary(&mut self, op: BinOp, a: NodeId, b: NodeId) -> NodeId {
+        match op {
+            BinOp::Add => self.add(a, b),
+            BinOp::Sub => self.sub(a, b),
+            BinOp::Mul => self.mul(a, b),
+            BinOp::Div => self.div(a, b),
+            BinOp::Pow => self.pow(a, b),
+        }
+    }
+
+    /// log(sum_k exp(items_k)).
+    pub fn log_sum_exp(&mut self, items: Vec<NodeId>) -> NodeId {
+        if items.len() == 1 {
+            return items[0];
+        }
+        if items.iter().all(|i| self.as_const(*i).is_some()) {
+            let vals: Vec<f64> = items.iter().filter_map(|i| self.as_const(*i)).collect();
+            return self.constant(log_sum_exp(&vals));
+        }
+        self.intern(Node::LogSumExp(items))
+    }
+
+    /// The sum over rows of `a`.
+    ///
+    /// Scalar parts are pulled out so the row loop does less work:
+    ///   sum_i c = n c,  sum_i (c u_i) = c sum_i u_i,  sum_i -u_i = -sum_i u_i,
+    ///   sum_i (u_i + v_i) = sum_i u_i + sum_i v_i when either side is scalar.
+    pub fn sum(&mut self, a: NodeId) -> NodeId {
+        if !self.is_row(a) {
+            let n = self.row_count();
+            return self.mul(n, a);
+        }
+        match *self.node(a) {
+            Node::Unary(Func::Neg, u) => {
+                let s = self.sum(u);
+                self.neg(s)
+            }
+            Node::Binary(BinOp::Mul, u, v) if !self.is_row(u) => {
+                let s = self.sum(v);
+                self.mul(u, s)
+            }
+            Node::Binary(BinOp::Mul, u, v) if !self.is_row(v) => {
+                let s = self.sum(u);
+                self.mul(s, v)
+            }
+            Node::Binary(BinOp::Div, u, v) if !self.is_row(v) => {
+                let s = self.sum(u);
+                self.div(s, v)
+            }
+            Node::Binary(op @ (BinOp::Add | BinOp::Sub), u, v)
+                if !self.is_row(u) || !self.is_row(v) =>
+            {
+                let su = self.sum(u);
+                let sv = self.sum(v);
+                self.binary(op, su, sv)
+            }
+            _ => self.intern(Node::Sum(a)),
+        }
+    }
+
+    /// Declares the scalar node that holds the smoothing width delta.
+    pub fn set_smoothing(&mut self, delta: NodeId) {
+        self.smoothing = Some(delta);
+    }
+
+    /// The smoothing width node, if one was declared.
+    pub fn smoothing(&self) -> Option<NodeId> {
+        self.smoothing
+    }
+
+    /// |u|, smoothed when a smoothing width delta is declared:
+    ///   |u| ~ sqrt(u^2 + delta^2),
+    /// which is within delta of |u| everywhere, has the derivative
+    /// u / sqrt(u^2 + delta^2) and a finite second derivative. The fit
+    /// driver shrinks delta toward 0 in stages (a continuation), so the
+    /// optimizer sees a smooth problem at every stage and the final
+    /// estimate is that of the kinked objective to within delta.
+    pub fn smooth_abs(&mut self, u: NodeId) -> NodeId {
+        match self.smoothing {
+            Some(delta) => {
+                let two = self.constant(2.0);
+                let u2 = self.pow(u, two);
+                let d2 = self.pow(delta, two);
+                let s = self.add(u2, d2);
+                self.unary(Func::Sqrt, s)
+            }
+            None => self.unary(Func::Abs, u),
+        }
+    }
+
+    /// d node / d theta_k, built symbolically and memoised.
+    pub fn diff(&mut self, node: NodeId, k: u32) -> NodeId {
+        diff::diff(self, node, k)
+    }
+
+    /// The nodes reachable from `roots`, in id (topological) order.
+    pub fn reachable(&self, roots: &[NodeId]) -> Vec<NodeId> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack: Vec<NodeId> = roots.to_vec();
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut seen[id.idx()], true) {
+                continue;
+            }
+            stack.extend(self.children(id));
+        }
+        (0..self.nodes.len()).filter(|i| seen[*i]).map(|i| NodeId(i as u32)).collect()
+    }
+
+    /// The direct children of a node.
+    pub fn children(&self, id: NodeId) -> Vec<NodeId> {
+        match &self.nodes[id.idx()] {
+            Node::Const(_) | Node::Param(_) | Node::RowCount | Node::Data(_) | Node::Level { .. } => {
+                vec![]
+            }
+            Node::Select { items, .. } | Node::LogSumExp(items) => items.clone(),
+            Node::Unary(_, a) | Node::Sum(a) => vec![*a],
+            Node::Binary(_, a, b) => vec![*a, *b],
+        }
+    }
+}
+
+/// log(sum_k exp(x_k)) with the maximum taken out:
+///   m + log(sum_k exp(x_k - m)),  m = max_k x_k,
+/// so no term overflows and at least one term is exactly 1.
+pub fn log_sum_exp(xs: &[f64]) -> f64 {
+    let m = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    if m == f64::NEG_INFINITY || m.is_nan() {
+        return m;
+    }
+    if m == f64::INFINITY {
+        return m;
+    }
+    m + xs.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+/// Binary operation on two scalars, shared by folding and evaluation.
+#[inline]
+pub fn apply_binary(op: BinOp, x: f64, y: f64) -> f64 {
+    match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div => x / y,
+        BinOp::Pow => pow(x, y),
+    }
+}
+
+/// x^y, with integer exponents by repeated multiplication (exact signs for
+/// negative x and faster than `powf`).
+#[inline]
+pub fn pow(x: f64, y: f64) -> f64 {
+    if y == 2.0 {
+        x * x
+    } else if y.fract() == 0.0 && y.abs() <= 64.0 {
+        x.powi(y as i32)
+    } else {
+        x.powf(y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_twice_gives_the_same_id() {
+        let mut g = Graph::new();
+        let a = g.param(0);
+        let x = g.data(0);
+        let p1 = g.mul(a, x);
+        let p2 = g.mul(x, a);
+        assert_eq!(p1, p2);
+        let n = g.len();
+        let _ = g.mul(a, x);
+        assert_eq!(g.len(), n);
+    }
+
+    #[test]
+    fn neutral_and_absorbing_elements_fold() {
+        let mut g = Graph::new();
+        let a = g.param(0);
+        let zero = g.constant(0.0);
+        let one = g.constant(1.0);
+        assert_eq!(g.add(a, zero), a);
+        assert_eq!(g.mul(one, a), a);
+        assert_eq!(g.mul(a, zero), zero);
+        assert_eq!(g.sub(a, a), zero);
+        let e = g.unary(Func::Exp, a);
+        assert_eq!(g.unary(Func::Log, e), a);
+        let two = g.constant(2.0);
+        let three = g.constant(3.0);
+        let five = g.add(two, three);
+        assert_eq!(g.as_const(five), Some(5.0));
+    }
+
+    #[test]
+    fn sums_pull_out_scalar_factors() {
+        let mut g = Graph::new();
+        let a = g.param(0);
+        let x = g.data(0);
+        let ax = g.mul(a, x);
+        let s = g.sum(ax);
+        let sx = g.sum(x);
+        assert_eq!(*g.node(s), Node::Binary(BinOp::Mul, a, sx));
+        assert!(!g.is_row(s));
+    }
+
+    #[test]
+    fn log_of_logistic_becomes_softplus() {
+        let mut g = Graph::new();
+        let u = g.param(0);
+        let p = g.unary(Func::Logistic, u);
+        let lp = g.unary(Func::Log, p);
+        assert!(matches!(g.node(lp), Node::Unary(Func::Neg, _)));
+    }
+}

@@ -1,0 +1,118 @@
+//! The compiled model as an optimization objective over the free
+//! coordinates of theta.
+
+use nalgebra::DMatrix;
+
+use crate::compile::{Compiled, MAX_LISTED_ROWS};
+use crate::diag::Diagnostic;
+use crate::eval::{Program, Workspace};
+use crate::optim::Objective;
+
+/// NLL, gradient and Hessian of a compiled model, with some coordinates of
+/// theta held fixed.
+pub struct ModelObjective<'a> {
+    c: &'a Compiled,
+    free: Vec<usize>,
+    theta: Vec<f64>,
+    grad_prog: Program,
+    grad_ws: Workspace,
+    hess_prog: Option<(Program, Workspace)>,
+    out: Vec<f64>,
+}
+
+impl<'a> ModelObjective<'a> {
+    pub fn new(c: &'a Compiled, free: Vec<usize>, theta: Vec<f64>) -> ModelObjective<'a> {
+        let grad_prog = c.grad_program();
+        let grad_ws = Workspace::new(&grad_prog);
+        ModelObjective { c, free, theta, grad_prog, grad_ws, hess_prog: None, out: Vec::new() }
+    }
+
+    fn set(&mut self, x: &[f64]) {
+        for (i, k) in self.free.iter().enumerate() {
+            self.theta[*k] = x[i];
+        }
+    }
+
+    /// Sets a coordinate of theta that is not optimised (the smoothing width).
+    pub fn set_theta(&mut self, k: usize, value: f64) {
+        self.theta[k] = value;
+    }
+
+    pub fn nll_at(&mut self, x: &[f64]) -> f64 {
+        let mut g = vec![0.0; x.len()];
+        self.value_grad(x, &mut g)
+    }
+}
+
+impl Objective for ModelObjective<'_> {
+    fn dim(&self) -> usize {
+        self.free.len()
+    }
+
+    fn value_grad(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {
+        self.set(x);
+        self.out.resize(self.grad_prog.n_outputs(), 0.0);
+        self.grad_prog.eval(&mut self.grad_ws, &self.c.columns, &self.theta, &mut self.out);
+        for (i, k) in self.free.iter().enumerate() {
+            grad[i] = self.out[1 + k];
+        }
+        self.out[0]
+    }
+
+    fn value_grad_hess(&mut self, x: &[f64], grad: &mut [f64], hess: &mut DMatrix<f64>) -> f64 {
+        self.set(x);
+        if self.hess_prog.is_none() {
+            let p = self.c.hess_program();
+            let ws = Workspace::new(&p);
+            self.hess_prog = Some((p, ws));
+        }
+        let Some((prog, ws)) = self.hess_prog.as_mut() else { unreachable!() };
+        self.out.resize(prog.n_outputs(), 0.0);
+        prog.eval(ws, &self.c.columns, &self.theta, &mut self.out);
+        let p = self.c.n_params();
+        for (i, k) in self.free.iter().enumerate() {
+            grad[i] = self.out[1 + k];
+            for (j, l) in self.free.iter().enumerate() {
+                hess[(i, j)] = self.out[1 + p + Compiled::hess_index(*k, *l)];
+            }
+        }
+        self.out[0]
+    }
+}
+
+/// Says why the NLL is not finite at the start values: the first statement
+/// with a non-finite term, the rows involved, and any argument outside its
+/// support there.
+pub fn explain_nonfinite_start(c: &Compiled, theta: &[f64]) -> Diagnostic {
+    for s in &c.statements {
+        let mut nodes = vec![s.term];
+        nodes.extend(&s.args);
+        let rows = c.eval_rows(&nodes, theta);
+        let bad_rows: Vec<usize> = (0..rows[0].len()).filter(|i| !rows[0][*i].is_finite()).collect();
+        if bad_rows.is_empty() {
+            continue;
+        }
+        let source_row = |i: usize| i + 1;
+        for (a, arg_rows) in rows[1..].iter().enumerate() {
+            let support = s.family.arg_support.get(a).copied().unwrap_or(crate::dist::Support::Real);
+            let bad: Vec<(usize, f64)> =
+                bad_rows.iter().filter(|i| !support.contains(arg_rows[**i])).map(|i| (*i, arg_rows[*i])).collect();
+            if bad.is_empty() {
+                continue;
+            }
+            let listed: Vec<String> = bad.iter().take(MAX_LISTED_ROWS).map(|(i, v)| format!("row {} ({v})", source_row(*i))).collect();
+            let arg_name = s.family.args.get(a).copied().unwrap_or("argument");
+            let where_ = if s.is_prior { String::new() } else { format!(" in {} row{}", bad.len(), if bad.len() == 1 { "" } else { "s" }) };
+            return Diagnostic::error("E401", format!("`{arg_name}` of `{}` is outside its support at the start values{where_}", s.family.name))
+                .with_primary(s.arg_spans[a], format!("must be {}", support.describe()))
+                .with_note(format!("Values at the start: {}.", listed.join(", ")))
+                .with_help("Give start values that put every argument inside its support (`param ... = value` or --start NAME=VALUE), or use a transform such as exp(...) for a scale.");
+        }
+        let listed: Vec<String> = bad_rows.iter().take(MAX_LISTED_ROWS).map(|i| format!("row {}", source_row(*i))).collect();
+        return Diagnostic::error("E402", format!("the log-density of `{}` is not finite at the start values", s.family.name))
+            .with_primary(s.span, "not finite here")
+            .with_note(format!("In {} rows: {}.", bad_rows.len(), listed.join(", ")))
+            .with_help("Check the start values, or whether a function such as log or sqrt gets a value outside its domain.");
+    }
+    Diagnostic::error("E402", "the negative log-likelihood is not finite at the start values")
+}

@@ -1,0 +1,92 @@
+//! The fit report: what `nll fit` prints, as data (JSON) or as a table.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamEstimate {
+    pub name: String,
+    pub estimate: f64,
+    pub std_error: Option<f64>,
+    pub ci_lower: Option<f64>,
+    pub ci_upper: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FitReport {
+    pub parameters: Vec<ParamEstimate>,
+    pub nll: f64,
+    pub log_likelihood: f64,
+    pub aic: f64,
+    pub bic: f64,
+    pub n: usize,
+    /// Number of free parameters (those the likelihood depends on).
+    pub k: usize,
+    pub converged: bool,
+    pub status: String,
+    pub iterations: usize,
+    pub evaluations: usize,
+    /// max_k |d NLL / d theta_k| on the unconstrained scale, at the estimate.
+    pub grad_norm: f64,
+    pub min_hessian_eigenvalue: Option<f64>,
+    pub warnings: Vec<String>,
+    /// Rows left out because a used column had no value.
+    pub n_dropped: usize,
+    /// The estimate on the unconstrained scale.
+    #[serde(skip)]
+    pub theta: Vec<f64>,
+}
+
+impl FitReport {
+    /// A table for a terminal.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let name_w = self.parameters.iter().map(|p| p.name.len()).max().unwrap_or(4).max(9);
+        let _ = writeln!(
+            out,
+            "{:<name_w$}  {:>14}  {:>12}  {:>14}  {:>14}",
+            "parameter", "estimate", "std. error", "95% CI lower", "95% CI upper"
+        );
+        for p in &self.parameters {
+            let opt = |v: Option<f64>| v.map(fmt_num).unwrap_or_else(|| "-".to_string());
+            let _ = writeln!(
+                out,
+                "{:<name_w$}  {:>14}  {:>12}  {:>14}  {:>14}",
+                p.name,
+                fmt_num(p.estimate),
+                opt(p.std_error),
+                opt(p.ci_lower),
+                opt(p.ci_upper)
+            );
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "n                {}", self.n);
+        if self.n_dropped > 0 {
+            let _ = writeln!(out, "rows dropped     {} (missing values)", self.n_dropped);
+        }
+        let _ = writeln!(out, "parameters       {}", self.k);
+        let _ = writeln!(out, "NLL              {}", fmt_num(self.nll));
+        let _ = writeln!(out, "log-likelihood   {}", fmt_num(self.log_likelihood));
+        let _ = writeln!(out, "AIC              {}", fmt_num(self.aic));
+        let _ = writeln!(out, "BIC              {}", fmt_num(self.bic));
+        let _ = writeln!(out, "iterations       {}", self.iterations);
+        let _ = writeln!(out, "gradient norm    {:.3e}", self.grad_norm);
+        let _ = writeln!(out, "status           {}", self.status);
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
+        out
+    }
+}
+
+/// Seven significant digits, switching to exponent form for very large or
+/// small magnitudes.
+fn fmt_num(v: f64) -> String {
+    if v == 0.0 || (1e-4..1e7).contains(&v.abs()) {
+        let digits = if v == 0.0 { 6 } else { (6 - v.abs().log10().floor() as i32).clamp(0, 10) as usize };
+        format!("{v:.digits$}")
+    } else {
+        format!("{v:.6e}")
+    }
+}

@@ -1,0 +1,34 @@
+//! `nll`: statistical models written as distributional statements, fitted by
+//! maximum likelihood.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! model.nll --syntax--> AST --model--> checked Model --compile--> Graph
+//!                                                     (NLL, gradient, Hessian)
+//! data.csv  --data----> typed columns ----------------^        |
+//!                                                              v
+//!                report <--infer-- optim (L-BFGS, Newton) <-- eval (flat program)
+//! ```
+//!
+//! - [`syntax`] parses the text with a pest grammar into an AST with spans.
+//! - [`model`] resolves names and checks arities and statement kinds.
+//! - [`data`] loads the CSV columns the model declares.
+//! - [`compile`] lowers the model on its data to one hash-consed [`graph`]
+//!   whose nodes include the NLL, its gradient and its Hessian.
+//! - [`eval`] compiles graph roots to a flat program over column chunks.
+//! - [`optim`] minimises; [`infer`] turns the optimum into a report with
+//!   standard errors and an honest status.
+//! - [`diag`] holds diagnostics and renders them; [`cli`] is the command line.
+
+pub mod cli;
+pub mod compile;
+pub mod data;
+pub mod diag;
+pub mod dist;
+pub mod eval;
+pub mod graph;
+pub mod infer;
+pub mod model;
+pub mod optim;
+pub mod syntax;

@@ -1,0 +1,661 @@
+//! From syntax to a checked model: names resolved, arities checked, every
+//! statement classified.
+//!
+//! [`check`] takes a parsed [`Program`] and returns a [`Model`] together with
+//! every diagnostic found (it keeps going after the first error). A model
+//! with no error diagnostics is safe to lower: every name in every
+//! expression refers to something declared, every call has the right number
+//! of arguments, and each sampling statement is known to be either a
+//! likelihood term (its left side is data) or a prior (its left side is a
+//! parameter). What needs the data (factor levels, index ranges, supports)
+//! is checked later by `compile`.
+
+mod consts;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diag::{suggest, Diagnostic, Span};
+use crate::dist::{self, Family};
+use crate::graph::Func;
+use crate::syntax::ast::{
+    BinOp, Constraint, DataKind, Dim, Expr, ExprKind, Ident, Program, StmtKind,
+};
+
+pub use consts::eval_const;
+
+/// Builtin functions of more than one argument or over vectors.
+pub const SPECIAL_FUNCTIONS: &[(&str, usize)] = &[("pow", 2), ("dot", 2), ("sum", 1)];
+
+/// A data name: one CSV column, or a vector of columns.
+#[derive(Debug, Clone)]
+pub struct DataVar {
+    pub name: String,
+    pub kind: DataKind,
+    /// The CSV columns, one for a scalar data name.
+    pub columns: Vec<String>,
+    pub is_vector: bool,
+    pub span: Span,
+}
+
+/// How a parameter's natural value is made from an unconstrained one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transform {
+    Identity,
+    /// x = lower + exp(theta)
+    Lower(f64),
+    /// x = upper - exp(theta)
+    Upper(f64),
+    /// x = lower + (upper - lower) logistic(theta)
+    Interval(f64, f64),
+}
+
+impl Transform {
+    /// theta for a natural value (which must be inside the constraint).
+    pub fn to_theta(self, x: f64) -> f64 {
+        match self {
+            Transform::Identity => x,
+            Transform::Lower(lo) => (x - lo).ln(),
+            Transform::Upper(hi) => (hi - x).ln(),
+            Transform::Interval(lo, hi) => {
+                let u = (x - lo) / (hi - lo);
+                (u / (1.0 - u)).ln()
+            }
+        }
+    }
+
+    /// The natural value for theta.
+    pub fn to_natural(self, theta: f64) -> f64 {
+        match self {
+            Transform::Identity => theta,
+            Transform::Lower(lo) => lo + theta.exp(),
+            Transform::Upper(hi) => hi - theta.exp(),
+            Transform::Interval(lo, hi) => lo + (hi - lo) * crate::graph::func::logistic(theta),
+        }
+    }
+
+    /// d natural / d theta, for standard errors by the delta method.
+    pub fn jacobian(self, theta: f64) -> f64 {
+        match self {
+            Transform::Identity => 1.0,
+            Transform::Lower(_) => theta.exp(),
+            Transform::Upper(_) => -theta.exp(),
+            Transform::Interval(lo, hi) => {
+                let s = crate::graph::func::logistic(theta);
+                let t = crate::graph::func::logistic(-theta);
+                (hi - lo) * s * t
+            }
+        }
+    }
+
+    /// Whether a natural value satisfies the constraint (strictly).
+    pub fn admits(self, x: f64) -> bool {
+        match self {
+            Transform::Identity => x.is_finite(),
+            Transform::Lower(lo) => x > lo,
+            Transform::Upper(hi) => x < hi,
+            Transform::Interval(lo, hi) => x > lo && x < hi,
+        }
+    }
+
+    /// The start value used when none is given: 0, or one unit inside a
+    /// one-sided bound, or the middle of an interval.
+    pub fn default_start(self) -> f64 {
+        match self {
+            Transform::Identity => 0.0,
+            Transform::Lower(lo) => lo + 1.0,
+            Transform::Upper(hi) => hi - 1.0,
+            Transform::Interval(lo, hi) => 0.5 * (lo + hi),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Transform::Identity => String::new(),
+            Transform::Lower(lo) => format!("> {lo}"),
+            Transform::Upper(hi) => format!("< {hi}"),
+            Transform::Interval(lo, hi) => format!("in ({lo}, {hi})"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamDim {
+    Size(usize),
+    /// One element per level of this factor data name.
+    Factor(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ParamVar {
+    pub name: String,
+    pub dims: Vec<ParamDim>,
+    pub transform: Transform,
+    pub start: Option<f64>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct FuncDef {
+    pub name: String,
+    pub args: Vec<String>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+/// A sampling statement `lhs ~ Family(args)`.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub lhs: Expr,
+    pub family: &'static Family,
+    pub args: Vec<Expr>,
+    /// True when the left side is a parameter expression: the term is added
+    /// once, not per row.
+    pub is_prior: bool,
+    pub span: Span,
+    pub dist_span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub data: Vec<DataVar>,
+    pub params: Vec<ParamVar>,
+    pub consts: Vec<(String, f64)>,
+    pub funcs: Vec<FuncDef>,
+    pub statements: Vec<Statement>,
+}
+
+impl Model {
+    pub fn data_var(&self, name: &str) -> Option<&DataVar> {
+        self.data.iter().find(|d| d.name == name)
+    }
+
+    pub fn param(&self, name: &str) -> Option<&ParamVar> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    pub fn const_value(&self, name: &str) -> Option<f64> {
+        self.consts.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    pub fn func(&self, name: &str) -> Option<&FuncDef> {
+        self.funcs.iter().find(|f| f.name == name)
+    }
+}
+
+/// What a name in an expression refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum NameKind {
+    Data,
+    Param,
+    Const,
+    Arg,
+}
+
+/// Checks a parsed program; returns the model and every diagnostic found.
+pub fn check(program: &Program) -> (Model, Vec<Diagnostic>) {
+    let mut c = Checker { model: Model::default(), diags: Vec::new(), declared: HashMap::new() };
+    c.collect_declarations(program);
+    c.check_bodies(program);
+    if c.model.statements.iter().all(|s| s.is_prior) && !c.diags.iter().any(|d| d.is_error()) {
+        c.diags.push(
+            Diagnostic::error("E217", "the model has no likelihood statement")
+                .with_help("Add a statement such as `y ~ Normal(mu, sigma)` whose left side is a data column."),
+        );
+    }
+    (c.model, c.diags)
+}
+
+struct Checker {
+    model: Model,
+    diags: Vec<Diagnostic>,
+    /// Every declared name with where it was declared.
+    declared: HashMap<String, Span>,
+}
+
+impl Checker {
+    fn declare(&mut self, name: &Ident) -> bool {
+        if name.name == "pi" || Func::from_name(&name.name).is_some() || is_special(&name.name) {
+            self.diags.push(
+                Diagnostic::error("E216", format!("`{}` is a builtin name and cannot be redeclared", name.name))
+                    .with_primary(name.span, "builtin name")
+                    .with_help("Choose another name."),
+            );
+            return false;
+        }
+        if let Some(prev) = self.declared.get(&name.name) {
+            self.diags.push(
+                Diagnostic::error("E202", format!("`{}` is declared twice", name.name))
+                    .with_primary(name.span, "declared again here")
+                    .with_secondary(*prev, "first declared here"),
+            );
+            return false;
+        }
+        self.declared.insert(name.name.clone(), name.span);
+        true
+    }
+
+    fn collect_declarations(&mut self, program: &Program) {
+        for stmt in &program.stmts {
+            match &stmt.kind {
+                StmtKind::Data(decls) => {
+                    for d in decls {
+                        if !self.declare(&d.name) {
+                            continue;
+                        }
+                        let (columns, is_vector) = match &d.columns {
+                            Some(cols) => (cols.iter().map(|c| c.name.clone()).collect(), true),
+                            None => (vec![d.name.name.clone()], false),
+                        };
+                        self.model.data.push(DataVar {
+                            name: d.name.name.clone(),
+                            kind: d.kind,
+                            columns,
+                            is_vector,
+                            span: d.span,
+                        });
+                    }
+                }
+                StmtKind::Const { name, value } => {
+                    if !self.declare(name) {
+                        continue;
+                    }
+                    match eval_const(value, &self.model.consts) {
+                        Ok(v) => self.model.consts.push((name.name.clone(), v)),
+                        Err(d) => self.diags.push(d),
+                    }
+                }
+                StmtKind::Func { name, args, body } => {
+                    if !self.declare(name) {
+                        continue;
+                    }
+                    self.check_arg_names(args);
+                    self.model.funcs.push(FuncDef {
+                        name: name.name.clone(),
+                        args: args.iter().map(|a| a.name.clone()).collect(),
+                        body: body.clone(),
+                        span: stmt.span,
+                    });
+                }
+                StmtKind::Param(_) | StmtKind::Sample { .. } => {}
+            }
+        }
+        // Parameters after data and consts, so bounds may use consts and
+        // factor dimensions may name data declared anywhere.
+        for stmt in &program.stmts {
+            if let StmtKind::Param(decls) = &stmt.kind {
+                for p in decls {
+                    if !self.declare(&p.name) {
+                        continue;
+                    }
+                    if let Some(param) = self.check_param(p) {
+                        self.model.params.push(param);
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_arg_names(&mut self, args: &[Ident]) {
+        let mut seen = HashSet::new();
+        for a in args {
+            if !seen.insert(a.name.as_str()) {
+                self.diags.push(
+                    Diagnostic::error("E202", format!("argument `{}` appears twice", a.name))
+                        .with_primary(a.span, "repeated argument"),
+                );
+            }
+        }
+    }
+
+    fn check_param(&mut self, p: &crate::syntax::ast::ParamDecl) -> Option<ParamVar> {
+        let mut dims = Vec::new();
+        for d in &p.dims {
+            match d {
+                Dim::Size { size, span } => {
+                    if *size == 0 {
+                        self.diags.push(
+                            Diagnostic::error("E212", "a parameter vector needs at least one element")
+                                .with_primary(*span, "size 0"),
+                        );
+                        return None;
+                    }
+                    dims.push(ParamDim::Size(*size));
+                }
+                Dim::Factor(id) => match self.model.data_var(&id.name) {
+                    Some(dv) if dv.kind == DataKind::Factor => dims.push(ParamDim::Factor(id.name.clone())),
+                    Some(_) => {
+                        self.diags.push(
+                            Diagnostic::error("E212", format!("`{}` is not a factor column", id.name))
+                                .with_primary(id.span, "a dimension must be a size or a factor")
+                                .with_help(format!("Declare it with `data {}: factor`.", id.name)),
+                        );
+                        return None;
+                    }
+                    None => {
+                        self.unknown_name(&id.name, id.span);
+                        return None;
+                    }
+                },
+            }
+        }
+        if dims.len() > 2 {
+            self.diags.push(
+                Diagnostic::error("E215", "parameters with more than two dimensions are not supported yet")
+                    .with_primary(p.name.span, "declared here"),
+            );
+            return None;
+        }
+
+        let consts = self.model.consts.clone();
+        let bound = |e: &Expr, diags: &mut Vec<Diagnostic>| match eval_const(e, &consts) {
+            Ok(v) => Some(v),
+            Err(d) => {
+                diags.push(d.with_note("Bounds are numbers or expressions of numbers and consts."));
+                None
+            }
+        };
+        let transform = match &p.constraint {
+            None => Transform::Identity,
+            Some(Constraint::Lower(e)) => Transform::Lower(bound(e, &mut self.diags)?),
+            Some(Constraint::Upper(e)) => Transform::Upper(bound(e, &mut self.diags)?),
+            Some(Constraint::Interval(lo, hi)) => {
+                let (lo_v, hi_v) = (bound(lo, &mut self.diags)?, bound(hi, &mut self.diags)?);
+                if !(lo_v < hi_v) {
+                    self.diags.push(
+                        Diagnostic::error("E210", format!("empty interval ({lo_v}, {hi_v})"))
+                            .with_primary(lo.span.to(hi.span), "the lower bound must be below the upper bound"),
+                    );
+                    return None;
+                }
+                Transform::Interval(lo_v, hi_v)
+            }
+        };
+        let start = match &p.start {
+            None => None,
+            Some(e) => {
+                let v = bound(e, &mut self.diags)?;
+                if !transform.admits(v) {
+                    self.diags.push(
+                        Diagnostic::error("E210", format!("start value {v} is outside the constraint {}", transform.describe()))
+                            .with_primary(e.span, "start value")
+                            .with_help("Choose a start value strictly inside the constraint."),
+                    );
+                    return None;
+                }
+                Some(v)
+            }
+        };
+        Some(ParamVar { name: p.name.name.clone(), dims, transform, start, span: p.span })
+    }
+
+    fn check_bodies(&mut self, program: &Program) {
+        let funcs = self.model.funcs.clone();
+        for f in &funcs {
+            let scope: Vec<String> = f.args.clone();
+            self.check_expr(&f.body, &scope);
+        }
+        for stmt in &program.stmts {
+            let StmtKind::Sample { lhs, dist: dist_name, args } = &stmt.kind else { continue };
+            let lhs_ok = self.check_expr(lhs, &[]);
+            let mut args_ok = true;
+            for a in args {
+                args_ok &= self.check_expr(a, &[]);
+            }
+            let Some(family) = dist::lookup(&dist_name.name) else {
+                let mut d = Diagnostic::error("E205", format!("unknown distribution `{}`", dist_name.name))
+                    .with_primary(dist_name.span, "not a distribution");
+                d = match suggest::closest(&dist_name.name, dist::names()) {
+                    Some(s) => d.with_help(format!("Did you mean `{s}`?")),
+                    None => d.with_note(format!("The distributions are: {}.", dist::names().collect::<Vec<_>>().join(", "))),
+                };
+                self.diags.push(d);
+                continue;
+            };
+            let arity_ok = if family.variadic { args.len() >= 2 } else { args.len() == family.args.len() };
+            if !arity_ok {
+                let expected = if family.variadic {
+                    "at least 2 arguments".to_string()
+                } else {
+                    plural(family.args.len(), "argument")
+                };
+                self.diags.push(
+                    Diagnostic::error(
+                        "E206",
+                        format!("`{}` takes {expected}, found {}", family.name, args.len()),
+                    )
+                    .with_primary(Span::new(dist_name.span.start, stmt.span.end), format!("expected {}", family.signature()))
+                    .with_note(format!("The signature is {}.", family.signature())),
+                );
+                continue;
+            }
+            if !(lhs_ok && args_ok) {
+                continue;
+            }
+            let lhs_refs = self.references(lhs, &[]);
+            let uses_data = lhs_refs.contains(&NameKind::Data);
+            let uses_params = lhs_refs.contains(&NameKind::Param);
+            let is_prior = match (uses_data, uses_params) {
+                (true, false) => false,
+                (false, true) => true,
+                (true, true) => {
+                    self.diags.push(
+                        Diagnostic::error("E207", "the left side of `~` mixes data and parameters")
+                            .with_primary(lhs.span, "uses both data and parameters")
+                            .with_note("The left side is either data (a likelihood term, summed over rows) or parameters (a prior, added once).")
+                            .with_help("Move the parameters into the distribution's arguments."),
+                    );
+                    continue;
+                }
+                (false, false) => {
+                    self.diags.push(
+                        Diagnostic::error("E207", "the left side of `~` is a constant")
+                            .with_primary(lhs.span, "no data and no parameters here")
+                            .with_help("Put a data column or a parameter on the left of `~`."),
+                    );
+                    continue;
+                }
+            };
+            if is_prior {
+                for a in args {
+                    if self.references(a, &[]).contains(&NameKind::Data) {
+                        self.diags.push(
+                            Diagnostic::error("E208", "a prior's arguments cannot use data")
+                                .with_primary(a.span, "uses a data column")
+                                .with_note("A statement whose left side is a parameter is added once, not per row."),
+                        );
+                    }
+                }
+            }
+            if family.variadic && is_prior {
+                self.diags.push(
+                    Diagnostic::error("E215", format!("`{}` as a prior is not supported", family.name))
+                        .with_primary(dist_name.span, "needs a factor column on the left"),
+                );
+                continue;
+            }
+            self.model.statements.push(Statement {
+                lhs: lhs.clone(),
+                family,
+                args: args.clone(),
+                is_prior,
+                span: stmt.span,
+                dist_span: dist_name.span,
+            });
+        }
+    }
+
+    fn unknown_name(&mut self, name: &str, span: Span) {
+        let mut candidates: Vec<&str> = self.declared.keys().map(|s| s.as_str()).collect();
+        candidates.sort();
+        let mut d = Diagnostic::error("E201", format!("unknown name `{name}`")).with_primary(span, "not declared");
+        if let Some(s) = suggest::closest(name, candidates) {
+            d = d.with_help(format!("Did you mean `{s}`?"));
+        } else {
+            d = d.with_help(format!(
+                "Declare it with `data {name}` for a column or `param {name}` for a parameter."
+            ));
+        }
+        self.diags.push(d);
+    }
+
+    fn name_kind(&self, name: &str, scope: &[String]) -> Option<NameKind> {
+        if scope.iter().any(|s| s == name) {
+            Some(NameKind::Arg)
+        } else if self.model.data_var(name).is_some() {
+            Some(NameKind::Data)
+        } else if self.model.param(name).is_some() {
+            Some(NameKind::Param)
+        } else if self.model.const_value(name).is_some() || name == "pi" {
+            Some(NameKind::Const)
+        } else {
+            None
+        }
+    }
+
+    /// Checks names and call arities in `e`; true when no error was found.
+    fn check_expr(&mut self, e: &Expr, scope: &[String]) -> bool {
+        match &e.kind {
+            ExprKind::Number(_) => true,
+            ExprKind::Name(n) => {
+                if self.name_kind(n, scope).is_some() {
+                    true
+                } else if self.model.func(n).is_some() && self.model.func(n).map(|f| f.args.is_empty()) == Some(true) {
+                    true
+                } else {
+                    self.unknown_name(n, e.span);
+                    false
+                }
+            }
+            ExprKind::Neg(a) => self.check_expr(a, scope),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                let a = self.check_expr(lhs, scope);
+                let b = self.check_expr(rhs, scope);
+                a && b
+            }
+            ExprKind::Index { base, indices } => {
+                let mut ok = true;
+                if self.name_kind(&base.name, scope).is_none() {
+                    self.unknown_name(&base.name, base.span);
+                    ok = false;
+                }
+                for i in indices {
+                    ok &= self.check_expr(i, scope);
+                }
+                ok
+            }
+            ExprKind::Call { func, args } => {
+                let mut ok = true;
+                for a in args {
+                    ok &= self.check_expr(a, scope);
+                }
+                let expected = if Func::from_name(&func.name).is_some() {
+                    Some(1)
+                } else if let Some((_, n)) = SPECIAL_FUNCTIONS.iter().find(|(n, _)| *n == func.name) {
+                    Some(*n)
+                } else {
+                    self.model.func(&func.name).map(|f| f.args.len())
+                };
+                match expected {
+                    Some(n) if n == args.len() => ok,
+                    Some(n) => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "E204",
+                                format!("`{}` takes {}, found {}", func.name, plural(n, "argument"), args.len()),
+                            )
+                            .with_primary(e.span, format!("expected {}", plural(n, "argument"))),
+                        );
+                        false
+                    }
+                    None => {
+                        let mut names: Vec<&str> = Func::BUILTINS.iter().map(|(n, _)| *n).collect();
+                        names.extend(SPECIAL_FUNCTIONS.iter().map(|(n, _)| *n));
+                        names.extend(self.model.funcs.iter().map(|f| f.name.as_str()));
+                        let mut d = Diagnostic::error("E203", format!("unknown function `{}`", func.name))
+                            .with_primary(func.span, "not a function");
+                        if let Some(s) = suggest::closest(&func.name, names) {
+                            d = d.with_help(format!("Did you mean `{s}`?"));
+                        }
+                        self.diags.push(d);
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kinds of names an expression refers to, through function bodies.
+    fn references(&self, e: &Expr, scope: &[String]) -> HashSet<NameKind> {
+        let mut out = HashSet::new();
+        let mut visiting = Vec::new();
+        self.collect_refs(e, scope, &mut out, &mut visiting);
+        out
+    }
+
+    fn collect_refs(&self, e: &Expr, scope: &[String], out: &mut HashSet<NameKind>, visiting: &mut Vec<String>) {
+        match &e.kind {
+            ExprKind::Number(_) => {}
+            ExprKind::Name(n) => match self.name_kind(n, scope) {
+                Some(k) => {
+                    out.insert(k);
+                }
+                None => self.collect_func_refs(n, out, visiting),
+            },
+            ExprKind::Neg(a) => self.collect_refs(a, scope, out, visiting),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                self.collect_refs(lhs, scope, out, visiting);
+                self.collect_refs(rhs, scope, out, visiting);
+            }
+            ExprKind::Index { base, indices } => {
+                if let Some(k) = self.name_kind(&base.name, scope) {
+                    out.insert(k);
+                }
+                for i in indices {
+                    self.collect_refs(i, scope, out, visiting);
+                }
+            }
+            ExprKind::Call { func, args } => {
+                for a in args {
+                    self.collect_refs(a, scope, out, visiting);
+                }
+                self.collect_func_refs(&func.name, out, visiting);
+            }
+        }
+    }
+
+    fn collect_func_refs(&self, name: &str, out: &mut HashSet<NameKind>, visiting: &mut Vec<String>) {
+        if visiting.iter().any(|v| v == name) {
+            return;
+        }
+        if let Some(f) = self.model.func(name) {
+            visiting.push(name.to_string());
+            let body = f.body.clone();
+            let args = f.args.clone();
+            self.collect_refs(&body, &args, out, visiting);
+            visiting.pop();
+        }
+    }
+}
+
+fn is_special(name: &str) -> bool {
+    SPECIAL_FUNCTIONS.iter().any(|(n, _)| *n == name)
+}
+
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The binary operator of the surface syntax as a graph operation.
+pub fn graph_op(op: BinOp) -> crate::graph::BinOp {
+    match op {
+        BinOp::Add => crate::graph::BinOp::Add,
+        BinOp::Sub => crate::graph::BinOp::Sub,
+        BinOp::Mul => crate::graph::BinOp::Mul,
+        BinOp::Div => crate::graph::BinOp::Div,
+        BinOp::Pow => crate::graph::BinOp::Pow,
+    }
+}

@@ -1,0 +1,19 @@
+//! The surface syntax of `.nll` model files: text to tree and back.
+//!
+//! - [`parse_program`], [`parse_statement`] and [`parse_expr`] turn source
+//!   text into the [`ast`], or into [`Diagnostic`](crate::diag::Diagnostic)s
+//!   that say in words what was expected (codes `E101`–`E103`).
+//! - [`continues_on_next_line`] tells an interactive prompt whether to read
+//!   another line before parsing.
+//! - [`print_program`] and [`print_expr`] turn a tree back into canonical
+//!   source text, with as few parentheses as the precedence rules allow.
+//!
+//! The grammar itself lives in `grammar/nll.pest`; `docs/language.md`
+//! describes the language for users.
+
+pub mod ast;
+pub mod parse;
+pub mod print;
+
+pub use parse::{continues_on_next_line, parse_expr, parse_program, parse_statement};
+pub use print::{print_expr, print_program};

@@ -1,0 +1,114 @@
+//! The `nll` binary on wrong and right input: exit codes and exact messages.
+//! Each case runs the real binary and snapshots what a user sees.
+
+use std::process::Command;
+
+use crate::common::repo_path;
+
+/// Runs `nll ARGS` from the repository root; returns "exit: N", then stdout
+/// and stderr, for a snapshot.
+fn run(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_nll"))
+        .args(args)
+        .current_dir(repo_path(""))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the nll binary runs");
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn check(name: &str, args: &[&str]) {
+    let text = run(args);
+    assert!(!text.contains("panicked"), "{name} panicked:\n{text}");
+    assert!(!text.contains("RUST_BACKTRACE"), "{name} printed a backtrace hint:\n{text}");
+    insta::assert_snapshot!(name, text);
+}
+
+#[test]
+fn parse_error_points_at_line_and_column() {
+    check("parse_error", &["check", "tests/fixtures/parse_error.nll"]);
+}
+
+#[test]
+fn unknown_name_suggests_the_close_one() {
+    check("unknown_name", &["check", "tests/fixtures/unknown_name.nll"]);
+}
+
+#[test]
+fn distribution_arity_is_checked() {
+    check("dist_arity", &["check", "tests/fixtures/dist_arity.nll"]);
+}
+
+#[test]
+fn missing_column_is_named() {
+    check("missing_column", &["fit", "tests/fixtures/missing_column.nll", "--data", "tests/fixtures/xy.csv"]);
+}
+
+#[test]
+fn bad_cells_are_listed_with_rows() {
+    check("bad_cells", &["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/bad_cells.csv"]);
+}
+
+#[test]
+fn noninteger_counts_are_rejected_for_poisson() {
+    check("noninteger_poisson", &["fit", "tests/fixtures/poisson.nll", "--data", "tests/fixtures/noninteger_counts.csv"]);
+}
+
+#[test]
+fn noninteger_cells_are_rejected_in_int_columns() {
+    check("noninteger_int_column", &["fit", "tests/fixtures/poisson_int.nll", "--data", "tests/fixtures/noninteger_counts.csv"]);
+}
+
+#[test]
+fn unused_parameter_is_a_warning() {
+    let text = run(&["fit", "tests/fixtures/unused_param.nll", "--data", "tests/fixtures/xy.csv", "--format", "json"]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(text.contains("parameter `unused` is not used by the likelihood"), "{text}");
+}
+
+#[test]
+fn missing_cells_without_and_with_drop_missing() {
+    check("missing_cells", &["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/missing.csv"]);
+    let text = run(&["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/missing.csv", "--drop-missing"]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(text.contains("rows dropped     2"), "{text}");
+}
+
+#[test]
+fn scale_outside_support_at_start_is_explained() {
+    check(
+        "negative_scale_start",
+        &["fit", "tests/fixtures/negative_scale.nll", "--data", "tests/fixtures/xy.csv", "--start", "s=-1"],
+    );
+}
+
+#[test]
+fn missing_model_file_is_an_error_not_a_panic() {
+    check("missing_model_file", &["fit", "tests/fixtures/no_such_model.nll", "--data", "tests/fixtures/xy.csv"]);
+}
+
+#[test]
+fn unknown_start_parameter_is_reported() {
+    check("unknown_start", &["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/xy.csv", "--start", "bb=1"]);
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let text = run(&["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/xy.csv", "--format", "json"]);
+    let json = text.split("--- stdout\n").nth(1).unwrap().split("--- stderr").next().unwrap();
+    let v: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+    for key in ["parameters", "nll", "log_likelihood", "aic", "bic", "n", "k", "converged", "iterations", "grad_norm", "warnings"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let p = &v["parameters"][0];
+    for key in ["name", "estimate", "std_error", "ci_lower", "ci_upper"] {
+        assert!(p.get(key).is_some(), "missing parameters[0].{key}");
+    }
+    assert_eq!(v["n"], 6);
+    assert_eq!(v["k"], 3);
+}

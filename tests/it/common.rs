@@ -1,0 +1,48 @@
+//! Shared helpers: run the library pipeline on files in the repository.
+
+use nll::compile;
+use nll::data::{self, ColumnKind, ColumnRequest, LoadOptions};
+use nll::diag::render;
+use nll::infer::{self, FitOptions, FitReport};
+use nll::model;
+use nll::syntax::{self, ast::DataKind};
+
+pub fn repo_path(rel: &str) -> String {
+    format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Parses, checks, loads, compiles and fits `examples/NAME` on
+/// `examples/data/DATA`; panics with the rendered diagnostics on failure.
+pub fn fit_example(example: &str, data_file: &str, filters: &[(&str, &str)]) -> FitReport {
+    let model_path = repo_path(&format!("examples/{example}"));
+    let source = std::fs::read_to_string(&model_path).expect("example exists");
+    let fail = |diags: Vec<nll::diag::Diagnostic>| -> ! {
+        let text: String = diags.iter().map(|d| render(d, example, &source, false)).collect();
+        panic!("{example}:\n{text}")
+    };
+    let program = syntax::parse_program(&source).unwrap_or_else(|d| fail(d));
+    let (model, diags) = model::check(&program);
+    if diags.iter().any(|d| d.is_error()) {
+        fail(diags);
+    }
+    let requests: Vec<ColumnRequest> = model
+        .data
+        .iter()
+        .flat_map(|dv| {
+            let kind = match dv.kind {
+                DataKind::Real => ColumnKind::Real,
+                DataKind::Int => ColumnKind::Int,
+                DataKind::Factor => ColumnKind::Factor,
+            };
+            dv.columns.iter().map(move |c| ColumnRequest { name: c.clone(), kind })
+        })
+        .collect();
+    let opts = LoadOptions {
+        drop_missing: false,
+        filters: filters.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+    };
+    let ds = data::load_csv(std::path::Path::new(&repo_path(&format!("examples/data/{data_file}"))), &requests, &opts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let compiled = compile::compile(&model, &ds, &ds.source_rows).unwrap_or_else(|d| fail(d));
+    infer::fit(&compiled, &FitOptions::default()).unwrap_or_else(|d| fail(d))
+}

@@ -1,0 +1,167 @@
+//! Fits on simulated data recover the parameters that generated them, and a
+//! Gaussian fit with constant sigma equals least squares.
+
+use nalgebra::{DMatrix, DVector};
+use nll::compile;
+use nll::data::{Column, ColumnKind, DataSet};
+use nll::infer::{self, FitOptions, FitReport};
+use nll::{model, syntax};
+
+use crate::common::fit_example;
+
+/// SplitMix64 with a Box-Muller normal: deterministic simulated data.
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f64 {
+        let (u1, u2) = (self.uniform(), self.uniform());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// (income, foodexp) pairs of the Engel data, read without the library.
+fn engel_rows() -> Vec<(f64, f64)> {
+    let text = std::fs::read_to_string(crate::common::repo_path("examples/data/engel.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let mut it = l.split(',').map(|v| v.parse::<f64>().unwrap());
+            (it.next().unwrap(), it.next().unwrap())
+        })
+        .collect()
+}
+
+fn fit_source(source: &str, columns: Vec<(&str, Vec<f64>)>) -> FitReport {
+    let program = syntax::parse_program(source).expect("parses");
+    let (m, diags) = model::check(&program);
+    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
+    let n_rows = columns[0].1.len();
+    let ds = DataSet {
+        n_rows,
+        columns: columns.into_iter().map(|(n, v)| (n.to_string(), ColumnKind::Real, Column::Real(v))).collect(),
+        n_dropped: 0,
+        n_filtered_out: 0,
+        source_rows: (1..=n_rows).collect(),
+    };
+    let c = compile::compile(&m, &ds, &ds.source_rows).expect("compiles");
+    infer::fit(&c, &FitOptions::default()).expect("fits")
+}
+
+#[test]
+fn heteroscedastic_gaussian_recovers_mean_and_scale_parameters() {
+    // y = a + b x + exp(c + d x) e,  e ~ N(0, 1),  x ~ U(0, 3).
+    let truth = [1.0, 2.0, -0.5, 0.4];
+    let mut rng = Rng(7);
+    let n = 20_000;
+    let x: Vec<f64> = (0..n).map(|_| 3.0 * rng.uniform()).collect();
+    let y: Vec<f64> =
+        x.iter().map(|xi| truth[0] + truth[1] * xi + (truth[2] + truth[3] * xi).exp() * rng.normal()).collect();
+    let report = fit_source(
+        "data x, y\nparam a, b, c, d\nmu(x) = a + b * x\nsigma(x) = exp(c + d * x)\ny ~ Normal(mu(x), sigma(x))\n",
+        vec![("x", x), ("y", y)],
+    );
+    assert!(report.converged, "{}", report.status);
+    for (p, t) in report.parameters.iter().zip(truth) {
+        let se = p.std_error.expect("standard error");
+        // Four standard errors: a correct fitter misses this with probability
+        // below 1e-4 per parameter; the seed is fixed, so the test is
+        // deterministic.
+        assert!((p.estimate - t).abs() < 4.0 * se, "{}: {} vs true {t} (se {se})", p.name, p.estimate);
+        assert!(se < 0.1, "{}: standard error {se} too large for n = {n}", p.name);
+    }
+}
+
+#[test]
+fn constant_sigma_gaussian_equals_least_squares() {
+    // Least squares by QR of the design matrix [1, income], independent of
+    // the likelihood machinery; sigma_mle = sqrt(RSS / n).
+    let rows = engel_rows();
+    let n = rows.len();
+    let design = DMatrix::from_fn(n, 2, |i, j| if j == 0 { 1.0 } else { rows[i].0 });
+    let y = DVector::from_iterator(n, rows.iter().map(|r| r.1));
+    let qr = design.clone().qr();
+    let beta = qr.r().solve_upper_triangular(&(qr.q().transpose() * &y)).unwrap();
+    let rss = (&y - &design * &beta).norm_squared();
+
+    let report = fit_example("engel_linear.nll", "engel.csv", &[]);
+    let est: Vec<f64> = report.parameters.iter().map(|p| p.estimate).collect();
+    assert!((est[0] - beta[0]).abs() < 1e-7 * beta[0].abs(), "{} vs {}", est[0], beta[0]);
+    assert!((est[1] - beta[1]).abs() < 1e-7 * beta[1].abs(), "{} vs {}", est[1], beta[1]);
+    let sigma = (rss / n as f64).sqrt();
+    assert!((est[2] - sigma).abs() < 1e-7 * sigma, "{} vs {sigma}", est[2]);
+}
+
+#[test]
+fn poisson_regression_recovers_its_coefficients() {
+    // count ~ Poisson(exp(0.5 + 0.8 x)), counts drawn by inversion of the CDF.
+    let mut rng = Rng(11);
+    let n = 5000;
+    let x: Vec<f64> = (0..n).map(|_| rng.uniform() * 2.0 - 1.0).collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|xi| {
+            let rate = (0.5 + 0.8 * xi).exp();
+            let u = rng.uniform();
+            let (mut k, mut p) = (0.0, (-rate).exp());
+            let mut cdf = p;
+            while u > cdf {
+                k += 1.0;
+                p *= rate / k;
+                cdf += p;
+            }
+            k
+        })
+        .collect();
+    let report = fit_source("data x, y\nparam a, b\ny ~ Poisson(exp(a + b * x))\n", vec![("x", x), ("y", y)]);
+    assert!(report.converged);
+    for (p, t) in report.parameters.iter().zip([0.5, 0.8]) {
+        let se = p.std_error.unwrap();
+        assert!((p.estimate - t).abs() < 4.0 * se, "{}: {} vs {t}", p.name, p.estimate);
+    }
+}
+
+#[test]
+fn laplace_regression_is_the_least_absolute_deviation_line() {
+    // The least-absolute-deviation line passes through two data points (a
+    // vertex of the linear program), so the exact minimiser of
+    // sum_i |y_i - b0 - b1 x_i| is found by trying the line through every
+    // pair of points: an answer independent of smoothing and optimizers.
+    let rows = engel_rows();
+    let sad = |b0: f64, b1: f64| rows.iter().map(|(x, y)| (y - b0 - b1 * x).abs()).sum::<f64>();
+    let mut best = (f64::INFINITY, 0.0, 0.0);
+    for i in 0..rows.len() {
+        for j in i + 1..rows.len() {
+            let (xi, yi) = rows[i];
+            let (xj, yj) = rows[j];
+            if xi == xj {
+                continue;
+            }
+            let b1 = (yj - yi) / (xj - xi);
+            let b0 = yi - b1 * xi;
+            let v = sad(b0, b1);
+            if v < best.0 {
+                best = (v, b0, b1);
+            }
+        }
+    }
+    let report = fit_example("engel_laplace.nll", "engel.csv", &[]);
+    assert!(report.converged, "{}", report.status);
+    let p = &report.parameters;
+    // The smoothing ends at 1e-9 of the residual scale; the estimates are
+    // then within ~1e-6 relative of the vertex.
+    assert!((p[0].estimate - best.1).abs() < 1e-6 * best.1.abs(), "b0 {} vs {}", p[0].estimate, best.1);
+    assert!((p[1].estimate - best.2).abs() < 1e-6 * best.2.abs(), "b1 {} vs {}", p[1].estimate, best.2);
+    // The scale's maximum-likelihood estimate is the mean absolute residual.
+    let b = best.0 / rows.len() as f64;
+    assert!((p[2].estimate - b).abs() < 1e-7 * b, "b {} vs {b}", p[2].estimate);
+    assert!(p.iter().all(|q| q.std_error.is_none()), "no standard errors at a kink");
+}
