@@ -161,3 +161,4 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
     }
     Ok(())
 }
+

@@ -347,6 +347,15 @@ impl Graph {
         if a == b {
             return self.constant(1.0);
         }
+        // (u w) / w = u, for w != 0 (where w = 0 the quotient was undefined).
+        if let Node::Binary(BinOp::Mul, u, w) = *self.node(a) {
+            if w == b {
+                return u;
+            }
+            if u == b {
+                return w;
+            }
+        }
         // (-u) / v = -(u / v)
         if let Node::Unary(Func::Neg, u) = *self.node(a) {
             let q = self.div(u, b);
@@ -362,6 +371,15 @@ impl Graph {
             (_, Some(y)) if y == 0.0 => return self.constant(1.0),
             (_, Some(y)) if y == 0.5 => return self.unary(Func::Sqrt, a),
             _ => {}
+        }
+        // (u / v)^c = u^c / v^c for an integer c: the row part and the
+        // scalar part of a quotient stay apart, so sums can pull out v^c.
+        if let (Some(y), Node::Binary(BinOp::Div, u, v)) = (self.as_const(b), self.node(a).clone()) {
+            if y.fract() == 0.0 {
+                let uc = self.pow(u, b);
+                let vc = self.pow(v, b);
+                return self.div(uc, vc);
+            }
         }
         // (u^c1)^c2 = u^(c1 c2) holds for u > 0 or integer exponents; only
         // the integer case is rewritten so no sign information is lost.
@@ -401,8 +419,10 @@ impl Graph {
     /// The sum over rows of `a`.
     ///
     /// Scalar parts are pulled out so the row loop does less work:
-    ///   sum_i c = n c,  sum_i (c u_i) = c sum_i u_i,  sum_i -u_i = -sum_i u_i,
-    ///   sum_i (u_i + v_i) = sum_i u_i + sum_i v_i when either side is scalar.
+    ///   sum_i c = n c,  sum_i (c u_i) = c sum_i u_i,  sum_i (u_i / c) = (sum_i u_i) / c,
+    ///   sum_i -u_i = -sum_i u_i,
+    ///   sum_i (u_i + v_i) = sum_i u_i + sum_i v_i when either side is scalar,
+    /// where a product or quotient is searched through for every scalar factor.
     pub fn sum(&mut self, a: NodeId) -> NodeId {
         if !self.is_row(a) {
             let n = self.row_count();
@@ -413,18 +433,6 @@ impl Graph {
                 let s = self.sum(u);
                 self.neg(s)
             }
-            Node::Binary(BinOp::Mul, u, v) if !self.is_row(u) => {
-                let s = self.sum(v);
-                self.mul(u, s)
-            }
-            Node::Binary(BinOp::Mul, u, v) if !self.is_row(v) => {
-                let s = self.sum(u);
-                self.mul(s, v)
-            }
-            Node::Binary(BinOp::Div, u, v) if !self.is_row(v) => {
-                let s = self.sum(u);
-                self.div(s, v)
-            }
             Node::Binary(op @ (BinOp::Add | BinOp::Sub), u, v)
                 if !self.is_row(u) || !self.is_row(v) =>
             {
@@ -432,7 +440,59 @@ impl Graph {
                 let sv = self.sum(v);
                 self.binary(op, su, sv)
             }
+            Node::Binary(BinOp::Mul | BinOp::Div, _, _) => match self.split_scalar_factor(a) {
+                (Some(c), Some(row)) => {
+                    let s = self.intern(Node::Sum(row));
+                    self.mul(c, s)
+                }
+                _ => self.intern(Node::Sum(a)),
+            },
             _ => self.intern(Node::Sum(a)),
+        }
+    }
+
+    /// Splits a product or quotient into its scalar factor and its row factor:
+    /// a = scalar * row, with `None` standing for 1.
+    fn split_scalar_factor(&mut self, a: NodeId) -> (Option<NodeId>, Option<NodeId>) {
+        if !self.is_row(a) {
+            return (Some(a), None);
+        }
+        let mul_opt = |g: &mut Graph, x: Option<NodeId>, y: Option<NodeId>| match (x, y) {
+            (Some(x), Some(y)) => Some(g.mul(x, y)),
+            (x, None) => x,
+            (None, y) => y,
+        };
+        match *self.node(a) {
+            Node::Binary(BinOp::Mul, u, v) => {
+                let (su, ru) = self.split_scalar_factor(u);
+                let (sv, rv) = self.split_scalar_factor(v);
+                let scalar = mul_opt(self, su, sv);
+                let row = mul_opt(self, ru, rv);
+                (scalar, row)
+            }
+            // u / c = (1/c) u for scalar c; u / w keeps w in the row part.
+            Node::Binary(BinOp::Div, u, v) => {
+                let (su, ru) = self.split_scalar_factor(u);
+                if self.is_row(v) {
+                    let num = match ru {
+                        Some(r) => r,
+                        None => self.constant(1.0),
+                    };
+                    (su, Some(self.div(num, v)))
+                } else {
+                    let num = match su {
+                        Some(s) => s,
+                        None => self.constant(1.0),
+                    };
+                    (Some(self.div(num, v)), ru)
+                }
+            }
+            Node::Unary(Func::Neg, u) => {
+                let (su, ru) = self.split_scalar_factor(u);
+                let minus_one = self.constant(-1.0);
+                (mul_opt(self, Some(minus_one), su), ru)
+            }
+            _ => (None, Some(a)),
         }
     }
 
