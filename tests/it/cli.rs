@@ -112,3 +112,28 @@ fn json_output_has_the_documented_shape() {
     assert_eq!(v["n"], 6);
     assert_eq!(v["k"], 3);
 }
+
+#[test]
+fn exact_fit_reports_a_collapsing_scale() {
+    // y = 1 + 2x exactly: sigma -> 0 and the likelihood is unbounded.
+    let text = run(&["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/exact.csv", "--format", "json"]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(text.contains("\"converged\": false"), "{text}");
+    assert!(text.contains("collapses toward 0"), "{text}");
+}
+
+#[test]
+fn non_identified_parameters_are_named() {
+    // a and b enter only through a + b.
+    let text = run(&["fit", "tests/fixtures/not_identified.nll", "--data", "tests/fixtures/xy.csv"]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(text.contains("not positive definite"), "{text}");
+    assert!(text.contains("involves `a`, `b`") || text.contains("involves `b`, `a`"), "{text}");
+}
+
+#[test]
+fn iteration_limit_is_not_convergence() {
+    let text = run(&["fit", "examples/engel_heteroscedastic.nll", "--data", "examples/data/engel.csv", "--max-iter", "2", "--format", "json"]);
+    assert!(text.contains("\"converged\": false"), "{text}");
+    assert!(text.contains("iteration limit"), "{text}");
+}

@@ -14,7 +14,11 @@ pub fn repo_path(rel: &str) -> String {
 /// Parses, checks, loads, compiles and fits `examples/NAME` on
 /// `examples/data/DATA`; panics with the rendered diagnostics on failure.
 pub fn fit_example(example: &str, data_file: &str, filters: &[(&str, &str)]) -> FitReport {
-    let model_path = repo_path(&format!("examples/{example}"));
+    fit_paths(&repo_path(&format!("examples/{example}")), &repo_path(&format!("examples/data/{data_file}")), filters)
+}
+
+fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> FitReport {
+    let example = model_path;
     let source = std::fs::read_to_string(&model_path).expect("example exists");
     let fail = |diags: Vec<nll::diag::Diagnostic>| -> ! {
         let text: String = diags.iter().map(|d| render(d, example, &source, false)).collect();
@@ -41,8 +45,13 @@ pub fn fit_example(example: &str, data_file: &str, filters: &[(&str, &str)]) -> 
         drop_missing: false,
         filters: filters.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
     };
-    let ds = data::load_csv(std::path::Path::new(&repo_path(&format!("examples/data/{data_file}"))), &requests, &opts)
+    let ds = data::load_csv(std::path::Path::new(data_path), &requests, &opts)
         .unwrap_or_else(|e| panic!("{e}"));
     let compiled = compile::compile(&model, &ds, &ds.source_rows).unwrap_or_else(|d| fail(d));
     infer::fit(&compiled, &FitOptions::default()).unwrap_or_else(|d| fail(d))
+}
+
+/// Like [`fit_example`] for a model and data under `tests/fixtures/`.
+pub fn fit_fixture(model: &str, data_file: &str) -> FitReport {
+    fit_paths(&repo_path(&format!("tests/fixtures/{model}")), &repo_path(&format!("tests/fixtures/{data_file}")), &[])
 }

@@ -165,3 +165,18 @@ fn laplace_regression_is_the_least_absolute_deviation_line() {
     assert!((p[2].estimate - b).abs() < 1e-7 * b, "b {} vs {b}", p[2].estimate);
     assert!(p.iter().all(|q| q.std_error.is_none()), "no standard errors at a kink");
 }
+
+#[test]
+fn per_level_parameters_are_the_group_means() {
+    // y ~ Normal(u[g], s): the maximum-likelihood u[level] is the mean of y
+    // in that level, and s^2 the mean squared deviation from the group means.
+    let report = crate::common::fit_fixture("group_means.nll", "groups.csv");
+    assert!(report.converged, "{}", report.status);
+    let by_name = |n: &str| report.parameters.iter().find(|p| p.name == n).map(|p| p.estimate).unwrap();
+    assert!((by_name("u[north]") - 2.0).abs() < 1e-9);
+    assert!((by_name("u[south]") - 5.0).abs() < 1e-9);
+    assert!((by_name("u[west]") - 11.0).abs() < 1e-9);
+    // Deviations: north (-1, 0, 1), south (-1, 1), west (-2, 2): sum of
+    // squares 1+0+1+1+1+4+4 = 12 over 7 rows.
+    assert!((by_name("s") - (12.0f64 / 7.0).sqrt()).abs() < 1e-9);
+}
