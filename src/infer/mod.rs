@@ -207,13 +207,17 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     }
     let eig = SymmetricEigen::new(hess.clone());
     let max_eig = eig.eigenvalues.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    // A collapsing scale makes the Hessian infinite; that is reported by
+    // itself instead of as a Hessian problem.
+    let collapsed = scale_collapse_warnings(c, &theta);
+    let scale_collapsed = !collapsed.is_empty();
     let kinked = c.smoothing_index.is_some();
     let mut hessian_pd = kinked || n_free == 0 || eig.eigenvalues.iter().all(|v| *v > EIGEN_REL_TOL * max_eig);
     if !hess.iter().all(|v| v.is_finite()) {
         hessian_pd = false;
     }
     let mut min_eigenvalue = None;
-    if !hessian_pd && n_free > 0 && !kinked {
+    if !hessian_pd && n_free > 0 && !kinked && !scale_collapsed {
         let (imin, vmin) = eig
             .eigenvalues
             .iter()
@@ -232,6 +236,8 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             names.join(", ")
         ));
     }
+
+    warnings.extend(collapsed);
 
     // Covariance on theta, then the delta method to the natural scale.
     let cov_theta = if hessian_pd && !kinked { hess.clone().try_inverse() } else { None };
@@ -266,9 +272,6 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         estimates.push(ParamEstimate { name: p.name.clone(), estimate: value, std_error, ci_lower, ci_upper });
     }
 
-    let collapsed = scale_collapse_warnings(c, &theta);
-    let scale_collapsed = !collapsed.is_empty();
-    warnings.extend(collapsed);
 
     let converged = optimizer_converged && hessian_pd && !at_bound && !scale_collapsed;
     let status = if converged {
