@@ -65,6 +65,28 @@ fn check_against(example: &str, data: &str, filters: &[(&str, &str)], refname: &
 }
 
 #[test]
+fn randhie_negative_binomial_matches_statsmodels() {
+    // Reference made by tests/reference/make_extra_references.py (statsmodels
+    // NB2, phi = 1/alpha).
+    check_against("randhie_negbin.nll", "randhie.csv", &[], "randhie_negbin", "negbin2");
+}
+
+#[test]
+fn engel_laplace_matches_the_exact_lad_solution() {
+    // The reference is the exact least-absolute-deviation vertex (checked
+    // with a linear program); no standard errors exist at the kink.
+    let r = reference("engel_laplace", "lad");
+    let report = fit_example("engel_laplace.nll", "engel.csv", &[]);
+    assert!(report.converged, "{}", report.status);
+    for (p, e) in report.parameters.iter().zip(floats(&r["estimates"])) {
+        // The smoothing ends at 1e-9 of the residual scale: 1e-6 relative.
+        assert!(rel_err(p.estimate, e) < 1e-6, "{}: {} vs {e}", p.name, p.estimate);
+    }
+    let ll = r["loglik"].as_f64().unwrap();
+    assert!(rel_err(report.log_likelihood, ll) < LOGLIK_REL_TOL, "{} vs {ll}", report.log_likelihood);
+}
+
+#[test]
 fn engel_constant_sigma_matches_statsmodels() {
     check_against("engel_linear.nll", "engel.csv", &[], "engel", "gaussian");
 }
