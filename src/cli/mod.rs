@@ -31,6 +31,23 @@ pub enum Command {
     Fit(FitArgs),
     /// Check a model (and its data, if given) without fitting.
     Check(CheckArgs),
+    /// Print the compiled graph: parameter transforms, per-statement terms, NLL, gradient, Hessian.
+    Compile(CompileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// What to print: a comma-separated list of nll, grad, hess, or all.
+    #[arg(long, default_value = "nll,grad", value_parser = parse_show)]
+    pub show: crate::compile::Show,
+}
+
+fn parse_show(s: &str) -> Result<crate::compile::Show, String> {
+    crate::compile::Show::parse(s)
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +145,7 @@ pub fn run() -> i32 {
     let result = match &cli.command {
         Command::Fit(args) => pipeline::fit(args, color),
         Command::Check(args) => pipeline::check(args, color),
+        Command::Compile(args) => pipeline::compile_cmd(args, color),
     };
     match result {
         Ok(()) => 0,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{CheckArgs, DataArgs, FitArgs, Format};
+use super::{CheckArgs, CompileArgs, DataArgs, FitArgs, Format};
 use crate::compile::{self, Compiled};
 use crate::data::{self, ColumnKind, ColumnRequest, DataSet, LoadOptions};
 use crate::diag::{render, Diagnostic};
@@ -162,3 +162,34 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+
+pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
+    let loaded = load_model(&args.model, color)?;
+    let ds = match &args.data.data {
+        Some(path) => load_data(&loaded, &args.data, path, color)?,
+        None => {
+            // Without data the graph is built on zero rows; factor levels
+            // decide the shape of the model, so they need the data.
+            if let Some(dv) = loaded.model.data.iter().find(|d| d.kind == DataKind::Factor) {
+                let d = Diagnostic::error("E003", format!("`nll compile` needs --data: the levels of factor `{}` decide the model's parameters", dv.name))
+                    .with_primary(dv.span, "a factor")
+                    .with_help("Give the data file with --data FILE.csv.");
+                emit(&[d], &loaded.name, &loaded.source, color);
+                return Err(Failure::Input);
+            }
+            empty_data(&loaded.model)
+        }
+    };
+    let compiled = compile_on(&loaded, &ds, color)?;
+    print!("{}", compiled.to_text(args.show));
+    Ok(())
+}
+
+/// The model's columns with no rows.
+fn empty_data(model: &Model) -> DataSet {
+    let columns = column_requests(model)
+        .into_iter()
+        .map(|r| (r.name, r.kind, data::Column::Real(Vec::new())))
+        .collect();
+    DataSet { n_rows: 0, columns, n_dropped: 0, n_filtered_out: 0, source_rows: Vec::new() }
+}

@@ -35,8 +35,9 @@ pub(super) struct Lowerer<'a> {
     shapes: HashMap<String, ParamShape>,
     /// Functions being expanded, to report recursion instead of looping.
     expanding: Vec<String>,
-    /// Factor columns made from integer columns (Categorical on 1..K).
-    derived_factors: Vec<Vec<u32>>,
+    /// Factor columns made from integer columns (Categorical on 1..K), with
+    /// the name of the integer column.
+    derived_factors: Vec<(String, Vec<u32>)>,
     n_factor_cols: usize,
 }
 
@@ -62,7 +63,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    pub(super) fn into_derived_factors(self) -> Vec<Vec<u32>> {
+    pub(super) fn into_derived_factors(self) -> Vec<(String, Vec<u32>)> {
         self.derived_factors
     }
 
@@ -161,7 +162,11 @@ impl<'a> Lowerer<'a> {
     pub(super) fn lower_statements(&mut self) -> Result<Vec<LoweredStatement>, Vec<Diagnostic>> {
         let mut out = Vec::new();
         let mut diags = Vec::new();
-        for s in &self.model.statements {
+        // Lowered in a canonical order (priors last, then by source text), so
+        // the graph does not depend on the order statements were written in.
+        let mut order: Vec<&crate::model::Statement> = self.model.statements.iter().collect();
+        order.sort_by_cached_key(|s| (s.is_prior, statement_key(s)));
+        for s in order {
             match self.lower_statement(s) {
                 Ok(l) => out.push(l),
                 Err(d) => diags.push(d),
@@ -241,7 +246,7 @@ impl<'a> Lowerer<'a> {
                         .with_primary(lhs.span, format!("must be an integer from 1 to {n_classes}"))
                         .with_note(format!("Offending rows: {}.", bad.iter().take(super::MAX_LISTED_ROWS).cloned().collect::<Vec<_>>().join(", "))));
                 }
-                self.derived_factors.push(codes);
+                self.derived_factors.push((name.clone(), codes));
                 Ok((self.n_factor_cols + self.derived_factors.len() - 1) as u32)
             }
             _ => Err(Diagnostic::error("E218", format!("`{name}` must be a factor or integer column to be a categorical outcome"))
@@ -503,4 +508,11 @@ impl<'a> Lowerer<'a> {
         }
         Ok(vec![table[v as usize - 1].clone()])
     }
+}
+
+/// A statement's text, canonically printed, as a sort key.
+fn statement_key(s: &crate::model::Statement) -> String {
+    use crate::syntax::print_expr;
+    let args: Vec<String> = s.args.iter().map(print_expr).collect();
+    format!("{} ~ {}({})", print_expr(&s.lhs), s.family.name, args.join(", "))
 }

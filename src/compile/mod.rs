@@ -11,6 +11,9 @@
 //! transform by the chain rule, and no step can leave the constraint.
 
 mod lower;
+mod print;
+
+pub use print::Show;
 
 use std::collections::HashMap;
 
@@ -70,6 +73,9 @@ pub struct Compiled {
     /// width of kinks (|y - mu| in a Laplace likelihood), when the NLL has
     /// any; the fit driver shrinks it toward 0.
     pub smoothing_index: Option<usize>,
+    /// The name of each real column of `columns`, then of each factor column.
+    pub real_names: Vec<String>,
+    pub factor_names: Vec<String>,
 }
 
 impl Compiled {
@@ -120,6 +126,14 @@ impl Compiled {
 pub fn compile(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<Compiled, Vec<Diagnostic>> {
     let mut graph = Graph::new();
     let (columns, col_index) = build_columns(model, data);
+    let mut real_names = vec![String::new(); columns.real.len()];
+    let mut factor_names = vec![String::new(); columns.factor.len()];
+    for (name, r) in &col_index {
+        match r {
+            ColRef::Real(i) => real_names[*i as usize] = name.clone(),
+            ColRef::Factor { col, .. } => factor_names[*col as usize] = name.clone(),
+        }
+    }
 
     let mut lowerer = lower::Lowerer::new(model, data, &col_index, &mut graph);
     let params = lowerer.layout_params();
@@ -127,7 +141,10 @@ pub fn compile(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<C
     let statements = lowerer.lower_statements()?;
     let derived = lowerer.into_derived_factors();
     let mut columns = columns;
-    columns.factor.extend(derived);
+    for (name, codes) in derived {
+        factor_names.push(format!("{name} (as classes)"));
+        columns.factor.push(codes);
+    }
 
     check_observed_supports(&graph, &statements, &columns, source_rows)?;
 
@@ -152,7 +169,19 @@ pub fn compile(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<C
         statements.len(),
         graph.len()
     );
-    Ok(Compiled { graph, params, statements, columns, nll, grad, hess, n_rows: data.n_rows, smoothing_index })
+    Ok(Compiled {
+        graph,
+        params,
+        statements,
+        columns,
+        nll,
+        grad,
+        hess,
+        n_rows: data.n_rows,
+        smoothing_index,
+        real_names,
+        factor_names,
+    })
 }
 
 /// Where each data column of the model lives in the evaluator's columns.

@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod compile;
 mod derivatives;
 mod recovery;
 mod reference;
