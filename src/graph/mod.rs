@@ -312,28 +312,9 @@ impl Graph {
             (Some(x), None) if x == -1.0 => return self.neg(b),
             _ => {}
         }
-        // (-u) * v = -(u v), so negations gather at the top where they cancel.
-        if let Node::Unary(Func::Neg, u) = *self.node(a) {
-            let p = self.mul(u, b);
-            return self.neg(p);
-        }
-        if let Node::Unary(Func::Neg, v) = *self.node(b) {
-            let p = self.mul(a, v);
-            return self.neg(p);
-        }
-        // c1 * (c2 * u) = (c1 c2) * u
-        if let (Some(x), Node::Binary(BinOp::Mul, c, u)) = (self.as_const(a), self.node(b).clone()) {
-            if let Some(y) = self.as_const(c) {
-                let k = self.constant(x * y);
-                return self.mul(k, u);
-            }
-        }
-        // u * u = u^2
-        if a == b {
-            let two = self.constant(2.0);
-            return self.pow(a, two);
-        }
-        self.intern(Node::Binary(BinOp::Mul, a, b))
+        let (ca, fa) = self.monomial(a);
+        let (cb, fb) = self.monomial(b);
+        self.build_monomial(ca * cb, fa, fb)
     }
 
     pub fn div(&mut self, a: NodeId, b: NodeId) -> NodeId {
@@ -344,24 +325,96 @@ impl Graph {
             (_, Some(y)) if y == -1.0 => return self.neg(a),
             _ => {}
         }
-        if a == b {
-            return self.constant(1.0);
-        }
-        // (u w) / w = u, for w != 0 (where w = 0 the quotient was undefined).
-        if let Node::Binary(BinOp::Mul, u, w) = *self.node(a) {
-            if w == b {
-                return u;
+        let (ca, fa) = self.monomial(a);
+        let (cb, mut fb) = self.monomial(b);
+        fb.iter_mut().for_each(|f| f.1 = -f.1);
+        self.build_monomial(ca / cb, fa, fb)
+    }
+
+    /// Writes a product as `c * prod_j base_j^e_j` with integer exponents.
+    /// Products, quotients, negations and integer powers are looked through;
+    /// anything else is a base of its own.
+    fn monomial(&self, id: NodeId) -> (f64, Vec<(NodeId, i32)>) {
+        match *self.node(id) {
+            Node::Const(bits) => (f64::from_bits(bits), Vec::new()),
+            Node::Unary(Func::Neg, u) => {
+                let (c, f) = self.monomial(u);
+                (-c, f)
             }
-            if u == b {
-                return w;
+            Node::Binary(BinOp::Mul, u, v) => {
+                let (cu, mut fu) = self.monomial(u);
+                let (cv, fv) = self.monomial(v);
+                fu.extend(fv);
+                (cu * cv, fu)
+            }
+            Node::Binary(BinOp::Div, u, v) => {
+                let (cu, mut fu) = self.monomial(u);
+                let (cv, fv) = self.monomial(v);
+                fu.extend(fv.into_iter().map(|(b, e)| (b, -e)));
+                (cu / cv, fu)
+            }
+            Node::Binary(BinOp::Pow, u, k) => match self.as_const(k) {
+                Some(e) if e.fract() == 0.0 && e.abs() <= MAX_COLLECTED_EXPONENT => (1.0, vec![(u, e as i32)]),
+                _ => (1.0, vec![(id, 1)]),
+            },
+            _ => (1.0, vec![(id, 1)]),
+        }
+    }
+
+    /// Builds `c * prod base^e` canonically: exponents of equal bases added
+    /// (u^j u^k = u^(j+k) for integers j, k, and u/u = 1 for u != 0), bases
+    /// in id order, positive powers over negative ones:
+    ///   c * (u1^e1 * u2^e2 ...) / (v1^f1 * ...).
+    fn build_monomial(&mut self, c: f64, fa: Vec<(NodeId, i32)>, fb: Vec<(NodeId, i32)>) -> NodeId {
+        // A zero coefficient absorbs the product (its factors are finite
+        // wherever the model is defined); an infinite or NaN one came from a
+        // constant division by zero and is kept visible as that constant.
+        if c == 0.0 || !c.is_finite() {
+            return self.constant(c);
+        }
+        let mut factors: Vec<(NodeId, i32)> = fa.into_iter().chain(fb).collect();
+        factors.sort_by_key(|f| f.0);
+        let mut merged: Vec<(NodeId, i32)> = Vec::new();
+        for (b, e) in factors {
+            match merged.last_mut() {
+                Some(last) if last.0 == b => last.1 += e,
+                _ => merged.push((b, e)),
             }
         }
-        // (-u) / v = -(u / v)
-        if let Node::Unary(Func::Neg, u) = *self.node(a) {
-            let q = self.div(u, b);
-            return self.neg(q);
+        merged.retain(|f| f.1 != 0);
+
+        let mut num: Option<NodeId> = None;
+        let mut den: Option<NodeId> = None;
+        for (b, e) in merged {
+            let (slot, k) = if e > 0 { (&mut num, e) } else { (&mut den, -e) };
+            let power = if k == 1 {
+                b
+            } else {
+                let kn = self.constant(k as f64);
+                self.intern(Node::Binary(BinOp::Pow, b, kn))
+            };
+            *slot = Some(match *slot {
+                None => power,
+                Some(acc) => self.intern(Node::Binary(BinOp::Mul, acc, power)),
+            });
         }
-        self.intern(Node::Binary(BinOp::Div, a, b))
+        let core = match (num, den) {
+            (None, None) => return self.constant(c),
+            (Some(n), None) => n,
+            (None, Some(d)) => {
+                let one = self.constant(1.0);
+                self.intern(Node::Binary(BinOp::Div, one, d))
+            }
+            (Some(n), Some(d)) => self.intern(Node::Binary(BinOp::Div, n, d)),
+        };
+        if c == 1.0 {
+            core
+        } else if c == -1.0 {
+            self.intern(Node::Unary(Func::Neg, core))
+        } else {
+            let k = self.constant(c);
+            self.intern(Node::Binary(BinOp::Mul, k, core))
+        }
     }
 
     pub fn pow(&mut self, a: NodeId, b: NodeId) -> NodeId {
@@ -556,6 +609,11 @@ impl Graph {
         }
     }
 }
+
+/// Integer powers up to this magnitude are collected by the product
+/// simplifier; larger ones stay as they are (they overflow easily and are
+/// rare in likelihoods).
+const MAX_COLLECTED_EXPONENT: f64 = 64.0;
 
 /// log(sum_k exp(x_k)) with the maximum taken out:
 ///   m + log(sum_k exp(x_k - m)),  m = max_k x_k,
