@@ -98,10 +98,12 @@ fn load_data(loaded: &Loaded, args: &DataArgs, path: &Path, color: bool) -> Resu
 }
 
 fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
-    compile::compile(&loaded.model, ds, &ds.source_rows).map_err(|diags| {
+    let compiled = compile::compile(&loaded.model, ds, &ds.source_rows).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);
         Failure::Input
-    })
+    })?;
+    emit(&compiled.warnings, &loaded.name, &loaded.source, color);
+    Ok(compiled)
 }
 
 pub fn check(args: &CheckArgs, color: bool) -> Result<(), Failure> {

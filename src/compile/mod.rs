@@ -21,7 +21,7 @@ use crate::data::{Column, DataSet};
 use crate::diag::{Diagnostic, Span};
 use crate::dist::{Family, Support};
 use crate::eval::{Columns, Program, ProgramOptions};
-use crate::graph::{Graph, NodeId};
+use crate::graph::{Graph, Node, NodeId};
 use crate::model::{Model, Transform};
 
 /// One coordinate of theta: an element of a declared parameter.
@@ -76,6 +76,9 @@ pub struct Compiled {
     /// The name of each real column of `columns`, then of each factor column.
     pub real_names: Vec<String>,
     pub factor_names: Vec<String>,
+    /// Warnings found before fitting: parameters that cannot be told apart,
+    /// scales that can reach 0, constant data columns.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Compiled {
@@ -169,7 +172,7 @@ pub fn compile(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<C
         statements.len(),
         graph.len()
     );
-    Ok(Compiled {
+    let mut compiled = Compiled {
         graph,
         params,
         statements,
@@ -181,7 +184,77 @@ pub fn compile(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<C
         smoothing_index,
         real_names,
         factor_names,
-    })
+        warnings: Vec::new(),
+    };
+    compiled.warnings = static_warnings(&compiled, model);
+    Ok(compiled)
+}
+
+/// Problems visible before fitting, each pointing at the model text.
+fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+
+    // Two parameters with the same gradient node enter the NLL only through
+    // an expression symmetric in them (typically their sum): the data cannot
+    // tell them apart. Hash-consing makes equal derivatives the same node.
+    let mut seen: HashMap<NodeId, usize> = HashMap::new();
+    for (k, g) in c.grad.iter().enumerate() {
+        if c.graph.as_const(*g) == Some(0.0) {
+            continue;
+        }
+        match seen.get(g) {
+            Some(&j) => {
+                let (a, b) = (&c.params[j], &c.params[k]);
+                let mut d = Diagnostic::warning(
+                    "W201",
+                    format!("`{}` and `{}` enter the likelihood only together (for example through `{} + {}`): they are not identifiable", a.name, b.name, a.name, b.name),
+                )
+                .with_primary(b.span, "declared here")
+                .with_note("Their derivatives are identical, so any change of one can be undone by the other; the Hessian is singular.");
+                if a.span != b.span {
+                    d = d.with_secondary(a.span, "and here");
+                }
+                out.push(d.with_help("Drop one of them or fix it with a const."));
+            }
+            None => {
+                seen.insert(*g, k);
+            }
+        }
+    }
+
+    // A scale argument that is a bare unconstrained parameter can reach 0
+    // (where the likelihood may be unbounded) or go negative.
+    for s in &c.statements {
+        let Some(i) = s.family.scale_arg else { continue };
+        if let Node::Param(k) = c.graph.node(s.args[i]) {
+            if let Some(p) = c.params.get(*k as usize) {
+                out.push(
+                    Diagnostic::warning("W202", format!("scale `{}` of `{}` is the unconstrained parameter `{}`", s.family.args[i], s.family.name, p.name))
+                        .with_primary(s.arg_spans[i], "can reach 0 or go negative")
+                        .with_secondary(p.span, "declared without a lower bound")
+                        .with_note("At 0 the likelihood may be unbounded, and a negative value is outside the support.")
+                        .with_help(format!("Declare it positive: `param {} > 0`, or write the scale as exp(...).", p.name)),
+                );
+            }
+        }
+    }
+
+    // A data column with one value cannot inform a slope and duplicates an
+    // intercept.
+    for dv in &model.data {
+        for name in &dv.columns {
+            let values = c.real_names.iter().position(|n| n == name).map(|i| &c.columns.real[i]);
+            let Some(values) = values else { continue };
+            if values.len() > 1 && values.iter().all(|v| *v == values[0]) {
+                out.push(
+                    Diagnostic::warning("W203", format!("data column `{name}` is constant ({} in every row)", values[0]))
+                        .with_primary(dv.span, "declared here")
+                        .with_note("A coefficient on a constant column cannot be told apart from an intercept."),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Where each data column of the model lives in the evaluator's columns.

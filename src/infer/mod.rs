@@ -126,7 +126,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // Parameters the NLL does not depend on stay at their start values.
     let nll_params = &c.graph.info(c.nll).params;
     let free: Vec<usize> = (0..c.n_params()).filter(|k| nll_params.binary_search(&(*k as u32)).is_ok()).collect();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = c.warnings.iter().map(|d| d.message.clone()).collect();
     for (k, p) in c.params.iter().enumerate() {
         if !free.contains(&k) {
             warnings.push(format!(

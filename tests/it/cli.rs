@@ -137,3 +137,10 @@ fn iteration_limit_is_not_convergence() {
     assert!(text.contains("\"converged\": false"), "{text}");
     assert!(text.contains("iteration limit"), "{text}");
 }
+
+#[test]
+fn static_warnings_point_at_the_model() {
+    check("warning_not_identified", &["check", "tests/fixtures/not_identified.nll", "--data", "tests/fixtures/xy.csv"]);
+    check("warning_unbounded_scale", &["check", "tests/fixtures/negative_scale.nll", "--data", "tests/fixtures/xy.csv"]);
+    check("warning_constant_column", &["check", "tests/fixtures/constant_column.nll", "--data", "tests/fixtures/constant_column.csv"]);
+}
