@@ -287,9 +287,16 @@ impl Checker {
                     if !self.declare(&p.name) {
                         continue;
                     }
-                    if let Some(param) = self.check_param(p) {
-                        self.model.params.push(param);
-                    }
+                    // A declaration with an error still declares its name,
+                    // so uses of it do not cascade into "unknown name".
+                    let param = self.check_param(p).unwrap_or_else(|| ParamVar {
+                        name: p.name.name.clone(),
+                        dims: Vec::new(),
+                        transform: Transform::Identity,
+                        start: None,
+                        span: p.span,
+                    });
+                    self.model.params.push(param);
                 }
             }
         }

@@ -4,5 +4,6 @@ mod cli;
 mod common;
 mod compile;
 mod derivatives;
+mod diagnostics;
 mod recovery;
 mod reference;
