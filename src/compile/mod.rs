@@ -127,7 +127,17 @@ impl Compiled {
 /// Lowers a model on its data. Errors are data-dependent problems: index
 /// ranges, factor levels, observed values outside a distribution's support.
 pub fn compile(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<Compiled, Vec<Diagnostic>> {
-    let mut graph = Graph::new();
+    compile_with(model, data, source_rows, Graph::new())
+}
+
+/// Like [`compile`] but without any algebraic simplification, to measure
+/// what the simplifier saves and check that it changes no value.
+pub fn compile_unsimplified(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<Compiled, Vec<Diagnostic>> {
+    compile_with(model, data, source_rows, Graph::new_unsimplified())
+}
+
+fn compile_with(model: &Model, data: &DataSet, source_rows: &[usize], graph: Graph) -> Result<Compiled, Vec<Diagnostic>> {
+    let mut graph = graph;
     let (columns, col_index) = build_columns(model, data);
     let mut real_names = vec![String::new(); columns.real.len()];
     let mut factor_names = vec![String::new(); columns.factor.len()];

@@ -86,11 +86,19 @@ pub struct Graph {
     /// The scalar node holding the smoothing width of kinks such as |r|,
     /// when the compiler provides one (see `smooth_abs`).
     smoothing: Option<NodeId>,
+    /// True for a graph built without any simplification, to measure what
+    /// the simplifier saves and to check that it preserves values.
+    raw: bool,
 }
 
 impl Graph {
     pub fn new() -> Graph {
         Graph::default()
+    }
+
+    /// A graph whose constructors only intern, with no simplification.
+    pub fn new_unsimplified() -> Graph {
+        Graph { raw: true, ..Graph::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -205,6 +213,9 @@ impl Graph {
     /// Simplifies: all items equal -> that item; items that are 1 at one
     /// level and 0 elsewhere -> the level indicator.
     pub fn select(&mut self, col: u32, items: Vec<NodeId>) -> NodeId {
+        if self.raw {
+            return self.intern(Node::Select { col, items });
+        }
         if let Some(first) = items.first() {
             if items.iter().all(|i| i == first) {
                 return *first;
@@ -220,6 +231,9 @@ impl Graph {
     }
 
     pub fn unary(&mut self, f: Func, a: NodeId) -> NodeId {
+        if self.raw {
+            return self.intern(Node::Unary(f, a));
+        }
         if let Some(x) = self.as_const(a) {
             return self.constant(f.apply(x));
         }
@@ -234,6 +248,14 @@ impl Graph {
                 let sp = self.unary(Func::Softplus, neg_u);
                 return self.neg(sp);
             }
+            // exp(log(u)) = u, only where u > 0 is known.
+            (Func::Exp, Node::Unary(Func::Log, u)) if self.is_positive(u) => return u,
+            // log(exp(u1) + exp(u2) + ...) = log-sum-exp, with the maximum
+            // taken out when evaluated, so it never overflows.
+            (Func::Log, Node::Binary(BinOp::Add, _, _)) if self.exp_terms(a).is_some() => {
+                let items = self.exp_terms(a).unwrap_or_default();
+                return self.log_sum_exp(items);
+            }
             // log(1 + u) = log1p(u), accurate for small u.
             (Func::Log, Node::Binary(BinOp::Add, x, y)) if self.is_const(x, 1.0) => {
                 return self.unary(Func::Log1p, y);
@@ -243,6 +265,19 @@ impl Graph {
             _ => {}
         }
         self.intern(Node::Unary(f, a))
+    }
+
+    /// For a sum of exponentials exp(u1) + exp(u2) + ..., the exponents.
+    fn exp_terms(&self, id: NodeId) -> Option<Vec<NodeId>> {
+        match *self.node(id) {
+            Node::Unary(Func::Exp, u) => Some(vec![u]),
+            Node::Binary(BinOp::Add, a, b) => {
+                let mut terms = self.exp_terms(a)?;
+                terms.extend(self.exp_terms(b)?);
+                Some(terms)
+            }
+            _ => None,
+        }
     }
 
     pub fn neg(&mut self, a: NodeId) -> NodeId {
@@ -261,6 +296,9 @@ impl Graph {
     }
 
     pub fn add(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        if self.raw {
+            return self.intern(Node::Binary(BinOp::Add, a, b));
+        }
         let (a, b) = self.commute(a, b);
         match (self.as_const(a), self.as_const(b)) {
             (Some(x), Some(y)) => return self.constant(x + y),
@@ -274,34 +312,45 @@ impl Graph {
         if let Node::Unary(Func::Neg, v) = *self.node(a) {
             return self.sub(b, v);
         }
-        // u + u = 2u
-        if a == b {
-            let two = self.constant(2.0);
-            return self.mul(two, a);
+        // c1 u + c2 u = (c1 + c2) u
+        let (ca, ua) = self.split_coefficient(a);
+        let (cb, ub) = self.split_coefficient(b);
+        if ua == ub {
+            let k = self.constant(ca + cb);
+            return self.mul(k, ua);
         }
         self.intern(Node::Binary(BinOp::Add, a, b))
     }
 
     pub fn sub(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        if self.raw {
+            return self.intern(Node::Binary(BinOp::Sub, a, b));
+        }
         match (self.as_const(a), self.as_const(b)) {
             (Some(x), Some(y)) => return self.constant(x - y),
             (_, Some(y)) if y == 0.0 => return a,
             (Some(x), _) if x == 0.0 => return self.neg(b),
             _ => {}
         }
-        // u - u = 0 (for finite u; NaN and infinities are reported by the
-        // evaluator on the operands before they could matter here).
-        if a == b {
-            return self.constant(0.0);
-        }
         // u - (-v) = u + v
         if let Node::Unary(Func::Neg, v) = *self.node(b) {
             return self.add(a, v);
+        }
+        // c1 u - c2 u = (c1 - c2) u; in particular u - u = 0 (for finite u:
+        // NaN and infinities show in the operands wherever they occur).
+        let (ca, ua) = self.split_coefficient(a);
+        let (cb, ub) = self.split_coefficient(b);
+        if ua == ub {
+            let k = self.constant(ca - cb);
+            return self.mul(k, ua);
         }
         self.intern(Node::Binary(BinOp::Sub, a, b))
     }
 
     pub fn mul(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        if self.raw {
+            return self.intern(Node::Binary(BinOp::Mul, a, b));
+        }
         let (a, b) = self.commute(a, b);
         match (self.as_const(a), self.as_const(b)) {
             (Some(x), Some(y)) => return self.constant(x * y),
@@ -318,6 +367,9 @@ impl Graph {
     }
 
     pub fn div(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        if self.raw {
+            return self.intern(Node::Binary(BinOp::Div, a, b));
+        }
         match (self.as_const(a), self.as_const(b)) {
             (Some(x), Some(y)) => return self.constant(x / y),
             (Some(x), None) if x == 0.0 => return a,
@@ -329,6 +381,31 @@ impl Graph {
         let (cb, mut fb) = self.monomial(b);
         fb.iter_mut().for_each(|f| f.1 = -f.1);
         self.build_monomial(ca / cb, fa, fb)
+    }
+
+    /// Splits a node into a constant coefficient and the rest:
+    /// `c * u -> (c, u)`, `-u -> (-1, u)`, anything else `(1, node)`.
+    fn split_coefficient(&self, id: NodeId) -> (f64, NodeId) {
+        match *self.node(id) {
+            Node::Binary(BinOp::Mul, k, u) if self.as_const(k).is_some() => (self.as_const(k).unwrap_or(1.0), u),
+            Node::Unary(Func::Neg, u) => {
+                let (c, v) = self.split_coefficient(u);
+                (-c, v)
+            }
+            _ => (1.0, id),
+        }
+    }
+
+    /// True when the node is known to be positive wherever it is defined.
+    pub fn is_positive(&self, id: NodeId) -> bool {
+        match *self.node(id) {
+            Node::Const(bits) => f64::from_bits(bits) > 0.0,
+            Node::RowCount => true,
+            Node::Unary(Func::Exp | Func::Logistic | Func::Softplus, _) => true,
+            Node::Binary(BinOp::Add | BinOp::Mul | BinOp::Div, a, b) => self.is_positive(a) && self.is_positive(b),
+            Node::Binary(BinOp::Pow, a, _) => self.is_positive(a),
+            _ => false,
+        }
     }
 
     /// Writes a product as `c * prod_j base_j^e_j` with integer exponents.
@@ -418,6 +495,9 @@ impl Graph {
     }
 
     pub fn pow(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        if self.raw {
+            return self.intern(Node::Binary(BinOp::Pow, a, b));
+        }
         match (self.as_const(a), self.as_const(b)) {
             (Some(x), Some(y)) => return self.constant(x.powf(y)),
             (_, Some(y)) if y == 1.0 => return a,
@@ -459,6 +539,9 @@ impl Graph {
 
     /// log(sum_k exp(items_k)).
     pub fn log_sum_exp(&mut self, items: Vec<NodeId>) -> NodeId {
+        if self.raw {
+            return self.intern(Node::LogSumExp(items));
+        }
         if items.len() == 1 {
             return items[0];
         }
@@ -477,6 +560,9 @@ impl Graph {
     ///   sum_i (u_i + v_i) = sum_i u_i + sum_i v_i when either side is scalar,
     /// where a product or quotient is searched through for every scalar factor.
     pub fn sum(&mut self, a: NodeId) -> NodeId {
+        if self.raw {
+            return self.intern(Node::Sum(a));
+        }
         if !self.is_row(a) {
             let n = self.row_count();
             return self.mul(n, a);

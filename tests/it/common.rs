@@ -17,6 +17,34 @@ pub fn fit_example(example: &str, data_file: &str, filters: &[(&str, &str)]) -> 
     fit_paths(&repo_path(&format!("examples/{example}")), &repo_path(&format!("examples/data/{data_file}")), filters)
 }
 
+/// Parses, checks and loads `examples/NAME` with `examples/data/DATA`.
+pub fn load_example(example: &str, data_file: &str) -> (nll::model::Model, data::DataSet) {
+    let model_path = repo_path(&format!("examples/{example}"));
+    let source = std::fs::read_to_string(&model_path).expect("example exists");
+    let program = syntax::parse_program(&source).expect("example parses");
+    let (model, diags) = model::check(&program);
+    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
+    let requests = requests_of(&model);
+    let path = repo_path(&format!("examples/data/{data_file}"));
+    let ds = data::load_csv(std::path::Path::new(&path), &requests, &LoadOptions::default()).expect("data loads");
+    (model, ds)
+}
+
+fn requests_of(model: &nll::model::Model) -> Vec<ColumnRequest> {
+    model
+        .data
+        .iter()
+        .flat_map(|dv| {
+            let kind = match dv.kind {
+                DataKind::Real => ColumnKind::Real,
+                DataKind::Int => ColumnKind::Int,
+                DataKind::Factor => ColumnKind::Factor,
+            };
+            dv.columns.iter().map(move |c| ColumnRequest { name: c.clone(), kind })
+        })
+        .collect()
+}
+
 fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> FitReport {
     let example = model_path;
     let source = std::fs::read_to_string(&model_path).expect("example exists");
@@ -29,18 +57,7 @@ fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> Fit
     if diags.iter().any(|d| d.is_error()) {
         fail(diags);
     }
-    let requests: Vec<ColumnRequest> = model
-        .data
-        .iter()
-        .flat_map(|dv| {
-            let kind = match dv.kind {
-                DataKind::Real => ColumnKind::Real,
-                DataKind::Int => ColumnKind::Int,
-                DataKind::Factor => ColumnKind::Factor,
-            };
-            dv.columns.iter().map(move |c| ColumnRequest { name: c.clone(), kind })
-        })
-        .collect();
+    let requests = requests_of(&model);
     let opts = LoadOptions {
         drop_missing: false,
         filters: filters.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),

@@ -7,3 +7,4 @@ mod derivatives;
 mod diagnostics;
 mod recovery;
 mod reference;
+mod simplify;
