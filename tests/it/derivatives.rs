@@ -159,3 +159,31 @@ fn stable_forms_keep_gradients_finite_far_in_the_tails() {
         }
     }
 }
+
+#[test]
+fn logistic_regression_at_eta_800_matches_hand_values() {
+    // y ~ Bernoulli(logistic(a + b x)) at a = 0, b = 800 on rows
+    // (x, y) = (1, 0) and (-1, 1): eta = 800 and -800, both confidently
+    // wrong. Per row -log p = softplus(eta) - y eta = 800 exactly (to double
+    // precision), d/deta = logistic(eta) - y = 1 and -1.
+    // So NLL = 1600, d/da = 1 - 1 = 0, d/db = 1*1 + (-1)*(-1) = 2.
+    use nll::data::{Column, ColumnKind, DataSet};
+    let program = nll::syntax::parse_program("data x, y\nparam a, b\ny ~ Bernoulli(logistic(a + b * x))\n").unwrap();
+    let (m, _) = nll::model::check(&program);
+    let ds = DataSet {
+        n_rows: 2,
+        columns: vec![
+            ("x".into(), ColumnKind::Real, Column::Real(vec![1.0, -1.0])),
+            ("y".into(), ColumnKind::Real, Column::Real(vec![0.0, 1.0])),
+        ],
+        n_dropped: 0,
+        n_filtered_out: 0,
+        source_rows: vec![1, 2],
+    };
+    let c = nll::compile::compile(&m, &ds, &ds.source_rows).unwrap();
+    let prog = c.grad_program();
+    let mut ws = Workspace::new(&prog);
+    let mut out = vec![0.0; prog.n_outputs()];
+    prog.eval(&mut ws, &c.columns, &[0.0, 800.0, 0.0], &mut out);
+    assert_eq!(out, vec![1600.0, 0.0, 2.0]);
+}
