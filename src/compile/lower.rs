@@ -200,12 +200,23 @@ impl<'a> Lowerer<'a> {
                 span: s.span,
                 arg_spans,
                 lhs_span: s.lhs.span,
+                outcome_factor: Some(col),
             });
         }
 
         let y = self.scalar(&s.lhs, &env)?;
         let term = s.family.neg_log_density(self.graph, y, &args);
-        Ok(LoweredStatement { family: s.family, is_prior: s.is_prior, y, args, term, span: s.span, arg_spans, lhs_span: s.lhs.span })
+        Ok(LoweredStatement {
+            family: s.family,
+            is_prior: s.is_prior,
+            y,
+            args,
+            term,
+            span: s.span,
+            arg_spans,
+            lhs_span: s.lhs.span,
+            outcome_factor: None,
+        })
     }
 
     /// The factor column of a categorical observation: a factor data name,

@@ -53,6 +53,8 @@ pub struct LoweredStatement {
     pub span: Span,
     pub arg_spans: Vec<Span>,
     pub lhs_span: Span,
+    /// For a categorical outcome, its factor column in `Compiled::columns`.
+    pub outcome_factor: Option<u32>,
 }
 
 /// A model lowered to a graph, ready to evaluate and fit.
@@ -76,9 +78,14 @@ pub struct Compiled {
     /// The name of each real column of `columns`, then of each factor column.
     pub real_names: Vec<String>,
     pub factor_names: Vec<String>,
+    /// The level names of each factor column (derived class columns: 1..K).
+    pub factor_levels: Vec<Vec<String>>,
     /// Warnings found before fitting: parameters that cannot be told apart,
     /// scales that can reach 0, constant data columns.
     pub warnings: Vec<Diagnostic>,
+    /// Left sides of likelihood statements that are expressions of data
+    /// rather than a column (`log(y)`), as source text.
+    pub transformed_observations: Vec<String>,
 }
 
 impl Compiled {
@@ -141,10 +148,16 @@ fn compile_with(model: &Model, data: &DataSet, source_rows: &[usize], graph: Gra
     let (columns, col_index) = build_columns(model, data);
     let mut real_names = vec![String::new(); columns.real.len()];
     let mut factor_names = vec![String::new(); columns.factor.len()];
+    let mut factor_levels = vec![Vec::new(); columns.factor.len()];
     for (name, r) in &col_index {
         match r {
             ColRef::Real(i) => real_names[*i as usize] = name.clone(),
-            ColRef::Factor { col, .. } => factor_names[*col as usize] = name.clone(),
+            ColRef::Factor { col, .. } => {
+                factor_names[*col as usize] = name.clone();
+                if let Some(Column::Factor { levels, .. }) = data.column(name) {
+                    factor_levels[*col as usize] = levels.clone();
+                }
+            }
         }
     }
 
@@ -156,6 +169,8 @@ fn compile_with(model: &Model, data: &DataSet, source_rows: &[usize], graph: Gra
     let mut columns = columns;
     for (name, codes) in derived {
         factor_names.push(format!("{name} (as classes)"));
+        let n_classes = codes.iter().max().map(|m| *m as usize + 1).unwrap_or(0);
+        factor_levels.push((1..=n_classes).map(|k| k.to_string()).collect());
         columns.factor.push(codes);
     }
 
@@ -194,7 +209,14 @@ fn compile_with(model: &Model, data: &DataSet, source_rows: &[usize], graph: Gra
         smoothing_index,
         real_names,
         factor_names,
+        factor_levels,
         warnings: Vec::new(),
+        transformed_observations: model
+            .statements
+            .iter()
+            .filter(|s| !s.is_prior && !matches!(s.lhs.kind, crate::syntax::ast::ExprKind::Name(_)))
+            .map(|s| crate::syntax::print_expr(&s.lhs))
+            .collect(),
     };
     compiled.warnings = static_warnings(&compiled, model);
     Ok(compiled)
@@ -251,7 +273,15 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
 
     // A data column with one value cannot inform a slope and duplicates an
     // intercept.
-    for dv in &model.data {
+    let outcomes: Vec<&str> = model
+        .statements
+        .iter()
+        .filter_map(|s| match &s.lhs.kind {
+            crate::syntax::ast::ExprKind::Name(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect();
+    for dv in model.data.iter().filter(|d| !outcomes.contains(&d.name.as_str())) {
         for name in &dv.columns {
             let values = c.real_names.iter().position(|n| n == name).map(|i| &c.columns.real[i]);
             let Some(values) = values else { continue };

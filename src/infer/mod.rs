@@ -47,10 +47,20 @@ const Z_975: f64 = 1.959_963_984_540_054;
 /// (relative to its scale) of its bound: it is reported as at the bound.
 const THETA_AT_BOUND: f64 = 30.0;
 
-/// A Hessian eigenvalue below this fraction of the largest counts as zero:
-/// about sqrt(machine epsilon), since the Hessian is evaluated at a point
-/// known only to about that relative precision.
-const EIGEN_REL_TOL: f64 = 1e-9;
+/// The Hessian counts as positive definite when the smallest eigenvalue of
+/// the Hessian scaled to unit diagonal exceeds this. The scaled matrix has
+/// eigenvalues between 0 and the number of parameters whatever the units;
+/// 1e-13 (about 500 machine epsilons) separates a merely ill-conditioned
+/// design from one that is singular to rounding.
+const SCALED_EIGEN_TOL: f64 = 1e-13;
+
+/// Steps along the flattest direction used to detect a likelihood that
+/// keeps increasing without bound, in units of 1 + max |theta|.
+const RECESSION_STEPS: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
+
+/// A decrease of the NLL below this relative amount along the flattest
+/// direction is rounding, not a real decrease.
+const RECESSION_REL_DECREASE: f64 = 1e-12;
 
 /// A scale argument smaller than this fraction of the observations' spread
 /// means the fit reproduces the data exactly and the scale is collapsing.
@@ -131,7 +141,8 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         if !free.contains(&k) {
             warnings.push(format!(
                 "parameter `{}` is not used by the likelihood; it stays at its start value {} and has no standard error",
-                p.name, p.start
+                p.name,
+                p.transform.to_natural(theta0[k])
             ));
         }
     }
@@ -199,64 +210,73 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         warnings.push(format!("the optimizer did not converge: {}", outcome.stop));
     }
 
-    // Positive definiteness, and which parameters a flat direction involves.
-    if c.smoothing_index.is_some() {
+    let kinked = c.smoothing_index.is_some();
+    if kinked {
         warnings.push(
             "the likelihood has a kink (the absolute value in a Laplace density): it was minimised by smoothing the kink and shrinking the smoothing to 1e-9 of the residual scale; the Hessian is not defined at the kink, so no standard errors are reported (a profile likelihood or a bootstrap gives intervals)".to_string(),
         );
     }
-    let eig = SymmetricEigen::new(hess.clone());
-    let max_eig = eig.eigenvalues.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     // A collapsing scale makes the Hessian infinite; that is reported by
     // itself instead of as a Hessian problem.
     let collapsed = scale_collapse_warnings(c, &theta);
     let scale_collapsed = !collapsed.is_empty();
-    let kinked = c.smoothing_index.is_some();
-    let mut hessian_pd = kinked || n_free == 0 || eig.eigenvalues.iter().all(|v| *v > EIGEN_REL_TOL * max_eig);
-    if !hess.iter().all(|v| v.is_finite()) {
-        hessian_pd = false;
+
+    let curvature = analyse_hessian(&hess);
+    let hessian_pd = kinked || n_free == 0 || curvature.is_pd;
+    let names_along = |v: &[f64]| -> String {
+        let mut involved: Vec<(f64, &str)> =
+            (0..n_free).filter(|i| v[*i].abs() > 0.1).map(|i| (v[i].abs(), c.params[free[i]].name.as_str())).collect();
+        involved.sort_by(|a, b| b.0.total_cmp(&a.0));
+        involved.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    };
+
+    // Does the NLL keep decreasing along the flattest direction? Then there
+    // is no finite maximum (separation, or counts that are all zero).
+    let mut diverging = false;
+    if !kinked && !scale_collapsed && n_free > 0 {
+        if let Some(dir) = recession_direction(&mut obj, &outcome.x, nll, &curvature.flat_direction) {
+            diverging = true;
+            warnings.push(format!(
+                "no finite maximum: the likelihood keeps increasing as {} grow(s) without bound (for a Bernoulli or categorical outcome this is separation: some rows are predicted with probability 1); the estimates shown are where the optimizer stopped",
+                names_along(&dir)
+            ));
+        }
+    }
+    // Rows of a binary or categorical outcome fitted with probability 1
+    // (to rounding) while the Hessian is singular: separation.
+    if !diverging && !hessian_pd && !kinked && !scale_collapsed {
+        if let Some(desc) = perfectly_fitted_rows(c, &theta) {
+            diverging = true;
+            warnings.push(format!(
+                "no finite maximum: separation: {desc} are predicted with probability 1, and the parameters {} can grow without bound; the estimates shown are where the optimizer stopped",
+                names_along(&curvature.flat_direction)
+            ));
+        }
     }
     let mut min_eigenvalue = None;
-    if !hessian_pd && n_free > 0 && !kinked && !scale_collapsed {
-        let (imin, vmin) = eig
-            .eigenvalues
-            .iter()
-            .enumerate()
-            .fold((0, f64::INFINITY), |acc, (i, v)| if *v < acc.1 { (i, *v) } else { acc });
-        min_eigenvalue = Some(vmin);
-        let v = eig.eigenvectors.column(imin);
-        let mut involved: Vec<(f64, &str)> = (0..n_free)
-            .filter(|i| v[*i].abs() > 0.1)
-            .map(|i| (v[i].abs(), c.params[free[i]].name.as_str()))
-            .collect();
-        involved.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let names: Vec<String> = involved.iter().map(|(_, n)| format!("`{n}`")).collect();
+    if !hessian_pd && !scale_collapsed && !diverging {
+        min_eigenvalue = Some(curvature.min_scaled_eigenvalue);
         warnings.push(format!(
-            "the Hessian is not positive definite (smallest eigenvalue {vmin:.3e}); the direction of that eigenvalue involves {}: these parameters are not identified by the data, or the fit is not at a minimum",
-            names.join(", ")
+            "the Hessian is not positive definite (smallest eigenvalue of the Hessian scaled to unit diagonal: {:.3e}); the direction of that eigenvalue involves {}: these parameters are not identified by the data, or the fit is not at a minimum",
+            curvature.min_scaled_eigenvalue,
+            names_along(&curvature.flat_direction)
         ));
     }
 
     warnings.extend(collapsed);
 
     // Covariance on theta, then the delta method to the natural scale.
-    let cov_theta = if hessian_pd && !kinked { hess.clone().try_inverse() } else { None };
+    let cov_theta = if hessian_pd && !kinked && !diverging { curvature.covariance } else { None };
     let mut at_bound = false;
     let mut estimates = Vec::new();
     for (k, p) in c.params.iter().enumerate() {
         let value = p.transform.to_natural(theta[k]);
         let free_idx = free.iter().position(|f| *f == k);
-        let std_error = match (&cov_theta, free_idx) {
-            (Some(cov), Some(i)) => {
-                let var = cov[(i, i)];
-                if var >= 0.0 {
-                    Some(p.transform.jacobian(theta[k]).abs() * var.sqrt())
-                } else {
-                    None
-                }
-            }
+        let se_theta = match (&cov_theta, free_idx) {
+            (Some(cov), Some(i)) if cov[(i, i)] >= 0.0 => Some(cov[(i, i)].sqrt()),
             _ => None,
         };
+        let std_error = se_theta.map(|se| p.transform.jacobian(theta[k]).abs() * se);
         if p.transform != crate::model::Transform::Identity && theta[k].abs() > THETA_AT_BOUND {
             at_bound = true;
             warnings.push(format!(
@@ -265,19 +285,27 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 p.transform.describe()
             ));
         }
-        let (ci_lower, ci_upper) = match std_error {
-            Some(se) => (Some(value - Z_975 * se), Some(value + Z_975 * se)),
+        // The Wald interval is taken on the unconstrained scale and mapped
+        // back, so it respects the constraint (for `s > 0` it is
+        // exp(log s +- z se(log s)), asymmetric like the likelihood).
+        let (ci_lower, ci_upper) = match se_theta {
+            Some(se) => {
+                let a = p.transform.to_natural(theta[k] - Z_975 * se);
+                let b = p.transform.to_natural(theta[k] + Z_975 * se);
+                (Some(a.min(b)), Some(a.max(b)))
+            }
             None => (None, None),
         };
         estimates.push(ParamEstimate { name: p.name.clone(), estimate: value, std_error, ci_lower, ci_upper });
     }
 
-
-    let converged = optimizer_converged && hessian_pd && !at_bound && !scale_collapsed;
+    let converged = optimizer_converged && hessian_pd && !at_bound && !scale_collapsed && !diverging;
     let status = if converged {
         outcome.stop.to_string()
     } else if scale_collapsed {
         "no maximum: a scale collapses to 0 and the likelihood is unbounded".to_string()
+    } else if diverging {
+        "no finite maximum: parameters diverge (see the warning)".to_string()
     } else if !optimizer_converged {
         format!("not converged: {}", outcome.stop)
     } else if at_bound {
@@ -286,14 +314,31 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         "not a strict minimum: the Hessian is not positive definite".to_string()
     };
 
+    // Prior terms are part of the objective but not of the likelihood.
+    let log_prior = prior_total(c, &theta).map(|p| -p);
+    let data_nll = nll + log_prior.unwrap_or(0.0);
+    let estimator = if log_prior.is_some() {
+        "maximum a posteriori (MAP): likelihood times the priors, maximised on the natural scale of the parameters (no Jacobian term)"
+    } else {
+        "maximum likelihood"
+    };
+    if !c.transformed_observations.is_empty() {
+        warnings.push(format!(
+            "the left side {} is a transformed observation: the log-likelihood is that of the transformed values (no Jacobian term), not comparable with a model of the untransformed data",
+            c.transformed_observations.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+
     let n = c.n_rows;
     let k = free.len();
     Ok(FitReport {
+        estimator: estimator.to_string(),
         parameters: estimates,
-        nll,
-        log_likelihood: -nll,
-        aic: 2.0 * k as f64 + 2.0 * nll,
-        bic: k as f64 * (n as f64).ln() + 2.0 * nll,
+        nll: data_nll,
+        log_likelihood: -data_nll,
+        log_prior,
+        aic: 2.0 * k as f64 + 2.0 * data_nll,
+        bic: k as f64 * (n as f64).ln() + 2.0 * data_nll,
         n,
         k,
         converged,
@@ -326,4 +371,128 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
         }
     }
     out
+}
+
+/// What the Hessian at the optimum says.
+struct Curvature {
+    is_pd: bool,
+    min_scaled_eigenvalue: f64,
+    /// The eigenvector of the smallest scaled eigenvalue, mapped back to
+    /// theta coordinates and normalised: the flattest direction.
+    flat_direction: Vec<f64>,
+    covariance: Option<DMatrix<f64>>,
+}
+
+/// Analyses the Hessian scaled to unit diagonal,
+///   S = D^-1/2 H D^-1/2,  D = diag(|H_kk|),
+/// so positive definiteness does not depend on the units of the parameters;
+/// the covariance is H^-1 = D^-1/2 S^-1 D^-1/2.
+fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
+    let n = hess.nrows();
+    let none = |dir: Vec<f64>| Curvature { is_pd: false, min_scaled_eigenvalue: f64::NAN, flat_direction: dir, covariance: None };
+    if n == 0 {
+        return Curvature { is_pd: true, min_scaled_eigenvalue: f64::NAN, flat_direction: vec![], covariance: None };
+    }
+    if !hess.iter().all(|v| v.is_finite()) {
+        return none(vec![0.0; n]);
+    }
+    // A parameter with no curvature at all is flat by itself.
+    if let Some(k) = (0..n).find(|k| hess[(*k, *k)] <= 0.0) {
+        let mut dir = vec![0.0; n];
+        dir[k] = 1.0;
+        return Curvature { min_scaled_eigenvalue: hess[(k, k)], ..none(dir) };
+    }
+    let d: Vec<f64> = (0..n).map(|k| hess[(k, k)].sqrt()).collect();
+    let scaled = DMatrix::from_fn(n, n, |i, j| hess[(i, j)] / (d[i] * d[j]));
+    let eig = SymmetricEigen::new(scaled.clone());
+    let (imin, vmin) =
+        eig.eigenvalues.iter().enumerate().fold((0, f64::INFINITY), |acc, (i, v)| if *v < acc.1 { (i, *v) } else { acc });
+    let u = eig.eigenvectors.column(imin);
+    let mut dir: Vec<f64> = (0..n).map(|k| u[k] / d[k]).collect();
+    let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
+    dir.iter_mut().for_each(|v| *v /= norm);
+    let is_pd = vmin > SCALED_EIGEN_TOL;
+    let covariance = if is_pd {
+        scaled.cholesky().map(|ch| {
+            let inv = ch.inverse();
+            DMatrix::from_fn(n, n, |i, j| inv[(i, j)] / (d[i] * d[j]))
+        })
+    } else {
+        None
+    };
+    Curvature { is_pd: is_pd && covariance.is_some(), min_scaled_eigenvalue: vmin, flat_direction: dir, covariance }
+}
+
+/// The direction (in free coordinates) along which the NLL keeps
+/// decreasing from the optimum `x`, if any: a likelihood without a finite
+/// maximum.
+fn recession_direction(obj: &mut ModelObjective, x: &[f64], f: f64, dir: &[f64]) -> Option<Vec<f64>> {
+    let scale = 1.0 + x.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    for sign in [1.0, -1.0] {
+        let mut prev = f;
+        let mut monotone = true;
+        for t in RECESSION_STEPS {
+            let trial: Vec<f64> = x.iter().zip(dir).map(|(xi, di)| xi + sign * t * scale * di).collect();
+            let ft = obj.nll_at(&trial);
+            if !(ft <= prev) {
+                monotone = false;
+                break;
+            }
+            prev = ft;
+        }
+        if monotone && f - prev > RECESSION_REL_DECREASE * f.abs().max(f64::MIN_POSITIVE) {
+            return Some(dir.iter().map(|v| sign * v).collect());
+        }
+    }
+    None
+}
+
+/// Sum of the prior terms at theta (their negative log-densities), or None
+/// when the model has no prior.
+fn prior_total(c: &Compiled, theta: &[f64]) -> Option<f64> {
+    let priors: Vec<_> = c.statements.iter().filter(|s| s.is_prior).map(|s| s.term).collect();
+    if priors.is_empty() {
+        return None;
+    }
+    let prog = crate::eval::Program::new(&c.graph, &priors, &[], &c.columns, crate::eval::ProgramOptions::default());
+    let mut ws = crate::eval::Workspace::new(&prog);
+    let mut out = vec![0.0; priors.len()];
+    prog.eval(&mut ws, &c.columns, theta, &mut out);
+    Some(out.iter().sum())
+}
+
+/// A term below this is a row predicted with probability 1 - 1e-10 or more.
+const PERFECT_FIT_TERM: f64 = 1e-10;
+
+/// Describes the rows of binary or categorical outcomes fitted with
+/// probability 1, by class, or None when there are none.
+fn perfectly_fitted_rows(c: &Compiled, theta: &[f64]) -> Option<String> {
+    use crate::dist::Support;
+    let mut parts = Vec::new();
+    for s in c.statements.iter().filter(|s| !s.is_prior && matches!(s.family.support, Support::Binary | Support::Level)) {
+        let rows = c.eval_rows(&[s.term, s.y], theta);
+        let perfect: Vec<usize> = (0..rows[0].len()).filter(|i| rows[0][*i] < PERFECT_FIT_TERM).collect();
+        if perfect.is_empty() {
+            continue;
+        }
+        // Count per class: the factor level, or the 0/1 value.
+        let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for i in &perfect {
+            let class = match s.outcome_factor {
+                Some(col) => {
+                    let code = c.columns.factor[col as usize][*i] as usize;
+                    c.factor_levels.get(col as usize).and_then(|l| l.get(code)).cloned().unwrap_or_else(|| code.to_string())
+                }
+                None => format!("{}", rows[1][*i]),
+            };
+            *counts.entry(class).or_default() += 1;
+        }
+        let by_class: Vec<String> = counts.iter().map(|(k, n)| format!("{n} of class {k}")).collect();
+        parts.push(format!("{} rows ({})", perfect.len(), by_class.join(", ")));
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("; "))
+    }
 }

@@ -15,9 +15,15 @@ pub struct ParamEstimate {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FitReport {
+    /// "maximum likelihood", or MAP when the model has priors.
+    pub estimator: String,
     pub parameters: Vec<ParamEstimate>,
+    /// The negative log-likelihood of the data (prior terms excluded).
     pub nll: f64,
     pub log_likelihood: f64,
+    /// The sum of the priors' log-densities at the estimate, when there are
+    /// priors; the objective maximised is log_likelihood + log_prior.
+    pub log_prior: Option<f64>,
     pub aic: f64,
     pub bic: f64,
     pub n: usize,
@@ -61,6 +67,7 @@ impl FitReport {
             );
         }
         let _ = writeln!(out);
+        let _ = writeln!(out, "estimator        {}", self.estimator);
         let _ = writeln!(out, "n                {}", self.n);
         if self.n_dropped > 0 {
             let _ = writeln!(out, "rows dropped     {} (missing values)", self.n_dropped);
@@ -68,6 +75,9 @@ impl FitReport {
         let _ = writeln!(out, "parameters       {}", self.k);
         let _ = writeln!(out, "NLL              {}", fmt_num(self.nll));
         let _ = writeln!(out, "log-likelihood   {}", fmt_num(self.log_likelihood));
+        if let Some(lp) = self.log_prior {
+            let _ = writeln!(out, "log-prior        {}", fmt_num(lp));
+        }
         let _ = writeln!(out, "AIC              {}", fmt_num(self.aic));
         let _ = writeln!(out, "BIC              {}", fmt_num(self.bic));
         let _ = writeln!(out, "iterations       {}", self.iterations);

@@ -144,3 +144,59 @@ fn static_warnings_point_at_the_model() {
     check("warning_unbounded_scale", &["check", "tests/fixtures/negative_scale.nll", "--data", "tests/fixtures/xy.csv"]);
     check("warning_constant_column", &["check", "tests/fixtures/constant_column.nll", "--data", "tests/fixtures/constant_column.csv"]);
 }
+
+fn fit_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["fit"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let text = run(&all);
+    let json = text.split("--- stdout\n").nth(1).unwrap().split("--- stderr").next().unwrap();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn separation_is_named_not_reported_as_convergence() {
+    // y = 0 for x <= 3 and 1 above: the logistic MLE does not exist.
+    let v = fit_json(&["tests/fixtures/logistic.nll", "--data", "tests/fixtures/separated.csv"]);
+    assert_eq!(v["converged"], false);
+    assert!(v["warnings"].to_string().contains("no finite maximum"), "{v}");
+
+    // Setosa is separable by sepal length and width: the reference fit
+    // says no finite estimate exists.
+    let v = fit_json(&["tests/fixtures/iris_separated.nll", "--data", "examples/data/iris.csv"]);
+    assert_eq!(v["converged"], false);
+    let w = v["warnings"].to_string();
+    assert!(w.contains("separation") && w.contains("class setosa"), "{w}");
+}
+
+#[test]
+fn all_zero_counts_have_no_finite_maximum() {
+    let v = fit_json(&["tests/fixtures/poisson_intercept.nll", "--data", "tests/fixtures/zero_counts.csv"]);
+    assert_eq!(v["converged"], false);
+    assert!(v["warnings"].to_string().contains("no finite maximum"), "{v}");
+}
+
+#[test]
+fn priors_are_reported_as_map_and_kept_out_of_the_likelihood() {
+    let v = fit_json(&["tests/fixtures/prior.nll", "--data", "tests/fixtures/xy.csv"]);
+    assert!(v["estimator"].as_str().unwrap().starts_with("maximum a posteriori"), "{v}");
+    let ll = v["log_likelihood"].as_f64().unwrap();
+    let lp = v["log_prior"].as_f64().unwrap();
+    // The prior N(5, 0.001) at a: log density = -log(0.001) - log(2 pi)/2 - z^2/2.
+    let a = v["parameters"][0]["estimate"].as_f64().unwrap();
+    let z = (a - 5.0) / 0.001;
+    let expected = -(0.001f64).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() - 0.5 * z * z;
+    assert!((lp - expected).abs() < 1e-9 * expected.abs(), "{lp} vs {expected}");
+    assert!((v["nll"].as_f64().unwrap() + ll).abs() < 1e-12);
+}
+
+#[test]
+fn intervals_of_constrained_parameters_respect_the_constraint() {
+    let v = fit_json(&["tests/fixtures/linear.nll", "--data", "tests/fixtures/xy.csv"]);
+    let s = &v["parameters"][2];
+    assert_eq!(s["name"], "s");
+    let (lo, est, hi) = (s["ci_lower"].as_f64().unwrap(), s["estimate"].as_f64().unwrap(), s["ci_upper"].as_f64().unwrap());
+    assert!(lo > 0.0 && lo < est && est < hi, "{lo} {est} {hi}");
+    // On the log scale the interval is symmetric: log(est) is the midpoint.
+    assert!(((lo.ln() + hi.ln()) / 2.0 - est.ln()).abs() < 1e-12);
+}

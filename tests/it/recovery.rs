@@ -180,3 +180,18 @@ fn per_level_parameters_are_the_group_means() {
     // squares 1+0+1+1+1+4+4 = 12 over 7 rows.
     assert!((by_name("s") - (12.0f64 / 7.0).sqrt()).abs() < 1e-9);
 }
+
+#[test]
+fn standard_errors_do_not_depend_on_the_units_of_a_column() {
+    // Income in centimes instead of francs: the slope and its standard error
+    // scale by 1/100, everything else is unchanged.
+    let rows = engel_rows();
+    let x: Vec<f64> = rows.iter().map(|r| r.0 * 100.0).collect();
+    let y: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let cents = fit_source("data x, y\nparam b0, b1\nparam s > 0 = 100\ny ~ Normal(b0 + b1 * x, s)\n", vec![("x", x), ("y", y)]);
+    let francs = fit_example("engel_linear.nll", "engel.csv", &[]);
+    assert!(cents.converged, "{}: {:?}", cents.status, cents.warnings);
+    let se = |r: &FitReport, i: usize| r.parameters[i].std_error.unwrap();
+    assert!((se(&cents, 1) * 100.0 - se(&francs, 1)).abs() < 1e-6 * se(&francs, 1));
+    assert!((se(&cents, 0) - se(&francs, 0)).abs() < 1e-6 * se(&francs, 0));
+}
