@@ -1,3 +1,14 @@
+/// Stack size of the thread that runs the command. Models are trees that the
+/// parser, checker and compiler walk recursively; a generous stack lets a
+/// statement with thousands of terms be processed instead of overflowing.
+/// Only the pages actually used are committed by the operating system.
+const STACK_BYTES: usize = 512 * 1024 * 1024;
+
 fn main() {
-    std::process::exit(nll::cli::run());
+    let worker = std::thread::Builder::new().stack_size(STACK_BYTES).spawn(nll::cli::run);
+    let code = match worker {
+        Ok(handle) => handle.join().unwrap_or(101),
+        Err(_) => nll::cli::run(),
+    };
+    std::process::exit(code);
 }

@@ -150,6 +150,7 @@ pub fn run() -> i32 {
     match result {
         Ok(()) => 0,
         Err(Failure::Input) => 1,
+        Err(Failure::Usage) => 2,
         Err(Failure::Io(msg)) => {
             eprintln!("error: {msg}");
             1

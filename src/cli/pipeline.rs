@@ -17,6 +17,20 @@ pub enum Failure {
     Input,
     /// Something outside the input failed (a file could not be written).
     Io(String),
+    /// The command line lacks something it needs (diagnostics printed).
+    Usage,
+}
+
+/// Writes a command's result to standard output. A closed pipe (the reader
+/// went away, as in `nll fit ... | head`) ends the command quietly.
+fn write_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::Io(format!("cannot write the output: {e}"))),
+    }
 }
 
 /// A model file read and checked.
@@ -35,7 +49,8 @@ fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) {
 fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     let name = path.display().to_string();
     let source = match std::fs::read_to_string(path) {
-        Ok(s) => s,
+        // A byte-order mark some editors write is not part of the model.
+        Ok(s) => s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s),
         Err(e) => {
             let d = Diagnostic::error("E001", format!("cannot read model file `{name}`: {e}"));
             emit(&[d], &name, "", color);
@@ -112,27 +127,39 @@ pub fn check(args: &CheckArgs, color: bool) -> Result<(), Failure> {
     let n_statements = loaded.model.statements.len();
     match &args.data.data {
         None => {
-            println!(
-                "{}: ok ({} parameter declarations, {} statements; no data checked)",
-                loaded.name, n_params, n_statements
-            );
+            write_out(&format!(
+                "{}: ok ({}, {}; no data checked)\n",
+                loaded.name,
+                crate::model::plural(n_params, "parameter declaration"),
+                crate::model::plural(n_statements, "statement")
+            ))?;
         }
         Some(path) => {
             let ds = load_data(&loaded, &args.data, path, color)?;
             let compiled = compile_on(&loaded, &ds, color)?;
-            println!(
-                "{}: ok on {} ({} rows, {} parameters, {} graph nodes)",
+            let mut text = format!(
+                "{}: ok on {} ({}, {}, {} graph nodes)\n",
                 loaded.name,
                 path.display(),
-                ds.n_rows,
-                compiled.n_params(),
+                crate::model::plural(ds.n_rows, "row"),
+                crate::model::plural(compiled.n_params(), "parameter"),
                 compiled.graph.len()
             );
             for (name, _, col) in &ds.columns {
                 if let data::Column::Factor { levels, .. } = col {
-                    println!("factor {name}: levels {}", levels.join(", "));
+                    text.push_str(&format!("factor {name}: levels {}\n", levels.join(", ")));
                 }
             }
+            // The start values must give a finite NLL, as `fit` requires.
+            let theta = infer::start_theta(&compiled, &FitOptions::default()).map_err(|d| {
+                emit(&[d], &loaded.name, &loaded.source, color);
+                Failure::Input
+            })?;
+            if let Err(d) = infer::check_start(&compiled, &theta) {
+                emit(&[d], &loaded.name, &loaded.source, color);
+                return Err(Failure::Input);
+            }
+            write_out(&text)?;
         }
     }
     Ok(())
@@ -144,7 +171,7 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         let d = Diagnostic::error("E002", "`nll fit` needs data")
             .with_help("Give the data file with --data FILE.csv.");
         emit(&[d], &loaded.name, &loaded.source, color);
-        return Err(Failure::Input);
+        return Err(Failure::Usage);
     };
     let ds = load_data(&loaded, &args.data, path, color)?;
     let compiled = compile_on(&loaded, &ds, color)?;
@@ -155,13 +182,12 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
     })?;
     report.n_dropped = ds.n_dropped;
     match args.format {
-        Format::Text => print!("{}", report.to_text()),
+        Format::Text => write_out(&report.to_text()),
         Format::Json => match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return Err(Failure::Io(format!("cannot write JSON: {e}"))),
+            Ok(s) => write_out(&format!("{s}\n")),
+            Err(e) => Err(Failure::Io(format!("cannot write JSON: {e}"))),
         },
     }
-    Ok(())
 }
 
 
@@ -183,8 +209,7 @@ pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
         }
     };
     let compiled = compile_on(&loaded, &ds, color)?;
-    print!("{}", compiled.to_text(args.show));
-    Ok(())
+    write_out(&compiled.to_text(args.show))
 }
 
 /// The model's columns with no rows.

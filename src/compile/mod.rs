@@ -83,6 +83,8 @@ pub struct Compiled {
     /// Warnings found before fitting: parameters that cannot be told apart,
     /// scales that can reach 0, constant data columns.
     pub warnings: Vec<Diagnostic>,
+    /// The 1-based data-row number in the file of each row.
+    pub source_rows: Vec<usize>,
     /// Left sides of likelihood statements that are expressions of data
     /// rather than a column (`log(y)`), as source text.
     pub transformed_observations: Vec<String>,
@@ -211,6 +213,7 @@ fn compile_with(model: &Model, data: &DataSet, source_rows: &[usize], graph: Gra
         factor_names,
         factor_levels,
         warnings: Vec::new(),
+        source_rows: source_rows.to_vec(),
         transformed_observations: model
             .statements
             .iter()

@@ -460,6 +460,23 @@ impl Graph {
         }
         merged.retain(|f| f.1 != 0);
 
+        // Level indicators of one factor: [g = k]^e = [g = k] for e > 0, and
+        // [g = k] [g = l] = 0 for k != l (a row has one level). This keeps
+        // the Hessian of per-level parameters sparse in effect: its
+        // off-diagonal entries between levels fold to 0.
+        let mut seen_level: Option<(u32, u32)> = None;
+        for f in merged.iter_mut() {
+            if let Node::Level { col, level } = *self.node(f.0) {
+                if f.1 > 0 {
+                    f.1 = 1;
+                    match seen_level {
+                        Some((c0, l0)) if c0 == col && l0 != level => return self.constant(0.0),
+                        _ => seen_level = Some((col, level)),
+                    }
+                }
+            }
+        }
+
         let mut num: Option<NodeId> = None;
         let mut den: Option<NodeId> = None;
         for (b, e) in merged {

@@ -127,6 +127,18 @@ pub fn start_theta(c: &Compiled, opts: &FitOptions) -> Result<Vec<f64>, Diagnost
     Ok(theta)
 }
 
+/// Checks that the NLL is finite at `theta`; otherwise says why.
+pub fn check_start(c: &Compiled, theta: &[f64]) -> Result<(), Diagnostic> {
+    let all: Vec<usize> = (0..c.n_params()).collect();
+    let mut obj = ModelObjective::new(c, all, theta.to_vec());
+    let x: Vec<f64> = theta[..c.n_params()].to_vec();
+    if obj.nll_at(&x).is_finite() {
+        Ok(())
+    } else {
+        Err(objective::explain_nonfinite_start(c, theta))
+    }
+}
+
 /// Fits the model. Errors are problems that prevent fitting at all (the NLL
 /// is not finite at the start); a fit that does not converge is a report
 /// with `converged: false`, not an error.

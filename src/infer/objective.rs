@@ -92,7 +92,7 @@ pub fn explain_nonfinite_start(c: &Compiled, theta: &[f64]) -> Diagnostic {
         if bad_rows.is_empty() {
             continue;
         }
-        let source_row = |i: usize| i + 1;
+        let source_row = |i: usize| c.source_rows.get(i).copied().unwrap_or(i + 1);
         for (a, arg_rows) in rows[1..].iter().enumerate() {
             let support = s.family.arg_support.get(a).copied().unwrap_or(crate::dist::Support::Real);
             let bad: Vec<(usize, f64)> =
@@ -100,12 +100,16 @@ pub fn explain_nonfinite_start(c: &Compiled, theta: &[f64]) -> Diagnostic {
             if bad.is_empty() {
                 continue;
             }
-            let listed: Vec<String> = bad.iter().take(MAX_LISTED_ROWS).map(|(i, v)| format!("row {} ({v})", source_row(*i))).collect();
+            let listed: Vec<String> = if s.is_prior {
+                vec![format!("{}", bad[0].1)]
+            } else {
+                bad.iter().take(MAX_LISTED_ROWS).map(|(i, v)| format!("row {} ({v})", source_row(*i))).collect()
+            };
             let arg_name = s.family.args.get(a).copied().unwrap_or("argument");
             let where_ = if s.is_prior { String::new() } else { format!(" in {} row{}", bad.len(), if bad.len() == 1 { "" } else { "s" }) };
             return Diagnostic::error("E401", format!("`{arg_name}` of `{}` is outside its support at the start values{where_}", s.family.name))
                 .with_primary(s.arg_spans[a], format!("must be {}", support.describe()))
-                .with_note(format!("Values at the start: {}.", listed.join(", ")))
+                .with_note(format!("{} at the start: {}.", if s.is_prior { "Value" } else { "Values" }, listed.join(", ")))
                 .with_help("Give start values that put every argument inside its support (`param ... = value` or --start NAME=VALUE), or use a transform such as exp(...) for a scale.");
         }
         let listed: Vec<String> = bad_rows.iter().take(MAX_LISTED_ROWS).map(|i| format!("row {}", source_row(*i))).collect();

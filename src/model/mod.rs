@@ -473,6 +473,14 @@ impl Checker {
                     }
                 }
             }
+            if is_prior && matches!(family.support, dist::Support::Count | dist::Support::Binary | dist::Support::Level) {
+                self.diags.push(
+                    Diagnostic::error("E220", format!("`{}` cannot be a prior: it is a distribution of discrete values", family.name))
+                        .with_primary(dist_name.span, "a discrete distribution")
+                        .with_note("Parameters are real numbers; a prior on one needs a continuous distribution such as Normal, Laplace, Exponential or Gamma."),
+                );
+                continue;
+            }
             if family.variadic && is_prior {
                 self.diags.push(
                     Diagnostic::error("E215", format!("`{}` as a prior is not supported", family.name))
