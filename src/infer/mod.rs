@@ -95,6 +95,12 @@ fn residual_scale(c: &Compiled, theta: &[f64]) -> f64 {
 /// Resolves start values: declared ones, then the overrides in `opts`.
 pub fn start_theta(c: &Compiled, opts: &FitOptions) -> Result<Vec<f64>, Diagnostic> {
     let mut natural: Vec<f64> = c.params.iter().map(|p| p.start).collect();
+    for (i, (name, _)) in opts.starts.iter().enumerate() {
+        if opts.starts[..i].iter().any(|(n, _)| n == name) {
+            return Err(Diagnostic::error("E503", format!("--start gives `{name}` more than once"))
+                .with_help("Give each parameter one start value."));
+        }
+    }
     for (name, value) in &opts.starts {
         let mut matched = false;
         for (i, p) in c.params.iter().enumerate() {
@@ -232,6 +238,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // itself instead of as a Hessian problem.
     let collapsed = scale_collapse_warnings(c, &theta);
     let scale_collapsed = !collapsed.is_empty();
+    warnings.extend(precision_warnings(c, &theta));
 
     let curvature = analyse_hessian(&hess);
     let hessian_pd = kinked || n_free == 0 || curvature.is_pd;
@@ -507,4 +514,23 @@ fn perfectly_fitted_rows(c: &Compiled, theta: &[f64]) -> Option<String> {
     } else {
         Some(parts.join("; "))
     }
+}
+
+/// NegBinomial's size phi above this makes its density a difference of
+/// log-gamma values too large for double precision to resolve.
+const NEG_BINOMIAL_MAX_PHI: f64 = 1e8;
+
+/// Warnings about estimates where a density loses numerical precision.
+fn precision_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in c.statements.iter().filter(|s| s.family.name == "NegBinomial") {
+        let phi = c.eval_rows(&[s.args[1]], theta).pop().unwrap_or_default();
+        let max_phi = phi.iter().fold(0.0_f64, |m, v| m.max(*v));
+        if max_phi > NEG_BINOMIAL_MAX_PHI {
+            out.push(format!(
+                "`phi` of `NegBinomial` reaches {max_phi:.3e}: the counts show no overdispersion, the negative binomial is indistinguishable from a Poisson here and its density loses precision; fit a Poisson model instead"
+            ));
+        }
+    }
+    out
 }
