@@ -187,6 +187,9 @@ impl<'a> Lowerer<'a> {
 
     fn lower_statement(&mut self, s: &crate::model::Statement) -> Lowered<LoweredStatement> {
         let env = HashMap::new();
+        if let Some((kind, comps)) = &s.compound {
+            return self.lower_compound(s, *kind, comps);
+        }
         let arg_spans: Vec<Span> = s.args.iter().map(|a| a.span).collect();
         let mut args = Vec::new();
         for a in &s.args {
@@ -207,6 +210,8 @@ impl<'a> Lowerer<'a> {
                 arg_spans,
                 lhs_span: s.lhs.span,
                 outcome_factor: Some(col),
+                support: s.family.support,
+                components: Vec::new(),
             });
         }
 
@@ -222,6 +227,73 @@ impl<'a> Lowerer<'a> {
             arg_spans,
             lhs_span: s.lhs.span,
             outcome_factor: None,
+            support: s.family.support,
+            components: Vec::new(),
+        })
+    }
+
+    /// Lowers `y ~ Mixture(w, D1, ...)`, `MixtureLogit` or `ZeroInflated`.
+    fn lower_compound(
+        &mut self,
+        s: &crate::model::Statement,
+        kind: dist::mixture::Compound,
+        comps: &[crate::model::Component],
+    ) -> Lowered<LoweredStatement> {
+        use dist::mixture::{self, Compound};
+        let env = HashMap::new();
+        let y = self.scalar(&s.lhs, &env)?;
+        let weight_expr = &s.args[0];
+        let weights = match self.expr(weight_expr, &env)? {
+            Value::Scalar(w) => vec![w],
+            Value::Vector(v) => v,
+            Value::Matrix { .. } => {
+                return Err(Diagnostic::error("E213", "mixture weights must be a number or a vector")
+                    .with_primary(weight_expr.span, "a matrix"));
+            }
+        };
+        let mut components = Vec::new();
+        let mut terms = Vec::new();
+        for comp in comps {
+            let mut args = Vec::new();
+            for a in &comp.args {
+                args.push(self.scalar(a, &env)?);
+            }
+            terms.push(comp.family.neg_log_density(self.graph, y, &args));
+            components.push((comp.family, args, comp.span));
+        }
+        let term = match kind {
+            Compound::ZeroInflated => {
+                if weights.len() != 1 {
+                    return Err(Diagnostic::error("E213", "the zero-inflation probability must be a number")
+                        .with_primary(weight_expr.span, "a vector"));
+                }
+                mixture::zero_inflated_term(self.graph, y, weights[0], terms[0])
+            }
+            Compound::Mixture | Compound::MixtureLogit => {
+                let k = comps.len();
+                if !(weights.len() == k || (weights.len() == 1 && k == 2)) {
+                    return Err(Diagnostic::error(
+                        "E213",
+                        format!("a mixture of {k} components needs {k} weights (or one number for two components), found {}", weights.len()),
+                    )
+                    .with_primary(weight_expr.span, format!("{} weight(s)", weights.len())));
+                }
+                let log_w = mixture::log_weights(self.graph, kind, &weights, k);
+                mixture::mixture_term(self.graph, &log_w, &terms)
+            }
+        };
+        Ok(LoweredStatement {
+            family: s.family,
+            is_prior: false,
+            y,
+            args: weights,
+            term,
+            span: s.span,
+            arg_spans: vec![weight_expr.span],
+            lhs_span: s.lhs.span,
+            outcome_factor: None,
+            support: comps[0].family.support,
+            components,
         })
     }
 

@@ -55,6 +55,11 @@ pub struct LoweredStatement {
     pub lhs_span: Span,
     /// For a categorical outcome, its factor column in `Compiled::columns`.
     pub outcome_factor: Option<u32>,
+    /// Where the observed value must lie (a compound distribution takes its
+    /// components').
+    pub support: Support,
+    /// The components of a mixture: family, argument nodes, span.
+    pub components: Vec<(&'static Family, Vec<NodeId>, Span)>,
 }
 
 /// A model lowered to a graph, ready to evaluate and fit.
@@ -344,13 +349,13 @@ fn check_observed_supports(
     source_rows: &[usize],
 ) -> Result<(), Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    for s in statements.iter().filter(|s| !s.is_prior && s.family.support != Support::Level) {
+    for s in statements.iter().filter(|s| !s.is_prior && s.support != Support::Level) {
         let prog = Program::new(graph, &[], &[s.y], columns, ProgramOptions { keep_data_columns: false });
         let values = prog.eval_rows(columns, &[]).pop().unwrap_or_default();
         let bad: Vec<(usize, f64)> = values
             .iter()
             .enumerate()
-            .filter(|(_, v)| !s.family.support.contains(**v))
+            .filter(|(_, v)| !s.support.contains(**v))
             .map(|(i, v)| (source_rows.get(i).copied().unwrap_or(i + 1), *v))
             .collect();
         if bad.is_empty() {
@@ -372,7 +377,7 @@ fn check_observed_supports(
                     s.family.name
                 ),
             )
-            .with_primary(s.lhs_span, format!("must be {}", s.family.support.describe()))
+            .with_primary(s.lhs_span, format!("must be {}", s.support.describe()))
             .with_note(format!("Offending rows (counted from 1 for the first data row): {}{more}.", listed.join(", "))),
         );
     }

@@ -7,6 +7,8 @@
 //! expression built here, and the builders choose forms that stay finite
 //! where the mathematics is finite (softplus instead of log(logistic)).
 
+pub mod mixture;
+
 use crate::graph::{Func, Graph, Node, NodeId};
 
 /// Where a value may lie.
@@ -42,6 +44,11 @@ impl Support {
     }
 
     /// In words, for messages: "a positive number".
+    /// True for supports of discrete values.
+    pub fn is_discrete(self) -> bool {
+        matches!(self, Support::Count | Support::Binary | Support::Level)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Support::Real => "a finite number",
@@ -94,8 +101,9 @@ pub fn lookup(name: &str) -> Option<&'static Family> {
     FAMILIES.iter().find(|f| f.name == name)
 }
 
+/// The names of every distribution, the compound ones included.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    FAMILIES.iter().map(|f| f.name)
+    FAMILIES.iter().map(|f| f.name).chain(mixture::COMPOUNDS.iter().map(|c| c.family.name))
 }
 
 use Support::*;

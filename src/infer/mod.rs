@@ -377,11 +377,27 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
     let mut out = Vec::new();
     for s in c.statements.iter().filter(|s| !s.is_prior) {
-        let Some(scale_idx) = s.family.scale_arg else { continue };
-        let rows = c.eval_rows(&[s.args[scale_idx], s.y], theta);
-        let (scale, y) = (&rows[0], &rows[1]);
-        let max_scale = scale.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        let y = c.eval_rows(&[s.y], theta).pop().unwrap_or_default();
         let spread = y.iter().fold(0.0_f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
+        let max_scale = match s.family.scale_arg {
+            Some(i) => c.eval_rows(&[s.args[i]], theta).pop().unwrap_or_default().iter().fold(0.0_f64, |m, v| m.max(v.abs())),
+            None => f64::INFINITY,
+        };
+        let scale_idx = s.family.scale_arg.unwrap_or(0);
+        for (k, (family, args, _)) in s.components.iter().enumerate() {
+            let Some(ci) = family.scale_arg else { continue };
+            let comp_scale = c.eval_rows(&[args[ci]], theta).pop().unwrap_or_default();
+            let max_comp = comp_scale.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            if max_comp < SCALE_COLLAPSE_REL * spread {
+                out.push(format!(
+                    "component {} (`{}`) of `{}` collapses: its scale `{}` goes to 0 (largest value {max_comp:.3e}) while its location sits on a single observation, so the likelihood grows without bound there; this is a degenerate solution, not a fit (try other start values or a lower bound on the scale)",
+                    k + 1,
+                    family.name,
+                    s.family.name,
+                    family.args[ci]
+                ));
+            }
+        }
         if max_scale < SCALE_COLLAPSE_REL * spread {
             out.push(format!(
                 "the scale `{}` of `{}` collapses toward 0 (largest value {max_scale:.3e}): the mean reproduces the data exactly, so the likelihood grows without bound and the scale has no estimate; the other estimates are the exact-fit values",

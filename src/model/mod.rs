@@ -153,6 +153,17 @@ pub struct Statement {
     pub is_prior: bool,
     pub span: Span,
     pub dist_span: Span,
+    /// For a compound distribution (mixture, zero inflation), its kind and
+    /// components; `args` then holds the weight argument only.
+    pub compound: Option<(dist::mixture::Compound, Vec<Component>)>,
+}
+
+/// One component distribution of a mixture, `Normal(m1, s1)`.
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub family: &'static Family,
+    pub args: Vec<Expr>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -403,6 +414,10 @@ impl Checker {
         }
         for stmt in &program.stmts {
             let StmtKind::Sample { lhs, dist: dist_name, args } = &stmt.kind else { continue };
+            if let Some(compound) = dist::mixture::lookup(&dist_name.name) {
+                self.check_compound(stmt.span, lhs, dist_name, args, compound);
+                continue;
+            }
             let lhs_ok = self.check_expr(lhs, &[]);
             let mut args_ok = true;
             for a in args {
@@ -495,8 +510,106 @@ impl Checker {
                 is_prior,
                 span: stmt.span,
                 dist_span: dist_name.span,
+                compound: None,
             });
         }
+    }
+
+    /// Checks `lhs ~ Mixture(w, D1, D2, ...)` and its kin.
+    fn check_compound(
+        &mut self,
+        stmt_span: Span,
+        lhs: &Expr,
+        dist_name: &Ident,
+        args: &[Expr],
+        compound: &'static dist::mixture::CompoundFamily,
+    ) {
+        use dist::mixture::Compound;
+        let n_components = args.len().saturating_sub(1);
+        if args.len() < 2 || n_components < compound.min_components || n_components > compound.max_components {
+            self.diags.push(
+                Diagnostic::error("E206", format!("`{}` takes a weight and its component distributions, found {}", compound.family.name, plural(args.len(), "argument")))
+                    .with_primary(Span::new(dist_name.span.start, stmt_span.end), format!("expected {}", compound.signature())),
+            );
+            return;
+        }
+        let mut ok = self.check_expr(&args[0], &[]) & self.check_expr(lhs, &[]);
+        let mut components = Vec::new();
+        let mut supports = Vec::new();
+        for a in &args[1..] {
+            let ExprKind::Call { func, args: cargs } = &a.kind else {
+                self.diags.push(
+                    Diagnostic::error("E222", format!("a component of `{}` must be a distribution such as `Normal(mu, sigma)`", compound.family.name))
+                        .with_primary(a.span, "not a distribution"),
+                );
+                ok = false;
+                continue;
+            };
+            let family = match dist::lookup(&func.name) {
+                Some(f) if !f.variadic => f,
+                _ => {
+                    let mut d = Diagnostic::error("E222", format!("`{}` is not a distribution that can be a component", func.name))
+                        .with_primary(func.span, "not a component distribution");
+                    if let Some(s) = suggest::closest(&func.name, dist::FAMILIES.iter().filter(|f| !f.variadic).map(|f| f.name)) {
+                        d = d.with_help(format!("Did you mean `{s}`?"));
+                    }
+                    self.diags.push(d);
+                    ok = false;
+                    continue;
+                }
+            };
+            if cargs.len() != family.args.len() {
+                self.diags.push(
+                    Diagnostic::error("E206", format!("`{}` takes {}, found {}", family.name, plural(family.args.len(), "argument"), cargs.len()))
+                        .with_primary(a.span, format!("expected {}", family.signature())),
+                );
+                ok = false;
+                continue;
+            }
+            for ca in cargs {
+                ok &= self.check_expr(ca, &[]);
+            }
+            supports.push((family.support, a.span));
+            components.push(Component { family, args: cargs.clone(), span: a.span });
+        }
+        if !ok {
+            return;
+        }
+        if let Some((first, _)) = supports.first() {
+            if let Some((other, span)) = supports.iter().find(|(s, _)| s.is_discrete() != first.is_discrete()) {
+                self.diags.push(
+                    Diagnostic::error("E223", "mixture components must all be continuous or all be discrete")
+                        .with_primary(*span, format!("this one is for {}", other.describe()))
+                        .with_note("A mixture adds densities of the same kind: probabilities of counts, or densities of real values."),
+                );
+                return;
+            }
+        }
+        if compound.kind == Compound::ZeroInflated && components[0].family.support != dist::Support::Count {
+            self.diags.push(
+                Diagnostic::error("E223", "`ZeroInflated` needs a count distribution")
+                    .with_primary(components[0].span, "not a distribution of counts")
+                    .with_help("Use Poisson, NegBinomial or another count distribution."),
+            );
+            return;
+        }
+        let refs = self.references(lhs, &[]);
+        if refs.contains(&NameKind::Param) || !refs.contains(&NameKind::Data) {
+            self.diags.push(
+                Diagnostic::error("E207", format!("the left side of `{}` must be data", compound.family.name))
+                    .with_primary(lhs.span, "not a data expression"),
+            );
+            return;
+        }
+        self.model.statements.push(Statement {
+            lhs: lhs.clone(),
+            family: compound.family,
+            args: vec![args[0].clone()],
+            is_prior: false,
+            span: stmt_span,
+            dist_span: dist_name.span,
+            compound: Some((compound.kind, components)),
+        });
     }
 
     fn unknown_name(&mut self, name: &str, span: Span) {
