@@ -24,6 +24,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("engel_linear", "engel"),
     ("engel_studentt", "engel"),
     ("iris_softmax", "iris"),
+    ("iris_softmax_matrix", "iris"),
     ("mixture_gaussian", "mixture"),
     ("randhie_negbin", "randhie"),
     ("randhie_poisson", "randhie"),

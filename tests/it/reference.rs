@@ -120,3 +120,31 @@ fn breast_cancer_logistic_on_all_rows_matches_statsmodels() {
 fn iris_softmax_matches_statsmodels() {
     check_against("iris_softmax.nll", "iris.csv", &[], "iris", "mnlogit_sepal_length");
 }
+
+#[test]
+fn iris_softmax_with_a_coefficient_matrix_matches_statsmodels() {
+    // Reference order: (a2, b2, a3, b3); the example declares a[2] then
+    // W[2, 1], so its order is (a[1], a[2], W[1,1], W[2,1]).
+    let r = reference("iris", "mnlogit_sepal_length");
+    let report = fit_example("iris_softmax_matrix.nll", "iris.csv", &[]);
+    assert!(report.converged, "{}", report.status);
+    let est = floats(&r["estimates"]);
+    let se = floats(&r["std_errors"]);
+    for (ours, theirs) in [(0, 0), (1, 2), (2, 1), (3, 3)] {
+        let p = &report.parameters[ours];
+        assert!(rel_err(p.estimate, est[theirs]) < EST_REL_TOL, "{}: {} vs {}", p.name, p.estimate, est[theirs]);
+        assert!(rel_err(p.std_error.unwrap(), se[theirs]) < SE_REL_TOL, "{}", p.name);
+    }
+    assert!(rel_err(report.log_likelihood, r["loglik"].as_f64().unwrap()) < LOGLIK_REL_TOL);
+}
+
+#[test]
+fn iris_softmax_with_sepal_width_reports_separation() {
+    // The reference file: setosa is linearly separable by sepal length and
+    // width, so no finite maximum-likelihood estimate exists.
+    let r = reference("iris", "mnlogit_sepal_length_width");
+    assert_eq!(r["mle_exists"], false);
+    let report = crate::common::fit_fixture("iris_softmax_separated.nll", "../../examples/data/iris.csv");
+    assert!(!report.converged);
+    assert!(report.warnings.iter().any(|w| w.contains("separation") && w.contains("setosa")), "{:?}", report.warnings);
+}
