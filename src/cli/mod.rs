@@ -81,6 +81,10 @@ pub struct FitArgs {
     /// Maximum number of optimizer iterations.
     #[arg(long, default_value_t = 1000)]
     pub max_iter: usize,
+    /// With priors: maximise the posterior density of the unconstrained
+    /// parameters, adding the log-Jacobian of each constraint's transform.
+    #[arg(long)]
+    pub jacobian: bool,
 }
 
 #[derive(Debug, Args)]

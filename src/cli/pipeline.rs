@@ -174,7 +174,10 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         return Err(Failure::Usage);
     };
     let ds = load_data(&loaded, &args.data, path, color)?;
-    let compiled = compile_on(&loaded, &ds, color)?;
+    let mut compiled = compile_on(&loaded, &ds, color)?;
+    if args.jacobian {
+        compiled = compiled.with_jacobian();
+    }
     let opts = FitOptions { starts: args.starts.clone(), max_iter: args.max_iter, method: super::method_of(args) };
     let mut report = infer::fit(&compiled, &opts).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);

@@ -90,6 +90,9 @@ pub struct Compiled {
     pub warnings: Vec<Diagnostic>,
     /// The 1-based data-row number in the file of each row.
     pub source_rows: Vec<usize>,
+    /// The Jacobian term -sum_k log |dx_k / dtheta_k| when added by
+    /// [`Compiled::with_jacobian`].
+    pub jacobian: Option<NodeId>,
     /// Left sides of likelihood statements that are expressions of data
     /// rather than a column (`log(y)`), as source text.
     pub transformed_observations: Vec<String>,
@@ -121,6 +124,46 @@ impl Compiled {
         // Data-only products such as x_j x_k are not kept as columns here:
         // there may be one per Hessian entry, too many to hold for big data.
         Program::new(&self.graph, &roots, &[], &self.columns, ProgramOptions { keep_data_columns: false })
+    }
+
+    /// Adds the log-Jacobian of the parameter transforms to the objective,
+    /// so a MAP fit maximises the posterior density of theta (the
+    /// unconstrained parameters) instead of that of the natural parameters:
+    ///   objective = NLL + priors - sum_k log |dx_k / dtheta_k|,
+    /// with log |dx/dtheta| = theta for `> L` and `< U`, and
+    /// log(U - L) - softplus(-theta) - softplus(theta) for `in (L, U)`.
+    pub fn with_jacobian(mut self) -> Compiled {
+        use crate::graph::Func;
+        let g = &mut self.graph;
+        let mut total = g.constant(0.0);
+        for (k, p) in self.params.iter().enumerate() {
+            let theta = g.param(k as u32);
+            let log_jac = match p.transform {
+                Transform::Identity => continue,
+                Transform::Lower(_) | Transform::Upper(_) => theta,
+                Transform::Interval(lo, hi) => {
+                    let width = g.constant((hi - lo).ln());
+                    let neg = g.neg(theta);
+                    let a = g.unary(Func::Softplus, neg);
+                    let b = g.unary(Func::Softplus, theta);
+                    let s = g.add(a, b);
+                    g.sub(width, s)
+                }
+            };
+            total = g.sub(total, log_jac);
+        }
+        self.nll = g.add(self.nll, total);
+        self.jacobian = Some(total);
+        let n = self.params.len() as u32;
+        self.grad = (0..n).map(|k| self.graph.diff(self.nll, k)).collect();
+        self.hess.clear();
+        for k in 0..n {
+            for l in 0..=k {
+                let h = self.graph.diff(self.grad[k as usize], l);
+                self.hess.push(h);
+            }
+        }
+        self
     }
 
     /// Per-row values of some nodes at theta.
@@ -219,6 +262,7 @@ fn compile_with(model: &Model, data: &DataSet, source_rows: &[usize], graph: Gra
         factor_levels,
         warnings: Vec::new(),
         source_rows: source_rows.to_vec(),
+        jacobian: None,
         transformed_observations: model
             .statements
             .iter()

@@ -336,10 +336,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // Prior terms are part of the objective but not of the likelihood.
     let log_prior = prior_total(c, &theta).map(|p| -p);
     let data_nll = nll + log_prior.unwrap_or(0.0);
-    let estimator = if log_prior.is_some() {
-        "maximum a posteriori (MAP): likelihood times the priors, maximised on the natural scale of the parameters (no Jacobian term)"
-    } else {
-        "maximum likelihood"
+    let estimator = match (log_prior.is_some(), c.jacobian.is_some()) {
+        (true, false) => "maximum a posteriori (MAP): likelihood times the priors, maximised on the natural scale of the parameters (no Jacobian term)",
+        (true, true) => "maximum a posteriori (MAP) on the unconstrained scale: likelihood times the priors times the Jacobian of the parameter transforms",
+        _ => "maximum likelihood",
     };
     if !c.transformed_observations.is_empty() {
         warnings.push(format!(
@@ -485,7 +485,8 @@ fn recession_direction(obj: &mut ModelObjective, x: &[f64], f: f64, dir: &[f64])
 /// Sum of the prior terms at theta (their negative log-densities), or None
 /// when the model has no prior.
 fn prior_total(c: &Compiled, theta: &[f64]) -> Option<f64> {
-    let priors: Vec<_> = c.statements.iter().filter(|s| s.is_prior).map(|s| s.term).collect();
+    let mut priors: Vec<_> = c.statements.iter().filter(|s| s.is_prior).map(|s| s.term).collect();
+    priors.extend(c.jacobian);
     if priors.is_empty() {
         return None;
     }

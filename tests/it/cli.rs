@@ -200,3 +200,34 @@ fn intervals_of_constrained_parameters_respect_the_constraint() {
     // On the log scale the interval is symmetric: log(est) is the midpoint.
     assert!(((lo.ln() + hi.ln()) / 2.0 - est.ln()).abs() < 1e-12);
 }
+
+#[test]
+fn map_with_and_without_the_jacobian_solves_its_own_stationarity_equation() {
+    // y ~ Normal(a + b x, s), s ~ Exponential(1). With RSS at (a, b) and n rows,
+    // d/ds of the log-posterior on the natural scale:
+    //   -n/s + RSS/s^3 - 1 = 0;
+    // with the Jacobian of s = exp(theta) the log-density of theta adds
+    // log s, so the equation becomes -(n - 1)/s + RSS/s^3 - 1 = 0.
+    let xy: Vec<(f64, f64)> = std::fs::read_to_string(repo_path("tests/fixtures/xy.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<f64> = l.split(',').take(2).map(|v| v.parse().unwrap()).collect();
+            (f[0], f[1])
+        })
+        .collect();
+    let n = xy.len() as f64;
+    for (extra, jacobian) in [(0.0, false), (1.0, true)] {
+        let mut args = vec!["tests/fixtures/map_prior.nll", "--data", "tests/fixtures/xy.csv"];
+        if jacobian {
+            args.push("--jacobian");
+        }
+        let v = fit_json(&args);
+        let p = |i: usize| v["parameters"][i]["estimate"].as_f64().unwrap();
+        let (a, b, s) = (p(0), p(1), p(2));
+        let rss: f64 = xy.iter().map(|(x, y)| (y - a - b * x).powi(2)).sum();
+        let eq = -(n - extra) / s + rss / s.powi(3) - 1.0;
+        assert!(eq.abs() < 1e-8, "jacobian {jacobian}: {eq}");
+    }
+}
