@@ -31,6 +31,8 @@ pub enum Command {
     Fit(FitArgs),
     /// Check a model (and its data, if given) without fitting.
     Check(CheckArgs),
+    /// Print the model's negative log-likelihood as mathematics, with its derivatives.
+    Explain(ExplainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +74,15 @@ pub struct CheckArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    /// Print LaTeX math instead of plain text.
+    #[arg(long)]
+    pub latex: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +139,7 @@ pub fn run() -> i32 {
     let result = match &cli.command {
         Command::Fit(args) => pipeline::fit(args, color),
         Command::Check(args) => pipeline::check(args, color),
+        Command::Explain(args) => pipeline::explain(args, color),
     };
     match result {
         Ok(()) => 0,

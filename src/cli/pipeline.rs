@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{CheckArgs, DataArgs, FitArgs, Format};
+use super::{CheckArgs, DataArgs, ExplainArgs, FitArgs, Format};
 use crate::compile::{self, Compiled};
 use crate::data::{self, ColumnKind, ColumnRequest, DataSet, LoadOptions};
 use crate::diag::{render, Diagnostic};
@@ -162,3 +162,8 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+pub fn explain(args: &ExplainArgs, color: bool) -> Result<(), Failure> {
+    let loaded = load_model(&args.model, color)?;
+    print!("{}", crate::explain::explain(&loaded.model, &loaded.source, args.latex));
+    Ok(())
+}
