@@ -3,5 +3,6 @@
 mod cli;
 mod common;
 mod derivatives;
+mod explain;
 mod recovery;
 mod reference;
