@@ -27,6 +27,7 @@ pub mod data;
 pub mod diag;
 pub mod dist;
 pub mod eval;
+pub mod explain;
 pub mod graph;
 pub mod infer;
 pub mod model;

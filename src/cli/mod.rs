@@ -33,6 +33,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the compiled graph: parameter transforms, per-statement terms, NLL, gradient, Hessian.
     Compile(CompileArgs),
+    /// Print the model's negative log-likelihood as mathematics, with its derivatives.
+    Explain(ExplainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +97,15 @@ pub struct CheckArgs {
     pub data: DataArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    /// Print LaTeX math instead of plain text.
+    #[arg(long)]
+    pub latex: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -150,6 +161,7 @@ pub fn run() -> i32 {
         Command::Fit(args) => pipeline::fit(args, color),
         Command::Check(args) => pipeline::check(args, color),
         Command::Compile(args) => pipeline::compile_cmd(args, color),
+        Command::Explain(args) => pipeline::explain(args, color),
     };
     match result {
         Ok(()) => 0,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{CheckArgs, CompileArgs, DataArgs, FitArgs, Format};
+use super::{CheckArgs, CompileArgs, DataArgs, ExplainArgs, FitArgs, Format};
 use crate::compile::{self, Compiled};
 use crate::data::{self, ColumnKind, ColumnRequest, DataSet, LoadOptions};
 use crate::diag::{render, Diagnostic};
@@ -193,7 +193,6 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
     }
 }
 
-
 pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
     let loaded = load_model(&args.model, color)?;
     let ds = match &args.data.data {
@@ -222,4 +221,9 @@ fn empty_data(model: &Model) -> DataSet {
         .map(|r| (r.name, r.kind, data::Column::Real(Vec::new())))
         .collect();
     DataSet { n_rows: 0, columns, n_dropped: 0, n_filtered_out: 0, source_rows: Vec::new() }
+}
+
+pub fn explain(args: &ExplainArgs, color: bool) -> Result<(), Failure> {
+    let loaded = load_model(&args.model, color)?;
+    write_out(&crate::explain::explain(&loaded.model, &loaded.source, args.latex))
 }

@@ -19,11 +19,13 @@
 
 mod diff;
 pub mod func;
+mod infix;
 mod print;
 
 use std::collections::HashMap;
 
 pub use func::Func;
+pub use infix::{Infix, Label, Names, Prec};
 
 /// The index of a node in its [`Graph`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -6,6 +6,7 @@ mod compile;
 mod derivatives;
 mod diagnostics;
 mod mixture;
+mod explain;
 mod recovery;
 mod reference;
 mod simplify;

@@ -1,0 +1,219 @@
+//! `nll explain` through the library: the NLL of every example written out,
+//! plain and LaTeX, and the forms a reader checks by hand.
+
+use nll::diag::render;
+use nll::model;
+use nll::syntax;
+
+use crate::common::repo_path;
+
+/// The explanation of a model given as text.
+fn explain_source(source: &str, latex: bool) -> String {
+    let program = syntax::parse_program(source).unwrap_or_else(|d| panic!("{d:?}"));
+    let (model, diags) = model::check(&program);
+    if diags.iter().any(|d| d.is_error()) {
+        let text: String = diags
+            .iter()
+            .map(|d| render(d, "model", source, false))
+            .collect();
+        panic!("{text}");
+    }
+    nll::explain::explain(&model, source, latex)
+}
+
+fn explain_example(name: &str, latex: bool) -> String {
+    let source = std::fs::read_to_string(repo_path(&format!("examples/{name}.nll")))
+        .expect("example exists");
+    explain_source(&source, latex)
+}
+
+fn snapshot_example(name: &str) {
+    let plain = explain_example(name, false);
+    let latex = explain_example(name, true);
+    insta::assert_snapshot!(format!("{name}_plain"), plain);
+    insta::assert_snapshot!(format!("{name}_latex"), latex);
+}
+
+#[test]
+fn every_example_has_a_snapshot() {
+    // A new example needs a snapshot test below.
+    let mut names: Vec<String> = std::fs::read_dir(repo_path("examples"))
+        .expect("examples folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter_map(|f| f.strip_suffix(".nll").map(str::to_string))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "breast_cancer_logistic",
+            "diabetes_linear",
+            "engel_heteroscedastic",
+            "engel_laplace",
+            "engel_linear",
+            "engel_studentt",
+            "iris_softmax",
+            "iris_softmax_matrix",
+            "mixture_gaussian",
+            "randhie_negbin",
+            "randhie_poisson",
+        ]
+    );
+}
+
+#[test]
+fn breast_cancer_logistic() {
+    snapshot_example("breast_cancer_logistic");
+}
+
+#[test]
+fn diabetes_linear() {
+    snapshot_example("diabetes_linear");
+}
+
+#[test]
+fn engel_heteroscedastic() {
+    snapshot_example("engel_heteroscedastic");
+}
+
+#[test]
+fn engel_laplace() {
+    snapshot_example("engel_laplace");
+}
+
+#[test]
+fn engel_linear() {
+    snapshot_example("engel_linear");
+}
+
+#[test]
+fn engel_studentt() {
+    snapshot_example("engel_studentt");
+}
+
+#[test]
+fn iris_softmax() {
+    snapshot_example("iris_softmax");
+}
+
+#[test]
+fn iris_softmax_matrix() {
+    snapshot_example("iris_softmax_matrix");
+}
+
+#[test]
+fn mixture_gaussian() {
+    snapshot_example("mixture_gaussian");
+}
+
+#[test]
+fn randhie_negbin() {
+    snapshot_example("randhie_negbin");
+}
+
+#[test]
+fn randhie_poisson() {
+    snapshot_example("randhie_poisson");
+}
+
+fn has_line(text: &str, line: &str) -> bool {
+    text.lines().any(|l| l.trim() == line)
+}
+
+#[test]
+fn normal_with_constant_sigma_is_written_exactly() {
+    let text = explain_source(
+        "data x, y\nparam a, b\nparam s > 0\ny ~ Normal(a + b * x, s)\n",
+        false,
+    );
+    assert!(
+        has_line(
+            &text,
+            "NLL = n*log(s) + (n/2)*log(2*pi) + sum_i (y_i - a - b*x_i)^2 / (2*s^2)"
+        ),
+        "{text}"
+    );
+}
+
+// Normal, by hand: l = log(sigma) + log(2 pi)/2 + (y - mu)^2 / (2 sigma^2).
+//   dl/dmu    = -2 (y - mu) / (2 sigma^2) = (mu - y)/sigma^2
+//   dl/dsigma = 1/sigma - 2 (y - mu)^2 / (2 sigma^3) = 1/sigma - (y - mu)^2/sigma^3
+//   with mu = a + b x: dmu/db = x, so dNLL/db = sum_i (mu_i - y_i)/sigma^2 * x_i;
+//   with sigma = s: dNLL/ds = n/s - sum_i (y_i - mu_i)^2 / s^3.
+#[test]
+fn normal_gradients_match_the_hand_derivation() {
+    let text = explain_source(
+        "data x, y\nparam a, b\nparam s > 0\ny ~ Normal(a + b * x, s)\n",
+        false,
+    );
+    for line in [
+        "dl_i/dmu_i = (mu_i - y_i)/sigma^2",
+        "dl_i/dsigma = 1/sigma - (y_i - mu_i)^2/sigma^3",
+        "dmu_i/db = x_i",
+        "dNLL/db = sum_i (mu_i - y_i)/sigma^2 * x_i",
+        "dNLL/ds = n/sigma - sum_i (y_i - mu_i)^2 / sigma^3",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+}
+
+// Poisson with rate = exp(eta), by hand: l = rate - y log(rate) + log(y!)
+//   = exp(eta) - y eta + log(y!), since log(exp(eta)) = eta.
+//   dl/deta = exp(eta) - y; with eta = a + b x, deta/db = x, so
+//   dNLL/db = sum_i (exp(eta_i) - y_i) * x_i.
+#[test]
+fn poisson_gradients_match_the_hand_derivation() {
+    let text = explain_source(
+        "data x, y: int\nparam a, b\ny ~ Poisson(exp(a + b * x))\n",
+        false,
+    );
+    for line in [
+        "eta_i = a + b*x_i",
+        "rate_i = exp(eta_i)",
+        "l_i = -log p(y_i) = exp(eta_i) - y_i*eta_i + log(y_i!)",
+        "NLL = sum_i exp(a + b*x_i) - sum_i y_i*(a + b*x_i) + sum_i log(y_i!)",
+        "dl_i/deta_i = exp(eta_i) - y_i",
+        "dNLL/da = sum_i (exp(eta_i) - y_i)",
+        "dNLL/db = sum_i (exp(eta_i) - y_i) * x_i",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+}
+
+// BernoulliLogit, by hand: l = softplus(eta) - y eta = log(1 + exp(eta)) - y eta.
+//   dl/deta = exp(eta)/(1 + exp(eta)) - y = logistic(eta) - y.
+//   In p = logistic(eta) the cross-entropy -[y log p + (1 - y) log(1 - p)]
+//   has dl/dp = -1/p at y = 1 and 1/(1 - p) at y = 0.
+#[test]
+fn bernoulli_logit_gradients_match_the_hand_derivation() {
+    let text = explain_source(
+        "data x, y: int\nparam a, b\ny ~ BernoulliLogit(a + b * x)\n",
+        false,
+    );
+    for line in [
+        "l_i = -log p(y_i) = -(y_i*log(p_i) + (1 - y_i)*log(1 - p_i))",
+        "l_i = softplus(eta_i) - y_i*eta_i",
+        "dl_i/deta_i = logistic(eta_i) - y_i",
+        "dNLL/db = sum_i (logistic(eta_i) - y_i) * x_i",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+    assert!(
+        text.contains("-1/p_i for an observed 1 and 1/(1 - p_i) for an observed 0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn priors_are_added_once() {
+    let text = explain_source(
+        "data x, y\nparam a, b\nparam s > 0\ny ~ Normal(a + b * x, s)\nb ~ Normal(0, 10)\n",
+        false,
+    );
+    assert!(
+        has_line(&text, "NLL += log(10) + (1/2)*log(2*pi) + b^2/200"),
+        "{text}"
+    );
+    assert!(has_line(&text, "dl/db = (b - mu)/sigma^2"), "{text}");
+}
