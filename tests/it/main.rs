@@ -5,6 +5,7 @@ mod common;
 mod compile;
 mod derivatives;
 mod diagnostics;
+mod families;
 mod recovery;
 mod reference;
 mod simplify;
