@@ -402,3 +402,95 @@ fn categorical_signature_names_probabilities() {
     assert_eq!(dist::lookup("Categorical").unwrap().signature(), "Categorical(p_1, ..., p_K)");
     assert_eq!(dist::lookup("CategoricalLogit").unwrap().signature(), "CategoricalLogit(eta_1, ..., eta_K)");
 }
+
+// ---- The examples fit, and their optimum is that of statrs' likelihood --
+
+/// The rows of a CSV file under examples/data, as maps from header to text.
+fn read_csv(file: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(crate::common::repo_path(&format!("examples/data/{file}"))).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    lines.map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect()).collect()
+}
+
+fn num(row: &std::collections::HashMap<String, String>, col: &str) -> f64 {
+    row[col].parse().unwrap()
+}
+
+/// The example converged, its NLL equals `independent` at the estimates, and
+/// `independent` is flat there: for each parameter, its central difference
+/// over +-1e-3 standard errors, times the standard error, is below 1e-4
+/// (one standard error away from the optimum the same quantity is about 1).
+fn check_example_fit(example: &str, data: &str, filters: &[(&str, &str)], independent: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+    let report = crate::common::fit_example(example, data, filters);
+    assert!(report.converged, "{example}: {}", report.status);
+    let est: Vec<f64> = report.parameters.iter().map(|p| p.estimate).collect();
+    let reference = independent(&est);
+    assert!((report.nll - reference).abs() < 1e-8 * reference.abs(), "{example}: NLL {} vs independent {reference}", report.nll);
+    for (k, p) in report.parameters.iter().enumerate() {
+        let se = p.std_error.expect("a standard error");
+        let h = 1e-3 * se;
+        let mut up = est.clone();
+        up[k] += h;
+        let mut down = est.clone();
+        down[k] -= h;
+        let slope = (independent(&up) - independent(&down)) / (2.0 * h) * se;
+        assert!(slope.abs() < 1e-4, "{example}: d NLL / d {} times its standard error is {slope}", p.name);
+    }
+    est
+}
+
+#[test]
+fn beta_regression_example_fits_the_statrs_likelihood() {
+    let rows: Vec<(f64, f64)> = read_csv("proportions.csv").iter().map(|r| (num(r, "x"), num(r, "y"))).collect();
+    let est = check_example_fit("beta_regression.nll", "proportions.csv", &[], |p| {
+        rows.iter()
+            .map(|(x, y)| {
+                let mu = logistic(p[0] + p[1] * x);
+                -Beta::new(mu * p[2], (1.0 - mu) * p[2]).unwrap().ln_pdf(*y)
+            })
+            .sum()
+    });
+    // Simulated with b0 = -0.5, b1 = 1.2, phi = 25.
+    assert!((est[0] + 0.5).abs() < 0.1 && (est[1] - 1.2).abs() < 0.1 && (est[2] - 25.0).abs() < 6.0, "{est:?}");
+}
+
+#[test]
+fn weibull_survival_example_fits_the_statrs_likelihood() {
+    let rows: Vec<[f64; 3]> =
+        read_csv("survival.csv").iter().map(|r| [num(r, "time"), num(r, "treated"), num(r, "age")]).collect();
+    let est = check_example_fit("weibull_survival.nll", "survival.csv", &[], |p| {
+        rows.iter()
+            .map(|[t, treated, age]| {
+                let scale = (p[1] + p[2] * treated + p[3] * age).exp();
+                -Weibull::new(p[0], scale).unwrap().ln_pdf(*t)
+            })
+            .sum()
+    });
+    // Simulated with shape 1.6, c0 = 2, c_treated = 0.5, c_age = -0.3.
+    let truth = [1.6, 2.0, 0.5, -0.3];
+    for (e, t) in est.iter().zip(truth) {
+        assert!((e - t).abs() < 0.2, "{est:?}");
+    }
+}
+
+#[test]
+fn probit_example_fits_the_statrs_likelihood() {
+    let rows: Vec<[f64; 5]> = read_csv("breast_cancer.csv")
+        .iter()
+        .filter(|r| r["split"] == "train")
+        .map(|r| {
+            [num(r, "malignant"), num(r, "mean_radius"), num(r, "mean_texture"), num(r, "mean_smoothness"), num(r, "mean_concave_points")]
+        })
+        .collect();
+    let normal = Normal::new(0.0, 1.0).unwrap();
+    check_example_fit("breast_cancer_probit.nll", "breast_cancer.csv", &[("split", "train")], |p| {
+        rows.iter()
+            .map(|r| {
+                let eta = p[0] + p[1] * r[1] + p[2] * r[2] + p[3] * r[3] + p[4] * r[4];
+                let prob = if r[0] == 1.0 { normal.cdf(eta) } else { normal.sf(eta) };
+                -prob.ln()
+            })
+            .sum()
+    });
+}
