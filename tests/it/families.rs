@@ -330,6 +330,32 @@ fn probit_stays_finite_for_confidently_wrong_predictions() {
     }
 }
 
+#[test]
+fn probability_links_are_evaluated_in_their_stable_forms() {
+    // Bernoulli(Phi(eta)) builds the same node as BernoulliProbit(eta), and
+    // Binomial(n, logistic(eta)) the same as BinomialLogit(n, eta), so both
+    // stay finite where Phi(eta) or logistic(eta) rounds to 0 or 1.
+    let mut g = Graph::new();
+    let eta = g.param(0);
+    let y = g.data(0);
+    let n = g.data(1);
+    let phi = g.unary(Func::Phi, eta);
+    let via_phi = dist::lookup("Bernoulli").unwrap().neg_log_density(&mut g, y, &[phi]);
+    let probit = dist::lookup("BernoulliProbit").unwrap().neg_log_density(&mut g, y, &[eta]);
+    assert_eq!(via_phi, probit);
+    let p = g.unary(Func::Logistic, eta);
+    let via_logistic = dist::lookup("Binomial").unwrap().neg_log_density(&mut g, y, &[n, p]);
+    let logit = dist::lookup("BinomialLogit").unwrap().neg_log_density(&mut g, y, &[n, eta]);
+    assert_eq!(via_logistic, logit);
+    // Three successes in three trials: at p = 1/2 the cost is 3 log 2; at
+    // eta = -800 it is -log C(3, 3) + 3 softplus(-800) + 3 * 800 = 2400 to
+    // double precision, where logistic(-800) itself underflows to 0.
+    assert!((nll_at("Binomial", 3.0, &[3.0, 0.5], &[0]) - 3.0 * std::f64::consts::LN_2).abs() < 1e-15);
+    let cols = Columns { n_rows: 1, real: vec![vec![3.0], vec![3.0]], factor: vec![] };
+    let prog = Program::new(&g, &[], &[logit], &cols, ProgramOptions::default());
+    assert_eq!(prog.eval_rows(&cols, &[-800.0])[0][0], 2400.0);
+}
+
 // ---- Categorical on probabilities through the compiler -----------------
 
 fn compile_and_eval(source: &str, column: nll::data::Column, kind: nll::data::ColumnKind, theta: &[f64]) -> Vec<f64> {
