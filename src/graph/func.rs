@@ -237,7 +237,8 @@ pub fn norm_cdf(x: f64) -> f64 {
     0.5 * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
 }
 
-/// log Phi(x), with full relative accuracy for every finite x.
+/// log Phi(x), finite for every finite x: accurate to rounding below
+/// NORM_TAIL and as accurate as statrs' erfc above it.
 ///
 /// # Formula
 /// - x >= 0: log Phi(x) = log1p(-Q(x)) with the upper tail
@@ -266,8 +267,8 @@ pub fn log_norm_cdf(x: f64) -> f64 {
     }
 }
 
-/// phi(x) / Phi(x), the derivative of log Phi(x), with full relative
-/// accuracy for every finite x.
+/// phi(x) / Phi(x), the derivative of log Phi(x), finite for every finite
+/// x, with the accuracy of [`log_norm_cdf`].
 ///
 /// # Formula
 /// - x >= NORM_TAIL: the quotient of phi(x) and Phi(x) as computed above
