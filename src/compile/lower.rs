@@ -198,7 +198,10 @@ impl<'a> Lowerer<'a> {
 
         if s.family.support == Support::Level {
             let col = self.observed_factor(&s.lhs, args.len())?;
-            let term = dist::categorical_logit(self.graph, col, &args);
+            let term = match s.family.name {
+                "Categorical" => dist::categorical(self.graph, col, &args),
+                _ => dist::categorical_logit(self.graph, col, &args),
+            };
             let y = self.graph.constant(f64::NAN);
             return Ok(LoweredStatement {
                 family: s.family,

@@ -90,7 +90,9 @@ impl Family {
     /// `Normal(mu, sigma)`: a signature for messages.
     pub fn signature(&self) -> String {
         if self.variadic {
-            format!("{}(eta_1, ..., eta_K)", self.name)
+            // Categorical takes probabilities, CategoricalLogit linear predictors.
+            let stem = if self.name == "Categorical" { "p" } else { "eta" };
+            format!("{}({stem}_1, ..., {stem}_K)", self.name)
         } else {
             format!("{}({})", self.name, self.args.join(", "))
         }
@@ -197,7 +199,99 @@ pub static FAMILIES: &[Family] = &[
         support: Level,
         scale_arg: None,
         variadic: true,
-        build: categorical_logit_unsupported,
+        build: categorical_unsupported,
+    },
+    Family {
+        name: "Cauchy",
+        args: &["mu", "sigma"],
+        arg_support: &[Real, Positive],
+        support: Real,
+        scale_arg: Some(1),
+        variadic: false,
+        build: cauchy,
+    },
+    // sigma is the scale of log(y), not of y, so it is not compared with
+    // the spread of y as a collapsing scale would be.
+    Family {
+        name: "LogNormal",
+        args: &["mu", "sigma"],
+        arg_support: &[Real, Positive],
+        support: Positive,
+        scale_arg: None,
+        variadic: false,
+        build: log_normal,
+    },
+    Family {
+        name: "Weibull",
+        args: &["shape", "scale"],
+        arg_support: &[Positive, Positive],
+        support: Positive,
+        scale_arg: Some(1),
+        variadic: false,
+        build: weibull,
+    },
+    Family {
+        name: "Beta",
+        args: &["a", "b"],
+        arg_support: &[Positive, Positive],
+        support: UnitOpen,
+        scale_arg: None,
+        variadic: false,
+        build: beta,
+    },
+    Family {
+        name: "Logistic",
+        args: &["mu", "s"],
+        arg_support: &[Real, Positive],
+        support: Real,
+        scale_arg: Some(1),
+        variadic: false,
+        build: logistic,
+    },
+    Family {
+        name: "Binomial",
+        args: &["n", "p"],
+        arg_support: &[Count, UnitClosed],
+        support: Count,
+        scale_arg: None,
+        variadic: false,
+        build: binomial,
+    },
+    Family {
+        name: "BinomialLogit",
+        args: &["n", "eta"],
+        arg_support: &[Count, Real],
+        support: Count,
+        scale_arg: None,
+        variadic: false,
+        build: binomial_logit,
+    },
+    Family {
+        name: "Geometric",
+        args: &["p"],
+        arg_support: &[UnitOpen],
+        support: Count,
+        scale_arg: None,
+        variadic: false,
+        build: geometric,
+    },
+    Family {
+        name: "BernoulliProbit",
+        args: &["eta"],
+        arg_support: &[Real],
+        support: Binary,
+        scale_arg: None,
+        variadic: false,
+        build: bernoulli_probit,
+    },
+    Family {
+        name: "Categorical",
+        args: &[],
+        arg_support: &[],
+        support: Level,
+        scale_arg: None,
+        variadic: true,
+        build: categorical_unsupported,
     },
 ];
 
@@ -303,12 +397,15 @@ fn neg_binomial(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
 }
 
 // Bernoulli: -log p = -(y log p + (1 - y) log(1 - p)).
-// When p is written as logistic(eta) the logit form below is used instead,
-// which stays finite for any eta.
+// When p is written as logistic(eta) or Phi(eta) the logit or probit form
+// below is used instead, which stays finite for any eta.
 fn bernoulli(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     let p = a[0];
     if let Node::Unary(Func::Logistic, eta) = *g.node(p) {
         return bernoulli_logit(g, y, &[eta]);
+    }
+    if let Node::Unary(Func::Phi, eta) = *g.node(p) {
+        return bernoulli_probit(g, y, &[eta]);
     }
     let one = g.constant(1.0);
     let log_p = g.unary(Func::Log, p);
@@ -356,8 +453,9 @@ fn gamma(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
 }
 
 /// Categorical needs the factor column of the observation, not its value;
-/// the compiler lowers it with [`categorical_logit`] instead.
-fn categorical_logit_unsupported(g: &mut Graph, _y: NodeId, _a: &[NodeId]) -> NodeId {
+/// the compiler lowers it with [`categorical_logit`] or [`categorical`]
+/// instead.
+fn categorical_unsupported(g: &mut Graph, _y: NodeId, _a: &[NodeId]) -> NodeId {
     g.constant(f64::NAN)
 }
 
@@ -368,4 +466,185 @@ pub fn categorical_logit(g: &mut Graph, col: u32, etas: &[NodeId]) -> NodeId {
     let lse = g.log_sum_exp(etas.to_vec());
     let chosen = g.select(col, etas.to_vec());
     g.sub(lse, chosen)
+}
+
+/// Categorical on the probability scale for an observation in factor column
+/// `col`:
+///   -log p = -log(p_y).
+/// The probabilities are taken as given: the model must make them sum to 1
+/// (for example with a last argument `1 - p1 - p2`).
+pub fn categorical(g: &mut Graph, col: u32, ps: &[NodeId]) -> NodeId {
+    let chosen = g.select(col, ps.to_vec());
+    let log_p = g.unary(Func::Log, chosen);
+    g.neg(log_p)
+}
+
+// ln(pi)
+const LN_PI: f64 = 1.144_729_885_849_400_2;
+
+// Cauchy with location mu and scale sigma:
+//   -log p = log(pi) + log(sigma) + log1p(z^2),  z = (y - mu) / sigma.
+fn cauchy(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (mu, sigma) = (a[0], a[1]);
+    let resid = g.sub(y, mu);
+    let z = g.div(resid, sigma);
+    let two = g.constant(2.0);
+    let z2 = g.pow(z, two);
+    let l1p = g.unary(Func::Log1p, z2);
+    let log_sigma = g.unary(Func::Log, sigma);
+    let c = g.constant(LN_PI);
+    let t = g.add(c, log_sigma);
+    g.add(t, l1p)
+}
+
+// Log-normal: log(y) is Normal(mu, sigma), and the density of y carries the
+// Jacobian 1/y:
+//   -log p = log(y) + log(sigma) + log(2 pi)/2 + z^2/2,  z = (log(y) - mu) / sigma.
+fn log_normal(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let log_y = g.unary(Func::Log, y);
+    let normal_part = normal(g, log_y, a);
+    g.add(log_y, normal_part)
+}
+
+// Weibull with shape k and scale lambda, density
+// (k / lambda) (y / lambda)^(k - 1) exp(-(y / lambda)^k):
+//   -log p = -log(k) + log(lambda) - (k - 1) t + exp(k t),
+//   t = log(y) - log(lambda) = log(y / lambda).
+// Writing (y / lambda)^k as exp(k t) avoids a power with a parameter
+// exponent; log(y) is data and is computed once.
+fn weibull(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (k, lambda) = (a[0], a[1]);
+    let one = g.constant(1.0);
+    let log_y = g.unary(Func::Log, y);
+    let log_lambda = g.unary(Func::Log, lambda);
+    let t = g.sub(log_y, log_lambda);
+    let kt = g.mul(k, t);
+    let power = g.unary(Func::Exp, kt);
+    let k1 = g.sub(k, one);
+    let k1t = g.mul(k1, t);
+    let log_k = g.unary(Func::Log, k);
+    let s1 = g.sub(log_lambda, log_k);
+    let s2 = g.sub(s1, k1t);
+    g.add(s2, power)
+}
+
+// Beta on (0, 1) with shapes a and b:
+//   -log p = lgamma(a) + lgamma(b) - lgamma(a + b)
+//            - (a - 1) log(y) - (b - 1) log1p(-y).
+// log1p(-y) keeps accuracy for y near 0; both logs of y are data.
+fn beta(g: &mut Graph, y: NodeId, args: &[NodeId]) -> NodeId {
+    let (a, b) = (args[0], args[1]);
+    let one = g.constant(1.0);
+    let lg_a = g.unary(Func::Lgamma, a);
+    let lg_b = g.unary(Func::Lgamma, b);
+    let ab = g.add(a, b);
+    let lg_ab = g.unary(Func::Lgamma, ab);
+    let log_y = g.unary(Func::Log, y);
+    let neg_y = g.neg(y);
+    let log_1my = g.unary(Func::Log1p, neg_y);
+    let a1 = g.sub(a, one);
+    let b1 = g.sub(b, one);
+    let t_a = g.mul(a1, log_y);
+    let t_b = g.mul(b1, log_1my);
+    let s1 = g.add(lg_a, lg_b);
+    let s2 = g.sub(s1, lg_ab);
+    let s3 = g.sub(s2, t_a);
+    g.sub(s3, t_b)
+}
+
+// Logistic with location mu and scale s, density
+// exp(-z) / (s (1 + exp(-z))^2),  z = (y - mu) / s:
+//   -log p = log(s) + z + 2 softplus(-z).
+// softplus never overflows, so the form is finite for any z.
+fn logistic(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (mu, s) = (a[0], a[1]);
+    let resid = g.sub(y, mu);
+    let z = g.div(resid, s);
+    let neg_z = g.neg(z);
+    let sp = g.unary(Func::Softplus, neg_z);
+    let two = g.constant(2.0);
+    let two_sp = g.mul(two, sp);
+    let log_s = g.unary(Func::Log, s);
+    let t = g.add(log_s, z);
+    g.add(t, two_sp)
+}
+
+// -log C(n, y) = lgamma(y + 1) + lgamma(n - y + 1) - lgamma(n + 1).
+// With n a data column or a number this is data only, computed once.
+// For y > n, lgamma(n - y + 1) is NaN, so such a row is reported as a
+// non-finite log-density at the start values.
+fn neg_log_choose(g: &mut Graph, n: NodeId, y: NodeId) -> NodeId {
+    let one = g.constant(1.0);
+    let y1 = g.add(y, one);
+    let lg_y1 = g.unary(Func::Lgamma, y1);
+    let n_y = g.sub(n, y);
+    let n_y1 = g.add(n_y, one);
+    let lg_ny1 = g.unary(Func::Lgamma, n_y1);
+    let n1 = g.add(n, one);
+    let lg_n1 = g.unary(Func::Lgamma, n1);
+    let s = g.add(lg_y1, lg_ny1);
+    g.sub(s, lg_n1)
+}
+
+// Binomial with n trials and success probability p, y in 0..n:
+//   -log p = -log C(n, y) - y log(p) - (n - y) log1p(-p).
+// When p is written as logistic(eta) the logit form below is used instead.
+fn binomial(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (n, p) = (a[0], a[1]);
+    if let Node::Unary(Func::Logistic, eta) = *g.node(p) {
+        return binomial_logit(g, y, &[n, eta]);
+    }
+    let nlc = neg_log_choose(g, n, y);
+    let log_p = g.unary(Func::Log, p);
+    let neg_p = g.neg(p);
+    let log_q = g.unary(Func::Log1p, neg_p);
+    let t_y = g.mul(y, log_p);
+    let n_y = g.sub(n, y);
+    let t_ny = g.mul(n_y, log_q);
+    let s1 = g.sub(nlc, t_y);
+    g.sub(s1, t_ny)
+}
+
+// Binomial on the logit scale, p = logistic(eta). With
+// log p = -softplus(-eta) = eta - softplus(eta) and log(1 - p) = -softplus(eta):
+//   -log p = -log C(n, y) + n softplus(eta) - y eta,
+// finite for any eta.
+fn binomial_logit(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let (n, eta) = (a[0], a[1]);
+    let nlc = neg_log_choose(g, n, y);
+    let sp = g.unary(Func::Softplus, eta);
+    let n_sp = g.mul(n, sp);
+    let y_eta = g.mul(y, eta);
+    let s1 = g.add(nlc, n_sp);
+    g.sub(s1, y_eta)
+}
+
+// Geometric: the number of failures y = 0, 1, 2, ... before the first
+// success, with success probability p: P(y) = (1 - p)^y p, so
+//   -log p = -log(p) - y log1p(-p).
+fn geometric(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let p = a[0];
+    let log_p = g.unary(Func::Log, p);
+    let neg_p = g.neg(p);
+    let log_q = g.unary(Func::Log1p, neg_p);
+    let t_y = g.mul(y, log_q);
+    let s = g.add(log_p, t_y);
+    g.neg(s)
+}
+
+// Bernoulli on the probit scale, p = Phi(eta), 1 - p = Phi(-eta):
+//   -log p = -(y logPhi(eta) + (1 - y) logPhi(-eta)).
+// logPhi stays finite and accurate far into both tails, and so do its
+// derivatives (see `graph::func::log_norm_cdf`).
+fn bernoulli_probit(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
+    let eta = a[0];
+    let one = g.constant(1.0);
+    let lp = g.unary(Func::LogPhi, eta);
+    let neg_eta = g.neg(eta);
+    let lq = g.unary(Func::LogPhi, neg_eta);
+    let t1 = g.mul(y, lp);
+    let one_minus_y = g.sub(one, y);
+    let t2 = g.mul(one_minus_y, lq);
+    let s = g.add(t1, t2);
+    g.neg(s)
 }

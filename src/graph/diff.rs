@@ -9,6 +9,9 @@
 
 use super::{BinOp, Func, Graph, Node, NodeId};
 
+// ln(2 pi) / 2
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
 pub(super) fn diff(g: &mut Graph, u: NodeId, k: u32) -> NodeId {
     if !g.depends_on(u, k) {
         return g.constant(0.0);
@@ -190,5 +193,26 @@ fn derivative_of(g: &mut Graph, f: Func, u: NodeId, a: NodeId) -> NodeId {
         // Third derivatives of lgamma are never needed for a gradient and a
         // Hessian; NaN makes any such use visible instead of silently wrong.
         Func::Tetragamma => g.constant(f64::NAN),
+        // d Phi(a) = phi(a) = exp(-a^2/2 - log(2 pi)/2)
+        Func::Phi => {
+            let two = g.constant(2.0);
+            let a2 = g.pow(a, two);
+            let minus_half = g.constant(-0.5);
+            let e = g.mul(minus_half, a2);
+            let c = g.constant(HALF_LN_2PI);
+            let arg = g.sub(e, c);
+            g.unary(Func::Exp, arg)
+        }
+        // d log Phi(a) = phi(a) / Phi(a), the inverse Mills ratio m(a),
+        // evaluated by its own function so it stays accurate where Phi(a)
+        // underflows.
+        Func::LogPhi => g.unary(Func::InvMills, a),
+        // d m(a) = (phi'(a) Phi(a) - phi(a)^2) / Phi(a)^2 = -m(a) (a + m(a)),
+        // using phi'(a) = -a phi(a).
+        Func::InvMills => {
+            let s = g.add(a, u);
+            let p = g.mul(u, s);
+            g.neg(p)
+        }
     }
 }

@@ -17,6 +17,9 @@ fn compile_text(args: &[&str]) -> String {
 
 /// Each example with the data it is fitted on (factor levels shape the graph).
 const EXAMPLES: &[(&str, &str)] = &[
+    ("beta_regression", "proportions"),
+    ("breast_cancer_probit", "breast_cancer"),
+    ("weibull_survival", "survival"),
     ("breast_cancer_logistic", "breast_cancer"),
     ("diabetes_linear", "diabetes"),
     ("engel_heteroscedastic", "engel"),

@@ -64,22 +64,40 @@ fn inside(support: Support, u: f64, y_int: u32) -> f64 {
     }
 }
 
-/// Each family's arguments are parameters on the natural scale; the
-/// observation is a data column of three rows.
+/// A count argument (Binomial's n) is a data column holding this value in
+/// every row, at least the largest count `inside` draws for an observation.
+const DATA_COUNT: f64 = 8.0;
+
+/// Each family's arguments are parameters on the natural scale, except count
+/// arguments, which are data; the observation is a data column of three rows.
 fn check_family(family: &'static dist::Family, us: &[f64], ys: &[f64; 3]) -> Result<(), TestCaseError> {
-    let n = family.args.len();
-    let theta: Vec<f64> = family.arg_support.iter().zip(us).map(|(s, u)| inside(*s, *u, 0)).collect();
     let mut g = Graph::new();
-    let args: Vec<NodeId> = (0..n as u32).map(|k| g.param(k)).collect();
+    let mut real = vec![ys.to_vec()];
+    let mut theta = Vec::new();
+    // For each parameter, the index of its argument.
+    let mut param_arg = Vec::new();
+    let mut args = Vec::new();
+    for (i, (s, u)) in family.arg_support.iter().zip(us).enumerate() {
+        if *s == Support::Count {
+            args.push(g.data(real.len() as u32));
+            real.push(vec![DATA_COUNT; 3]);
+        } else {
+            args.push(g.param(theta.len() as u32));
+            theta.push(inside(*s, *u, 0));
+            param_arg.push(i);
+        }
+    }
+    let n = theta.len();
     let y = g.data(0);
     let term = family.neg_log_density(&mut g, y, &args);
     let root = g.sum(term);
-    let cols = Columns { n_rows: 3, real: vec![ys.to_vec()], factor: vec![] };
+    let cols = Columns { n_rows: 3, real, factor: vec![] };
     let (f, grad, hess) = eval_all(&mut g, root, n, &cols, &theta);
     prop_assert!(f.is_finite(), "{} value {f} at {theta:?}", family.name);
     for k in 0..n {
         let fd = fd_gradient(&g, root, &cols, &theta, k);
-        prop_assert!(close(grad[k], fd, f), "{} d/d{}: symbolic {} vs fd {fd} at {theta:?}", family.name, family.args[k], grad[k]);
+        let name = family.args[param_arg[k]];
+        prop_assert!(close(grad[k], fd, f), "{} d/d{name}: symbolic {} vs fd {fd} at {theta:?}", family.name, grad[k]);
         for l in 0..n {
             let gk = g.diff(root, k as u32);
             let fd_h = fd_gradient(&g, gk, &cols, &theta, l);

@@ -47,7 +47,9 @@ fn every_example_has_a_snapshot() {
     assert_eq!(
         names,
         [
+            "beta_regression",
             "breast_cancer_logistic",
+            "breast_cancer_probit",
             "diabetes_linear",
             "engel_heteroscedastic",
             "engel_laplace",
@@ -58,6 +60,7 @@ fn every_example_has_a_snapshot() {
             "mixture_gaussian",
             "randhie_negbin",
             "randhie_poisson",
+            "weibull_survival",
         ]
     );
 }
@@ -100,6 +103,21 @@ fn iris_softmax() {
 #[test]
 fn iris_softmax_matrix() {
     snapshot_example("iris_softmax_matrix");
+}
+
+#[test]
+fn beta_regression() {
+    snapshot_example("beta_regression");
+}
+
+#[test]
+fn breast_cancer_probit() {
+    snapshot_example("breast_cancer_probit");
+}
+
+#[test]
+fn weibull_survival() {
+    snapshot_example("weibull_survival");
 }
 
 #[test]
