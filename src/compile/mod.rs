@@ -325,15 +325,17 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
 
     // A data column with one value cannot inform a slope and duplicates an
     // intercept.
-    let outcomes: Vec<&str> = model
-        .statements
-        .iter()
-        .filter_map(|s| match &s.lhs.kind {
-            crate::syntax::ast::ExprKind::Name(n) => Some(n.as_str()),
-            _ => None,
-        })
-        .collect();
-    for dv in model.data.iter().filter(|d| !outcomes.contains(&d.name.as_str())) {
+    // Outcomes and numbers of trials may well be constant; only covariates
+    // are warned about.
+    let name_of = |e: &crate::syntax::ast::Expr| match &e.kind {
+        crate::syntax::ast::ExprKind::Name(n) => Some(n.clone()),
+        _ => None,
+    };
+    let mut outcomes: Vec<String> = model.statements.iter().filter_map(|s| name_of(&s.lhs)).collect();
+    outcomes.extend(
+        model.statements.iter().filter(|s| s.family.name.starts_with("Binomial")).filter_map(|s| s.args.first().and_then(name_of)),
+    );
+    for dv in model.data.iter().filter(|d| !outcomes.contains(&d.name)) {
         for name in &dv.columns {
             let values = c.real_names.iter().position(|n| n == name).map(|i| &c.columns.real[i]);
             let Some(values) = values else { continue };
@@ -394,12 +396,21 @@ fn check_observed_supports(
 ) -> Result<(), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     for s in statements.iter().filter(|s| !s.is_prior && s.support != Support::Level) {
-        let prog = Program::new(graph, &[], &[s.y], columns, ProgramOptions { keep_data_columns: false });
-        let values = prog.eval_rows(columns, &[]).pop().unwrap_or_default();
+        // Binomial counts are also bounded by their number of trials n,
+        // when n is data (a parameter n is checked by the density itself).
+        let trials = s.family.name.starts_with("Binomial") && graph.info(s.args[0]).params.is_empty();
+        let mut nodes = vec![s.y];
+        if trials {
+            nodes.push(s.args[0]);
+        }
+        let prog = Program::new(graph, &[], &nodes, columns, ProgramOptions { keep_data_columns: false });
+        let rows = prog.eval_rows(columns, &[]);
+        let values = &rows[0];
+        let within_trials = |i: usize| !trials || values[i] <= rows[1][i];
         let bad: Vec<(usize, f64)> = values
             .iter()
             .enumerate()
-            .filter(|(_, v)| !s.support.contains(**v))
+            .filter(|(i, v)| !s.support.contains(**v) || !within_trials(*i))
             .map(|(i, v)| (source_rows.get(i).copied().unwrap_or(i + 1), *v))
             .collect();
         if bad.is_empty() {
@@ -421,7 +432,14 @@ fn check_observed_supports(
                     s.family.name
                 ),
             )
-            .with_primary(s.lhs_span, format!("must be {}", s.support.describe()))
+            .with_primary(
+                s.lhs_span,
+                if trials {
+                    format!("must be {}, at most the number of trials", s.support.describe())
+                } else {
+                    format!("must be {}", s.support.describe())
+                },
+            )
             .with_note(format!("Offending rows (counted from 1 for the first data row): {}{more}.", listed.join(", "))),
         );
     }

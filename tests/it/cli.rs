@@ -231,3 +231,8 @@ fn map_with_and_without_the_jacobian_solves_its_own_stationarity_equation() {
         assert!(eq.abs() < 1e-8, "jacobian {jacobian}: {eq}");
     }
 }
+
+#[test]
+fn binomial_counts_above_the_trials_are_rejected() {
+    check("binomial_over_trials", &["fit", "tests/fixtures/binomial.nll", "--data", "tests/fixtures/binomial_over.csv"]);
+}
