@@ -338,6 +338,14 @@ impl Graph {
         if let Node::Unary(Func::Neg, v) = *self.node(b) {
             return self.add(a, v);
         }
+        // 1 - logistic(u) = logistic(-u): no cancellation when logistic(u)
+        // is close to 1, and log(1 - logistic(u)) then becomes -softplus(u).
+        if let (Some(x), Node::Unary(Func::Logistic, u)) = (self.as_const(a), self.node(b).clone()) {
+            if x == 1.0 {
+                let neg_u = self.neg(u);
+                return self.unary(Func::Logistic, neg_u);
+            }
+        }
         // c1 u - c2 u = (c1 - c2) u; in particular u - u = 0 (for finite u:
         // NaN and infinities show in the operands wherever they occur).
         let (ca, ua) = self.split_coefficient(a);

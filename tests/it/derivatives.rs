@@ -205,3 +205,19 @@ fn logistic_regression_at_eta_800_matches_hand_values() {
     prog.eval(&mut ws, &c.columns, &[0.0, 800.0, 0.0], &mut out);
     assert_eq!(out, vec![1600.0, 0.0, 2.0]);
 }
+
+#[test]
+fn log_of_one_minus_logistic_is_a_softplus() {
+    // log(1 - logistic(u)) = -softplus(u): at u = 800 the naive form is
+    // log(0) = -inf, the stable one -800; its derivative -logistic(u) = -1.
+    let mut g = Graph::new();
+    let u = g.param(0);
+    let p = g.unary(Func::Logistic, u);
+    let one = g.constant(1.0);
+    let q = g.sub(one, p);
+    let root = g.unary(Func::Log, q);
+    let cols = Columns { n_rows: 1, real: vec![], factor: vec![] };
+    let (f, grad, _) = eval_all(&mut g, root, 1, &cols, &[800.0]);
+    assert_eq!(f, -800.0);
+    assert_eq!(grad[0], -1.0);
+}
