@@ -67,8 +67,27 @@ fn check_against(example: &str, data: &str, filters: &[(&str, &str)], refname: &
 #[test]
 fn randhie_negative_binomial_matches_statsmodels() {
     // Reference made by tests/reference/make_extra_references.py (statsmodels
-    // NB2, phi = 1/alpha).
-    check_against("randhie_negbin.nll", "randhie.csv", &[], "randhie_negbin", "negbin2");
+    // NB2). The example estimates alpha = 1/phi; the reference lists phi and
+    // its standard error and, among its checks, alpha and se(alpha)
+    // = se(phi) / phi^2 (the delta method, exact at the optimum).
+    let r = reference("randhie_negbin", "negbin2");
+    let report = fit_example("randhie_negbin.nll", "randhie.csv", &[]);
+    assert!(report.converged, "{}", report.status);
+    let est = floats(&r["estimates"]);
+    let se = floats(&r["std_errors"]);
+    let n = est.len();
+    for i in 0..n - 1 {
+        let p = &report.parameters[i];
+        assert!(rel_err(p.estimate, est[i]) < EST_REL_TOL, "{}: {} vs {}", p.name, p.estimate, est[i]);
+        assert!(rel_err(p.std_error.unwrap(), se[i]) < SE_REL_TOL, "{}: se", p.name);
+    }
+    let alpha = &report.parameters[n - 1];
+    assert_eq!(alpha.name, "alpha");
+    let (alpha_ref, se_alpha_ref) = (r["checks"]["alpha"].as_f64().unwrap(), r["checks"]["se_alpha"].as_f64().unwrap());
+    assert!(rel_err(alpha.estimate, alpha_ref) < EST_REL_TOL, "alpha {} vs {alpha_ref}", alpha.estimate);
+    assert!(rel_err(alpha.std_error.unwrap(), se_alpha_ref) < SE_REL_TOL, "se(alpha)");
+    assert!(rel_err(report.log_likelihood, r["loglik"].as_f64().unwrap()) < LOGLIK_REL_TOL);
+    assert!(rel_err(report.aic, r["aic"].as_f64().unwrap()) < LOGLIK_REL_TOL);
 }
 
 #[test]
