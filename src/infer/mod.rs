@@ -379,10 +379,34 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
     for s in c.statements.iter().filter(|s| !s.is_prior) {
         let y = c.eval_rows(&[s.y], theta).pop().unwrap_or_default();
         let spread = y.iter().fold(0.0_f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-        let max_scale = match s.family.scale_arg {
-            Some(i) => c.eval_rows(&[s.args[i]], theta).pop().unwrap_or_default().iter().fold(0.0_f64, |m, v| m.max(v.abs())),
-            None => f64::INFINITY,
+        let scale_rows = match s.family.scale_arg {
+            Some(i) => c.eval_rows(&[s.args[i]], theta).pop().unwrap_or_default(),
+            None => Vec::new(),
         };
+        let max_scale = if scale_rows.is_empty() {
+            f64::INFINITY
+        } else {
+            scale_rows.iter().fold(0.0_f64, |m, v| m.max(v.abs()))
+        };
+        // A scale per group (`s[g]`) may collapse on some rows only: a group
+        // with a single observation fitted exactly.
+        let collapsed_rows: Vec<usize> =
+            (0..scale_rows.len()).filter(|i| scale_rows[*i].abs() < SCALE_COLLAPSE_REL * spread).collect();
+        if !collapsed_rows.is_empty() && collapsed_rows.len() < scale_rows.len() {
+            let listed: Vec<String> = collapsed_rows
+                .iter()
+                .take(crate::compile::MAX_LISTED_ROWS)
+                .map(|i| format!("row {}", c.source_rows.get(*i).copied().unwrap_or(i + 1)))
+                .collect();
+            out.push(format!(
+                "the scale `{}` of `{}` collapses toward 0 on {} of {} rows ({}): those rows are fitted exactly (a group with a single observation, for example), so the likelihood grows without bound there and the estimates are degenerate",
+                s.family.args[s.family.scale_arg.unwrap_or(0)],
+                s.family.name,
+                collapsed_rows.len(),
+                scale_rows.len(),
+                listed.join(", ")
+            ));
+        }
         let scale_idx = s.family.scale_arg.unwrap_or(0);
         for (k, (family, args, _)) in s.components.iter().enumerate() {
             let Some(ci) = family.scale_arg else { continue };

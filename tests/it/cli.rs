@@ -236,3 +236,13 @@ fn map_with_and_without_the_jacobian_solves_its_own_stationarity_equation() {
 fn binomial_counts_above_the_trials_are_rejected() {
     check("binomial_over_trials", &["fit", "tests/fixtures/binomial.nll", "--data", "tests/fixtures/binomial_over.csv"]);
 }
+
+#[test]
+fn a_group_scale_collapsing_on_one_observation_is_named() {
+    // Group c has one observation: s[c] -> 0 makes the likelihood unbounded.
+    let v = fit_json(&["tests/fixtures/group_scales.nll", "--data", "tests/fixtures/single_group.csv"]);
+    assert_eq!(v["converged"], false);
+    let w = v["warnings"].to_string();
+    assert!(w.contains("collapses toward 0 on 1 of 6 rows (row 6)"), "{w}");
+    assert!(w.contains("`s[c]` is at the edge"), "{w}");
+}
