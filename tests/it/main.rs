@@ -11,3 +11,4 @@ mod mixture;
 mod recovery;
 mod reference;
 mod simplify;
+mod tidy;
