@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::Compiled;
-use crate::graph::{BinOp, Node, NodeId};
+use crate::graph::{Node, NodeId};
 use crate::model::Transform;
 
 /// Which parts of the compiled model to print.
@@ -118,16 +118,7 @@ impl Compiled {
             Node::Level { col, level } => format!("[{}_i == level {}]", factor(col), level + 1),
             Node::Select { col, items } => format!("select by {}_i ({})", factor(col), list(items)),
             Node::Unary(f, a) => format!("{}({})", f.name(), r(a)),
-            Node::Binary(op, a, b) => {
-                let sym = match op {
-                    BinOp::Add => "+",
-                    BinOp::Sub => "-",
-                    BinOp::Mul => "*",
-                    BinOp::Div => "/",
-                    BinOp::Pow => "^",
-                };
-                format!("{} {sym} {}", r(a), r(b))
-            }
+            Node::Binary(op, a, b) => format!("{} {} {}", r(a), op.symbol(), r(b)),
             Node::LogSumExp(items) => format!("logsumexp({})", list(items)),
             Node::Sum(a) => format!("sum_i {}", r(a)),
         }

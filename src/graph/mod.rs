@@ -47,6 +47,19 @@ pub enum BinOp {
     Pow,
 }
 
+impl BinOp {
+    /// The operator as written in formulas: `+`, `-`, `*`, `/`, `^`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Pow => "^",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Node {
     /// A constant, stored as its bit pattern so nodes can be hashed.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{BinOp, Graph, Node, NodeId};
+use super::{Graph, Node, NodeId};
 
 impl Graph {
     /// One line per node reachable from `roots`, in id order.
@@ -27,16 +27,7 @@ impl Graph {
             Node::Level { col, level } => format!("level(col[{col}]) == {level}"),
             Node::Select { col, items } => format!("select(col[{col}]; {})", list(items)),
             Node::Unary(f, a) => format!("{}({})", f.name(), r(a)),
-            Node::Binary(op, a, b) => {
-                let sym = match op {
-                    BinOp::Add => "+",
-                    BinOp::Sub => "-",
-                    BinOp::Mul => "*",
-                    BinOp::Div => "/",
-                    BinOp::Pow => "^",
-                };
-                format!("{} {sym} {}", r(a), r(b))
-            }
+            Node::Binary(op, a, b) => format!("{} {} {}", r(a), op.symbol(), r(b)),
             Node::LogSumExp(items) => format!("logsumexp({})", list(items)),
             Node::Sum(a) => format!("sum_i {}", r(a)),
         }
