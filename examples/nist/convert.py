@@ -12,7 +12,11 @@ writes, next to this script, for every problem NAME:
              and the NIST header (lines 1 to 60 of the file) in comments;
 
 and starts.json, {NAME: {"start1": {...}, "start2": {...}}} for the
-nonlinear problems (start 2 is given on the command line with --start).
+nonlinear problems (start 2 is given on the command line with --start), and
+certified.json, a list in NIST's order of every problem's name, procedure,
+difficulty, number of observations, parameter names, certified values,
+certified standard deviations and certified residual sum of squares, which
+the accuracy program and the tests read.
 
 Usage (Python 3 standard library only), from the repository root:
 
@@ -190,6 +194,7 @@ def main():
     with open(os.path.join(src, "index.json")) as f:
         index = json.load(f)
     all_starts = {}
+    certified = []
     for entry in index["datasets"]:
         lines = read_lines(os.path.join(src, entry["file"]))
         rows = data_rows(lines, entry)
@@ -202,10 +207,23 @@ def main():
         else:
             check_linear_certified(lines, entry)
             starts = None
+        certified.append({
+            "name": entry["name"],
+            "procedure": entry["procedure"],
+            "difficulty": entry["difficulty"],
+            "n": entry["n_observations"],
+            "parameters": entry["parameters"],
+            "certified_values": entry["certified_values"],
+            "certified_std_devs": entry["certified_std_devs"],
+            "residual_sum_of_squares": entry["residual_sum_of_squares"],
+        })
         write_csv(entry, rows)
         write_nll(entry, lines, rows, starts)
     with open(os.path.join(OUT, "starts.json"), "w", newline="\n") as f:
         json.dump(all_starts, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(OUT, "certified.json"), "w", newline="\n") as f:
+        json.dump(certified, f, indent=1)
         f.write("\n")
     print(f"wrote {len(index['datasets'])} problems to {OUT}")
 
