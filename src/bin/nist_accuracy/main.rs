@@ -72,7 +72,7 @@ negative log-likelihood (the observed information), with `sigma` estimated
 jointly as `sigma_hat^2 = RSS/n`. For a linear model the Hessian block of
 the coefficients is `X'X / sigma_hat^2` and does not involve `sigma`'s
 row at the optimum, so `SE_mle = SE_nist * sqrt((n - p)/n)`, smaller by
-that factor (for example 0.986 for Norris, n = 36, p = 2, and 0.565 for
+that factor (for example 0.972 for Norris, n = 36, p = 2, and 0.75 for
 Longley, n = 16, p = 7). For a nonlinear model the full Hessian also holds
 the second-order term `-sum_i r_i d2f_i / sigma^2`, which `J'J` leaves out,
 so the ratio is only approximately `sqrt((n - p)/n)`; it is close where the

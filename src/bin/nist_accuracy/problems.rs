@@ -108,7 +108,10 @@ pub fn lre(estimate: f64, certified: f64) -> f64 {
     if err == 0.0 {
         return LRE_CAP;
     }
-    (-err.log10()).clamp(0.0, LRE_CAP)
+    if err >= 1.0 {
+        return 0.0;
+    }
+    (-err.log10()).min(LRE_CAP)
 }
 
 /// The result of one run.
