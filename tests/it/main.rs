@@ -8,6 +8,7 @@ mod diagnostics;
 mod explain;
 mod families;
 mod mixture;
+mod nist;
 mod recovery;
 mod reference;
 mod simplify;
