@@ -81,7 +81,7 @@ pub struct FitArgs {
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
     /// Maximum number of optimizer iterations.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = crate::infer::DEFAULT_MAX_ITER)]
     pub max_iter: usize,
     /// With priors: maximise the posterior density of the unconstrained
     /// parameters, adding the log-Jacobian of each constraint's transform.

@@ -36,9 +36,14 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { starts: Vec::new(), max_iter: 1000, method: Method::Auto }
+        FitOptions { starts: Vec::new(), max_iter: DEFAULT_MAX_ITER, method: Method::Auto }
     }
 }
+
+/// The default iteration limit: generous, because iterations on small
+/// problems are cheap and some certified problems (a slowly curving valley)
+/// need around two thousand; a fit that converges stops long before.
+pub const DEFAULT_MAX_ITER: usize = 5000;
 
 /// Two-sided 95% normal quantile, Phi^-1(0.975).
 const Z_975: f64 = 1.959_963_984_540_054;
@@ -53,6 +58,11 @@ const THETA_AT_BOUND: f64 = 30.0;
 /// 1e-13 (about 500 machine epsilons) separates a merely ill-conditioned
 /// design from one that is singular to rounding.
 const SCALED_EIGEN_TOL: f64 = 1e-13;
+
+/// The Newton decrement at a minimum is at the rounding level of the NLL;
+/// 1e-8 of it (far above rounding, far below any meaningful change of the
+/// log-likelihood) marks a point that is not yet a minimum.
+const NEWTON_DECREMENT_REL_TOL: f64 = 1e-8;
 
 /// Steps along the flattest direction used to detect a likelihood that
 /// keeps increasing without bound, in units of 1 + max |theta|.
@@ -249,10 +259,26 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         involved.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
     };
 
+    // Is this a minimum to the precision the NLL is known? The Newton
+    // decrement g' H^-1 g / 2 is the decrease a Newton step would still
+    // make; an optimizer that stopped early (a gradient test passed on a
+    // badly conditioned problem) leaves a visible one.
+    let mut short_of_minimum = false;
+    if let (Some(cov), false) = (&curvature.covariance, kinked || scale_collapsed) {
+        let g = nalgebra::DVector::from_column_slice(&grad);
+        let decrement = 0.5 * g.dot(&(cov * &g));
+        if decrement > NEWTON_DECREMENT_REL_TOL * nll.abs().max(1.0) {
+            short_of_minimum = true;
+            warnings.push(format!(
+                "the fit stopped short of the minimum: a Newton step from the estimate would still lower the NLL by {decrement:.3e}"
+            ));
+        }
+    }
+
     // Does the NLL keep decreasing along the flattest direction? Then there
     // is no finite maximum (separation, or counts that are all zero).
     let mut diverging = false;
-    if !kinked && !scale_collapsed && n_free > 0 {
+    if !kinked && !scale_collapsed && !short_of_minimum && n_free > 0 {
         if let Some(dir) = recession_direction(&mut obj, &outcome.x, nll, &curvature.flat_direction) {
             diverging = true;
             warnings.push(format!(
@@ -285,7 +311,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     warnings.extend(collapsed);
 
     // Covariance on theta, then the delta method to the natural scale.
-    let cov_theta = if hessian_pd && !kinked && !diverging { curvature.covariance } else { None };
+    // No standard errors where they would mean nothing: at a kink, along a
+    // divergence, or when a scale collapsed (the curvature is infinite).
+    let cov_theta = if hessian_pd && !kinked && !diverging && !scale_collapsed { curvature.covariance } else { None };
     let mut at_bound = false;
     let mut estimates = Vec::new();
     for (k, p) in c.params.iter().enumerate() {
@@ -318,7 +346,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         estimates.push(ParamEstimate { name: p.name.clone(), estimate: value, std_error, ci_lower, ci_upper });
     }
 
-    let converged = optimizer_converged && hessian_pd && !at_bound && !scale_collapsed && !diverging;
+    let converged = optimizer_converged && hessian_pd && !at_bound && !scale_collapsed && !diverging && !short_of_minimum;
     let status = if converged {
         outcome.stop.to_string()
     } else if scale_collapsed {
@@ -327,6 +355,8 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         "no finite maximum: parameters diverge (see the warning)".to_string()
     } else if !optimizer_converged {
         format!("not converged: {}", outcome.stop)
+    } else if short_of_minimum {
+        "not converged: the optimizer stopped short of the minimum (see the warning)".to_string()
     } else if at_bound {
         "no interior maximum: a parameter is at its bound".to_string()
     } else {
