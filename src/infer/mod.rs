@@ -48,9 +48,46 @@ pub const DEFAULT_MAX_ITER: usize = 5000;
 /// Two-sided 95% normal quantile, Phi^-1(0.975).
 const Z_975: f64 = 1.959_963_984_540_054;
 
-/// |theta| beyond this puts a transformed parameter within exp(-30) ~ 1e-13
-/// (relative to its scale) of its bound: it is reported as at the bound.
-const THETA_AT_BOUND: f64 = 30.0;
+/// How far, on the unconstrained scale, a constrained parameter is moved to
+/// see whether the likelihood keeps increasing toward its bound: a factor of
+/// exp(5) ~ 150 in the distance to a one-sided bound. At an interior
+/// maximum that costs far more than rounding.
+const EDGE_PROBE: f64 = 5.0;
+
+/// Where a constrained parameter's likelihood keeps increasing.
+enum Edge {
+    /// Toward its bound.
+    Bound,
+    /// Away from a one-sided bound, to infinity.
+    Infinity,
+}
+
+/// Probes coordinate `i` of the optimum `x` (transform `t`) on both sides:
+/// an edge where the NLL does not increase by more than rounding.
+fn edge_of(obj: &mut ModelObjective, x: &[f64], f: f64, i: usize, t: crate::model::Transform) -> Option<Edge> {
+    use crate::model::Transform;
+    let rounding = RECESSION_REL_DECREASE * f.abs().max(1.0);
+    let mut probe = |delta: f64| {
+        let mut y = x.to_vec();
+        y[i] += delta;
+        let fy = obj.nll_at(&y);
+        fy.is_finite() && fy <= f + rounding
+    };
+    match t {
+        Transform::Identity => None,
+        // For `> L` and `< U` theta -> -inf is the bound, +inf is infinity.
+        Transform::Lower(_) | Transform::Upper(_) => {
+            if probe(-EDGE_PROBE) {
+                Some(Edge::Bound)
+            } else if probe(EDGE_PROBE) {
+                Some(Edge::Infinity)
+            } else {
+                None
+            }
+        }
+        Transform::Interval(..) => (probe(-EDGE_PROBE) || probe(EDGE_PROBE)).then_some(Edge::Bound),
+    }
+}
 
 /// The Hessian counts as positive definite when the smallest eigenvalue of
 /// the Hessian scaled to unit diagonal exceeds this. The scaled matrix has
@@ -236,10 +273,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     let nll = optim::Objective::value_grad_hess(&mut obj, &outcome.x, &mut grad, &mut hess);
     let grad_norm = grad.iter().fold(0.0_f64, |m, g| m.max(g.abs()));
 
-    let optimizer_converged = matches!(outcome.stop, StopReason::Converged { .. });
-    if !optimizer_converged {
-        warnings.push(format!("the optimizer did not converge: {}", outcome.stop));
-    }
+    let mut optimizer_converged = matches!(outcome.stop, StopReason::Converged { .. });
 
     let kinked = c.smoothing_index.is_some();
     if kinked {
@@ -266,17 +300,31 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // decrement g' H^-1 g / 2 is the decrease a Newton step would still
     // make; an optimizer that stopped early (a gradient test passed on a
     // badly conditioned problem) leaves a visible one.
+    // Conversely, an optimizer that stopped without progress at a point
+    // where the Hessian is positive definite and the decrement is at the
+    // rounding level has found the minimum: the gradient test could not be
+    // met only because rounding in the gradient exceeds it (a badly
+    // conditioned design).
     let mut short_of_minimum = false;
+    let stalled = matches!(outcome.stop, StopReason::NoProgress | StopReason::LineSearchFailed);
     if let (Some(cov), false) = (&curvature.covariance, kinked || scale_collapsed) {
         let g = nalgebra::DVector::from_column_slice(&grad);
         let decrement = 0.5 * g.dot(&(cov * &g));
         log::debug!("Newton decrement at the estimate: {decrement:.3e} (nll {nll:.6e})");
         if decrement > NEWTON_DECREMENT_REL_TOL * nll.abs().max(1.0) {
-            short_of_minimum = true;
-            warnings.push(format!(
-                "the fit stopped short of the minimum: a Newton step from the estimate would still lower the NLL by {decrement:.3e}"
-            ));
+            short_of_minimum = optimizer_converged;
+            if short_of_minimum {
+                warnings.push(format!(
+                    "the fit stopped short of the minimum: a Newton step from the estimate would still lower the NLL by {decrement:.3e}"
+                ));
+            }
+        } else if stalled {
+            optimizer_converged = true;
+            log::debug!("accepted as converged: the Newton decrement is at the rounding level");
         }
+    }
+    if !optimizer_converged {
+        warnings.push(format!("the optimizer did not converge: {}", outcome.stop));
     }
 
     // Does the NLL keep decreasing along the flattest direction? Then there
@@ -325,19 +373,29 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     for (k, p) in c.params.iter().enumerate() {
         let value = p.transform.to_natural(theta[k]);
         let free_idx = free.iter().position(|f| *f == k);
-        let se_theta = match (&cov_theta, free_idx) {
+        let mut se_theta = match (&cov_theta, free_idx) {
             (Some(cov), Some(i)) if cov[(i, i)] >= 0.0 => Some(cov[(i, i)].sqrt()),
             _ => None,
         };
-        let std_error = se_theta.map(|se| p.transform.jacobian(theta[k]).abs() * se);
-        if p.transform != crate::model::Transform::Identity && theta[k].abs() > THETA_AT_BOUND {
-            at_bound = true;
-            warnings.push(format!(
-                "parameter `{}` is at the edge of its constraint {} (estimate {value:.6e}): the likelihood keeps increasing toward the bound",
-                p.name,
-                p.transform.describe()
-            ));
+        if let (Some(i), false) = (free_idx, scale_collapsed) {
+            if let Some(edge) = edge_of(&mut obj, &outcome.x, nll, i, p.transform) {
+                at_bound = true;
+                // A Wald interval means nothing at a boundary maximum.
+                se_theta = None;
+                warnings.push(match edge {
+                    Edge::Bound => format!(
+                        "parameter `{}` is at the edge of its constraint {} (estimate {value:.6e}): the likelihood does not decrease toward the bound, so the maximum is on the boundary, not inside",
+                        p.name,
+                        p.transform.describe()
+                    ),
+                    Edge::Infinity => format!(
+                        "parameter `{}` grows without bound (estimate {value:.6e}): the likelihood keeps increasing as it grows, so it has no finite estimate",
+                        p.name
+                    ),
+                });
+            }
         }
+        let std_error = se_theta.map(|se| p.transform.jacobian(theta[k]).abs() * se);
         // The Wald interval is taken on the unconstrained scale and mapped
         // back, so it respects the constraint (for `s > 0` it is
         // exp(log s +- z se(log s)), asymmetric like the likelihood).
@@ -352,8 +410,16 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         estimates.push(ParamEstimate { name: p.name.clone(), estimate: value, std_error, ci_lower, ci_upper });
     }
 
+    // At a boundary maximum a Newton step leaves the constraint: the
+    // decrement then says nothing about convergence.
+    if at_bound && short_of_minimum {
+        short_of_minimum = false;
+        warnings.retain(|w| !w.starts_with("the fit stopped short of the minimum"));
+    }
     let converged = optimizer_converged && hessian_pd && !at_bound && !scale_collapsed && !diverging && !short_of_minimum;
-    let status = if converged {
+    let status = if converged && stalled {
+        "converged (Newton decrement at the rounding level; the gradient test is below rounding for this design)".to_string()
+    } else if converged {
         outcome.stop.to_string()
     } else if scale_collapsed {
         "no maximum: a scale collapses to 0 and the likelihood is unbounded".to_string()

@@ -244,5 +244,23 @@ fn a_group_scale_collapsing_on_one_observation_is_named() {
     assert_eq!(v["converged"], false);
     let w = v["warnings"].to_string();
     assert!(w.contains("collapses toward 0 on 1 of 6 rows (row 6)"), "{w}");
-    assert!(w.contains("`s[c]` is at the edge"), "{w}");
+
+}
+
+#[test]
+fn a_maximum_on_a_constraint_is_not_called_converged() {
+    // The intercept of y ~ 2x is near 0, below the bound a > 0.5.
+    let v = fit_json(&["tests/fixtures/bound_binds.nll", "--data", "tests/fixtures/xy.csv"]);
+    assert_eq!(v["converged"], false);
+    assert!(v["warnings"].to_string().contains("`a` is at the edge of its constraint > 0.5"), "{v}");
+    assert!(v["parameters"][0]["std_error"].is_null());
+}
+
+#[test]
+fn a_correct_fit_of_a_badly_conditioned_design_is_converged() {
+    // x = 1e6 + small noise: the intercept and slope are nearly collinear,
+    // the gradient test cannot be met in double precision, but the Newton
+    // decrement shows the minimum is reached.
+    let v = fit_json(&["tests/fixtures/linear.nll", "--data", "tests/fixtures/offset.csv"]);
+    assert_eq!(v["converged"], true, "{v}");
 }
