@@ -343,14 +343,34 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     }
     // Rows of a binary or categorical outcome fitted with probability 1
     // (to rounding) while the Hessian is singular: separation.
-    if !diverging && !hessian_pd && !kinked && !scale_collapsed {
+    // A positive definite Hessian whose inverse gives standard errors a
+    // thousand times the parameter's own size is the same flat likelihood
+    // seen from a finite point (the NLL underflowed before the divergence
+    // could be measured).
+    let huge_se = curvature.covariance.as_ref().is_some_and(|cov| {
+        (0..n_free).any(|i| cov[(i, i)].sqrt() > HUGE_RELATIVE_SE * outcome.x[i].abs().max(1.0))
+    });
+    if !diverging && (!hessian_pd || huge_se) && !kinked && !scale_collapsed {
         if let Some(desc) = perfectly_fitted_rows(c, &theta) {
             diverging = true;
+            // Name the parameters the data do not bound: those with a huge
+            // standard error, or else the flattest direction.
+            let unbounded: Vec<String> = match &curvature.covariance {
+                Some(cov) if huge_se => (0..n_free)
+                    .filter(|i| cov[(*i, *i)].sqrt() > HUGE_RELATIVE_SE * outcome.x[*i].abs().max(1.0))
+                    .map(|i| format!("`{}`", c.params[free[i]].name))
+                    .collect(),
+                _ => vec![names_along(&curvature.flat_direction)],
+            };
             warnings.push(format!(
                 "no finite maximum: separation: {desc} are predicted with probability 1, and the parameters {} can grow without bound; the estimates shown are where the optimizer stopped",
-                names_along(&curvature.flat_direction)
+                unbounded.join(", ")
             ));
         }
+    }
+    if diverging && short_of_minimum {
+        short_of_minimum = false;
+        warnings.retain(|w| !w.starts_with("the fit stopped short of the minimum"));
     }
     let mut min_eigenvalue = None;
     if !hessian_pd && !scale_collapsed && !diverging {
@@ -623,6 +643,10 @@ fn prior_total(c: &Compiled, theta: &[f64]) -> Option<f64> {
     Some(out.iter().sum())
 }
 
+/// A standard error (on the unconstrained scale) above this multiple of
+/// max(1, |theta|) marks a parameter the data do not bound.
+const HUGE_RELATIVE_SE: f64 = 1e3;
+
 /// A term below this is a row predicted with probability 1 - 1e-10 or more.
 const PERFECT_FIT_TERM: f64 = 1e-10;
 
@@ -631,7 +655,7 @@ const PERFECT_FIT_TERM: f64 = 1e-10;
 fn perfectly_fitted_rows(c: &Compiled, theta: &[f64]) -> Option<String> {
     use crate::dist::Support;
     let mut parts = Vec::new();
-    for s in c.statements.iter().filter(|s| !s.is_prior && matches!(s.family.support, Support::Binary | Support::Level)) {
+    for s in c.statements.iter().filter(|s| !s.is_prior && matches!(s.support, Support::Binary | Support::Level | Support::Count)) {
         let rows = c.eval_rows(&[s.term, s.y], theta);
         let perfect: Vec<usize> = (0..rows[0].len()).filter(|i| rows[0][*i] < PERFECT_FIT_TERM).collect();
         if perfect.is_empty() {

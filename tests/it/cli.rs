@@ -264,3 +264,19 @@ fn a_correct_fit_of_a_badly_conditioned_design_is_converged() {
     let v = fit_json(&["tests/fixtures/linear.nll", "--data", "tests/fixtures/offset.csv"]);
     assert_eq!(v["converged"], true, "{v}");
 }
+
+#[test]
+fn divergence_with_a_covariate_is_named() {
+    // Quasi-complete separation: y = 1 exactly when x > 0, with one tie at
+    // x = 0; the slope has no finite estimate.
+    let v = fit_json(&["tests/fixtures/logistic.nll", "--data", "tests/fixtures/quasi_separated.csv"]);
+    assert_eq!(v["converged"], false);
+    assert!(v["warnings"].to_string().contains("`b` can grow without bound"), "{v}");
+    // Every outcome 1: the intercept and slope both run off.
+    let v = fit_json(&["tests/fixtures/logistic.nll", "--data", "tests/fixtures/all_ones.csv"]);
+    assert_eq!(v["converged"], false);
+    // Every count 0 with a covariate.
+    let v = fit_json(&["tests/fixtures/poisson_slope.nll", "--data", "tests/fixtures/all_zero_counts.csv"]);
+    assert_eq!(v["converged"], false);
+    assert!(v["warnings"].to_string().contains("no finite maximum"), "{v}");
+}
