@@ -272,12 +272,30 @@ impl<'a> Lowerer<'a> {
                 }
                 mixture::zero_inflated_term(self.graph, y, weights[0], terms[0])
             }
+            Compound::Mixture if weights.len() > 1 => {
+                return Err(Diagnostic::error("E224", "a mixture weighted by a vector of probabilities is not supported")
+                    .with_primary(weight_expr.span, "a vector of weights")
+                    .with_note("Nothing would keep independent probabilities summing to 1, and the NLL of weights that do not is not a likelihood.")
+                    .with_help(format!(
+                        "Use MixtureLogit(eta, ...) with a vector of {} linear predictors: the first component is the reference with predictor 0, and the weights are their softmax.",
+                        comps.len() - 1
+                    )));
+            }
             Compound::Mixture | Compound::MixtureLogit => {
                 let k = comps.len();
+                // K - 1 linear predictors: the first component is the
+                // reference, with its predictor fixed at 0.
+                let weights = if kind == Compound::MixtureLogit && weights.len() + 1 == k && k > 2 {
+                    let mut w = vec![self.graph.constant(0.0)];
+                    w.extend(&weights);
+                    w
+                } else {
+                    weights.clone()
+                };
                 if !(weights.len() == k || (weights.len() == 1 && k == 2)) {
                     return Err(Diagnostic::error(
                         "E213",
-                        format!("a mixture of {k} components needs {k} weights (or one number for two components), found {}", weights.len()),
+                        format!("a mixture of {k} components needs {} linear predictors (or {k}), found {}", k - 1, weights.len()),
                     )
                     .with_primary(weight_expr.span, format!("{} weight(s)", weights.len())));
                 }

@@ -286,6 +286,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     let collapsed = scale_collapse_warnings(c, &theta);
     let scale_collapsed = !collapsed.is_empty();
     warnings.extend(precision_warnings(c, &theta));
+    let improper = improper_probability_warnings(c, &theta);
+    let not_a_density = !improper.is_empty();
+    warnings.extend(improper);
 
     let curvature = analyse_hessian(&hess);
     let hessian_pd = kinked || n_free == 0 || curvature.is_pd;
@@ -436,11 +439,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         short_of_minimum = false;
         warnings.retain(|w| !w.starts_with("the fit stopped short of the minimum"));
     }
-    let converged = optimizer_converged && hessian_pd && !at_bound && !scale_collapsed && !diverging && !short_of_minimum;
+    let converged = !not_a_density && optimizer_converged && hessian_pd && !at_bound && !scale_collapsed && !diverging && !short_of_minimum;
     let status = if converged && stalled {
         "converged (Newton decrement at the rounding level; the gradient test is below rounding for this design)".to_string()
     } else if converged {
         outcome.stop.to_string()
+    } else if not_a_density {
+        "not a likelihood: class probabilities do not sum to 1 (see the warning)".to_string()
     } else if scale_collapsed {
         "no maximum: a scale collapses to 0 and the likelihood is unbounded".to_string()
     } else if diverging {
@@ -697,6 +702,33 @@ fn precision_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
             out.push(format!(
                 "`phi` of `NegBinomial` reaches {max_phi:.3e}: the counts show no overdispersion, the negative binomial is indistinguishable from a Poisson here and its density loses precision; fit a Poisson model instead"
             ));
+        }
+    }
+    out
+}
+
+/// Categorical probabilities may sum to 1 to within this (rounding in the
+/// expressions that build them).
+const PROBABILITY_SUM_TOL: f64 = 1e-8;
+
+/// A warning when the probabilities of a `Categorical` do not sum to 1 at
+/// the estimate: the "likelihood" is then not one, and maximising it drives
+/// every probability to 1.
+fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in c.statements.iter().filter(|s| s.family.name == "Categorical") {
+        let rows = c.eval_rows(&s.args, theta);
+        let n = rows.first().map(|r| r.len()).unwrap_or(0);
+        let worst = (0..n)
+            .map(|i| (i, rows.iter().map(|r| r[i]).sum::<f64>()))
+            .max_by(|a, b| (a.1 - 1.0).abs().total_cmp(&(b.1 - 1.0).abs()));
+        if let Some((i, total)) = worst {
+            if (total - 1.0).abs() > PROBABILITY_SUM_TOL {
+                out.push(format!(
+                    "the probabilities of `Categorical` sum to {total} on row {}, not 1: this is not a likelihood; build them so they sum to 1 (or use CategoricalLogit, whose softmax does)",
+                    c.source_rows.get(i).copied().unwrap_or(i + 1)
+                ));
+            }
         }
     }
     out
