@@ -309,8 +309,7 @@ pub fn lesson(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
                    (p near 0 for a 1, near 1 for a 0).",
                 ),
             ]);
-            let logit = p.family.name == "BernoulliLogit" || p.args[0].link.is_some();
-            if logit {
+            if super::bernoulli_link(p) == Some(Func::Logistic) {
                 let eta = &p.args[0];
                 let l = super::family::total(&mut cx.g, &p.named);
                 let Node::Param(k) = *cx.g.node(eta.sym) else {

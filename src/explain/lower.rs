@@ -208,6 +208,19 @@ impl<'m> Ctx<'m> {
             });
         }
         match node {
+            // An underscore in \operatorname would start a subscript.
+            Node::Unary(Func::InvMills, a) if latex => {
+                let inner = self.show_with(*a, latex, extra);
+                let arg = if inner.prec == Prec::Atom {
+                    format!("({})", inner.text)
+                } else {
+                    format!("\\left({}\\right)", inner.text)
+                };
+                Some(Label::Text(
+                    format!("\\operatorname{{inv\\_mills}}{arg}"),
+                    Prec::Atom,
+                ))
+            }
             Node::Param(k) => self
                 .leaves
                 .get(k)

@@ -291,6 +291,30 @@ fn explain_statement(
     Ok(())
 }
 
+/// One distribution argument before it is named: the family's name for it,
+/// a component or element index, and the argument as written.
+struct Spec {
+    base: &'static str,
+    index: Option<usize>,
+    actual: NodeId,
+    /// The family the argument belongs to and its position there, for
+    /// recognising links.
+    family: &'static str,
+    pos: usize,
+}
+
+/// The link of an argument written as link(eta) where the family is
+/// written on that scale: `Poisson(exp(eta))`, `Bernoulli(logistic(eta))`,
+/// `Bernoulli(Phi(eta))`, `Binomial(n, logistic(eta))`.
+fn link_of(g: &Graph, family: &str, pos: usize, node: NodeId) -> Option<(Func, NodeId)> {
+    match (family, pos, g.node(node)) {
+        ("Poisson", 0, Node::Unary(Func::Exp, eta)) => Some((Func::Exp, *eta)),
+        ("Bernoulli", 0, Node::Unary(f @ (Func::Logistic | Func::Phi), eta)) => Some((*f, *eta)),
+        ("Binomial", 1, Node::Unary(Func::Logistic, eta)) => Some((Func::Logistic, *eta)),
+        _ => None,
+    }
+}
+
 fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String> {
     let env = HashMap::new();
     let family = st.family;
@@ -306,26 +330,30 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
         let y = cx.scalar(&st.lhs, &env)?;
         (Some(y), cx.both(y), None)
     };
-    let mut actual_args = Vec::new();
-    for a in &st.args {
-        actual_args.push(cx.scalar(a, &env)?);
+    let mut specs = Vec::new();
+    for (i, a) in st.args.iter().enumerate() {
+        let (base, index) = match (family.variadic, family.name) {
+            (true, "Categorical") => ("p", Some(i + 1)),
+            (true, _) => ("eta", Some(i + 1)),
+            (false, _) => (family.args[i], None),
+        };
+        specs.push(Spec {
+            base,
+            index,
+            actual: cx.scalar(a, &env)?,
+            family: family.name,
+            pos: i,
+        });
     }
 
     let mut args = Vec::new();
-    for (i, &actual) in actual_args.iter().enumerate() {
-        let link = match (family.name, cx.g.node(actual)) {
-            ("Poisson", Node::Unary(Func::Exp, eta)) => Some((Func::Exp, *eta)),
-            ("Bernoulli", Node::Unary(Func::Logistic, eta)) => Some((Func::Logistic, *eta)),
-            _ => None,
-        };
+    for spec in &specs {
+        let actual = spec.actual;
+        let link = link_of(&cx.g, spec.family, spec.pos, actual);
         let target = link.map(|(_, e)| e).unwrap_or(actual);
         let row = cx.g.is_row(target);
         let rows: &[&str] = if row { &["i"] } else { &[] };
-        let (base, index) = if family.variadic {
-            ("eta".to_string(), Some((i + 1).to_string()))
-        } else {
-            (family.args[i].to_string(), None)
-        };
+        let index = spec.index.map(|k| k.to_string());
         let subs = |extra: &[&str]| -> Vec<String> {
             index
                 .iter()
@@ -339,10 +367,18 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
             let mut b = ident(base, &s);
             // A model name written like the argument but meaning something
             // else gets a prime on the argument.
+            // So does an argument written `n`, the number of rows.
             let clash = cx.model.param(base).is_some()
                 || cx.model.data_var(base).is_some()
-                || cx.model.const_value(base).is_some();
-            if clash && cx.show(node, false).text != b.plain {
+                || cx.model.const_value(base).is_some()
+                || b.plain == "n";
+            // Element k of a vector with the argument's name is that
+            // argument: w[2] is w_2.
+            let shown = cx.show(node, false).text;
+            let element = index
+                .as_ref()
+                .is_some_and(|k| shown == format!("{base}[{k}]"));
+            if clash && !element && shown != b.plain {
                 b = Both::new(
                     b.plain.replacen(base, &format!("{base}'"), 1),
                     b.latex.replacen(
@@ -354,7 +390,7 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
             }
             b
         };
-        let name = name_for(cx, &base, actual);
+        let name = name_for(cx, spec.base, actual);
         let sym_name = if link.is_some() {
             name_for(cx, "eta", target)
         } else {
@@ -384,14 +420,14 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
         });
     }
 
+    let actual_nodes: Vec<NodeId> = args.iter().map(|a| a.actual).collect();
+    let named_nodes: Vec<NodeId> = args.iter().map(|a| a.display).collect();
+    let inline_nodes: Vec<NodeId> = args.iter().map(|a| a.inline).collect();
     let obs = match (y, level_col) {
         (Some(y), _) => Obs::Value(y),
         (None, Some(col)) => Obs::Level(col),
         _ => unreachable!(),
     };
-    let actual_nodes: Vec<NodeId> = args.iter().map(|a| a.actual).collect();
-    let named_nodes: Vec<NodeId> = args.iter().map(|a| a.display).collect();
-    let inline_nodes: Vec<NodeId> = args.iter().map(|a| a.inline).collect();
     let actual = family::terms(cx, family, obs, &actual_nodes);
     if actual.is_empty() {
         return Err(format!(
@@ -402,16 +438,16 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
     let named = family::terms(cx, family, obs, &named_nodes);
     let inline = family::terms(cx, family, obs, &inline_nodes);
     if let Some(col) = level_col {
-        // eta_{y_i}: the argument of the observed level.
-        let yn = &y_name;
-        let chosen = Both::new(
-            format!("eta_{{{}}}", yn.plain),
-            format!("\\eta_{{{}}}", yn.latex),
-        );
+        // eta_{y_i} or p_{y_i}: the argument of the observed level.
+        let chosen = chosen_name(family, &y_name);
         for t in actual.iter().chain(&named).chain(&inline) {
-            if let Node::Select { col: c, .. } = cx.g.node(t.node) {
+            let mut node = t.node;
+            if let Node::Unary(_, inner) = *cx.g.node(node) {
+                node = inner;
+            }
+            if let Node::Select { col: c, .. } = cx.g.node(node) {
                 if *c == col {
-                    cx.label(t.node, chosen.clone(), false);
+                    cx.label(node, chosen.clone(), false);
                 }
             }
         }
@@ -434,6 +470,20 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
         l_name,
         latex,
     })
+}
+
+/// `eta_{y_i}` (CategoricalLogit) or `p_{y_i}` (Categorical): the argument
+/// of the observed level.
+fn chosen_name(family: &Family, y_name: &Both) -> Both {
+    let (plain, latex) = if family.name == "Categorical" {
+        ("p", "p")
+    } else {
+        ("eta", "\\eta")
+    };
+    Both::new(
+        format!("{plain}_{{{}}}", y_name.plain),
+        format!("{latex}_{{{}}}", y_name.latex),
+    )
 }
 
 fn definitions(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
@@ -460,7 +510,7 @@ fn definitions(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
     for l in &lines {
         out.formula(l);
     }
-    if !p.prior && !p.family.variadic {
+    if !p.prior && p.level_col.is_none() {
         let fixed: Vec<&Arg> = p.args.iter().filter(|a| !a.row).collect();
         if !fixed.is_empty() {
             let mut pieces = vec![];
@@ -481,15 +531,34 @@ fn definitions(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
     for (sym, words) in cx.notes.clone() {
         out.say(&[m(sym.get(latex)), w(format!("{words}."))]);
     }
-    if let Some(_col) = p.level_col {
+    if p.level_col.is_some() {
         out.say(&[
-            m(format!("{}_{{{}}}", if latex { "\\eta" } else { "eta" }, p.y_name.get(latex))),
+            m(chosen_name(p.family, &p.y_name).get(latex)),
             w(format!(
                 " is the argument of the level of {} on row i: the k-th argument belongs to the k-th level in sorted order \
                  (nll check --data lists the levels).",
                 p.y_name.plain.trim_end_matches("_i")
             )),
         ]);
+    }
+}
+
+/// The link of a Bernoulli written on the logit or probit scale.
+pub(crate) fn bernoulli_link(p: &Prepared) -> Option<Func> {
+    match (p.family.name, p.args.first().and_then(|a| a.link)) {
+        ("BernoulliLogit", _) => Some(Func::Logistic),
+        ("BernoulliProbit", _) => Some(Func::Phi),
+        ("Bernoulli", Some((f, _))) => Some(f),
+        _ => None,
+    }
+}
+
+/// A function's name as written in the output.
+fn func_text(f: Func, latex: bool) -> String {
+    if latex {
+        format!("\\operatorname{{{}}}", f.name())
+    } else {
+        f.name().to_string()
     }
 }
 
@@ -501,13 +570,9 @@ fn per_row(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
         format!("{} = -log p({})", p.l_name.plain, p.y_name.plain)
     };
     out.label(if p.prior { "The term" } else { "Per row" });
-    let logit = match p.family.name {
-        "BernoulliLogit" => true,
-        "Bernoulli" => p.args[0].link.is_some(),
-        _ => false,
-    };
-    if logit {
-        // The cross-entropy in p, then the same on the logit scale.
+    if let Some(link) = bernoulli_link(p) {
+        // The cross-entropy in p, then the same on the logit or probit
+        // scale.
         let y = p.y.unwrap_or(cx.n);
         let row = !p.prior;
         let pn = ident("p", if row { &["i"] } else { &[] });
@@ -521,26 +586,40 @@ fn per_row(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
             p.l_name.get(latex),
             join_terms(cx, &p.named, latex)
         ));
-        out.say(&[
+        let helper = match (link, latex) {
+            (Func::Phi, false) => "logPhi(u) = log(Phi(u))".to_string(),
+            (Func::Phi, true) => {
+                "\\operatorname{logPhi}(u) = \\log(\\operatorname{Phi}(u))".to_string()
+            }
+            (_, false) => "softplus(u) = log(1 + exp(u))".to_string(),
+            (_, true) => "\\operatorname{softplus}(u) = \\log(1 + \\exp(u))".to_string(),
+        };
+        let mut s = vec![
             w("with "),
             m(format!(
                 "{} = {}({})",
                 pn.get(latex),
-                if latex {
-                    "\\operatorname{logistic}"
-                } else {
-                    "logistic"
-                },
+                func_text(link, latex),
                 eta.get(latex)
             )),
-            w(" and "),
-            m(if latex {
-                "\\operatorname{softplus}(u) = \\log(1 + \\exp(u))".to_string()
-            } else {
-                "softplus(u) = log(1 + exp(u))".to_string()
-            }),
-            w("."),
-        ]);
+        ];
+        if link == Func::Phi {
+            s.extend([
+                w(", the standard normal CDF, "),
+                m(format!(
+                    "1 - {} = {}(-{})",
+                    pn.get(latex),
+                    func_text(link, latex),
+                    eta.get(latex)
+                )),
+                w(", and "),
+                m(helper),
+                w(", computed so that it stays finite far into both tails."),
+            ]);
+        } else {
+            s.extend([w(" and "), m(helper), w(".")]);
+        }
+        out.say(&s);
         return;
     }
     out.formula(&format!("{lhs} = {}", join_terms(cx, &p.named, latex)));
@@ -726,7 +805,7 @@ fn gradients(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
 
     // The softmax's denominator and the level indicators, for categorical
     // statements.
-    let total = if p.level_col.is_some() {
+    let total = if p.level_col.is_some() && p.family.name == "CategoricalLogit" {
         let row = p.args.iter().any(|a| a.row);
         let i = if row { ",i" } else { "" };
         let denom = Both::new(

@@ -235,3 +235,69 @@ fn priors_are_added_once() {
     );
     assert!(has_line(&text, "dl/db = (b - mu)/sigma^2"), "{text}");
 }
+
+// Beta, by hand: l = lgamma(a) + lgamma(b) - lgamma(a + b) - (a - 1) log(y)
+//   - (b - 1) log(1 - y).
+//   dl/da = digamma(a) - digamma(a + b) - log(y)
+//   dl/db = digamma(b) - digamma(a + b) - log(1 - y)
+//   With a = mu*phi and b = phi constant in the data: da/dphi = mu, db/dphi = 1,
+//   so dNLL/dphi sums (digamma(a_i) - digamma(a_i + b) - log(y_i)) * mu_i and
+//   (digamma(b) - digamma(a_i + b) - log(1 - y_i)).
+#[test]
+fn beta_gradients_match_the_hand_derivation() {
+    let text = explain_source(
+        "data x, y\nparam c, phi > 0\ny ~ Beta(logistic(c * x) * phi, phi)\n",
+        false,
+    );
+    for line in [
+        "a_i = logistic(c*x_i)*phi",
+        "b = phi",
+        "l_i = -log p(y_i) = lgamma(a_i) + lgamma(b) - lgamma(a_i + b) - (a_i - 1)*log(y_i) - (b - 1)*log(1 - y_i)",
+        "dl_i/da_i = digamma(a_i) - digamma(a_i + b) - log(y_i)",
+        "dl_i/db = digamma(b) - digamma(a_i + b) - log(1 - y_i)",
+        "da_i/dphi = logistic(c*x_i)",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+    assert!(!text.contains("no written form"), "{text}");
+}
+
+/// Every distribution is written out.
+#[test]
+fn every_family_has_a_written_form() {
+    for (decl, statement) in [
+        ("data y\nparam m, s > 0", "y ~ Cauchy(m, s)"),
+        ("data y\nparam m, s > 0", "y ~ LogNormal(m, s)"),
+        ("data y\nparam k > 0, s > 0", "y ~ Weibull(k, s)"),
+        ("data y\nparam a > 0, b > 0", "y ~ Beta(a, b)"),
+        ("data y\nparam m, s > 0", "y ~ Logistic(m, s)"),
+        ("data y: int\nparam p in (0, 1)", "y ~ Binomial(10, p)"),
+        ("data y: int, n: int\nparam e", "y ~ BinomialLogit(n, e)"),
+        ("data y: int\nparam p in (0, 1)", "y ~ Geometric(p)"),
+        ("data y: int\nparam e", "y ~ BernoulliProbit(e)"),
+        (
+            "data y: factor\nparam a in (0, 1)",
+            "y ~ Categorical(a, 1 - a)",
+        ),
+    ] {
+        let text = explain_source(&format!("{decl}\n{statement}\n"), false);
+        assert!(text.contains("The NLL:"), "{statement}:\n{text}");
+    }
+}
+
+// Categorical, by hand: l = -log(p_y), so dl/dp_k = -[y = k]/p_k, which is
+// -[y = k]/p_y since the indicator is 0 unless y = k.
+#[test]
+fn categorical_probabilities_are_written_out() {
+    let text = explain_source(
+        "data y: factor\nparam a in (0, 1), b in (0, 1)\ny ~ Categorical(a, (1 - a) * b, (1 - a) * (1 - b))\n",
+        false,
+    );
+    for line in [
+        "p_3 = (1 - a)*(1 - b)",
+        "l_i = -log p(y_i) = -log(p_{y_i})",
+        "dl_i/dp_2 = -[y_i = level 2]/p_{y_i}",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+}
