@@ -282,6 +282,7 @@ fn every_family_has_a_written_form() {
     ] {
         let text = explain_source(&format!("{decl}\n{statement}\n"), false);
         assert!(text.contains("The NLL:"), "{statement}:\n{text}");
+        assert!(text.contains("What it means:"), "{statement}:\n{text}");
     }
 }
 
