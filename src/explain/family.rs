@@ -8,6 +8,7 @@
 //! density the fit uses (`dist::Family::neg_log_density`), in value and in
 //! every derivative.
 
+use crate::dist::mixture::{self, Compound as Kind};
 use crate::dist::Family;
 use crate::graph::{BinOp, Func, Graph, Node, NodeId, Prec};
 
@@ -362,6 +363,150 @@ fn probit_terms(cx: &mut Ctx, y: NodeId, eta: NodeId) -> Vec<Term> {
     vec![minus(t1), minus(t2)]
 }
 
+/// The sum of signed terms as one node, written in their order.
+fn total_in_order(g: &mut Graph, terms: &[Term]) -> NodeId {
+    let mut acc = g.constant(0.0);
+    for t in terms {
+        acc = if t.minus {
+            g.sub(acc, t.node)
+        } else {
+            add_in_order(g, acc, t.node)
+        };
+    }
+    acc
+}
+
+/// One component of a compound distribution: its terms and their sum,
+/// -log p_k(y).
+pub struct Component {
+    pub terms: Vec<Term>,
+    pub total: NodeId,
+}
+
+/// The terms of a compound distribution, and the parts a reader is shown.
+pub struct Compound {
+    pub terms: Vec<Term>,
+    pub components: Vec<Component>,
+    /// The weights as probabilities (w and 1 - w; logistic(eta) and
+    /// logistic(-eta); a softmax), for the textbook form.
+    pub probs: Vec<NodeId>,
+    /// Mixtures: log(w_k), the log-sum-exp and its items log(w_k) - l_k.
+    pub log_weights: Vec<NodeId>,
+    pub lse: Option<NodeId>,
+    pub items: Vec<NodeId>,
+    /// Zero inflation: the indicators [y = 0] and [y > 0], and -log p in
+    /// each case.
+    pub indicators: Option<(NodeId, NodeId)>,
+    pub cases: Option<(NodeId, NodeId)>,
+}
+
+/// The terms of -log p(y) for a mixture or a zero-inflated distribution
+/// with the given weight arguments and components (family and arguments).
+///
+/// Mixture: -log sum_k w_k p_k(y) = -LSE_k(log(w_k) - l_k(y)), one term.
+/// Zero inflation, with D the count distribution and l_D = -log p_D(y):
+///   y = 0:  -log(pi + (1 - pi) exp(-l_D)),
+///   y > 0:  -(log(1 - pi) - l_D),
+/// as two terms, each multiplied by the indicator of its case.
+pub fn compound_terms(
+    cx: &mut Ctx,
+    kind: Kind,
+    y: NodeId,
+    weights: &[NodeId],
+    components: &[(&'static Family, Vec<NodeId>)],
+) -> Result<Compound, String> {
+    let mut parts = Vec::new();
+    for (family, args) in components {
+        let terms = terms(cx, family, Obs::Value(y), args);
+        if terms.is_empty() {
+            return Err(format!(
+                "the {} distribution has no written form yet",
+                family.name
+            ));
+        }
+        let total = total_in_order(&mut cx.g, &terms);
+        parts.push(Component { terms, total });
+    }
+    let k = parts.len();
+    let one = cx.g.constant(1.0);
+    if kind == Kind::ZeroInflated {
+        let [pi] = weights else {
+            return Err("the zero-inflation probability must be a number".into());
+        };
+        let l = parts[0].total;
+        // pi + (1 - pi) exp(-l_D)
+        let q = cx.g.sub(one, *pi);
+        let neg_l = cx.g.neg(l);
+        let p_d = cx.call(Func::Exp, neg_l);
+        let q_p = mul_in_order(&mut cx.g, q, p_d);
+        let p0 = add_in_order(&mut cx.g, *pi, q_p);
+        let log_p0 = cx.call(Func::Log, p0);
+        // log(1 - pi) - l_D
+        let neg_pi = cx.g.neg(*pi);
+        let log_q = cx.call(Func::Log1p, neg_pi);
+        let log_py = cx.g.sub(log_q, l);
+        let sign = cx.call(Func::Sign, y);
+        let zero = cx.g.sub(one, sign);
+        let positive = cx.g.sub(one, zero);
+        let t0 = mul_in_order(&mut cx.g, zero, log_p0);
+        let t1 = mul_in_order(&mut cx.g, positive, log_py);
+        let case0 = cx.g.neg(log_p0);
+        let case1 = cx.g.neg(log_py);
+        return Ok(Compound {
+            terms: vec![minus(t0), minus(t1)],
+            components: parts,
+            probs: vec![*pi],
+            log_weights: Vec::new(),
+            lse: None,
+            items: Vec::new(),
+            indicators: Some((zero, positive)),
+            cases: Some((case0, case1)),
+        });
+    }
+    if !(weights.len() == k || (weights.len() == 1 && k == 2)) {
+        return Err(format!(
+            "a mixture of {k} components needs {k} weights (or one number for two components), found {}",
+            weights.len()
+        ));
+    }
+    let probs = match (kind, weights) {
+        (Kind::Mixture, [w]) => vec![*w, cx.g.sub(one, *w)],
+        (Kind::MixtureLogit, [eta]) => {
+            let neg_eta = cx.g.neg(*eta);
+            vec![
+                cx.call(Func::Logistic, *eta),
+                cx.call(Func::Logistic, neg_eta),
+            ]
+        }
+        (Kind::MixtureLogit, etas) => {
+            let exps: Vec<NodeId> = etas.iter().map(|e| cx.call(Func::Exp, *e)).collect();
+            let mut sum = exps[0];
+            for e in &exps[1..] {
+                sum = add_in_order(&mut cx.g, sum, *e);
+            }
+            exps.iter().map(|e| cx.g.div(*e, sum)).collect()
+        }
+        (_, ws) => ws.to_vec(),
+    };
+    let log_w = mixture::log_weights(&mut cx.g, kind, weights, k);
+    let items: Vec<NodeId> = log_w
+        .iter()
+        .zip(&parts)
+        .map(|(lw, c)| cx.g.sub(*lw, c.total))
+        .collect();
+    let lse = cx.g.log_sum_exp(items.clone());
+    Ok(Compound {
+        terms: vec![minus(lse)],
+        components: parts,
+        probs,
+        log_weights: log_w,
+        lse: Some(lse),
+        items,
+        indicators: None,
+        cases: None,
+    })
+}
+
 /// The sum of signed terms as one node.
 pub fn total(g: &mut Graph, terms: &[Term]) -> NodeId {
     let mut acc = g.constant(0.0);
@@ -561,6 +706,67 @@ mod tests {
             };
             for level in 0..3 {
                 s.check(mine, theirs, &args, 0.0, level, name);
+            }
+        }
+    }
+
+    /// Mixtures and zero inflation add up to the fitted compound densities,
+    /// built as the compiler builds them from the components' densities.
+    #[test]
+    fn compound_terms_match_the_fitted_densities() {
+        let model = Model::default();
+        let cases: &[(Kind, &[f64], &[&str])] = &[
+            (Kind::Mixture, &[0.35], &["Normal", "Normal"]),
+            (
+                Kind::Mixture,
+                &[0.2, 0.5, 0.3],
+                &["Normal", "Laplace", "StudentT"],
+            ),
+            (Kind::MixtureLogit, &[0.7], &["Poisson", "NegBinomial"]),
+            (
+                Kind::MixtureLogit,
+                &[0.0, 1.7, -0.4],
+                &["Cauchy", "Logistic", "Normal"],
+            ),
+            (Kind::Mixture, &[0.35], &["LogNormal", "Gamma"]),
+            (Kind::ZeroInflated, &[0.35], &["Poisson"]),
+            (Kind::ZeroInflated, &[0.35], &["NegBinomial"]),
+            (Kind::ZeroInflated, &[0.35], &["Binomial"]),
+            (Kind::ZeroInflated, &[0.35], &["Geometric"]),
+        ];
+        for (kind, weight_values, names) in cases {
+            let mut s = Setup::new(&model);
+            let y = s.cx.g.data(0);
+            let weights: Vec<NodeId> = weight_values.iter().map(|v| s.arg(*v)).collect();
+            let mut comps = Vec::new();
+            for name in names.iter() {
+                let family = dist::lookup(name).expect("a family");
+                let args = s.args_for(family);
+                comps.push((family, args));
+            }
+            let written = compound_terms(&mut s.cx, *kind, y, &weights, &comps).expect("a form");
+            let mine = total(&mut s.cx.g, &written.terms);
+            let nlls: Vec<NodeId> = comps
+                .iter()
+                .map(|(f, a)| f.neg_log_density(&mut s.cx.g, y, a))
+                .collect();
+            let theirs = match kind {
+                Kind::ZeroInflated => {
+                    mixture::zero_inflated_term(&mut s.cx.g, y, weights[0], nlls[0])
+                }
+                _ => {
+                    let log_w = mixture::log_weights(&mut s.cx.g, *kind, &weights, comps.len());
+                    mixture::mixture_term(&mut s.cx.g, &log_w, &nlls)
+                }
+            };
+            let mut all: Vec<NodeId> = weights.clone();
+            all.extend(comps.iter().flat_map(|(_, a)| a.iter().copied()));
+            let what = format!("{kind:?} of {names:?}");
+            for yv in YS
+                .into_iter()
+                .filter(|v| comps.iter().all(|(f, _)| f.support.contains(*v)))
+            {
+                s.check(mine, theirs, &all, yv, 0, &what);
             }
         }
     }

@@ -16,6 +16,19 @@ fn mt(latex: bool, plain: &str, tex: &str) -> Piece {
     m(if latex { tex } else { plain })
 }
 
+/// Pieces joined as "a, b and c".
+fn listed(items: Vec<Vec<Piece>>) -> Vec<Piece> {
+    let n = items.len();
+    let mut out = Vec::new();
+    for (k, item) in items.into_iter().enumerate() {
+        if k > 0 {
+            out.push(w(if k + 1 == n { " and " } else { ", " }));
+        }
+        out.extend(item);
+    }
+    out
+}
+
 fn show(cx: &Ctx, id: NodeId, latex: bool) -> String {
     cx.show(id, latex).text
 }
@@ -104,6 +117,175 @@ fn probit_slopes(cx: &mut Ctx, p: &Prepared, latex: bool) -> Vec<Piece> {
         w(": the normal's thin tails make the probit punish a confident mistake quadratically and the logit \
            only linearly, so a single mislabelled row pulls a probit fit harder."),
     ]
+}
+
+/// Mixtures: several plausible answers, the log-sum-exp, the
+/// responsibilities and label switching.
+fn mixture_lesson(cx: &mut Ctx, p: &Prepared, c: &super::CompoundView, say: &mut Vec<Vec<Piece>>) {
+    let latex = p.latex;
+    let mut from = Vec::new();
+    let mut bound = Vec::new();
+    for ((comp, prob), (part, log_w)) in c
+        .components
+        .iter()
+        .zip(&c.form.probs)
+        .zip(c.form.components.iter().zip(&c.form.log_weights))
+    {
+        from.push(vec![
+            m(comp.p_name.get(latex)),
+            w(" with probability "),
+            m(show(cx, *prob, latex)),
+        ]);
+        let b = cx.g.sub(part.total, *log_w);
+        bound.push(vec![m(show(cx, b, latex))]);
+    }
+    let mut s = vec![w(
+        "A mixture is for data with several plausible answers: each row comes from ",
+    )];
+    s.extend(listed(from));
+    s.push(w(
+        ", and its density is the weighted sum of theirs. So a row costs little when any one component \
+         explains it well: ",
+    ));
+    s.push(m(p.l_name.get(latex)));
+    s.push(w(" is at most each of "));
+    s.extend(listed(bound));
+    s.push(w("."));
+    say.push(s);
+    let several = super::weight_count(p, c) > 1;
+    match (c.kind, several) {
+        (crate::dist::mixture::Compound::Mixture, true) => say.push(vec![w(
+            "The weights are used as given, neither checked nor normalised: the model must keep them \
+             positive and make them sum to 1.",
+        )]),
+        (crate::dist::mixture::Compound::MixtureLogit, true) => say.push(vec![w(
+            "The weights are a softmax: only differences between its arguments matter, so fix one at 0 \
+             as the reference.",
+        )]),
+        (crate::dist::mixture::Compound::MixtureLogit, false) => {
+            let eta = &p.args[0];
+            let logs: Vec<Vec<Piece>> = c
+                .form
+                .log_weights
+                .iter()
+                .map(|lw| vec![m(show(cx, *lw, latex))])
+                .collect();
+            let mut s = vec![
+                w("The weights are on the logit scale: "),
+                m(eta.name.get(latex)),
+                w(" is the log-odds of component 1 against component 2 and may be any real number. \
+                   The logs of the weights are "),
+            ];
+            s.extend(listed(logs));
+            s.push(w(", finite for any value."));
+            say.push(s);
+        }
+        _ => {}
+    }
+    let items: Vec<Vec<Piece>> = c
+        .form
+        .items
+        .iter()
+        .map(|i| vec![m(show(cx, *i, latex))])
+        .collect();
+    let mut s = vec![
+        w("Each "),
+        mt(latex, "exp(-l_{k,i})", "\\exp(-\\ell_{k,i})"),
+        w(" underflows to 0 in double precision once "),
+        mt(latex, "l_{k,i}", "\\ell_{k,i}"),
+        w(" passes about 745, which a far outlier reaches easily. The fit therefore evaluates the \
+           log-sum-exp of "),
+    ];
+    s.extend(listed(items));
+    s.extend([
+        w(" with the largest item taken out, "),
+        mt(
+            latex,
+            "log(exp(u) + exp(v)) = max(u, v) + log(1 + exp(-|u - v|))",
+            "\\log(e^u + e^v) = \\max(u, v) + \\log(1 + e^{-\\lvert u - v \\rvert})",
+        ),
+        w(", which never underflows or overflows."),
+    ]);
+    say.push(s);
+    let mut s = vec![w(
+        "Label switching: exchanging the components together with their weights gives the same NLL, so each \
+         optimum comes with copies, one per ordering of the components. An order constraint, such as a \
+         second mean written as the first plus a positive gap, keeps one of them.",
+    )];
+    // A location-scale component whose scale is free can put all its mass
+    // on one observation.
+    let mut at = super::weight_count(p, c);
+    let mut collapses = false;
+    for k in &c.components {
+        if let (Some(j), true) = (k.family.scale_arg, k.family.args.contains(&"mu")) {
+            collapses |= !p.args[at + j].params.is_empty();
+        }
+        at += k.family.args.len();
+    }
+    if collapses {
+        s.push(w(
+            " The NLL is not convex and can have further local optima; it is even unbounded below, since a \
+             component centred on a single observation with its scale shrinking to 0 sends it to minus \
+             infinity. The fit finds a local optimum, so the start values matter.",
+        ));
+    } else {
+        s.push(w(
+            " The NLL is not convex and can have further local optima, so the start values matter.",
+        ));
+    }
+    say.push(s);
+}
+
+/// Zero inflation: extra zeros, and what each case costs.
+fn zero_inflated_lesson(
+    cx: &mut Ctx,
+    p: &Prepared,
+    c: &super::CompoundView,
+    say: &mut Vec<Vec<Piece>>,
+) {
+    let latex = p.latex;
+    let Some((case0, case1)) = c.form.cases else {
+        return;
+    };
+    let comp = &c.components[0];
+    let pi = &p.args[0];
+    // log(pi) and log(1 - pi) - l_D: the items of the log-sum-exp the fit uses.
+    let log_pi = cx.call(Func::Log, pi.display);
+    let neg_pi = cx.g.neg(pi.display);
+    let log_q = cx.call(Func::Log1p, neg_pi);
+    let item = cx.g.sub(log_q, c.form.components[0].total);
+    let price = cx.g.neg(log_q);
+    say.push(vec![
+        w("Zero inflation adds extra zeros: with probability "),
+        m(pi.name.get(latex)),
+        w(" a row is a zero whatever "),
+        m(comp.p_name.get(latex)),
+        w(" says, and otherwise it follows "),
+        m(comp.p_name.get(latex)),
+        w(format!(
+            ", the {}. A zero can come from either source and costs ",
+            comp.family.name
+        )),
+        m(show(cx, case0, latex)),
+        w("; a positive count comes only from "),
+        m(comp.p_name.get(latex)),
+        w(" and costs "),
+        m(show(cx, case1, latex)),
+        w(": its own NLL plus "),
+        m(show(cx, price, latex)),
+        w(" for not being an extra zero."),
+    ]);
+    say.push(vec![
+        w("The fit evaluates the zero case as the log-sum-exp of "),
+        m(show(cx, log_pi, latex)),
+        w(" and "),
+        m(show(cx, item, latex)),
+        w(", which never underflows. If the data have no more zeros than "),
+        m(comp.p_name.get(latex)),
+        w(" predicts, the estimate of "),
+        m(pi.name.get(latex)),
+        w(" goes to 0, the edge of its range."),
+    ]);
 }
 
 pub fn lesson(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
@@ -752,6 +934,16 @@ pub fn lesson(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
                 ]);
             }
             say.push(s);
+        }
+        "Mixture" | "MixtureLogit" => {
+            if let Some(c) = &p.compound {
+                mixture_lesson(cx, p, c, &mut say);
+            }
+        }
+        "ZeroInflated" => {
+            if let Some(c) = &p.compound {
+                zero_inflated_lesson(cx, p, c, &mut say);
+            }
         }
         "Exponential" => {
             let rate = &p.args[0];
