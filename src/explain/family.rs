@@ -469,6 +469,7 @@ pub fn compound_terms(
             weights.len()
         ));
     }
+    let log_w = mixture::log_weights(&mut cx.g, kind, weights, k);
     let probs = match (kind, weights) {
         (Kind::Mixture, [w]) => vec![*w, cx.g.sub(one, *w)],
         (Kind::MixtureLogit, [eta]) => {
@@ -478,17 +479,10 @@ pub fn compound_terms(
                 cx.call(Func::Logistic, neg_eta),
             ]
         }
-        (Kind::MixtureLogit, etas) => {
-            let exps: Vec<NodeId> = etas.iter().map(|e| cx.call(Func::Exp, *e)).collect();
-            let mut sum = exps[0];
-            for e in &exps[1..] {
-                sum = add_in_order(&mut cx.g, sum, *e);
-            }
-            exps.iter().map(|e| cx.g.div(*e, sum)).collect()
-        }
+        // The softmax, exp(eta_k - log(sum_j exp(eta_j))).
+        (Kind::MixtureLogit, _) => log_w.iter().map(|lw| cx.call(Func::Exp, *lw)).collect(),
         (_, ws) => ws.to_vec(),
     };
-    let log_w = mixture::log_weights(&mut cx.g, kind, weights, k);
     let items: Vec<NodeId> = log_w
         .iter()
         .zip(&parts)

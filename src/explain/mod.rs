@@ -636,9 +636,9 @@ fn compound_view(
         for (k, (prob, log_w)) in form.probs.iter().zip(&form.log_weights).enumerate() {
             let name = Both::new(format!("w_{}", k + 1), format!("w_{}", k + 1));
             let log_name = Both::new(format!("log(w_{})", k + 1), format!("\\log(w_{})", k + 1));
-            let e = cx.g.unary(Func::Exp, *log_w);
-            cx.label(*prob, name.clone(), false);
-            cx.label(e, name, false);
+            // The weight is exp(log(w_k)), the node a derivative of the
+            // log-sum-exp of the weights' arguments builds.
+            cx.label(*prob, name, false);
             cx.label(*log_w, log_name, false);
         }
     }
