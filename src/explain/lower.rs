@@ -208,6 +208,19 @@ impl<'m> Ctx<'m> {
             });
         }
         match node {
+            // An underscore in \operatorname would start a subscript.
+            Node::Unary(Func::InvMills, a) if latex => {
+                let inner = self.show_with(*a, latex, extra);
+                let arg = if inner.prec == Prec::Atom {
+                    format!("({})", inner.text)
+                } else {
+                    format!("\\left({}\\right)", inner.text)
+                };
+                Some(Label::Text(
+                    format!("\\operatorname{{inv\\_mills}}{arg}"),
+                    Prec::Atom,
+                ))
+            }
             Node::Param(k) => self
                 .leaves
                 .get(k)
@@ -403,6 +416,36 @@ impl<'m> Ctx<'m> {
             Val::Scalar(n) => Ok(n),
             Val::Vector(_) => Err("a vector where a number is expected".into()),
             Val::Matrix(m) => Err(format!("the matrix `{m}` where a number is expected")),
+        }
+    }
+
+    /// The elements of a number or vector expression: the number itself,
+    /// or one node per element of a vector of data columns or of a
+    /// parameter (`w[1]`, `w[2]`, ...).
+    pub fn elements(&mut self, e: &Expr, env: &HashMap<String, Val>) -> Lowered<Vec<NodeId>> {
+        let notes = self.notes.len();
+        match self.expr(e, env)? {
+            Val::Scalar(n) => Ok(vec![n]),
+            Val::Vector(v) => {
+                // The elements are written one by one, not as element j.
+                self.notes.truncate(notes);
+                Ok(match v.source {
+                    VecSource::Data(cols) => cols
+                        .iter()
+                        .map(|c| self.data_leaf(format!("data {c}"), ident(c, &["i"]), Prec::Atom))
+                        .collect(),
+                    VecSource::Param { base, fixed } => (1..=v.len)
+                        .map(|k| {
+                            let mut parts = fixed.clone();
+                            parts.push(Part::Fixed(k));
+                            self.param_element(&base, &parts)
+                        })
+                        .collect(),
+                })
+            }
+            Val::Matrix(m) => Err(format!(
+                "the matrix `{m}` where a number or a vector is expected"
+            )),
         }
     }
 

@@ -25,6 +25,7 @@ mod text;
 
 use std::collections::HashMap;
 
+use crate::dist::mixture::Compound;
 use crate::dist::{Family, Support};
 use crate::graph::{Func, Graph, Infix, Node, NodeId, Prec};
 use crate::model::{Model, ParamDim, Statement};
@@ -202,6 +203,25 @@ pub(crate) struct Prepared {
     /// l_i or l.
     pub l_name: Both,
     pub latex: bool,
+    /// For a mixture or zero inflation, its parts in the argument names.
+    pub compound: Option<CompoundView>,
+}
+
+/// A compound statement as a reader is shown it.
+pub(crate) struct CompoundView {
+    pub kind: Compound,
+    pub components: Vec<ComponentView>,
+    /// The terms and parts in the argument names (`Prepared::named`).
+    pub form: family::Compound,
+    /// Mixtures: the responsibilities r_{k,i} = exp(log(w_k) - l_{k,i} + l_i).
+    pub resp: Vec<NodeId>,
+}
+
+/// One component: its family, the name of its -log p and of its density.
+pub(crate) struct ComponentView {
+    pub family: &'static Family,
+    pub l_name: Both,
+    pub p_name: Both,
 }
 
 impl Prepared {
@@ -291,6 +311,78 @@ fn explain_statement(
     Ok(())
 }
 
+/// One distribution argument before it is named: the family's name for it,
+/// a component or element index, and the argument as written.
+struct Spec {
+    base: &'static str,
+    index: Option<usize>,
+    actual: NodeId,
+    /// The family the argument belongs to (a component's, for a compound
+    /// statement) and its position there, for recognising links.
+    family: &'static str,
+    pos: usize,
+}
+
+/// The link of an argument written as link(eta) where the family is
+/// written on that scale: `Poisson(exp(eta))`, `Bernoulli(logistic(eta))`,
+/// `Bernoulli(Phi(eta))`, `Binomial(n, logistic(eta))`.
+fn link_of(g: &Graph, family: &str, pos: usize, node: NodeId) -> Option<(Func, NodeId)> {
+    match (family, pos, g.node(node)) {
+        ("Poisson", 0, Node::Unary(Func::Exp, eta)) => Some((Func::Exp, *eta)),
+        ("Bernoulli", 0, Node::Unary(f @ (Func::Logistic | Func::Phi), eta)) => Some((*f, *eta)),
+        ("Binomial", 1, Node::Unary(Func::Logistic, eta)) => Some((Func::Logistic, *eta)),
+        _ => None,
+    }
+}
+
+/// The argument specs of a compound statement: the weights, then each
+/// component's arguments.
+fn compound_specs(
+    cx: &mut Ctx,
+    st: &Statement,
+    kind: Compound,
+    comps: &[crate::model::Component],
+) -> Result<(Vec<Spec>, usize), String> {
+    let env = HashMap::new();
+    let weights = cx.elements(&st.args[0], &env)?;
+    let several = weights.len() > 1;
+    // Vector weights on the logit scale are eta_k unless a component has
+    // arguments of that name.
+    let eta_in_components = comps.iter().any(|c| {
+        c.family.args.contains(&"eta")
+            || matches!(c.family.name, "Poisson" | "Bernoulli" | "Binomial")
+    });
+    let base = match kind {
+        Compound::Mixture => "w",
+        Compound::MixtureLogit if several && eta_in_components => "alpha",
+        Compound::MixtureLogit => "eta",
+        Compound::ZeroInflated => "pi",
+    };
+    let mut specs: Vec<Spec> = weights
+        .iter()
+        .enumerate()
+        .map(|(k, w)| Spec {
+            base,
+            index: several.then_some(k + 1),
+            actual: *w,
+            family: st.family.name,
+            pos: k,
+        })
+        .collect();
+    for (k, comp) in comps.iter().enumerate() {
+        for (j, a) in comp.args.iter().enumerate() {
+            specs.push(Spec {
+                base: comp.family.args[j],
+                index: (kind != Compound::ZeroInflated).then_some(k + 1),
+                actual: cx.scalar(a, &env)?,
+                family: comp.family.name,
+                pos: j,
+            });
+        }
+    }
+    Ok((specs, weights.len()))
+}
+
 fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String> {
     let env = HashMap::new();
     let family = st.family;
@@ -306,26 +398,36 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
         let y = cx.scalar(&st.lhs, &env)?;
         (Some(y), cx.both(y), None)
     };
-    let mut actual_args = Vec::new();
-    for a in &st.args {
-        actual_args.push(cx.scalar(a, &env)?);
-    }
+    let (specs, n_weights) = match &st.compound {
+        Some((kind, comps)) => compound_specs(cx, st, *kind, comps)?,
+        None => {
+            let mut specs = Vec::new();
+            for (i, a) in st.args.iter().enumerate() {
+                let (base, index) = match (family.variadic, family.name) {
+                    (true, "Categorical") => ("p", Some(i + 1)),
+                    (true, _) => ("eta", Some(i + 1)),
+                    (false, _) => (family.args[i], None),
+                };
+                specs.push(Spec {
+                    base,
+                    index,
+                    actual: cx.scalar(a, &env)?,
+                    family: family.name,
+                    pos: i,
+                });
+            }
+            (specs, 0)
+        }
+    };
 
     let mut args = Vec::new();
-    for (i, &actual) in actual_args.iter().enumerate() {
-        let link = match (family.name, cx.g.node(actual)) {
-            ("Poisson", Node::Unary(Func::Exp, eta)) => Some((Func::Exp, *eta)),
-            ("Bernoulli", Node::Unary(Func::Logistic, eta)) => Some((Func::Logistic, *eta)),
-            _ => None,
-        };
+    for spec in &specs {
+        let actual = spec.actual;
+        let link = link_of(&cx.g, spec.family, spec.pos, actual);
         let target = link.map(|(_, e)| e).unwrap_or(actual);
         let row = cx.g.is_row(target);
         let rows: &[&str] = if row { &["i"] } else { &[] };
-        let (base, index) = if family.variadic {
-            ("eta".to_string(), Some((i + 1).to_string()))
-        } else {
-            (family.args[i].to_string(), None)
-        };
+        let index = spec.index.map(|k| k.to_string());
         let subs = |extra: &[&str]| -> Vec<String> {
             index
                 .iter()
@@ -339,10 +441,18 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
             let mut b = ident(base, &s);
             // A model name written like the argument but meaning something
             // else gets a prime on the argument.
+            // So does an argument written `n`, the number of rows.
             let clash = cx.model.param(base).is_some()
                 || cx.model.data_var(base).is_some()
-                || cx.model.const_value(base).is_some();
-            if clash && cx.show(node, false).text != b.plain {
+                || cx.model.const_value(base).is_some()
+                || b.plain == "n";
+            // Element k of a vector with the argument's name is that
+            // argument: w[2] is w_2.
+            let shown = cx.show(node, false).text;
+            let element = index
+                .as_ref()
+                .is_some_and(|k| shown == format!("{base}[{k}]"));
+            if clash && !element && shown != b.plain {
                 b = Both::new(
                     b.plain.replacen(base, &format!("{base}'"), 1),
                     b.latex.replacen(
@@ -354,7 +464,7 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
             }
             b
         };
-        let name = name_for(cx, &base, actual);
+        let name = name_for(cx, spec.base, actual);
         let sym_name = if link.is_some() {
             name_for(cx, "eta", target)
         } else {
@@ -384,34 +494,61 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
         });
     }
 
-    let obs = match (y, level_col) {
-        (Some(y), _) => Obs::Value(y),
-        (None, Some(col)) => Obs::Level(col),
-        _ => unreachable!(),
-    };
     let actual_nodes: Vec<NodeId> = args.iter().map(|a| a.actual).collect();
     let named_nodes: Vec<NodeId> = args.iter().map(|a| a.display).collect();
     let inline_nodes: Vec<NodeId> = args.iter().map(|a| a.inline).collect();
-    let actual = family::terms(cx, family, obs, &actual_nodes);
-    if actual.is_empty() {
-        return Err(format!(
-            "the {} distribution has no written form yet",
-            family.name
-        ));
-    }
-    let named = family::terms(cx, family, obs, &named_nodes);
-    let inline = family::terms(cx, family, obs, &inline_nodes);
+    let (actual, named, inline, compound) = match (&st.compound, y) {
+        (Some((kind, comps)), Some(y)) => {
+            let build = |cx: &mut Ctx, nodes: &[NodeId]| {
+                let (weights, mut rest) = nodes.split_at(n_weights);
+                let mut parts = Vec::new();
+                for c in comps {
+                    let (these, more) = rest.split_at(c.args.len());
+                    parts.push((c.family, these.to_vec()));
+                    rest = more;
+                }
+                family::compound_terms(cx, *kind, y, weights, &parts)
+            };
+            let actual = build(cx, &actual_nodes)?;
+            let inline = build(cx, &inline_nodes)?;
+            let named = build(cx, &named_nodes)?;
+            let view = compound_view(cx, *kind, comps, named, &y_name, n_weights);
+            (
+                actual.terms,
+                view.form.terms.clone(),
+                inline.terms,
+                Some(view),
+            )
+        }
+        _ => {
+            let obs = match (y, level_col) {
+                (Some(y), _) => Obs::Value(y),
+                (None, Some(col)) => Obs::Level(col),
+                _ => unreachable!(),
+            };
+            let actual = family::terms(cx, family, obs, &actual_nodes);
+            if actual.is_empty() {
+                return Err(format!(
+                    "the {} distribution has no written form yet",
+                    family.name
+                ));
+            }
+            let named = family::terms(cx, family, obs, &named_nodes);
+            let inline = family::terms(cx, family, obs, &inline_nodes);
+            (actual, named, inline, None)
+        }
+    };
     if let Some(col) = level_col {
-        // eta_{y_i}: the argument of the observed level.
-        let yn = &y_name;
-        let chosen = Both::new(
-            format!("eta_{{{}}}", yn.plain),
-            format!("\\eta_{{{}}}", yn.latex),
-        );
+        // eta_{y_i} or p_{y_i}: the argument of the observed level.
+        let chosen = chosen_name(family, &y_name);
         for t in actual.iter().chain(&named).chain(&inline) {
-            if let Node::Select { col: c, .. } = cx.g.node(t.node) {
+            let mut node = t.node;
+            if let Node::Unary(_, inner) = *cx.g.node(node) {
+                node = inner;
+            }
+            if let Node::Select { col: c, .. } = cx.g.node(node) {
                 if *c == col {
-                    cx.label(t.node, chosen.clone(), false);
+                    cx.label(node, chosen.clone(), false);
                 }
             }
         }
@@ -433,7 +570,102 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
         inline,
         l_name,
         latex,
+        compound,
     })
+}
+
+/// `eta_{y_i}` (CategoricalLogit) or `p_{y_i}` (Categorical): the argument
+/// of the observed level.
+fn chosen_name(family: &Family, y_name: &Both) -> Both {
+    let (plain, latex) = if family.name == "Categorical" {
+        ("p", "p")
+    } else {
+        ("eta", "\\eta")
+    };
+    Both::new(
+        format!("{plain}_{{{}}}", y_name.plain),
+        format!("{latex}_{{{}}}", y_name.latex),
+    )
+}
+
+/// Names the parts of a compound statement's named form: each component's
+/// -log p as l_{k,i} (l_{D,i} for zero inflation), the responsibilities
+/// r_{k,i} that its derivatives bring in, and the indicators of the cases.
+fn compound_view(
+    cx: &mut Ctx,
+    kind: Compound,
+    comps: &[crate::model::Component],
+    form: family::Compound,
+    y_name: &Both,
+    n_weights: usize,
+) -> CompoundView {
+    let zero_inflated = kind == Compound::ZeroInflated;
+    let mut components = Vec::new();
+    for (k, (c, part)) in comps.iter().zip(&form.components).enumerate() {
+        let tag = if zero_inflated {
+            "D".to_string()
+        } else {
+            (k + 1).to_string()
+        };
+        let l_name = Both::new(format!("l_{{{tag},i}}"), format!("\\ell_{{{tag},i}}"));
+        let p_name = Both::new(format!("p_{tag}"), format!("p_{{{tag}}}"));
+        cx.label(part.total, l_name.clone(), false);
+        components.push(ComponentView {
+            family: c.family,
+            l_name,
+            p_name,
+        });
+    }
+    // d LSE = sum_k exp(item_k - LSE) d item_k: the derivative's weights,
+    // built as the derivative builds them so the labels apply.
+    let mut resp = Vec::new();
+    if let Some(lse) = form.lse {
+        for (k, item) in form.items.iter().enumerate() {
+            let shifted = cx.g.sub(*item, lse);
+            let r = cx.g.unary(Func::Exp, shifted);
+            cx.label(
+                r,
+                Both::new(format!("r_{{{},i}}", k + 1), format!("r_{{{},i}}", k + 1)),
+                false,
+            );
+            resp.push(r);
+        }
+    }
+    // Softmax weights are w_k, their logs log(w_k).
+    if kind == Compound::MixtureLogit && n_weights > 1 {
+        for (k, (prob, log_w)) in form.probs.iter().zip(&form.log_weights).enumerate() {
+            let name = Both::new(format!("w_{}", k + 1), format!("w_{}", k + 1));
+            let log_name = Both::new(format!("log(w_{})", k + 1), format!("\\log(w_{})", k + 1));
+            // The weight is exp(log(w_k)), the node a derivative of the
+            // log-sum-exp of the weights' arguments builds.
+            cx.label(*prob, name, false);
+            cx.label(*log_w, log_name, false);
+        }
+    }
+    if let Some((zero, positive)) = form.indicators {
+        cx.label(
+            zero,
+            Both::new(
+                format!("[{} = 0]", y_name.plain),
+                format!("[{} = 0]", y_name.latex),
+            ),
+            false,
+        );
+        cx.label(
+            positive,
+            Both::new(
+                format!("[{} > 0]", y_name.plain),
+                format!("[{} > 0]", y_name.latex),
+            ),
+            false,
+        );
+    }
+    CompoundView {
+        kind,
+        components,
+        form,
+        resp,
+    }
 }
 
 fn definitions(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
@@ -460,7 +692,7 @@ fn definitions(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
     for l in &lines {
         out.formula(l);
     }
-    if !p.prior && !p.family.variadic {
+    if !p.prior && p.level_col.is_none() {
         let fixed: Vec<&Arg> = p.args.iter().filter(|a| !a.row).collect();
         if !fixed.is_empty() {
             let mut pieces = vec![];
@@ -481,15 +713,34 @@ fn definitions(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
     for (sym, words) in cx.notes.clone() {
         out.say(&[m(sym.get(latex)), w(format!("{words}."))]);
     }
-    if let Some(_col) = p.level_col {
+    if p.level_col.is_some() {
         out.say(&[
-            m(format!("{}_{{{}}}", if latex { "\\eta" } else { "eta" }, p.y_name.get(latex))),
+            m(chosen_name(p.family, &p.y_name).get(latex)),
             w(format!(
                 " is the argument of the level of {} on row i: the k-th argument belongs to the k-th level in sorted order \
                  (nll check --data lists the levels).",
                 p.y_name.plain.trim_end_matches("_i")
             )),
         ]);
+    }
+}
+
+/// The link of a Bernoulli written on the logit or probit scale.
+pub(crate) fn bernoulli_link(p: &Prepared) -> Option<Func> {
+    match (p.family.name, p.args.first().and_then(|a| a.link)) {
+        ("BernoulliLogit", _) => Some(Func::Logistic),
+        ("BernoulliProbit", _) => Some(Func::Phi),
+        ("Bernoulli", Some((f, _))) => Some(f),
+        _ => None,
+    }
+}
+
+/// A function's name as written in the output.
+fn func_text(f: Func, latex: bool) -> String {
+    if latex {
+        format!("\\operatorname{{{}}}", f.name())
+    } else {
+        f.name().to_string()
     }
 }
 
@@ -501,13 +752,13 @@ fn per_row(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
         format!("{} = -log p({})", p.l_name.plain, p.y_name.plain)
     };
     out.label(if p.prior { "The term" } else { "Per row" });
-    let logit = match p.family.name {
-        "BernoulliLogit" => true,
-        "Bernoulli" => p.args[0].link.is_some(),
-        _ => false,
-    };
-    if logit {
-        // The cross-entropy in p, then the same on the logit scale.
+    if let Some(c) = &p.compound {
+        per_row_compound(cx, p, c, &lhs, out);
+        return;
+    }
+    if let Some(link) = bernoulli_link(p) {
+        // The cross-entropy in p, then the same on the logit or probit
+        // scale.
         let y = p.y.unwrap_or(cx.n);
         let row = !p.prior;
         let pn = ident("p", if row { &["i"] } else { &[] });
@@ -521,29 +772,169 @@ fn per_row(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
             p.l_name.get(latex),
             join_terms(cx, &p.named, latex)
         ));
-        out.say(&[
+        let helper = match (link, latex) {
+            (Func::Phi, false) => "logPhi(u) = log(Phi(u))".to_string(),
+            (Func::Phi, true) => {
+                "\\operatorname{logPhi}(u) = \\log(\\operatorname{Phi}(u))".to_string()
+            }
+            (_, false) => "softplus(u) = log(1 + exp(u))".to_string(),
+            (_, true) => "\\operatorname{softplus}(u) = \\log(1 + \\exp(u))".to_string(),
+        };
+        let mut s = vec![
             w("with "),
             m(format!(
                 "{} = {}({})",
                 pn.get(latex),
-                if latex {
-                    "\\operatorname{logistic}"
-                } else {
-                    "logistic"
-                },
+                func_text(link, latex),
                 eta.get(latex)
             )),
-            w(" and "),
-            m(if latex {
-                "\\operatorname{softplus}(u) = \\log(1 + \\exp(u))".to_string()
-            } else {
-                "softplus(u) = log(1 + exp(u))".to_string()
-            }),
-            w("."),
-        ]);
+        ];
+        if link == Func::Phi {
+            s.extend([
+                w(", the standard normal CDF, "),
+                m(format!(
+                    "1 - {} = {}(-{})",
+                    pn.get(latex),
+                    func_text(link, latex),
+                    eta.get(latex)
+                )),
+                w(", and "),
+                m(helper),
+                w(", computed so that it stays finite far into both tails."),
+            ]);
+        } else {
+            s.extend([w(" and "), m(helper), w(".")]);
+        }
+        out.say(&s);
         return;
     }
     out.formula(&format!("{lhs} = {}", join_terms(cx, &p.named, latex)));
+}
+
+/// True for a mixture whose weights are a softmax of several arguments.
+pub(crate) fn softmax_weights(p: &Prepared, c: &CompoundView) -> bool {
+    c.kind == Compound::MixtureLogit && weight_count(p, c) > 1
+}
+
+/// The number of weight arguments of a compound statement.
+pub(crate) fn weight_count(p: &Prepared, c: &CompoundView) -> usize {
+    p.args.len()
+        - c.components
+            .iter()
+            .map(|k| k.family.args.len())
+            .sum::<usize>()
+}
+
+/// The per-row term of a mixture or a zero-inflated distribution: each
+/// component's -log p, then the compound's in terms of them.
+fn per_row_compound(cx: &mut Ctx, p: &Prepared, c: &CompoundView, lhs: &str, out: &mut Out) {
+    let latex = p.latex;
+    let y = p.y_name.get(latex);
+    let minus_log = if latex { "-\\log" } else { "-log" };
+    let mut densities = Vec::new();
+    let mut at = weight_count(p, c);
+    for (k, (comp, part)) in c.components.iter().zip(&c.form.components).enumerate() {
+        out.formula(&format!(
+            "{} = {minus_log} {}({y}) = {}",
+            comp.l_name.get(latex),
+            comp.p_name.get(latex),
+            join_terms(cx, &part.terms, latex)
+        ));
+        let n = comp.family.args.len();
+        let names: Vec<&str> = p.args[at..at + n]
+            .iter()
+            .map(|a| a.name.get(latex))
+            .collect();
+        at += n;
+        let fam = if latex {
+            format!("\\operatorname{{{}}}", comp.family.name)
+        } else {
+            comp.family.name.to_string()
+        };
+        if k > 0 {
+            densities.push(w(if k + 1 == c.components.len() {
+                " and "
+            } else {
+                ", "
+            }));
+        }
+        densities.push(m(format!(
+            "{} = {fam}({})",
+            comp.p_name.get(latex),
+            names.join(", ")
+        )));
+    }
+    if let Some((case0, case1)) = c.form.cases {
+        let when = |cond: &str| {
+            if latex {
+                format!("\\quad \\text{{for }} {y} {cond}")
+            } else {
+                format!("   for {y} {cond}")
+            }
+        };
+        out.formula(&format!(
+            "{lhs} = {}{}",
+            cx.show(case0, latex).text,
+            when("= 0")
+        ));
+        out.formula(&format!(
+            "{lhs} = {}{}",
+            cx.show(case1, latex).text,
+            when("> 0")
+        ));
+        out.formula(&format!(
+            "{} = {}",
+            p.l_name.get(latex),
+            join_terms(cx, &p.named, latex)
+        ));
+        let mut s = vec![w("with the count distribution ")];
+        s.extend(densities);
+        s.push(w(
+            "; the last line is both cases in one, as the NLL sums them.",
+        ));
+        out.say(&s);
+        return;
+    }
+    // -log(sum_k w_k exp(-l_k)), then the log-sum-exp the fit evaluates.
+    let mut sum = None;
+    for (prob, part) in c.form.probs.iter().zip(&c.form.components) {
+        let neg_l = cx.g.neg(part.total);
+        let e = cx.call(Func::Exp, neg_l);
+        let t = family::mul_in_order(&mut cx.g, *prob, e);
+        sum = Some(match sum {
+            None => t,
+            Some(acc) => family::add_in_order(&mut cx.g, acc, t),
+        });
+    }
+    if let Some(sum) = sum {
+        let log = cx.call(Func::Log, sum);
+        let textbook = cx.g.neg(log);
+        out.formula(&format!("{lhs} = {}", cx.show(textbook, latex).text));
+    }
+    out.formula(&format!(
+        "{} = {}",
+        p.l_name.get(latex),
+        join_terms(cx, &p.named, latex)
+    ));
+    let mut s = vec![w("with the components ")];
+    s.extend(densities);
+    if softmax_weights(p, c) {
+        let eta = p.args[0].name.get(latex);
+        let base = eta.split('_').next().unwrap_or(eta);
+        s.extend([
+            w(" and the weights "),
+            m(if latex {
+                format!("w_k = \\exp({base}_k) / \\sum_j \\exp({base}_j)")
+            } else {
+                format!("w_k = exp({base}_k)/sum_j exp({base}_j)")
+            }),
+            w(", the softmax"),
+        ]);
+    }
+    s.push(w(
+        "; the second line, a log-sum-exp, is the form the fit evaluates.",
+    ));
+    out.say(&s);
 }
 
 /// The NLL's terms: each as written with inline arguments, summed over rows
@@ -726,7 +1117,7 @@ fn gradients(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
 
     // The softmax's denominator and the level indicators, for categorical
     // statements.
-    let total = if p.level_col.is_some() {
+    let total = if p.level_col.is_some() && p.family.name == "CategoricalLogit" {
         let row = p.args.iter().any(|a| a.row);
         let i = if row { ",i" } else { "" };
         let denom = Both::new(
@@ -794,6 +1185,9 @@ fn gradients(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
         out.label_pieces(&[w("Derivatives of "), m(p.l_name.get(latex))]);
         for line in &lines {
             out.formula(line);
+        }
+        if let Some(c) = p.compound.as_ref().filter(|c| !c.resp.is_empty()) {
+            responsibilities(cx, p, c, out);
         }
     }
 
@@ -902,6 +1296,31 @@ fn gradients(cx: &mut Ctx, p: &Prepared, out: &mut Out) {
             out.formula(&format!("{lhs} = {sign}{body}"));
         }
     }
+}
+
+/// What the r_{k,i} in a mixture's derivatives are.
+fn responsibilities(cx: &mut Ctx, p: &Prepared, c: &CompoundView, out: &mut Out) {
+    let latex = p.latex;
+    let l = cx.leaf(p.l_name.clone(), Prec::Atom, LeafKind::Arg { row: true });
+    let mut s = vec![w("where ")];
+    for (k, (r, item)) in c.resp.iter().zip(&c.form.items).enumerate() {
+        if k > 0 {
+            s.push(w(if k + 1 == c.resp.len() { " and " } else { ", " }));
+        }
+        let shifted = cx.g.add(*item, l);
+        let e = cx.call(Func::Exp, shifted);
+        s.push(m(format!(
+            "{} = {}",
+            cx.show(*r, latex).text,
+            cx.show(e, latex).text
+        )));
+    }
+    s.push(w(
+        " are the responsibilities: the probability, given the observation, that row i came \
+         from each component. A row's responsibilities add up to 1, and each component's \
+         derivative counts on a row in proportion to its responsibility, as in the EM algorithm.",
+    ));
+    out.say(&s);
 }
 
 fn factor_text(f: &Infix, latex: bool) -> String {

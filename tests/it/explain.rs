@@ -235,3 +235,132 @@ fn priors_are_added_once() {
     );
     assert!(has_line(&text, "dl/db = (b - mu)/sigma^2"), "{text}");
 }
+
+// Beta, by hand: l = lgamma(a) + lgamma(b) - lgamma(a + b) - (a - 1) log(y)
+//   - (b - 1) log(1 - y).
+//   dl/da = digamma(a) - digamma(a + b) - log(y)
+//   dl/db = digamma(b) - digamma(a + b) - log(1 - y)
+//   With a = mu*phi and b = phi constant in the data: da/dphi = mu, db/dphi = 1,
+//   so dNLL/dphi sums (digamma(a_i) - digamma(a_i + b) - log(y_i)) * mu_i and
+//   (digamma(b) - digamma(a_i + b) - log(1 - y_i)).
+#[test]
+fn beta_gradients_match_the_hand_derivation() {
+    let text = explain_source(
+        "data x, y\nparam c, phi > 0\ny ~ Beta(logistic(c * x) * phi, phi)\n",
+        false,
+    );
+    for line in [
+        "a_i = logistic(c*x_i)*phi",
+        "b = phi",
+        "l_i = -log p(y_i) = lgamma(a_i) + lgamma(b) - lgamma(a_i + b) - (a_i - 1)*log(y_i) - (b - 1)*log(1 - y_i)",
+        "dl_i/da_i = digamma(a_i) - digamma(a_i + b) - log(y_i)",
+        "dl_i/db = digamma(b) - digamma(a_i + b) - log(1 - y_i)",
+        "da_i/dphi = logistic(c*x_i)",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+    assert!(!text.contains("no written form"), "{text}");
+}
+
+// Mixture of two Normals, by hand, with p = w p1 + (1 - w) p2 and
+// l = -log p = -log(w exp(-l1) + (1 - w) exp(-l2)):
+//   dl/dw   = -(exp(-l1) - exp(-l2))/p = r2/(1 - w) - r1/w,
+//   dl/dmu1 = w exp(-l1) dl1/dmu1 / p = r1 (mu1 - y)/sigma1^2,
+//   dl/dsigma1 = r1 (1/sigma1 - (y - mu1)^2/sigma1^3),
+// with the responsibilities r1 = w exp(-l1)/p = exp(log(w) - l1 + l) and
+// r2 = (1 - w) exp(-l2)/p = exp(log(1 - w) - l2 + l), which add up to 1.
+// With mu2 = m + gap, dmu2/dm = 1, so dNLL/dm collects both components.
+#[test]
+fn mixture_gradients_match_the_hand_derivation() {
+    let text = explain_example("mixture_gaussian", false);
+    for line in [
+        "l_{1,i} = -log p_1(y_i) = log(sigma_1) + (1/2)*log(2*pi) + (y_i - mu_1)^2/(2*sigma_1^2)",
+        "l_i = -log p(y_i) = -log(w*exp(-l_{1,i}) + (1 - w)*exp(-l_{2,i}))",
+        "l_i = -log(exp(log(w) - l_{1,i}) + exp(log(1 - w) - l_{2,i}))",
+        "dl_i/dw = r_{2,i}/(1 - w) - r_{1,i}/w",
+        "dl_i/dmu_1 = (mu_1 - y_i)*r_{1,i}/sigma_1^2",
+        "dl_i/dsigma_1 = r_{1,i}*(1/sigma_1 - (y_i - mu_1)^2/sigma_1^3)",
+        "dNLL/dm1 = sum_i ((mu_1 - y_i)*r_{1,i}/sigma_1^2 + (mu_2 - y_i)*r_{2,i}/sigma_2^2)",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+    assert!(
+        text.contains(
+            "r_{1,i} = exp(log(w) - l_{1,i} + l_i) and r_{2,i} = exp(log(1 - w) - l_{2,i} + l_i)"
+        ),
+        "{text}"
+    );
+}
+
+// Zero-inflated Poisson, by hand: p(0) = pi + (1 - pi) exp(-l_D(0)) and
+// p(y) = (1 - pi) exp(-l_D(y)) for y > 0, with l_D = rate - y log(rate) + log(y!).
+//   y = 0: dl/dpi = -(1 - exp(-l_D))/(pi + (1 - pi) exp(-l_D));
+//   y > 0: dl/dpi = 1/(1 - pi).
+#[test]
+fn zero_inflation_has_both_cases() {
+    let text = explain_source(
+        "data y: int\nparam zi in (0, 1), lam > 0\ny ~ ZeroInflated(zi, Poisson(lam))\n",
+        false,
+    );
+    for line in [
+        "l_{D,i} = -log p_D(y_i) = rate - y_i*log(rate) + log(y_i!)",
+        "l_i = -log p(y_i) = -log(pi + (1 - pi)*exp(-l_{D,i}))   for y_i = 0",
+        "l_i = -log p(y_i) = l_{D,i} - log(1 - pi)   for y_i > 0",
+        "dl_i/dpi = [y_i > 0]/(1 - pi) - [y_i = 0]*(1 - exp(-l_{D,i}))/(pi + (1 - pi)*exp(-l_{D,i}))",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+}
+
+/// Every distribution, compound ones included, is written out.
+#[test]
+fn every_family_has_a_written_form() {
+    for (decl, statement) in [
+        ("data y\nparam m, s > 0", "y ~ Cauchy(m, s)"),
+        ("data y\nparam m, s > 0", "y ~ LogNormal(m, s)"),
+        ("data y\nparam k > 0, s > 0", "y ~ Weibull(k, s)"),
+        ("data y\nparam a > 0, b > 0", "y ~ Beta(a, b)"),
+        ("data y\nparam m, s > 0", "y ~ Logistic(m, s)"),
+        ("data y: int\nparam p in (0, 1)", "y ~ Binomial(10, p)"),
+        ("data y: int, n: int\nparam e", "y ~ BinomialLogit(n, e)"),
+        ("data y: int\nparam p in (0, 1)", "y ~ Geometric(p)"),
+        ("data y: int\nparam e", "y ~ BernoulliProbit(e)"),
+        (
+            "data y: factor\nparam a in (0, 1)",
+            "y ~ Categorical(a, 1 - a)",
+        ),
+        (
+            "data y\nparam w in (0, 1), m1, m2",
+            "y ~ Mixture(w, Normal(m1, 1), Normal(m2, 1))",
+        ),
+        (
+            "data y: int\nparam e, r > 0, q in (0, 1)",
+            "y ~ MixtureLogit(e, Poisson(r), Geometric(q))",
+        ),
+        (
+            "data y: int\nparam z in (0, 1), p in (0, 1)",
+            "y ~ ZeroInflated(z, Binomial(5, p))",
+        ),
+    ] {
+        let text = explain_source(&format!("{decl}\n{statement}\n"), false);
+        assert!(text.contains("The NLL:"), "{statement}:\n{text}");
+        assert!(text.contains("What it means:"), "{statement}:\n{text}");
+    }
+}
+
+// Categorical, by hand: l = -log(p_y), so dl/dp_k = -[y = k]/p_k, which is
+// -[y = k]/p_y since the indicator is 0 unless y = k.
+#[test]
+fn categorical_probabilities_are_written_out() {
+    let text = explain_source(
+        "data y: factor\nparam a in (0, 1), b in (0, 1)\ny ~ Categorical(a, (1 - a) * b, (1 - a) * (1 - b))\n",
+        false,
+    );
+    for line in [
+        "p_3 = (1 - a)*(1 - b)",
+        "l_i = -log p(y_i) = -log(p_{y_i})",
+        "dl_i/dp_2 = -[y_i = level 2]/p_{y_i}",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}` in\n{text}");
+    }
+}
