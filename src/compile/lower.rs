@@ -39,6 +39,8 @@ pub(super) struct Lowerer<'a> {
     /// the name of the integer column.
     derived_factors: Vec<(String, Vec<u32>)>,
     n_factor_cols: usize,
+    /// Results of function calls by function and argument nodes.
+    call_cache: HashMap<String, Value>,
 }
 
 type Lowered<T> = Result<T, Diagnostic>;
@@ -66,6 +68,7 @@ impl<'a> Lowerer<'a> {
             expanding: Vec::new(),
             derived_factors: Vec::new(),
             n_factor_cols,
+            call_cache: HashMap::new(),
         }
     }
 
@@ -499,8 +502,19 @@ impl<'a> Lowerer<'a> {
                 .with_note("Functions are expanded where they are used, so they cannot be recursive."));
         }
         let mut inner = HashMap::new();
+        let mut key = vec![f.to_string()];
         for (name, a) in def.args.iter().zip(args) {
-            inner.insert(name.clone(), self.expr(a, env)?);
+            let v = self.expr(a, env)?;
+            key.push(value_key(&v));
+            inner.insert(name.clone(), v);
+        }
+        // A function called again with the same argument nodes gives the
+        // same nodes: reuse them instead of expanding the body again, so
+        // functions that call each other repeatedly cost linear, not
+        // exponential, time.
+        let key = key.join("|");
+        if let Some(v) = self.call_cache.get(&key) {
+            return Ok(v.clone());
         }
         self.expanding.push(f.to_string());
         let body = def.body.clone();
@@ -512,7 +526,11 @@ impl<'a> Lowerer<'a> {
                 .with_note("Functions are expanded at every call; functions that call each other several times grow exponentially.")
                 .with_help("Compute shared parts once in a function without arguments, or simplify the model."));
         }
-        result.map_err(|d| if d.secondary.is_empty() { d.with_secondary(span, format!("in this call of `{f}`")) } else { d })
+        let result = result.map_err(|d| if d.secondary.is_empty() { d.with_secondary(span, format!("in this call of `{f}`")) } else { d });
+        if let Ok(v) = &result {
+            self.call_cache.insert(key, v.clone());
+        }
+        result
     }
 
     fn vector(&mut self, e: &Expr, env: &HashMap<String, Value>) -> Lowered<Vec<NodeId>> {
@@ -631,4 +649,15 @@ fn statement_key(s: &crate::model::Statement) -> String {
     use crate::syntax::print_expr;
     let args: Vec<String> = s.args.iter().map(print_expr).collect();
     format!("{} ~ {}({})", print_expr(&s.lhs), s.family.name, args.join(", "))
+}
+
+/// A value's nodes as text, for the function-call cache key.
+fn value_key(v: &Value) -> String {
+    match v {
+        Value::Scalar(n) => format!("{}", n.0),
+        Value::Vector(items) => items.iter().map(|n| n.0.to_string()).collect::<Vec<_>>().join(","),
+        Value::Matrix { n_cols, items } => {
+            format!("{n_cols}:{}", items.iter().map(|n| n.0.to_string()).collect::<Vec<_>>().join(","))
+        }
+    }
 }

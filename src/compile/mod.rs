@@ -406,7 +406,8 @@ fn check_observed_supports(
         let prog = Program::new(graph, &[], &nodes, columns, ProgramOptions { keep_data_columns: false });
         let rows = prog.eval_rows(columns, &[]);
         let values = &rows[0];
-        let within_trials = |i: usize| !trials || values[i] <= rows[1][i];
+        // The number of trials must itself be a count.
+        let within_trials = |i: usize| !trials || (values[i] <= rows[1][i] && Support::Count.contains(rows[1][i]));
         let bad: Vec<(usize, f64)> = values
             .iter()
             .enumerate()
@@ -435,7 +436,7 @@ fn check_observed_supports(
             .with_primary(
                 s.lhs_span,
                 if trials {
-                    format!("must be {}, at most the number of trials", s.support.describe())
+                    format!("must be {}, at most the number of trials (itself a non-negative integer)", s.support.describe())
                 } else {
                     format!("must be {}", s.support.describe())
                 },

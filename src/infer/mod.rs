@@ -376,7 +376,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         warnings.retain(|w| !w.starts_with("the fit stopped short of the minimum"));
     }
     let mut min_eigenvalue = None;
-    if !hessian_pd && !scale_collapsed && !diverging {
+    if !hessian_pd && !scale_collapsed && !diverging && !curvature.min_scaled_eigenvalue.is_finite() {
+        warnings.push("the Hessian at the estimate is not finite: the estimates are at a point where the model's derivatives overflow, so no curvature and no standard errors can be computed".to_string());
+    } else if !hessian_pd && !scale_collapsed && !diverging {
         min_eigenvalue = Some(curvature.min_scaled_eigenvalue);
         warnings.push(format!(
             "the Hessian is not positive definite (smallest eigenvalue of the Hessian scaled to unit diagonal: {:.3e}); the direction of that eigenvalue involves {}: these parameters are not identified by the data, or the fit is not at a minimum",

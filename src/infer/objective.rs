@@ -113,9 +113,14 @@ pub fn explain_nonfinite_start(c: &Compiled, theta: &[f64]) -> Diagnostic {
                 .with_help("Give start values that put every argument inside its support (`param ... = value` or --start NAME=VALUE), or use a transform such as exp(...) for a scale.");
         }
         let listed: Vec<String> = bad_rows.iter().take(MAX_LISTED_ROWS).map(|i| format!("row {}", source_row(*i))).collect();
+        let where_ = if s.is_prior {
+            "A prior is evaluated once, not per row.".to_string()
+        } else {
+            format!("In {}: {}.", crate::model::plural(bad_rows.len(), "row"), listed.join(", "))
+        };
         return Diagnostic::error("E402", format!("the log-density of `{}` is not finite at the start values", s.family.name))
             .with_primary(s.span, "not finite here")
-            .with_note(format!("In {} rows: {}.", bad_rows.len(), listed.join(", ")))
+            .with_note(where_)
             .with_help("Check the start values, or whether a function such as log or sqrt gets a value outside its domain.");
     }
     Diagnostic::error("E402", "the negative log-likelihood is not finite at the start values")
