@@ -114,7 +114,7 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
-    /// L-BFGS then Newton with the exact Hessian to polish.
+    /// Trust-region Newton with the exact Hessian up to 200 parameters; above that, L-BFGS first, then Newton to polish.
     Auto,
     /// L-BFGS with a strong Wolfe line search.
     Lbfgs,

@@ -93,7 +93,7 @@ impl Compiled {
         for id in &order {
             let _ = writeln!(out, "%{} = {}", number[id], self.describe_node(*id, &number));
         }
-        let _ = writeln!(out, "\n# results");
+        let _ = writeln!(out, "\n# results (grad[p] and hess[p, q] are derivatives with respect to theta, the unconstrained coordinates)");
         for (label, id) in &roots {
             let _ = writeln!(out, "{label} = %{}", number[id]);
         }
