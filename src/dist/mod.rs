@@ -396,7 +396,12 @@ fn neg_binomial(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     g.sub(s4, t_mu)
 }
 
-// Bernoulli: -log p = -(y log p + (1 - y) log(1 - p)).
+// Bernoulli: -log p = -(y log p + (1 - y) log(1 - p)), evaluated for
+// y in {0, 1} as the equal form
+//   -log(y p + (1 - y) (1 - p)),
+// the log of the probability of the observed outcome, which stays exact
+// where p is 0 or 1 on a row whose outcome has probability 1 (the first
+// form is 0 * log 0 = NaN there).
 // When p is written as logistic(eta) or Phi(eta) the logit or probit form
 // below is used instead, which stays finite for any eta.
 fn bernoulli(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
@@ -408,14 +413,13 @@ fn bernoulli(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
         return bernoulli_probit(g, y, &[eta]);
     }
     let one = g.constant(1.0);
-    let log_p = g.unary(Func::Log, p);
     let q = g.sub(one, p);
-    let log_q = g.unary(Func::Log, q);
-    let t1 = g.mul(y, log_p);
+    let yp = g.mul(y, p);
     let one_minus_y = g.sub(one, y);
-    let t2 = g.mul(one_minus_y, log_q);
-    let s = g.add(t1, t2);
-    g.neg(s)
+    let yq = g.mul(one_minus_y, q);
+    let p_obs = g.add(yp, yq);
+    let log_p_obs = g.unary(Func::Log, p_obs);
+    g.neg(log_p_obs)
 }
 
 // Bernoulli on the logit scale, p = logistic(eta):
