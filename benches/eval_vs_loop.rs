@@ -46,7 +46,10 @@ fn compile_source(source: &str, columns: Vec<(&str, Vec<f64>)>) -> Compiled {
     assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
     let ds = DataSet {
         n_rows: N_ROWS,
-        columns: columns.into_iter().map(|(n, v)| (n.to_string(), ColumnKind::Real, Column::Real(v))).collect(),
+        columns: columns
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), ColumnKind::Real, Column::Real(v)))
+            .collect(),
         n_dropped: 0,
         n_filtered_out: 0,
         source_rows: (1..=N_ROWS).collect(),
@@ -107,14 +110,23 @@ fn logistic_loop(xs: &[Vec<f64>], y: &[f64], theta: &[f64]) -> f64 {
 
 fn main() {
     // Single-threaded comparison: the hand loop uses one core.
-    rayon::ThreadPoolBuilder::new().num_threads(1).build_global().ok();
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global()
+        .ok();
     let mut rng = Rng(20240611);
 
-    println!("{:<22} {:>14} {:>14} {:>10}", "workload (1e6 rows)", "nll evals/s", "loop evals/s", "ratio");
+    println!(
+        "{:<22} {:>14} {:>14} {:>10}",
+        "workload (1e6 rows)", "nll evals/s", "loop evals/s", "ratio"
+    );
 
     // Linear Gaussian: y = a + b x + sigma e, theta = (a, b, log sigma).
     let x: Vec<f64> = (0..N_ROWS).map(|_| rng.normal()).collect();
-    let y: Vec<f64> = x.iter().map(|xi| 1.0 + 2.0 * xi + 0.5 * rng.normal()).collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|xi| 1.0 + 2.0 * xi + 0.5 * rng.normal())
+        .collect();
     let c = compile_source(
         "data x, y\nparam a, b\nparam s > 0\ny ~ Normal(a + b * x, s)\n",
         vec![("x", x.clone()), ("y", y.clone())],
@@ -127,15 +139,28 @@ fn main() {
         prog.eval(&mut ws, &c.columns, black_box(&theta), &mut out);
         out[0]
     });
-    let (t_loop, _) = median_seconds(|| black_box(linear_loop(black_box(&x), black_box(&y), black_box(&theta))));
-    println!("{:<22} {:>14.1} {:>14.1} {:>10.2}", "linear Gaussian", 1.0 / t_nll, 1.0 / t_loop, t_nll / t_loop);
+    let (t_loop, _) =
+        median_seconds(|| black_box(linear_loop(black_box(&x), black_box(&y), black_box(&theta))));
+    println!(
+        "{:<22} {:>14.1} {:>14.1} {:>10.2}",
+        "linear Gaussian",
+        1.0 / t_nll,
+        1.0 / t_loop,
+        t_nll / t_loop
+    );
 
     // Logistic regression with three features.
-    let xs: Vec<Vec<f64>> = (0..3).map(|_| (0..N_ROWS).map(|_| rng.normal()).collect()).collect();
+    let xs: Vec<Vec<f64>> = (0..3)
+        .map(|_| (0..N_ROWS).map(|_| rng.normal()).collect())
+        .collect();
     let yl: Vec<f64> = (0..N_ROWS)
         .map(|i| {
             let eta = 0.3 + 0.8 * xs[0][i] - 0.5 * xs[1][i] + 0.2 * xs[2][i];
-            if rng.next_f64() < 1.0 / (1.0 + (-eta).exp()) { 1.0 } else { 0.0 }
+            if rng.next_f64() < 1.0 / (1.0 + (-eta).exp()) {
+                1.0
+            } else {
+                0.0
+            }
         })
         .collect();
     let c = compile_source(
@@ -150,7 +175,19 @@ fn main() {
         prog.eval(&mut ws, &c.columns, black_box(&theta), &mut out);
         out[0]
     });
-    let (t_loop, _) = median_seconds(|| black_box(logistic_loop(black_box(&xs), black_box(&yl), black_box(&theta))));
-    println!("{:<22} {:>14.1} {:>14.1} {:>10.2}", "logistic, 3 features", 1.0 / t_nll, 1.0 / t_loop, t_nll / t_loop);
+    let (t_loop, _) = median_seconds(|| {
+        black_box(logistic_loop(
+            black_box(&xs),
+            black_box(&yl),
+            black_box(&theta),
+        ))
+    });
+    println!(
+        "{:<22} {:>14.1} {:>14.1} {:>10.2}",
+        "logistic, 3 features",
+        1.0 / t_nll,
+        1.0 / t_loop,
+        t_nll / t_loop
+    );
     println!("\nratio = time of one compiled NLL+gradient evaluation / time of the hand-written loop (lower is better; 1.0 is parity)");
 }

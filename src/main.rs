@@ -5,7 +5,9 @@
 const STACK_BYTES: usize = 512 * 1024 * 1024;
 
 fn main() {
-    let worker = std::thread::Builder::new().stack_size(STACK_BYTES).spawn(nll::cli::run);
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(nll::cli::run);
     let code = match worker {
         Ok(handle) => handle.join().unwrap_or(101),
         Err(_) => nll::cli::run(),

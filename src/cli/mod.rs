@@ -16,7 +16,11 @@ use crate::optim::Method;
 pub use pipeline::Failure;
 
 #[derive(Debug, Parser)]
-#[command(name = "nll", version, about = "Fit statistical models written as distributional statements by maximum likelihood")]
+#[command(
+    name = "nll",
+    version,
+    about = "Fit statistical models written as distributional statements by maximum likelihood"
+)]
 pub struct Cli {
     /// Log progress to standard error (repeat for more detail).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -133,8 +137,13 @@ impl MethodArg {
 }
 
 fn parse_start(s: &str) -> Result<(String, f64), String> {
-    let (name, value) = s.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, found `{s}`"))?;
-    let v: f64 = value.trim().parse().map_err(|_| format!("`{value}` is not a number"))?;
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, found `{s}`"))?;
+    let v: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number"))?;
     if !v.is_finite() {
         return Err(format!("`{value}` is not a finite number"));
     }
@@ -142,7 +151,9 @@ fn parse_start(s: &str) -> Result<(String, f64), String> {
 }
 
 fn parse_where(s: &str) -> Result<(String, String), String> {
-    let (col, value) = s.split_once('=').ok_or_else(|| format!("expected COLUMN=VALUE, found `{s}`"))?;
+    let (col, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected COLUMN=VALUE, found `{s}`"))?;
     Ok((col.trim().to_string(), value.trim().to_string()))
 }
 

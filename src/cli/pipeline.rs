@@ -69,7 +69,11 @@ fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     if diags.iter().any(|d| d.is_error()) {
         return Err(Failure::Input);
     }
-    Ok(Loaded { name, source, model })
+    Ok(Loaded {
+        name,
+        source,
+        model,
+    })
 }
 
 fn column_requests(model: &Model) -> Vec<ColumnRequest> {
@@ -82,15 +86,26 @@ fn column_requests(model: &Model) -> Vec<ColumnRequest> {
         };
         for c in &dv.columns {
             if !out.iter().any(|r| r.name == *c) {
-                out.push(ColumnRequest { name: c.clone(), kind });
+                out.push(ColumnRequest {
+                    name: c.clone(),
+                    kind,
+                });
             }
         }
     }
     out
 }
 
-fn load_data(loaded: &Loaded, args: &DataArgs, path: &Path, color: bool) -> Result<DataSet, Failure> {
-    let opts = LoadOptions { drop_missing: args.drop_missing, filters: args.filters.clone() };
+fn load_data(
+    loaded: &Loaded,
+    args: &DataArgs,
+    path: &Path,
+    color: bool,
+) -> Result<DataSet, Failure> {
+    let opts = LoadOptions {
+        drop_missing: args.drop_missing,
+        filters: args.filters.clone(),
+    };
     match data::load_csv(path, &column_requests(&loaded.model), &opts) {
         Ok(ds) => Ok(ds),
         Err(err) => {
@@ -178,7 +193,11 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
     if args.jacobian {
         compiled = compiled.with_jacobian();
     }
-    let opts = FitOptions { starts: args.starts.clone(), max_iter: args.max_iter, method: super::method_of(args) };
+    let opts = FitOptions {
+        starts: args.starts.clone(),
+        max_iter: args.max_iter,
+        method: super::method_of(args),
+    };
     let mut report = infer::fit(&compiled, &opts).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);
         Failure::Input
@@ -200,7 +219,12 @@ pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
         None => {
             // Without data the graph is built on zero rows; factor levels
             // decide the shape of the model, so they need the data.
-            if let Some(dv) = loaded.model.data.iter().find(|d| d.kind == DataKind::Factor) {
+            if let Some(dv) = loaded
+                .model
+                .data
+                .iter()
+                .find(|d| d.kind == DataKind::Factor)
+            {
                 let d = Diagnostic::error("E003", format!("`nll compile` needs --data: the levels of factor `{}` decide the model's parameters", dv.name))
                     .with_primary(dv.span, "a factor")
                     .with_help("Give the data file with --data FILE.csv.");
@@ -220,10 +244,20 @@ fn empty_data(model: &Model) -> DataSet {
         .into_iter()
         .map(|r| (r.name, r.kind, data::Column::Real(Vec::new())))
         .collect();
-    DataSet { n_rows: 0, columns, n_dropped: 0, n_filtered_out: 0, source_rows: Vec::new() }
+    DataSet {
+        n_rows: 0,
+        columns,
+        n_dropped: 0,
+        n_filtered_out: 0,
+        source_rows: Vec::new(),
+    }
 }
 
 pub fn explain(args: &ExplainArgs, color: bool) -> Result<(), Failure> {
     let loaded = load_model(&args.model, color)?;
-    write_out(&crate::explain::explain(&loaded.model, &loaded.source, args.latex))
+    write_out(&crate::explain::explain(
+        &loaded.model,
+        &loaded.source,
+        args.latex,
+    ))
 }

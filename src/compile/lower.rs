@@ -58,7 +58,10 @@ impl<'a> Lowerer<'a> {
         cols: &'a HashMap<String, ColRef>,
         graph: &'a mut Graph,
     ) -> Lowerer<'a> {
-        let n_factor_cols = cols.values().filter(|c| matches!(c, ColRef::Factor { .. })).count();
+        let n_factor_cols = cols
+            .values()
+            .filter(|c| matches!(c, ColRef::Factor { .. }))
+            .count();
         Lowerer {
             model,
             data,
@@ -77,7 +80,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn levels_of(&self, factor: &str) -> Vec<String> {
-        let col_name = self.model.data_var(factor).map(|d| d.columns[0].clone()).unwrap_or_default();
+        let col_name = self
+            .model
+            .data_var(factor)
+            .map(|d| d.columns[0].clone())
+            .unwrap_or_default();
         match self.data.column(&col_name) {
             Some(Column::Factor { levels, .. }) => levels.clone(),
             _ => Vec::new(),
@@ -114,7 +121,11 @@ impl<'a> Lowerer<'a> {
             }
             let mut nodes = Vec::new();
             for label in labels {
-                let name = if label.is_empty() { p.name.clone() } else { format!("{}[{}]", p.name, label.join(",")) };
+                let name = if label.is_empty() {
+                    p.name.clone()
+                } else {
+                    format!("{}[{}]", p.name, label.join(","))
+                };
                 let k = elements.len() as u32;
                 let node = self.natural_node(k, p.transform);
                 nodes.push(node);
@@ -128,7 +139,13 @@ impl<'a> Lowerer<'a> {
                 });
             }
             let shape_dims = dims.into_iter().map(|(n, f, _)| (n, f)).collect();
-            self.shapes.insert(p.name.clone(), ParamShape { dims: shape_dims, nodes });
+            self.shapes.insert(
+                p.name.clone(),
+                ParamShape {
+                    dims: shape_dims,
+                    nodes,
+                },
+            );
         }
         elements
     }
@@ -253,8 +270,11 @@ impl<'a> Lowerer<'a> {
             Value::Scalar(w) => vec![w],
             Value::Vector(v) => v,
             Value::Matrix { .. } => {
-                return Err(Diagnostic::error("E213", "mixture weights must be a number or a vector")
-                    .with_primary(weight_expr.span, "a matrix"));
+                return Err(Diagnostic::error(
+                    "E213",
+                    "mixture weights must be a number or a vector",
+                )
+                .with_primary(weight_expr.span, "a matrix"));
             }
         };
         let mut components = Vec::new();
@@ -270,8 +290,11 @@ impl<'a> Lowerer<'a> {
         let term = match kind {
             Compound::ZeroInflated => {
                 if weights.len() != 1 {
-                    return Err(Diagnostic::error("E213", "the zero-inflation probability must be a number")
-                        .with_primary(weight_expr.span, "a vector"));
+                    return Err(Diagnostic::error(
+                        "E213",
+                        "the zero-inflation probability must be a number",
+                    )
+                    .with_primary(weight_expr.span, "a vector"));
                 }
                 mixture::zero_inflated_term(self.graph, y, weights[0], terms[0])
             }
@@ -325,10 +348,16 @@ impl<'a> Lowerer<'a> {
     /// or an integer column holding 1..K.
     fn observed_factor(&mut self, lhs: &Expr, n_classes: usize) -> Lowered<u32> {
         let ExprKind::Name(name) = &lhs.kind else {
-            return Err(Diagnostic::error("E218", "the left side of a categorical statement must be a data column")
-                .with_primary(lhs.span, "not a column name"));
+            return Err(Diagnostic::error(
+                "E218",
+                "the left side of a categorical statement must be a data column",
+            )
+            .with_primary(lhs.span, "not a column name"));
         };
-        let dv = self.model.data_var(name).ok_or_else(|| Diagnostic::bug(format!("unresolved `{name}`")))?;
+        let dv = self
+            .model
+            .data_var(name)
+            .ok_or_else(|| Diagnostic::bug(format!("unresolved `{name}`")))?;
         match (dv.kind, self.cols.get(&dv.columns[0])) {
             (DataKind::Factor, Some(ColRef::Factor { col, n_levels })) => {
                 if *n_levels != n_classes {
@@ -350,21 +379,43 @@ impl<'a> Lowerer<'a> {
                     if *v >= 1.0 && *v <= n_classes as f64 {
                         codes.push(*v as u32 - 1);
                     } else {
-                        bad.push(format!("row {} ({v})", self.data.source_rows.get(i).copied().unwrap_or(i + 1)));
+                        bad.push(format!(
+                            "row {} ({v})",
+                            self.data.source_rows.get(i).copied().unwrap_or(i + 1)
+                        ));
                         codes.push(0);
                     }
                 }
                 if !bad.is_empty() {
-                    return Err(Diagnostic::error("E320", format!("{} values of `{name}` are not classes 1..{n_classes}", bad.len()))
-                        .with_primary(lhs.span, format!("must be an integer from 1 to {n_classes}"))
-                        .with_note(format!("Offending rows: {}.", bad.iter().take(super::MAX_LISTED_ROWS).cloned().collect::<Vec<_>>().join(", "))));
+                    return Err(Diagnostic::error(
+                        "E320",
+                        format!(
+                            "{} values of `{name}` are not classes 1..{n_classes}",
+                            bad.len()
+                        ),
+                    )
+                    .with_primary(
+                        lhs.span,
+                        format!("must be an integer from 1 to {n_classes}"),
+                    )
+                    .with_note(format!(
+                        "Offending rows: {}.",
+                        bad.iter()
+                            .take(super::MAX_LISTED_ROWS)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
                 }
                 self.derived_factors.push((name.clone(), codes));
                 Ok((self.n_factor_cols + self.derived_factors.len() - 1) as u32)
             }
-            _ => Err(Diagnostic::error("E218", format!("`{name}` must be a factor or integer column to be a categorical outcome"))
-                .with_primary(lhs.span, "not a factor")
-                .with_help(format!("Declare it with `data {name}: factor`."))),
+            _ => Err(Diagnostic::error(
+                "E218",
+                format!("`{name}` must be a factor or integer column to be a categorical outcome"),
+            )
+            .with_primary(lhs.span, "not a factor")
+            .with_help(format!("Declare it with `data {name}: factor`."))),
         }
     }
 
@@ -407,7 +458,9 @@ impl<'a> Lowerer<'a> {
                 Ok(Value::Scalar(self.graph.binary(graph_op(*op), a, b)))
             }
             ExprKind::Call { func, args } => self.call(&func.name, func.span, args, e.span, env),
-            ExprKind::Index { base, indices } => self.index(&base.name, base.span, indices, e.span, env),
+            ExprKind::Index { base, indices } => {
+                self.index(&base.name, base.span, indices, e.span, env)
+            }
         }
     }
 
@@ -417,9 +470,13 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(dv) = self.model.data_var(n) {
             if dv.kind == DataKind::Factor {
-                return Err(Diagnostic::error("E211", format!("factor `{n}` used as a number"))
-                    .with_primary(span, "a factor")
-                    .with_help(format!("Use it to pick a parameter per level, like `u[{n}]`.")));
+                return Err(
+                    Diagnostic::error("E211", format!("factor `{n}` used as a number"))
+                        .with_primary(span, "a factor")
+                        .with_help(format!(
+                            "Use it to pick a parameter per level, like `u[{n}]`."
+                        )),
+                );
             }
             let mut nodes = Vec::new();
             for c in &dv.columns {
@@ -428,7 +485,11 @@ impl<'a> Lowerer<'a> {
                     _ => return Err(Diagnostic::bug(format!("column `{c}` was not loaded"))),
                 }
             }
-            return Ok(if dv.is_vector { Value::Vector(nodes) } else { Value::Scalar(nodes[0]) });
+            return Ok(if dv.is_vector {
+                Value::Vector(nodes)
+            } else {
+                Value::Scalar(nodes[0])
+            });
         }
         if let Some(shape) = self.shapes.get(n) {
             return Ok(match shape.dims.len() {
@@ -436,11 +497,19 @@ impl<'a> Lowerer<'a> {
                 1 if shape.dims[0].1.is_none() => Value::Vector(shape.nodes.clone()),
                 1 => {
                     let f = shape.dims[0].1.clone().unwrap_or_default();
-                    return Err(Diagnostic::error("E212", format!("`{n}` has one value per level of `{f}` and needs an index"))
-                        .with_primary(span, "not indexed")
-                        .with_help(format!("Write `{n}[{f}]` for the value of each row's level.")));
+                    return Err(Diagnostic::error(
+                        "E212",
+                        format!("`{n}` has one value per level of `{f}` and needs an index"),
+                    )
+                    .with_primary(span, "not indexed")
+                    .with_help(format!(
+                        "Write `{n}[{f}]` for the value of each row's level."
+                    )));
                 }
-                _ => Value::Matrix { n_cols: shape.dims[1].0, items: shape.nodes.clone() },
+                _ => Value::Matrix {
+                    n_cols: shape.dims[1].0,
+                    items: shape.nodes.clone(),
+                },
             });
         }
         if let Some(v) = self.model.const_value(n) {
@@ -452,10 +521,19 @@ impl<'a> Lowerer<'a> {
         if self.model.func(n).is_some() {
             return self.call(n, span, &[], span, env);
         }
-        Err(Diagnostic::bug(format!("unresolved name `{n}` after checking")))
+        Err(Diagnostic::bug(format!(
+            "unresolved name `{n}` after checking"
+        )))
     }
 
-    fn call(&mut self, f: &str, f_span: Span, args: &[Expr], span: Span, env: &HashMap<String, Value>) -> Lowered<Value> {
+    fn call(
+        &mut self,
+        f: &str,
+        f_span: Span,
+        args: &[Expr],
+        span: Span,
+        env: &HashMap<String, Value>,
+    ) -> Lowered<Value> {
         if let Some(func) = Func::from_name(f) {
             let a = self.scalar(&args[0], env)?;
             return Ok(Value::Scalar(self.graph.unary(func, a)));
@@ -479,9 +557,16 @@ impl<'a> Lowerer<'a> {
                 let a = self.vector(&args[0], env)?;
                 let b = self.vector(&args[1], env)?;
                 if a.len() != b.len() {
-                    return Err(Diagnostic::error("E213", format!("`dot` of vectors of different lengths, {} and {}", a.len(), b.len()))
-                        .with_primary(args[0].span, format!("{} elements", a.len()))
-                        .with_secondary(args[1].span, format!("{} elements", b.len())));
+                    return Err(Diagnostic::error(
+                        "E213",
+                        format!(
+                            "`dot` of vectors of different lengths, {} and {}",
+                            a.len(),
+                            b.len()
+                        ),
+                    )
+                    .with_primary(args[0].span, format!("{} elements", a.len()))
+                    .with_secondary(args[1].span, format!("{} elements", b.len())));
                 }
                 let mut total = self.graph.constant(0.0);
                 for (x, y) in a.into_iter().zip(b) {
@@ -493,13 +578,19 @@ impl<'a> Lowerer<'a> {
             _ => {}
         }
         let Some(def) = self.model.func(f) else {
-            return Err(Diagnostic::bug(format!("unresolved function `{f}` after checking")));
+            return Err(Diagnostic::bug(format!(
+                "unresolved function `{f}` after checking"
+            )));
         };
         if self.expanding.iter().any(|x| x == f) {
-            return Err(Diagnostic::error("E214", format!("function `{f}` calls itself"))
-                .with_primary(f_span, "recursive call")
-                .with_secondary(def.span, "defined here")
-                .with_note("Functions are expanded where they are used, so they cannot be recursive."));
+            return Err(
+                Diagnostic::error("E214", format!("function `{f}` calls itself"))
+                    .with_primary(f_span, "recursive call")
+                    .with_secondary(def.span, "defined here")
+                    .with_note(
+                        "Functions are expanded where they are used, so they cannot be recursive.",
+                    ),
+            );
         }
         let mut inner = HashMap::new();
         let mut key = vec![f.to_string()];
@@ -526,7 +617,13 @@ impl<'a> Lowerer<'a> {
                 .with_note("Functions are expanded at every call; functions that call each other several times grow exponentially.")
                 .with_help("Compute shared parts once in a function without arguments, or simplify the model."));
         }
-        let result = result.map_err(|d| if d.secondary.is_empty() { d.with_secondary(span, format!("in this call of `{f}`")) } else { d });
+        let result = result.map_err(|d| {
+            if d.secondary.is_empty() {
+                d.with_secondary(span, format!("in this call of `{f}`"))
+            } else {
+                d
+            }
+        });
         if let Ok(v) = &result {
             self.call_cache.insert(key, v.clone());
         }
@@ -536,36 +633,64 @@ impl<'a> Lowerer<'a> {
     fn vector(&mut self, e: &Expr, env: &HashMap<String, Value>) -> Lowered<Vec<NodeId>> {
         match self.expr(e, env)? {
             Value::Vector(v) => Ok(v),
-            Value::Scalar(_) => Err(Diagnostic::error("E213", "expected a vector, found a number")
-                .with_primary(e.span, "a number")
-                .with_help("Declare a vector with `param beta[3]` or `data X = [x1, x2, x3]`.")),
-            Value::Matrix { .. } => Err(Diagnostic::error("E213", "expected a vector, found a matrix")
-                .with_primary(e.span, "a matrix")
-                .with_help("Pick one row with `W[k]`.")),
+            Value::Scalar(_) => Err(
+                Diagnostic::error("E213", "expected a vector, found a number")
+                    .with_primary(e.span, "a number")
+                    .with_help("Declare a vector with `param beta[3]` or `data X = [x1, x2, x3]`."),
+            ),
+            Value::Matrix { .. } => Err(Diagnostic::error(
+                "E213",
+                "expected a vector, found a matrix",
+            )
+            .with_primary(e.span, "a matrix")
+            .with_help("Pick one row with `W[k]`.")),
         }
     }
 
-    fn index(&mut self, base: &str, base_span: Span, indices: &[Expr], span: Span, env: &HashMap<String, Value>) -> Lowered<Value> {
+    fn index(
+        &mut self,
+        base: &str,
+        base_span: Span,
+        indices: &[Expr],
+        span: Span,
+        env: &HashMap<String, Value>,
+    ) -> Lowered<Value> {
         // Each index is a constant position (1-based) or a factor column.
-        let (dims, nodes): (Vec<(usize, Option<String>)>, Vec<NodeId>) = if let Some(shape) = self.shapes.get(base) {
-            (shape.dims.clone(), shape.nodes.clone())
-        } else {
-            match self.name(base, base_span, env)? {
-                Value::Vector(v) => (vec![(v.len(), None)], v),
-                Value::Matrix { n_cols, items } => (vec![(items.len() / n_cols, None), (n_cols, None)], items),
-                Value::Scalar(_) => {
-                    return Err(Diagnostic::error("E212", format!("`{base}` is a single number and cannot be indexed"))
+        let (dims, nodes): (Vec<(usize, Option<String>)>, Vec<NodeId>) =
+            if let Some(shape) = self.shapes.get(base) {
+                (shape.dims.clone(), shape.nodes.clone())
+            } else {
+                match self.name(base, base_span, env)? {
+                    Value::Vector(v) => (vec![(v.len(), None)], v),
+                    Value::Matrix { n_cols, items } => {
+                        (vec![(items.len() / n_cols, None), (n_cols, None)], items)
+                    }
+                    Value::Scalar(_) => {
+                        return Err(Diagnostic::error(
+                            "E212",
+                            format!("`{base}` is a single number and cannot be indexed"),
+                        )
                         .with_primary(span, "indexed here"));
+                    }
                 }
-            }
-        };
+            };
         if dims.is_empty() {
-            return Err(Diagnostic::error("E212", format!("`{base}` is a single number and cannot be indexed"))
-                .with_primary(span, "indexed here"));
+            return Err(Diagnostic::error(
+                "E212",
+                format!("`{base}` is a single number and cannot be indexed"),
+            )
+            .with_primary(span, "indexed here"));
         }
         if indices.len() > dims.len() {
-            return Err(Diagnostic::error("E212", format!("`{base}` has {} but is given {} indices", crate::model::plural(dims.len(), "dimension"), indices.len()))
-                .with_primary(span, "too many indices"));
+            return Err(Diagnostic::error(
+                "E212",
+                format!(
+                    "`{base}` has {} but is given {} indices",
+                    crate::model::plural(dims.len(), "dimension"),
+                    indices.len()
+                ),
+            )
+            .with_primary(span, "too many indices"));
         }
 
         // Start with all elements as a (rows x cols) table and narrow it one
@@ -603,21 +728,31 @@ impl<'a> Lowerer<'a> {
         if let ExprKind::Name(n) = &idx.kind {
             if let Some(dv) = self.model.data_var(n) {
                 if dv.kind != DataKind::Factor {
-                    return Err(Diagnostic::error("E212", format!("`{n}` is not a factor and cannot index `{base}`"))
-                        .with_primary(idx.span, "not a factor")
-                        .with_help(format!("Declare it with `data {n}: factor`.")));
+                    return Err(Diagnostic::error(
+                        "E212",
+                        format!("`{n}` is not a factor and cannot index `{base}`"),
+                    )
+                    .with_primary(idx.span, "not a factor")
+                    .with_help(format!("Declare it with `data {n}: factor`.")));
                 }
-                let Some(ColRef::Factor { col, n_levels }) = self.cols.get(&dv.columns[0]).copied() else {
+                let Some(ColRef::Factor { col, n_levels }) = self.cols.get(&dv.columns[0]).copied()
+                else {
                     return Err(Diagnostic::bug(format!("factor `{n}` was not loaded")));
                 };
                 if let Some(f) = factor {
                     if f != n {
-                        return Err(Diagnostic::error("E212", format!("`{base}` has one element per level of `{f}`, not of `{n}`"))
-                            .with_primary(idx.span, format!("expected `{f}`")));
+                        return Err(Diagnostic::error(
+                            "E212",
+                            format!("`{base}` has one element per level of `{f}`, not of `{n}`"),
+                        )
+                        .with_primary(idx.span, format!("expected `{f}`")));
                     }
                 } else if n_levels != size {
-                    return Err(Diagnostic::error("E212", format!("`{n}` has {n_levels} levels but `{base}` has {size} elements"))
-                        .with_primary(idx.span, "size mismatch"));
+                    return Err(Diagnostic::error(
+                        "E212",
+                        format!("`{n}` has {n_levels} levels but `{base}` has {size} elements"),
+                    )
+                    .with_primary(idx.span, "size mismatch"));
                 }
                 // Per row, the element of the row's level: select(col, items).
                 let width = table[0].len();
@@ -632,13 +767,19 @@ impl<'a> Lowerer<'a> {
         }
         let consts = &self.model.consts;
         let v = eval_const(idx, consts).map_err(|_| {
-            Diagnostic::error("E212", format!("an index of `{base}` must be a whole number or a factor column"))
-                .with_primary(idx.span, "not a constant or a factor")
+            Diagnostic::error(
+                "E212",
+                format!("an index of `{base}` must be a whole number or a factor column"),
+            )
+            .with_primary(idx.span, "not a constant or a factor")
         })?;
         if v.fract() != 0.0 || v < 1.0 || v > size as f64 {
-            return Err(Diagnostic::error("E212", format!("index {v} is out of range for `{base}`, which has {size} elements"))
-                .with_primary(idx.span, format!("must be 1 to {size}"))
-                .with_note("Indices count from 1."));
+            return Err(Diagnostic::error(
+                "E212",
+                format!("index {v} is out of range for `{base}`, which has {size} elements"),
+            )
+            .with_primary(idx.span, format!("must be 1 to {size}"))
+            .with_note("Indices count from 1."));
         }
         Ok(vec![table[v as usize - 1].clone()])
     }
@@ -648,16 +789,32 @@ impl<'a> Lowerer<'a> {
 fn statement_key(s: &crate::model::Statement) -> String {
     use crate::syntax::print_expr;
     let args: Vec<String> = s.args.iter().map(print_expr).collect();
-    format!("{} ~ {}({})", print_expr(&s.lhs), s.family.name, args.join(", "))
+    format!(
+        "{} ~ {}({})",
+        print_expr(&s.lhs),
+        s.family.name,
+        args.join(", ")
+    )
 }
 
 /// A value's nodes as text, for the function-call cache key.
 fn value_key(v: &Value) -> String {
     match v {
         Value::Scalar(n) => format!("{}", n.0),
-        Value::Vector(items) => items.iter().map(|n| n.0.to_string()).collect::<Vec<_>>().join(","),
+        Value::Vector(items) => items
+            .iter()
+            .map(|n| n.0.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         Value::Matrix { n_cols, items } => {
-            format!("{n_cols}:{}", items.iter().map(|n| n.0.to_string()).collect::<Vec<_>>().join(","))
+            format!(
+                "{n_cols}:{}",
+                items
+                    .iter()
+                    .map(|n| n.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
         }
     }
 }

@@ -113,7 +113,13 @@ impl Compiled {
     pub fn grad_program(&self) -> Program {
         let mut roots = vec![self.nll];
         roots.extend(&self.grad);
-        Program::new(&self.graph, &roots, &[], &self.columns, ProgramOptions::default())
+        Program::new(
+            &self.graph,
+            &roots,
+            &[],
+            &self.columns,
+            ProgramOptions::default(),
+        )
     }
 
     /// The program computing [nll, grad..., hess...].
@@ -123,7 +129,15 @@ impl Compiled {
         roots.extend(&self.hess);
         // Data-only products such as x_j x_k are not kept as columns here:
         // there may be one per Hessian entry, too many to hold for big data.
-        Program::new(&self.graph, &roots, &[], &self.columns, ProgramOptions { keep_data_columns: false })
+        Program::new(
+            &self.graph,
+            &roots,
+            &[],
+            &self.columns,
+            ProgramOptions {
+                keep_data_columns: false,
+            },
+        )
     }
 
     /// Adds the log-Jacobian of the parameter transforms to the objective,
@@ -168,14 +182,26 @@ impl Compiled {
 
     /// Per-row values of some nodes at theta.
     pub fn eval_rows(&self, nodes: &[NodeId], theta: &[f64]) -> Vec<Vec<f64>> {
-        let prog = Program::new(&self.graph, &[], nodes, &self.columns, ProgramOptions { keep_data_columns: false });
+        let prog = Program::new(
+            &self.graph,
+            &[],
+            nodes,
+            &self.columns,
+            ProgramOptions {
+                keep_data_columns: false,
+            },
+        );
         prog.eval_rows(&self.columns, theta)
     }
 
     /// Theta at the start values, with the extra smoothing coordinate
     /// (0: no smoothing) after the parameters.
     pub fn start_theta(&self) -> Vec<f64> {
-        let mut theta: Vec<f64> = self.params.iter().map(|p| p.transform.to_theta(p.start)).collect();
+        let mut theta: Vec<f64> = self
+            .params
+            .iter()
+            .map(|p| p.transform.to_theta(p.start))
+            .collect();
         theta.push(0.0);
         theta
     }
@@ -183,17 +209,30 @@ impl Compiled {
 
 /// Lowers a model on its data. Errors are data-dependent problems: index
 /// ranges, factor levels, observed values outside a distribution's support.
-pub fn compile(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<Compiled, Vec<Diagnostic>> {
+pub fn compile(
+    model: &Model,
+    data: &DataSet,
+    source_rows: &[usize],
+) -> Result<Compiled, Vec<Diagnostic>> {
     compile_with(model, data, source_rows, Graph::new())
 }
 
 /// Like [`compile`] but without any algebraic simplification, to measure
 /// what the simplifier saves and check that it changes no value.
-pub fn compile_unsimplified(model: &Model, data: &DataSet, source_rows: &[usize]) -> Result<Compiled, Vec<Diagnostic>> {
+pub fn compile_unsimplified(
+    model: &Model,
+    data: &DataSet,
+    source_rows: &[usize],
+) -> Result<Compiled, Vec<Diagnostic>> {
     compile_with(model, data, source_rows, Graph::new_unsimplified())
 }
 
-fn compile_with(model: &Model, data: &DataSet, source_rows: &[usize], graph: Graph) -> Result<Compiled, Vec<Diagnostic>> {
+fn compile_with(
+    model: &Model,
+    data: &DataSet,
+    source_rows: &[usize],
+    graph: Graph,
+) -> Result<Compiled, Vec<Diagnostic>> {
     let mut graph = graph;
     let (columns, col_index) = build_columns(model, data);
     let mut real_names = vec![String::new(); columns.real.len()];
@@ -229,7 +268,11 @@ fn compile_with(model: &Model, data: &DataSet, source_rows: &[usize], graph: Gra
     // NLL = sum over likelihood statements of sum_i term_i + prior terms.
     let mut nll = graph.constant(0.0);
     for s in &statements {
-        let t = if s.is_prior { s.term } else { graph.sum(s.term) };
+        let t = if s.is_prior {
+            s.term
+        } else {
+            graph.sum(s.term)
+        };
         nll = graph.add(nll, t);
     }
     let n_params = params.len() as u32;
@@ -309,7 +352,9 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
     // A scale argument that is a bare unconstrained parameter can reach 0
     // (where the likelihood may be unbounded) or go negative.
     for s in &c.statements {
-        let Some(i) = s.family.scale_arg else { continue };
+        let Some(i) = s.family.scale_arg else {
+            continue;
+        };
         if let Node::Param(k) = c.graph.node(s.args[i]) {
             if let Some(p) = c.params.get(*k as usize) {
                 out.push(
@@ -331,13 +376,25 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
         crate::syntax::ast::ExprKind::Name(n) => Some(n.clone()),
         _ => None,
     };
-    let mut outcomes: Vec<String> = model.statements.iter().filter_map(|s| name_of(&s.lhs)).collect();
+    let mut outcomes: Vec<String> = model
+        .statements
+        .iter()
+        .filter_map(|s| name_of(&s.lhs))
+        .collect();
     outcomes.extend(
-        model.statements.iter().filter(|s| s.family.name.starts_with("Binomial")).filter_map(|s| s.args.first().and_then(name_of)),
+        model
+            .statements
+            .iter()
+            .filter(|s| s.family.name.starts_with("Binomial"))
+            .filter_map(|s| s.args.first().and_then(name_of)),
     );
     for dv in model.data.iter().filter(|d| !outcomes.contains(&d.name)) {
         for name in &dv.columns {
-            let values = c.real_names.iter().position(|n| n == name).map(|i| &c.columns.real[i]);
+            let values = c
+                .real_names
+                .iter()
+                .position(|n| n == name)
+                .map(|i| &c.columns.real[i]);
             let Some(values) = values else { continue };
             if values.len() > 1 && values.iter().all(|v| *v == values[0]) {
                 out.push(
@@ -359,7 +416,10 @@ pub(crate) enum ColRef {
 }
 
 fn build_columns(model: &Model, data: &DataSet) -> (Columns, HashMap<String, ColRef>) {
-    let mut columns = Columns { n_rows: data.n_rows, ..Columns::default() };
+    let mut columns = Columns {
+        n_rows: data.n_rows,
+        ..Columns::default()
+    };
     let mut index = HashMap::new();
     for dv in &model.data {
         for name in &dv.columns {
@@ -375,7 +435,10 @@ fn build_columns(model: &Model, data: &DataSet) -> (Columns, HashMap<String, Col
                     columns.factor.push(codes.clone());
                     index.insert(
                         name.clone(),
-                        ColRef::Factor { col: columns.factor.len() as u32 - 1, n_levels: levels.len() },
+                        ColRef::Factor {
+                            col: columns.factor.len() as u32 - 1,
+                            n_levels: levels.len(),
+                        },
                     );
                 }
                 None => {}
@@ -395,19 +458,32 @@ fn check_observed_supports(
     source_rows: &[usize],
 ) -> Result<(), Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    for s in statements.iter().filter(|s| !s.is_prior && s.support != Support::Level) {
+    for s in statements
+        .iter()
+        .filter(|s| !s.is_prior && s.support != Support::Level)
+    {
         // Binomial counts are also bounded by their number of trials n,
         // when n is data (a parameter n is checked by the density itself).
-        let trials = s.family.name.starts_with("Binomial") && graph.info(s.args[0]).params.is_empty();
+        let trials =
+            s.family.name.starts_with("Binomial") && graph.info(s.args[0]).params.is_empty();
         let mut nodes = vec![s.y];
         if trials {
             nodes.push(s.args[0]);
         }
-        let prog = Program::new(graph, &[], &nodes, columns, ProgramOptions { keep_data_columns: false });
+        let prog = Program::new(
+            graph,
+            &[],
+            &nodes,
+            columns,
+            ProgramOptions {
+                keep_data_columns: false,
+            },
+        );
         let rows = prog.eval_rows(columns, &[]);
         let values = &rows[0];
         // The number of trials must itself be a count.
-        let within_trials = |i: usize| !trials || (values[i] <= rows[1][i] && Support::Count.contains(rows[1][i]));
+        let within_trials =
+            |i: usize| !trials || (values[i] <= rows[1][i] && Support::Count.contains(rows[1][i]));
         let bad: Vec<(usize, f64)> = values
             .iter()
             .enumerate()
@@ -422,7 +498,11 @@ fn check_observed_supports(
             .take(MAX_LISTED_ROWS)
             .map(|(row, v)| format!("row {row} ({v})"))
             .collect();
-        let more = if bad.len() > MAX_LISTED_ROWS { format!(", and {} more", bad.len() - MAX_LISTED_ROWS) } else { String::new() };
+        let more = if bad.len() > MAX_LISTED_ROWS {
+            format!(", and {} more", bad.len() - MAX_LISTED_ROWS)
+        } else {
+            String::new()
+        };
         diags.push(
             Diagnostic::error(
                 "E320",
@@ -436,12 +516,18 @@ fn check_observed_supports(
             .with_primary(
                 s.lhs_span,
                 if trials {
-                    format!("must be {}, at most the number of trials (itself a non-negative integer)", s.support.describe())
+                    format!(
+                        "must be {}, at most the number of trials (itself a non-negative integer)",
+                        s.support.describe()
+                    )
                 } else {
                     format!("must be {}", s.support.describe())
                 },
             )
-            .with_note(format!("Offending rows (counted from 1 for the first data row): {}{more}.", listed.join(", "))),
+            .with_note(format!(
+                "Offending rows (counted from 1 for the first data row): {}{more}.",
+                listed.join(", ")
+            )),
         );
     }
     if diags.is_empty() {

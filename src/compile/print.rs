@@ -23,21 +23,39 @@ pub struct Show {
 
 impl Default for Show {
     fn default() -> Self {
-        Show { nll: true, grad: true, hess: false }
+        Show {
+            nll: true,
+            grad: true,
+            hess: false,
+        }
     }
 }
 
 impl Show {
     /// Parses a comma-separated list of `nll`, `grad`, `hess`, `all`.
     pub fn parse(text: &str) -> Result<Show, String> {
-        let mut show = Show { nll: false, grad: false, hess: false };
+        let mut show = Show {
+            nll: false,
+            grad: false,
+            hess: false,
+        };
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
                 "nll" => show.nll = true,
                 "grad" => show.grad = true,
                 "hess" => show.hess = true,
-                "all" => show = Show { nll: true, grad: true, hess: true },
-                other => return Err(format!("unknown part `{other}`: expected nll, grad, hess or all")),
+                "all" => {
+                    show = Show {
+                        nll: true,
+                        grad: true,
+                        hess: true,
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "unknown part `{other}`: expected nll, grad, hess or all"
+                    ))
+                }
             }
         }
         Ok(show)
@@ -48,26 +66,38 @@ impl Compiled {
     /// The compiled model as text; see the module documentation.
     pub fn to_text(&self, show: Show) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# parameters: natural value from theta, the unconstrained vector the optimizer sees");
+        let _ = writeln!(
+            out,
+            "# parameters: natural value from theta, the unconstrained vector the optimizer sees"
+        );
         for (k, p) in self.params.iter().enumerate() {
             let t = match p.transform {
                 Transform::Identity => format!("theta[{k}]"),
                 Transform::Lower(lo) if lo == 0.0 => format!("exp(theta[{k}])"),
                 Transform::Lower(lo) => format!("{} + exp(theta[{k}])", num(lo)),
                 Transform::Upper(hi) => format!("{} - exp(theta[{k}])", num(hi)),
-                Transform::Interval(lo, hi) => format!("{} + {} * logistic(theta[{k}])", num(lo), num(hi - lo)),
+                Transform::Interval(lo, hi) => {
+                    format!("{} + {} * logistic(theta[{k}])", num(lo), num(hi - lo))
+                }
             };
             let _ = writeln!(out, "{} = {t}", p.name);
         }
         if let Some(k) = self.smoothing_index {
-            let _ = writeln!(out, "delta = theta[{k}]  (smoothing width of |.|, shrunk to ~0 while fitting)");
+            let _ = writeln!(
+                out,
+                "delta = theta[{k}]  (smoothing width of |.|, shrunk to ~0 while fitting)"
+            );
         }
 
         // Roots to print, with their labels.
         let mut roots: Vec<(String, NodeId)> = Vec::new();
         if show.nll {
             for (i, s) in self.statements.iter().enumerate() {
-                let how = if s.is_prior { "added once" } else { "summed over rows" };
+                let how = if s.is_prior {
+                    "added once"
+                } else {
+                    "summed over rows"
+                };
                 roots.push((format!("term[{}] {} ({how})", i + 1, s.family.name), s.term));
             }
             roots.push(("nll".to_string(), self.nll));
@@ -88,10 +118,20 @@ impl Compiled {
 
         let ids: Vec<NodeId> = roots.iter().map(|(_, id)| *id).collect();
         let order = self.graph.reachable(&ids);
-        let number: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let _ = writeln!(out, "\n# graph: {} nodes (each shared subexpression once)", order.len());
+        let number: HashMap<NodeId, usize> =
+            order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let _ = writeln!(
+            out,
+            "\n# graph: {} nodes (each shared subexpression once)",
+            order.len()
+        );
         for id in &order {
-            let _ = writeln!(out, "%{} = {}", number[id], self.describe_node(*id, &number));
+            let _ = writeln!(
+                out,
+                "%{} = {}",
+                number[id],
+                self.describe_node(*id, &number)
+            );
         }
         let _ = writeln!(out, "\n# results (grad[p] and hess[p, q] are derivatives with respect to theta, the unconstrained coordinates)");
         for (label, id) in &roots {
@@ -103,7 +143,12 @@ impl Compiled {
     fn describe_node(&self, id: NodeId, number: &HashMap<NodeId, usize>) -> String {
         let r = |n: &NodeId| format!("%{}", number[n]);
         let list = |items: &[NodeId]| items.iter().map(r).collect::<Vec<_>>().join(", ");
-        let factor = |c: &u32| self.factor_names.get(*c as usize).cloned().unwrap_or_else(|| format!("factor{c}"));
+        let factor = |c: &u32| {
+            self.factor_names
+                .get(*c as usize)
+                .cloned()
+                .unwrap_or_else(|| format!("factor{c}"))
+        };
         match self.graph.node(id) {
             Node::Const(bits) => num(f64::from_bits(*bits)),
             Node::Param(k) => match self.params.get(*k as usize) {
@@ -112,7 +157,11 @@ impl Compiled {
             },
             Node::RowCount => "n  (number of rows)".to_string(),
             Node::Data(c) => {
-                let name = self.real_names.get(*c as usize).cloned().unwrap_or_else(|| format!("col{c}"));
+                let name = self
+                    .real_names
+                    .get(*c as usize)
+                    .cloned()
+                    .unwrap_or_else(|| format!("col{c}"));
                 format!("{name}_i")
             }
             Node::Level { col, level } => format!("[{}_i == level {}]", factor(col), level + 1),

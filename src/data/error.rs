@@ -15,8 +15,8 @@ use std::io;
 
 use thiserror::Error;
 
-use crate::diag::suggest::closest as closest_name;
 use super::ColumnKind;
+use crate::diag::suggest::closest as closest_name;
 
 /// The most bad cells or rows quoted in one message; the rest are counted.
 pub const MAX_LISTED_ROWS: usize = 5;

@@ -20,11 +20,11 @@ use super::error::{
 };
 use super::factor::FactorBuilder;
 use super::lines::LineTracker;
-use crate::diag::suggest::closest as closest_name;
 use super::{
     CellIssue, Column, ColumnKind, ColumnRequest, ColumnRole, DataError, DataProblem, DataSet,
     LoadOptions, MissingCount,
 };
+use crate::diag::suggest::closest as closest_name;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -69,9 +69,24 @@ static ZERO_INFLATED: Family = Family {
 };
 
 pub static COMPOUNDS: &[CompoundFamily] = &[
-    CompoundFamily { kind: Compound::Mixture, family: &MIXTURE, min_components: 2, max_components: usize::MAX },
-    CompoundFamily { kind: Compound::MixtureLogit, family: &MIXTURE_LOGIT, min_components: 2, max_components: usize::MAX },
-    CompoundFamily { kind: Compound::ZeroInflated, family: &ZERO_INFLATED, min_components: 1, max_components: 1 },
+    CompoundFamily {
+        kind: Compound::Mixture,
+        family: &MIXTURE,
+        min_components: 2,
+        max_components: usize::MAX,
+    },
+    CompoundFamily {
+        kind: Compound::MixtureLogit,
+        family: &MIXTURE_LOGIT,
+        min_components: 2,
+        max_components: usize::MAX,
+    },
+    CompoundFamily {
+        kind: Compound::ZeroInflated,
+        family: &ZERO_INFLATED,
+        min_components: 1,
+        max_components: 1,
+    },
 ];
 
 pub fn lookup(name: &str) -> Option<&'static CompoundFamily> {
@@ -97,7 +112,12 @@ impl CompoundFamily {
 /// MixtureLogit, K = 2 and a number eta: log logistic(eta) = -softplus(-eta),
 /// log(1 - logistic(eta)) = -softplus(eta).
 /// MixtureLogit, a vector: eta_k - log(sum_j exp(eta_j)).
-pub fn log_weights(g: &mut Graph, kind: Compound, weights: &[NodeId], n_components: usize) -> Vec<NodeId> {
+pub fn log_weights(
+    g: &mut Graph,
+    kind: Compound,
+    weights: &[NodeId],
+    n_components: usize,
+) -> Vec<NodeId> {
     match (kind, weights.len()) {
         (Compound::Mixture, 1) if n_components == 2 => {
             let w = weights[0];
@@ -124,7 +144,11 @@ pub fn log_weights(g: &mut Graph, kind: Compound, weights: &[NodeId], n_componen
 /// -log p of a mixture from the components' negative log densities:
 ///   -log sum_k w_k p_k(y) = -LSE_k(log w_k - nll_k(y)).
 pub fn mixture_term(g: &mut Graph, log_w: &[NodeId], component_nll: &[NodeId]) -> NodeId {
-    let items: Vec<NodeId> = log_w.iter().zip(component_nll).map(|(lw, t)| g.sub(*lw, *t)).collect();
+    let items: Vec<NodeId> = log_w
+        .iter()
+        .zip(component_nll)
+        .map(|(lw, t)| g.sub(*lw, *t))
+        .collect();
     let lse = g.log_sum_exp(items);
     g.neg(lse)
 }

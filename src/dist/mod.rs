@@ -91,7 +91,11 @@ impl Family {
     pub fn signature(&self) -> String {
         if self.variadic {
             // Categorical takes probabilities, CategoricalLogit linear predictors.
-            let stem = if self.name == "Categorical" { "p" } else { "eta" };
+            let stem = if self.name == "Categorical" {
+                "p"
+            } else {
+                "eta"
+            };
             format!("{}({stem}_1, ..., {stem}_K)", self.name)
         } else {
             format!("{}({})", self.name, self.args.join(", "))
@@ -105,7 +109,10 @@ pub fn lookup(name: &str) -> Option<&'static Family> {
 
 /// The names of every distribution, the compound ones included.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    FAMILIES.iter().map(|f| f.name).chain(mixture::COMPOUNDS.iter().map(|c| c.family.name))
+    FAMILIES
+        .iter()
+        .map(|f| f.name)
+        .chain(mixture::COMPOUNDS.iter().map(|c| c.family.name))
 }
 
 use Support::*;

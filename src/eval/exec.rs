@@ -3,7 +3,9 @@
 
 use rayon::prelude::*;
 
-use super::{Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK};
+use super::{
+    Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK,
+};
 use crate::graph::{apply_binary, func, log_sum_exp, BinOp, Func};
 
 /// Reusable memory for evaluating one program.
@@ -68,7 +70,15 @@ pub(super) fn run(
         let mut block_accs = vec![0.0; p.n_accs];
         for block in 0..n_blocks {
             block_accs.iter_mut().for_each(|a| *a = 0.0);
-            run_block(p, data, &ws.slots, &mut ws.bufs, &mut block_accs, block, row_cols.as_deref_mut());
+            run_block(
+                p,
+                data,
+                &ws.slots,
+                &mut ws.bufs,
+                &mut block_accs,
+                block,
+                row_cols.as_deref_mut(),
+            );
             for (a, b) in ws.accs.iter_mut().zip(&block_accs) {
                 *a += b;
             }
@@ -119,7 +129,13 @@ fn run_block(
     let mut start = block_start;
     while start < block_end {
         let len = CHUNK.min(block_end - start);
-        let ctx = Chunk { data, kept: &p.kept, slots, start, len };
+        let ctx = Chunk {
+            data,
+            kept: &p.kept,
+            slots,
+            start,
+            len,
+        };
         for instr in &p.rows {
             run_row_instr(&ctx, instr, bufs, accs);
         }
@@ -185,7 +201,11 @@ fn run_row_instr(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], accs: &mut [f6
     let (before, tail) = bufs.split_at_mut(out_at);
     let (out, after) = tail.split_at_mut(CHUNK);
     let out = &mut out[..ctx.len];
-    let view = Split { before, after, out_at };
+    let view = Split {
+        before,
+        after,
+        out_at,
+    };
 
     match &instr.op {
         RowOp::Unary(f, a) => unary(*f, out, view.arg(ctx, *a)),

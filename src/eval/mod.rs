@@ -66,11 +66,19 @@ pub(crate) enum RowOp {
     Binary(BinOp, Src, Src),
     /// x^2, the most common power, without a call to `powi`.
     Square(Src),
-    Level { col: u32, level: u32 },
-    Select { col: u32, items: Vec<Src> },
+    Level {
+        col: u32,
+        level: u32,
+    },
+    Select {
+        col: u32,
+        items: Vec<Src>,
+    },
     LogSumExp(Vec<Src>),
     /// Add the operand's chunk to sum accumulator `acc`.
-    Accumulate { acc: u32 },
+    Accumulate {
+        acc: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -126,7 +134,9 @@ pub struct ProgramOptions {
 
 impl Default for ProgramOptions {
     fn default() -> Self {
-        ProgramOptions { keep_data_columns: true }
+        ProgramOptions {
+            keep_data_columns: true,
+        }
     }
 }
 
@@ -237,12 +247,15 @@ impl<'a> Builder<'a> {
                 &[],
                 &kept_nodes,
                 self.data,
-                ProgramOptions { keep_data_columns: false },
+                ProgramOptions {
+                    keep_data_columns: false,
+                },
             );
             let cols = pre.eval_rows(self.data, &[]);
             for (node, col) in kept_nodes.iter().zip(cols) {
                 self.kept.push(col);
-                self.loc.insert(*node, Src::Kept((self.kept.len() - 1) as u32));
+                self.loc
+                    .insert(*node, Src::Kept((self.kept.len() - 1) as u32));
             }
         }
 
@@ -268,7 +281,10 @@ impl<'a> Builder<'a> {
                     let acc = self.n_accs as u32;
                     self.n_accs += 1;
                     let s = self.new_slot(f64::NAN);
-                    self.epilogue.push(ScalarInstr { op: ScalarOp::SumResult(acc), out: s });
+                    self.epilogue.push(ScalarInstr {
+                        op: ScalarOp::SumResult(acc),
+                        out: s,
+                    });
                     self.loc.insert(id, Src::Slot(s));
                     self.sum_acc.insert(id, acc);
                     row_nodes.push(id);
@@ -381,20 +397,40 @@ impl<'a> Builder<'a> {
             let mut instr = match g.node(id) {
                 Node::Sum(a) => {
                     let acc = self.sum_acc[&id];
-                    RowInstr { op: RowOp::Accumulate { acc }, src: Some(src(a)), out: u32::MAX }
+                    RowInstr {
+                        op: RowOp::Accumulate { acc },
+                        src: Some(src(a)),
+                        out: u32::MAX,
+                    }
                 }
-                Node::Unary(f, a) => RowInstr { op: RowOp::Unary(*f, src(a)), src: None, out: 0 },
-                Node::Binary(BinOp::Pow, a, b) if g.as_const(*b) == Some(2.0) => {
-                    RowInstr { op: RowOp::Square(src(a)), src: None, out: 0 }
-                }
-                Node::Binary(op, a, b) => {
-                    RowInstr { op: RowOp::Binary(*op, src(a), src(b)), src: None, out: 0 }
-                }
-                Node::Level { col, level } => {
-                    RowInstr { op: RowOp::Level { col: *col, level: *level }, src: None, out: 0 }
-                }
+                Node::Unary(f, a) => RowInstr {
+                    op: RowOp::Unary(*f, src(a)),
+                    src: None,
+                    out: 0,
+                },
+                Node::Binary(BinOp::Pow, a, b) if g.as_const(*b) == Some(2.0) => RowInstr {
+                    op: RowOp::Square(src(a)),
+                    src: None,
+                    out: 0,
+                },
+                Node::Binary(op, a, b) => RowInstr {
+                    op: RowOp::Binary(*op, src(a), src(b)),
+                    src: None,
+                    out: 0,
+                },
+                Node::Level { col, level } => RowInstr {
+                    op: RowOp::Level {
+                        col: *col,
+                        level: *level,
+                    },
+                    src: None,
+                    out: 0,
+                },
                 Node::Select { col, items } => RowInstr {
-                    op: RowOp::Select { col: *col, items: items.iter().map(src).collect() },
+                    op: RowOp::Select {
+                        col: *col,
+                        items: items.iter().map(src).collect(),
+                    },
                     src: None,
                     out: 0,
                 },

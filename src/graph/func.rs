@@ -67,7 +67,10 @@ impl Func {
     ];
 
     pub fn from_name(name: &str) -> Option<Func> {
-        Func::BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+        Func::BUILTINS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
     }
 
     pub fn name(self) -> &'static str {
@@ -200,8 +203,14 @@ pub fn polygamma(m: u32, x: f64) -> f64 {
     }
 
     // B_2k for k = 1..6.
-    const BERNOULLI: [f64; 6] =
-        [1.0 / 6.0, -1.0 / 30.0, 1.0 / 42.0, -1.0 / 30.0, 5.0 / 66.0, -691.0 / 2730.0];
+    const BERNOULLI: [f64; 6] = [
+        1.0 / 6.0,
+        -1.0 / 30.0,
+        1.0 / 42.0,
+        -1.0 / 30.0,
+        5.0 / 66.0,
+        -691.0 / 2730.0,
+    ];
     let mut series = factorial(m - 1) / x.powf(mf) + factorial(m) / (2.0 * x.powf(mf + 1.0));
     for (k, b) in BERNOULLI.iter().enumerate() {
         let two_k = 2 * (k as u32 + 1);
@@ -330,9 +339,15 @@ mod tests {
         for &x in &[0.3, 1.7, 4.0, 25.0, 300.0] {
             let h = 1e-5 * x;
             let d = (digamma(x + h) - digamma(x - h)) / (2.0 * h);
-            assert!((d - polygamma(1, x)).abs() < 1e-7 * polygamma(1, x).abs().max(1.0), "{x}");
+            assert!(
+                (d - polygamma(1, x)).abs() < 1e-7 * polygamma(1, x).abs().max(1.0),
+                "{x}"
+            );
             let d2 = (polygamma(1, x + h) - polygamma(1, x - h)) / (2.0 * h);
-            assert!((d2 - polygamma(2, x)).abs() < 1e-6 * polygamma(2, x).abs().max(1.0), "{x}");
+            assert!(
+                (d2 - polygamma(2, x)).abs() < 1e-6 * polygamma(2, x).abs().max(1.0),
+                "{x}"
+            );
         }
     }
 

@@ -71,9 +71,15 @@ pub enum Node {
     /// Real data column `c` (row node).
     Data(u32),
     /// 1 where factor column `col` has level `level`, else 0 (row node).
-    Level { col: u32, level: u32 },
+    Level {
+        col: u32,
+        level: u32,
+    },
     /// Per row, the item chosen by the level of factor column `col`.
-    Select { col: u32, items: Vec<NodeId> },
+    Select {
+        col: u32,
+        items: Vec<NodeId>,
+    },
     Unary(Func, NodeId),
     Binary(BinOp, NodeId, NodeId),
     /// log(sum_k exp(item_k)), evaluated with the maximum taken out.
@@ -113,7 +119,10 @@ impl Graph {
 
     /// A graph whose constructors only intern, with no simplification.
     pub fn new_unsimplified() -> Graph {
-        Graph { raw: true, ..Graph::default() }
+        Graph {
+            raw: true,
+            ..Graph::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -182,9 +191,18 @@ impl Graph {
             NodeInfo { is_row, params }
         };
         match node {
-            Node::Const(_) | Node::RowCount => NodeInfo { is_row: false, params: vec![] },
-            Node::Param(k) => NodeInfo { is_row: false, params: vec![*k] },
-            Node::Data(_) | Node::Level { .. } => NodeInfo { is_row: true, params: vec![] },
+            Node::Const(_) | Node::RowCount => NodeInfo {
+                is_row: false,
+                params: vec![],
+            },
+            Node::Param(k) => NodeInfo {
+                is_row: false,
+                params: vec![*k],
+            },
+            Node::Data(_) | Node::Level { .. } => NodeInfo {
+                is_row: true,
+                params: vec![],
+            },
             Node::Select { items, .. } => children_info(items, true),
             Node::Unary(_, a) => children_info(&[*a], false),
             Node::Binary(_, a, b) => children_info(&[*a, *b], false),
@@ -201,7 +219,13 @@ impl Graph {
 
     pub fn constant(&mut self, value: f64) -> NodeId {
         // One bit pattern for zero and for NaN, so equal values intern once.
-        let value = if value == 0.0 { 0.0 } else if value.is_nan() { f64::NAN } else { value };
+        let value = if value == 0.0 {
+            0.0
+        } else if value.is_nan() {
+            f64::NAN
+        } else {
+            value
+        };
         self.intern(Node::Const(value.to_bits()))
     }
 
@@ -239,7 +263,10 @@ impl Graph {
         let n_ones = items.iter().filter(|i| self.is_const(**i, 1.0)).count();
         let n_zeros = items.iter().filter(|i| self.is_const(**i, 0.0)).count();
         if n_ones == 1 && n_zeros + 1 == items.len() {
-            let level = items.iter().position(|i| self.is_const(*i, 1.0)).unwrap_or(0);
+            let level = items
+                .iter()
+                .position(|i| self.is_const(*i, 1.0))
+                .unwrap_or(0);
             return self.level(col, level as u32);
         }
         self.intern(Node::Select { col, items })
@@ -353,7 +380,8 @@ impl Graph {
         }
         // 1 - logistic(u) = logistic(-u): no cancellation when logistic(u)
         // is close to 1, and log(1 - logistic(u)) then becomes -softplus(u).
-        if let (Some(x), Node::Unary(Func::Logistic, u)) = (self.as_const(a), self.node(b).clone()) {
+        if let (Some(x), Node::Unary(Func::Logistic, u)) = (self.as_const(a), self.node(b).clone())
+        {
             if x == 1.0 {
                 let neg_u = self.neg(u);
                 return self.unary(Func::Logistic, neg_u);
@@ -410,7 +438,9 @@ impl Graph {
     /// `c * u -> (c, u)`, `-u -> (-1, u)`, anything else `(1, node)`.
     fn split_coefficient(&self, id: NodeId) -> (f64, NodeId) {
         match *self.node(id) {
-            Node::Binary(BinOp::Mul, k, u) if self.as_const(k).is_some() => (self.as_const(k).unwrap_or(1.0), u),
+            Node::Binary(BinOp::Mul, k, u) if self.as_const(k).is_some() => {
+                (self.as_const(k).unwrap_or(1.0), u)
+            }
             Node::Unary(Func::Neg, u) => {
                 let (c, v) = self.split_coefficient(u);
                 (-c, v)
@@ -425,7 +455,9 @@ impl Graph {
             Node::Const(bits) => f64::from_bits(bits) > 0.0,
             Node::RowCount => true,
             Node::Unary(Func::Exp | Func::Logistic | Func::Softplus, _) => true,
-            Node::Binary(BinOp::Add | BinOp::Mul | BinOp::Div, a, b) => self.is_positive(a) && self.is_positive(b),
+            Node::Binary(BinOp::Add | BinOp::Mul | BinOp::Div, a, b) => {
+                self.is_positive(a) && self.is_positive(b)
+            }
             Node::Binary(BinOp::Pow, a, _) => self.is_positive(a),
             _ => false,
         }
@@ -454,7 +486,9 @@ impl Graph {
                 (cu / cv, fu)
             }
             Node::Binary(BinOp::Pow, u, k) => match self.as_const(k) {
-                Some(e) if e.fract() == 0.0 && e.abs() <= MAX_COLLECTED_EXPONENT => (1.0, vec![(u, e as i32)]),
+                Some(e) if e.fract() == 0.0 && e.abs() <= MAX_COLLECTED_EXPONENT => {
+                    (1.0, vec![(u, e as i32)])
+                }
                 _ => (1.0, vec![(id, 1)]),
             },
             _ => (1.0, vec![(id, 1)]),
@@ -547,7 +581,8 @@ impl Graph {
         }
         // (u / v)^c = u^c / v^c for an integer c: the row part and the
         // scalar part of a quotient stay apart, so sums can pull out v^c.
-        if let (Some(y), Node::Binary(BinOp::Div, u, v)) = (self.as_const(b), self.node(a).clone()) {
+        if let (Some(y), Node::Binary(BinOp::Div, u, v)) = (self.as_const(b), self.node(a).clone())
+        {
             if y.fract() == 0.0 {
                 let uc = self.pow(u, b);
                 let vc = self.pow(v, b);
@@ -556,7 +591,8 @@ impl Graph {
         }
         // (u^c1)^c2 = u^(c1 c2) holds for u > 0 or integer exponents; only
         // the integer case is rewritten so no sign information is lost.
-        if let (Some(y), Node::Binary(BinOp::Pow, u, c)) = (self.as_const(b), self.node(a).clone()) {
+        if let (Some(y), Node::Binary(BinOp::Pow, u, c)) = (self.as_const(b), self.node(a).clone())
+        {
             if let Some(x) = self.as_const(c) {
                 if x.fract() == 0.0 && y.fract() == 0.0 {
                     let k = self.constant(x * y);
@@ -720,13 +756,20 @@ impl Graph {
             }
             stack.extend(self.children(id));
         }
-        (0..self.nodes.len()).filter(|i| seen[*i]).map(|i| NodeId(i as u32)).collect()
+        (0..self.nodes.len())
+            .filter(|i| seen[*i])
+            .map(|i| NodeId(i as u32))
+            .collect()
     }
 
     /// The direct children of a node.
     pub fn children(&self, id: NodeId) -> Vec<NodeId> {
         match &self.nodes[id.idx()] {
-            Node::Const(_) | Node::Param(_) | Node::RowCount | Node::Data(_) | Node::Level { .. } => {
+            Node::Const(_)
+            | Node::Param(_)
+            | Node::RowCount
+            | Node::Data(_)
+            | Node::Level { .. } => {
                 vec![]
             }
             Node::Select { items, .. } | Node::LogSumExp(items) => items.clone(),

@@ -36,7 +36,11 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { starts: Vec::new(), max_iter: DEFAULT_MAX_ITER, method: Method::Auto }
+        FitOptions {
+            starts: Vec::new(),
+            max_iter: DEFAULT_MAX_ITER,
+            method: Method::Auto,
+        }
     }
 }
 
@@ -64,7 +68,13 @@ enum Edge {
 
 /// Probes coordinate `i` of the optimum `x` (transform `t`) on both sides:
 /// an edge where the NLL does not increase by more than rounding.
-fn edge_of(obj: &mut ModelObjective, x: &[f64], f: f64, i: usize, t: crate::model::Transform) -> Option<Edge> {
+fn edge_of(
+    obj: &mut ModelObjective,
+    x: &[f64],
+    f: f64,
+    i: usize,
+    t: crate::model::Transform,
+) -> Option<Edge> {
     use crate::model::Transform;
     let rounding = RECESSION_REL_DECREASE * f.abs().max(1.0);
     let mut probe = |delta: f64| {
@@ -147,8 +157,11 @@ pub fn start_theta(c: &Compiled, opts: &FitOptions) -> Result<Vec<f64>, Diagnost
     let mut natural: Vec<f64> = c.params.iter().map(|p| p.start).collect();
     for (i, (name, _)) in opts.starts.iter().enumerate() {
         if opts.starts[..i].iter().any(|(n, _)| n == name) {
-            return Err(Diagnostic::error("E503", format!("--start gives `{name}` more than once"))
-                .with_help("Give each parameter one start value."));
+            return Err(Diagnostic::error(
+                "E503",
+                format!("--start gives `{name}` more than once"),
+            )
+            .with_help("Give each parameter one start value."));
         }
     }
     for (name, value) in &opts.starts {
@@ -158,7 +171,10 @@ pub fn start_theta(c: &Compiled, opts: &FitOptions) -> Result<Vec<f64>, Diagnost
                 if !p.transform.admits(*value) {
                     return Err(Diagnostic::error(
                         "E501",
-                        format!("start value {value} for `{name}` is outside its constraint {}", p.transform.describe()),
+                        format!(
+                            "start value {value} for `{name}` is outside its constraint {}",
+                            p.transform.describe()
+                        ),
                     )
                     .with_help("Choose a start value strictly inside the constraint."));
                 }
@@ -168,7 +184,10 @@ pub fn start_theta(c: &Compiled, opts: &FitOptions) -> Result<Vec<f64>, Diagnost
         }
         if !matched {
             let names: Vec<&str> = c.params.iter().map(|p| p.name.as_str()).collect();
-            let mut d = Diagnostic::error("E502", format!("--start names an unknown parameter `{name}`"));
+            let mut d = Diagnostic::error(
+                "E502",
+                format!("--start names an unknown parameter `{name}`"),
+            );
             if let Some(s) = crate::diag::suggest::closest(name, names.iter().copied()) {
                 d = d.with_help(format!("Did you mean `{s}`?"));
             } else {
@@ -177,7 +196,12 @@ pub fn start_theta(c: &Compiled, opts: &FitOptions) -> Result<Vec<f64>, Diagnost
             return Err(d);
         }
     }
-    let mut theta: Vec<f64> = c.params.iter().zip(natural).map(|(p, x)| p.transform.to_theta(x)).collect();
+    let mut theta: Vec<f64> = c
+        .params
+        .iter()
+        .zip(natural)
+        .map(|(p, x)| p.transform.to_theta(x))
+        .collect();
     // The smoothing width of kinks, if the model has any; set by `fit`.
     theta.push(0.0);
     Ok(theta)
@@ -203,7 +227,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 
     // Parameters the NLL does not depend on stay at their start values.
     let nll_params = &c.graph.info(c.nll).params;
-    let free: Vec<usize> = (0..c.n_params()).filter(|k| nll_params.binary_search(&(*k as u32)).is_ok()).collect();
+    let free: Vec<usize> = (0..c.n_params())
+        .filter(|k| nll_params.binary_search(&(*k as u32)).is_ok())
+        .collect();
     let mut warnings: Vec<String> = c.warnings.iter().map(|d| d.message.clone()).collect();
     for (k, p) in c.params.iter().enumerate() {
         if !free.contains(&k) {
@@ -228,7 +254,11 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         return Err(vec![objective::explain_nonfinite_start(c, &theta0)]);
     }
 
-    let options = Options { max_iter: opts.max_iter, method: opts.method, ..Options::default() };
+    let options = Options {
+        max_iter: opts.max_iter,
+        method: opts.method,
+        ..Options::default()
+    };
     let started = std::time::Instant::now();
     let mut outcome = optim::minimize(&mut obj, &x0, &options);
     if let (Some(si), Some(scale)) = (c.smoothing_index, smoothing_scale) {
@@ -243,7 +273,11 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             outcome = optim::minimize(&mut obj, &outcome.x.clone(), &options);
             iterations += outcome.iterations;
             evals += outcome.n_evals;
-            log::debug!("smoothing width {delta:.3e}: nll {:.12e}, {}", outcome.f, outcome.stop);
+            log::debug!(
+                "smoothing width {delta:.3e}: nll {:.12e}, {}",
+                outcome.f,
+                outcome.stop
+            );
         }
         theta0[si] = delta;
         outcome.iterations = iterations;
@@ -293,10 +327,16 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     let curvature = analyse_hessian(&hess);
     let hessian_pd = kinked || n_free == 0 || curvature.is_pd;
     let names_along = |v: &[f64]| -> String {
-        let mut involved: Vec<(f64, &str)> =
-            (0..n_free).filter(|i| v[*i].abs() > 0.1).map(|i| (v[i].abs(), c.params[free[i]].name.as_str())).collect();
+        let mut involved: Vec<(f64, &str)> = (0..n_free)
+            .filter(|i| v[*i].abs() > 0.1)
+            .map(|i| (v[i].abs(), c.params[free[i]].name.as_str()))
+            .collect();
         involved.sort_by(|a, b| b.0.total_cmp(&a.0));
-        involved.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        involved
+            .iter()
+            .map(|(_, n)| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
 
     // Is this a minimum to the precision the NLL is known? The Newton
@@ -309,7 +349,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // met only because rounding in the gradient exceeds it (a badly
     // conditioned design).
     let mut short_of_minimum = false;
-    let stalled = matches!(outcome.stop, StopReason::NoProgress | StopReason::LineSearchFailed);
+    let stalled = matches!(
+        outcome.stop,
+        StopReason::NoProgress | StopReason::LineSearchFailed
+    );
     if let (Some(cov), false) = (&curvature.covariance, kinked || scale_collapsed) {
         let g = nalgebra::DVector::from_column_slice(&grad);
         let decrement = 0.5 * g.dot(&(cov * &g));
@@ -336,7 +379,8 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // Only at a point the optimizer accepted as stationary: elsewhere the NLL
     // decreases along many directions simply because it is not minimised.
     if optimizer_converged && !kinked && !scale_collapsed && !short_of_minimum && n_free > 0 {
-        if let Some(dir) = recession_direction(&mut obj, &outcome.x, nll, &curvature.flat_direction) {
+        if let Some(dir) = recession_direction(&mut obj, &outcome.x, nll, &curvature.flat_direction)
+        {
             diverging = true;
             warnings.push(format!(
                 "no finite maximum: the likelihood keeps increasing as {} grow(s) without bound (for a Bernoulli or categorical outcome this is separation: some rows are predicted with probability 1); the estimates shown are where the optimizer stopped",
@@ -360,7 +404,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             // standard error, or else the flattest direction.
             let unbounded: Vec<String> = match &curvature.covariance {
                 Some(cov) if huge_se => (0..n_free)
-                    .filter(|i| cov[(*i, *i)].sqrt() > HUGE_RELATIVE_SE * outcome.x[*i].abs().max(1.0))
+                    .filter(|i| {
+                        cov[(*i, *i)].sqrt() > HUGE_RELATIVE_SE * outcome.x[*i].abs().max(1.0)
+                    })
                     .map(|i| format!("`{}`", c.params[free[i]].name))
                     .collect(),
                 _ => vec![names_along(&curvature.flat_direction)],
@@ -376,7 +422,8 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         warnings.retain(|w| !w.starts_with("the fit stopped short of the minimum"));
     }
     let mut min_eigenvalue = None;
-    if !hessian_pd && !scale_collapsed && !diverging && !curvature.min_scaled_eigenvalue.is_finite() {
+    if !hessian_pd && !scale_collapsed && !diverging && !curvature.min_scaled_eigenvalue.is_finite()
+    {
         warnings.push("the Hessian at the estimate is not finite: the estimates are at a point where the model's derivatives overflow, so no curvature and no standard errors can be computed".to_string());
     } else if !hessian_pd && !scale_collapsed && !diverging {
         min_eigenvalue = Some(curvature.min_scaled_eigenvalue);
@@ -392,7 +439,11 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // Covariance on theta, then the delta method to the natural scale.
     // No standard errors where they would mean nothing: at a kink, along a
     // divergence, or when a scale collapsed (the curvature is infinite).
-    let cov_theta = if hessian_pd && !kinked && !diverging && !scale_collapsed { curvature.covariance } else { None };
+    let cov_theta = if hessian_pd && !kinked && !diverging && !scale_collapsed {
+        curvature.covariance
+    } else {
+        None
+    };
     let mut at_bound = false;
     let mut estimates = Vec::new();
     for (k, p) in c.params.iter().enumerate() {
@@ -432,7 +483,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             }
             None => (None, None),
         };
-        estimates.push(ParamEstimate { name: p.name.clone(), estimate: value, std_error, ci_lower, ci_upper });
+        estimates.push(ParamEstimate {
+            name: p.name.clone(),
+            estimate: value,
+            std_error,
+            ci_lower,
+            ci_upper,
+        });
     }
 
     // At a boundary maximum a Newton step leaves the constraint: the
@@ -441,7 +498,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         short_of_minimum = false;
         warnings.retain(|w| !w.starts_with("the fit stopped short of the minimum"));
     }
-    let converged = !not_a_density && optimizer_converged && hessian_pd && !at_bound && !scale_collapsed && !diverging && !short_of_minimum;
+    let converged = !not_a_density
+        && optimizer_converged
+        && hessian_pd
+        && !at_bound
+        && !scale_collapsed
+        && !diverging
+        && !short_of_minimum;
     let status = if converged && stalled {
         "converged (Newton decrement at the rounding level; the gradient test is below rounding for this design)".to_string()
     } else if converged {
@@ -507,7 +570,10 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
     let mut out = Vec::new();
     for s in c.statements.iter().filter(|s| !s.is_prior) {
         let y = c.eval_rows(&[s.y], theta).pop().unwrap_or_default();
-        let spread = y.iter().fold(0.0_f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
+        let spread = y
+            .iter()
+            .fold(0.0_f64, |m, v| m.max(v.abs()))
+            .max(f64::MIN_POSITIVE);
         let scale_rows = match s.family.scale_arg {
             Some(i) => c.eval_rows(&[s.args[i]], theta).pop().unwrap_or_default(),
             None => Vec::new(),
@@ -519,8 +585,9 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
         };
         // A scale per group (`s[g]`) may collapse on some rows only: a group
         // with a single observation fitted exactly.
-        let collapsed_rows: Vec<usize> =
-            (0..scale_rows.len()).filter(|i| scale_rows[*i].abs() < SCALE_COLLAPSE_REL * spread).collect();
+        let collapsed_rows: Vec<usize> = (0..scale_rows.len())
+            .filter(|i| scale_rows[*i].abs() < SCALE_COLLAPSE_REL * spread)
+            .collect();
         if !collapsed_rows.is_empty() && collapsed_rows.len() < scale_rows.len() {
             let listed: Vec<String> = collapsed_rows
                 .iter()
@@ -577,9 +644,19 @@ struct Curvature {
 /// the covariance is H^-1 = D^-1/2 S^-1 D^-1/2.
 fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
     let n = hess.nrows();
-    let none = |dir: Vec<f64>| Curvature { is_pd: false, min_scaled_eigenvalue: f64::NAN, flat_direction: dir, covariance: None };
+    let none = |dir: Vec<f64>| Curvature {
+        is_pd: false,
+        min_scaled_eigenvalue: f64::NAN,
+        flat_direction: dir,
+        covariance: None,
+    };
     if n == 0 {
-        return Curvature { is_pd: true, min_scaled_eigenvalue: f64::NAN, flat_direction: vec![], covariance: None };
+        return Curvature {
+            is_pd: true,
+            min_scaled_eigenvalue: f64::NAN,
+            flat_direction: vec![],
+            covariance: None,
+        };
     }
     if !hess.iter().all(|v| v.is_finite()) {
         return none(vec![0.0; n]);
@@ -588,13 +665,22 @@ fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
     if let Some(k) = (0..n).find(|k| hess[(*k, *k)] <= 0.0) {
         let mut dir = vec![0.0; n];
         dir[k] = 1.0;
-        return Curvature { min_scaled_eigenvalue: hess[(k, k)], ..none(dir) };
+        return Curvature {
+            min_scaled_eigenvalue: hess[(k, k)],
+            ..none(dir)
+        };
     }
     let d: Vec<f64> = (0..n).map(|k| hess[(k, k)].sqrt()).collect();
     let scaled = DMatrix::from_fn(n, n, |i, j| hess[(i, j)] / (d[i] * d[j]));
     let eig = SymmetricEigen::new(scaled.clone());
     let (imin, vmin) =
-        eig.eigenvalues.iter().enumerate().fold((0, f64::INFINITY), |acc, (i, v)| if *v < acc.1 { (i, *v) } else { acc });
+        eig.eigenvalues
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f64::INFINITY),
+                |acc, (i, v)| if *v < acc.1 { (i, *v) } else { acc },
+            );
     let u = eig.eigenvectors.column(imin);
     let mut dir: Vec<f64> = (0..n).map(|k| u[k] / d[k]).collect();
     let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -608,19 +694,33 @@ fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
     } else {
         None
     };
-    Curvature { is_pd: is_pd && covariance.is_some(), min_scaled_eigenvalue: vmin, flat_direction: dir, covariance }
+    Curvature {
+        is_pd: is_pd && covariance.is_some(),
+        min_scaled_eigenvalue: vmin,
+        flat_direction: dir,
+        covariance,
+    }
 }
 
 /// The direction (in free coordinates) along which the NLL keeps
 /// decreasing from the optimum `x`, if any: a likelihood without a finite
 /// maximum.
-fn recession_direction(obj: &mut ModelObjective, x: &[f64], f: f64, dir: &[f64]) -> Option<Vec<f64>> {
+fn recession_direction(
+    obj: &mut ModelObjective,
+    x: &[f64],
+    f: f64,
+    dir: &[f64],
+) -> Option<Vec<f64>> {
     let scale = 1.0 + x.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     for sign in [1.0, -1.0] {
         let mut prev = f;
         let mut monotone = true;
         for t in RECESSION_STEPS {
-            let trial: Vec<f64> = x.iter().zip(dir).map(|(xi, di)| xi + sign * t * scale * di).collect();
+            let trial: Vec<f64> = x
+                .iter()
+                .zip(dir)
+                .map(|(xi, di)| xi + sign * t * scale * di)
+                .collect();
             let ft = obj.nll_at(&trial);
             if !(ft <= prev) {
                 monotone = false;
@@ -638,12 +738,23 @@ fn recession_direction(obj: &mut ModelObjective, x: &[f64], f: f64, dir: &[f64])
 /// Sum of the prior terms at theta (their negative log-densities), or None
 /// when the model has no prior.
 fn prior_total(c: &Compiled, theta: &[f64]) -> Option<f64> {
-    let mut priors: Vec<_> = c.statements.iter().filter(|s| s.is_prior).map(|s| s.term).collect();
+    let mut priors: Vec<_> = c
+        .statements
+        .iter()
+        .filter(|s| s.is_prior)
+        .map(|s| s.term)
+        .collect();
     priors.extend(c.jacobian);
     if priors.is_empty() {
         return None;
     }
-    let prog = crate::eval::Program::new(&c.graph, &priors, &[], &c.columns, crate::eval::ProgramOptions::default());
+    let prog = crate::eval::Program::new(
+        &c.graph,
+        &priors,
+        &[],
+        &c.columns,
+        crate::eval::ProgramOptions::default(),
+    );
     let mut ws = crate::eval::Workspace::new(&prog);
     let mut out = vec![0.0; priors.len()];
     prog.eval(&mut ws, &c.columns, theta, &mut out);
@@ -662,25 +773,37 @@ const PERFECT_FIT_TERM: f64 = 1e-10;
 fn perfectly_fitted_rows(c: &Compiled, theta: &[f64]) -> Option<String> {
     use crate::dist::Support;
     let mut parts = Vec::new();
-    for s in c.statements.iter().filter(|s| !s.is_prior && matches!(s.support, Support::Binary | Support::Level | Support::Count)) {
+    for s in c.statements.iter().filter(|s| {
+        !s.is_prior && matches!(s.support, Support::Binary | Support::Level | Support::Count)
+    }) {
         let rows = c.eval_rows(&[s.term, s.y], theta);
-        let perfect: Vec<usize> = (0..rows[0].len()).filter(|i| rows[0][*i] < PERFECT_FIT_TERM).collect();
+        let perfect: Vec<usize> = (0..rows[0].len())
+            .filter(|i| rows[0][*i] < PERFECT_FIT_TERM)
+            .collect();
         if perfect.is_empty() {
             continue;
         }
         // Count per class: the factor level, or the 0/1 value.
-        let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        let mut counts: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
         for i in &perfect {
             let class = match s.outcome_factor {
                 Some(col) => {
                     let code = c.columns.factor[col as usize][*i] as usize;
-                    c.factor_levels.get(col as usize).and_then(|l| l.get(code)).cloned().unwrap_or_else(|| code.to_string())
+                    c.factor_levels
+                        .get(col as usize)
+                        .and_then(|l| l.get(code))
+                        .cloned()
+                        .unwrap_or_else(|| code.to_string())
                 }
                 None => format!("{}", rows[1][*i]),
             };
             *counts.entry(class).or_default() += 1;
         }
-        let by_class: Vec<String> = counts.iter().map(|(k, n)| format!("{n} of class {k}")).collect();
+        let by_class: Vec<String> = counts
+            .iter()
+            .map(|(k, n)| format!("{n} of class {k}"))
+            .collect();
         parts.push(format!("{} rows ({})", perfect.len(), by_class.join(", ")));
     }
     if parts.is_empty() {
@@ -697,7 +820,11 @@ const NEG_BINOMIAL_MAX_PHI: f64 = 1e8;
 /// Warnings about estimates where a density loses numerical precision.
 fn precision_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
     let mut out = Vec::new();
-    for s in c.statements.iter().filter(|s| s.family.name == "NegBinomial") {
+    for s in c
+        .statements
+        .iter()
+        .filter(|s| s.family.name == "NegBinomial")
+    {
         let phi = c.eval_rows(&[s.args[1]], theta).pop().unwrap_or_default();
         let max_phi = phi.iter().fold(0.0_f64, |m, v| m.max(*v));
         if max_phi > NEG_BINOMIAL_MAX_PHI {
@@ -718,7 +845,11 @@ const PROBABILITY_SUM_TOL: f64 = 1e-8;
 /// every probability to 1.
 fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
     let mut out = Vec::new();
-    for s in c.statements.iter().filter(|s| s.family.name == "Categorical") {
+    for s in c
+        .statements
+        .iter()
+        .filter(|s| s.family.name == "Categorical")
+    {
         let rows = c.eval_rows(&s.args, theta);
         let n = rows.first().map(|r| r.len()).unwrap_or(0);
         let worst = (0..n)

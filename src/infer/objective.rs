@@ -24,7 +24,15 @@ impl<'a> ModelObjective<'a> {
     pub fn new(c: &'a Compiled, free: Vec<usize>, theta: Vec<f64>) -> ModelObjective<'a> {
         let grad_prog = c.grad_program();
         let grad_ws = Workspace::new(&grad_prog);
-        ModelObjective { c, free, theta, grad_prog, grad_ws, hess_prog: None, out: Vec::new() }
+        ModelObjective {
+            c,
+            free,
+            theta,
+            grad_prog,
+            grad_ws,
+            hess_prog: None,
+            out: Vec::new(),
+        }
     }
 
     fn set(&mut self, x: &[f64]) {
@@ -52,7 +60,12 @@ impl Objective for ModelObjective<'_> {
     fn value_grad(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {
         self.set(x);
         self.out.resize(self.grad_prog.n_outputs(), 0.0);
-        self.grad_prog.eval(&mut self.grad_ws, &self.c.columns, &self.theta, &mut self.out);
+        self.grad_prog.eval(
+            &mut self.grad_ws,
+            &self.c.columns,
+            &self.theta,
+            &mut self.out,
+        );
         for (i, k) in self.free.iter().enumerate() {
             grad[i] = self.out[1 + k];
         }
@@ -66,7 +79,9 @@ impl Objective for ModelObjective<'_> {
             let ws = Workspace::new(&p);
             self.hess_prog = Some((p, ws));
         }
-        let Some((prog, ws)) = self.hess_prog.as_mut() else { unreachable!() };
+        let Some((prog, ws)) = self.hess_prog.as_mut() else {
+            unreachable!()
+        };
         self.out.resize(prog.n_outputs(), 0.0);
         prog.eval(ws, &self.c.columns, &self.theta, &mut self.out);
         let p = self.c.n_params();
@@ -88,40 +103,72 @@ pub fn explain_nonfinite_start(c: &Compiled, theta: &[f64]) -> Diagnostic {
         let mut nodes = vec![s.term];
         nodes.extend(&s.args);
         let rows = c.eval_rows(&nodes, theta);
-        let bad_rows: Vec<usize> = (0..rows[0].len()).filter(|i| !rows[0][*i].is_finite()).collect();
+        let bad_rows: Vec<usize> = (0..rows[0].len())
+            .filter(|i| !rows[0][*i].is_finite())
+            .collect();
         if bad_rows.is_empty() {
             continue;
         }
         let source_row = |i: usize| c.source_rows.get(i).copied().unwrap_or(i + 1);
         for (a, arg_rows) in rows[1..].iter().enumerate() {
-            let support = s.family.arg_support.get(a).copied().unwrap_or(crate::dist::Support::Real);
-            let bad: Vec<(usize, f64)> =
-                bad_rows.iter().filter(|i| !support.contains(arg_rows[**i])).map(|i| (*i, arg_rows[*i])).collect();
+            let support = s
+                .family
+                .arg_support
+                .get(a)
+                .copied()
+                .unwrap_or(crate::dist::Support::Real);
+            let bad: Vec<(usize, f64)> = bad_rows
+                .iter()
+                .filter(|i| !support.contains(arg_rows[**i]))
+                .map(|i| (*i, arg_rows[*i]))
+                .collect();
             if bad.is_empty() {
                 continue;
             }
             let listed: Vec<String> = if s.is_prior {
                 vec![format!("{}", bad[0].1)]
             } else {
-                bad.iter().take(MAX_LISTED_ROWS).map(|(i, v)| format!("row {} ({v})", source_row(*i))).collect()
+                bad.iter()
+                    .take(MAX_LISTED_ROWS)
+                    .map(|(i, v)| format!("row {} ({v})", source_row(*i)))
+                    .collect()
             };
             let arg_name = s.family.args.get(a).copied().unwrap_or("argument");
-            let where_ = if s.is_prior { String::new() } else { format!(" in {} row{}", bad.len(), if bad.len() == 1 { "" } else { "s" }) };
+            let where_ = if s.is_prior {
+                String::new()
+            } else {
+                format!(
+                    " in {} row{}",
+                    bad.len(),
+                    if bad.len() == 1 { "" } else { "s" }
+                )
+            };
             return Diagnostic::error("E401", format!("`{arg_name}` of `{}` is outside its support at the start values{where_}", s.family.name))
                 .with_primary(s.arg_spans[a], format!("must be {}", support.describe()))
                 .with_note(format!("{} at the start: {}.", if s.is_prior { "Value" } else { "Values" }, listed.join(", ")))
                 .with_help("Give start values that put every argument inside its support (`param ... = value` or --start NAME=VALUE), or use a transform such as exp(...) for a scale.");
         }
-        let listed: Vec<String> = bad_rows.iter().take(MAX_LISTED_ROWS).map(|i| format!("row {}", source_row(*i))).collect();
+        let listed: Vec<String> = bad_rows
+            .iter()
+            .take(MAX_LISTED_ROWS)
+            .map(|i| format!("row {}", source_row(*i)))
+            .collect();
         let where_ = if s.is_prior {
             "A prior is evaluated once, not per row.".to_string()
         } else {
-            format!("In {}: {}.", crate::model::plural(bad_rows.len(), "row"), listed.join(", "))
+            format!(
+                "In {}: {}.",
+                crate::model::plural(bad_rows.len(), "row"),
+                listed.join(", ")
+            )
         };
         return Diagnostic::error("E402", format!("the log-density of `{}` is not finite at the start values", s.family.name))
             .with_primary(s.span, "not finite here")
             .with_note(where_)
             .with_help("Check the start values, or whether a function such as log or sqrt gets a value outside its domain.");
     }
-    Diagnostic::error("E402", "the negative log-likelihood is not finite at the start values")
+    Diagnostic::error(
+        "E402",
+        "the negative log-likelihood is not finite at the start values",
+    )
 }

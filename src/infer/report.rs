@@ -48,7 +48,13 @@ impl FitReport {
     /// A table for a terminal.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let name_w = self.parameters.iter().map(|p| p.name.len()).max().unwrap_or(4).max(9);
+        let name_w = self
+            .parameters
+            .iter()
+            .map(|p| p.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(9);
         let _ = writeln!(
             out,
             "{:<name_w$}  {:>14}  {:>12}  {:>14}  {:>14}",
@@ -94,7 +100,11 @@ impl FitReport {
 /// small magnitudes.
 fn fmt_num(v: f64) -> String {
     if v == 0.0 || (1e-4..1e7).contains(&v.abs()) {
-        let digits = if v == 0.0 { 6 } else { (6 - v.abs().log10().floor() as i32).clamp(0, 10) as usize };
+        let digits = if v == 0.0 {
+            6
+        } else {
+            (6 - v.abs().log10().floor() as i32).clamp(0, 10) as usize
+        };
         format!("{v:.digits$}")
     } else {
         format!("{v:.6e}")

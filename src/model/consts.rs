@@ -21,19 +21,25 @@ pub fn eval_const(e: &Expr, consts: &[(String, f64)]) -> Result<f64, Diagnostic>
             None => return Err(not_const(&format!("`{n}`"))),
         },
         ExprKind::Neg(a) => -eval_const(a, consts)?,
-        ExprKind::Binary { op, lhs, rhs } => {
-            apply_binary(graph_op(*op), eval_const(lhs, consts)?, eval_const(rhs, consts)?)
-        }
+        ExprKind::Binary { op, lhs, rhs } => apply_binary(
+            graph_op(*op),
+            eval_const(lhs, consts)?,
+            eval_const(rhs, consts)?,
+        ),
         ExprKind::Call { func, args } if args.len() == 1 => match Func::from_name(&func.name) {
             Some(f) => f.apply(eval_const(&args[0], consts)?),
             None => return Err(not_const(&format!("a call to `{}`", func.name))),
         },
-        ExprKind::Call { func, .. } => return Err(not_const(&format!("a call to `{}`", func.name))),
+        ExprKind::Call { func, .. } => {
+            return Err(not_const(&format!("a call to `{}`", func.name)))
+        }
         ExprKind::Index { base, .. } => return Err(not_const(&format!("`{}[..]`", base.name))),
     };
     if !v.is_finite() {
-        return Err(Diagnostic::error("E209", format!("this constant evaluates to {v}"))
-            .with_primary(e.span, "not a finite number"));
+        return Err(
+            Diagnostic::error("E209", format!("this constant evaluates to {v}"))
+                .with_primary(e.span, "not a finite number"),
+        );
     }
     Ok(v)
 }

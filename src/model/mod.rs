@@ -204,13 +204,18 @@ enum NameKind {
 
 /// Checks a parsed program; returns the model and every diagnostic found.
 pub fn check(program: &Program) -> (Model, Vec<Diagnostic>) {
-    let mut c = Checker { model: Model::default(), diags: Vec::new(), declared: HashMap::new() };
+    let mut c = Checker {
+        model: Model::default(),
+        diags: Vec::new(),
+        declared: HashMap::new(),
+    };
     c.collect_declarations(program);
     c.check_bodies(program);
     if c.model.statements.iter().all(|s| s.is_prior) && !c.diags.iter().any(|d| d.is_error()) {
         c.diags.push(
-            Diagnostic::error("E217", "the model has no likelihood statement")
-                .with_help("Add a statement such as `y ~ Normal(mu, sigma)` whose left side is a data column."),
+            Diagnostic::error("E217", "the model has no likelihood statement").with_help(
+                "Add a statement such as `y ~ Normal(mu, sigma)` whose left side is a data column.",
+            ),
         );
     }
     (c.model, c.diags)
@@ -227,9 +232,12 @@ impl Checker {
     fn declare(&mut self, name: &Ident) -> bool {
         if name.name == "pi" || Func::from_name(&name.name).is_some() || is_special(&name.name) {
             self.diags.push(
-                Diagnostic::error("E216", format!("`{}` is a builtin name and cannot be redeclared", name.name))
-                    .with_primary(name.span, "builtin name")
-                    .with_help("Choose another name."),
+                Diagnostic::error(
+                    "E216",
+                    format!("`{}` is a builtin name and cannot be redeclared", name.name),
+                )
+                .with_primary(name.span, "builtin name")
+                .with_help("Choose another name."),
             );
             return false;
         }
@@ -332,20 +340,28 @@ impl Checker {
                 Dim::Size { size, span } => {
                     if *size == 0 {
                         self.diags.push(
-                            Diagnostic::error("E212", "a parameter vector needs at least one element")
-                                .with_primary(*span, "size 0"),
+                            Diagnostic::error(
+                                "E212",
+                                "a parameter vector needs at least one element",
+                            )
+                            .with_primary(*span, "size 0"),
                         );
                         return None;
                     }
                     dims.push(ParamDim::Size(*size));
                 }
                 Dim::Factor(id) => match self.model.data_var(&id.name) {
-                    Some(dv) if dv.kind == DataKind::Factor => dims.push(ParamDim::Factor(id.name.clone())),
+                    Some(dv) if dv.kind == DataKind::Factor => {
+                        dims.push(ParamDim::Factor(id.name.clone()))
+                    }
                     Some(_) => {
                         self.diags.push(
-                            Diagnostic::error("E212", format!("`{}` is not a factor column", id.name))
-                                .with_primary(id.span, "a dimension must be a size or a factor")
-                                .with_help(format!("Declare it with `data {}: factor`.", id.name)),
+                            Diagnostic::error(
+                                "E212",
+                                format!("`{}` is not a factor column", id.name),
+                            )
+                            .with_primary(id.span, "a dimension must be a size or a factor")
+                            .with_help(format!("Declare it with `data {}: factor`.", id.name)),
                         );
                         return None;
                     }
@@ -358,8 +374,11 @@ impl Checker {
         }
         if dims.len() > 2 {
             self.diags.push(
-                Diagnostic::error("E215", "parameters with more than two dimensions are not supported yet")
-                    .with_primary(p.name.span, "declared here"),
+                Diagnostic::error(
+                    "E215",
+                    "parameters with more than two dimensions are not supported yet",
+                )
+                .with_primary(p.name.span, "declared here"),
             );
             return None;
         }
@@ -381,7 +400,10 @@ impl Checker {
                 if !(lo_v < hi_v) {
                     self.diags.push(
                         Diagnostic::error("E210", format!("empty interval ({lo_v}, {hi_v})"))
-                            .with_primary(lo.span.to(hi.span), "the lower bound must be below the upper bound"),
+                            .with_primary(
+                                lo.span.to(hi.span),
+                                "the lower bound must be below the upper bound",
+                            ),
                     );
                     return None;
                 }
@@ -394,16 +416,28 @@ impl Checker {
                 let v = bound(e, &mut self.diags)?;
                 if !transform.admits(v) {
                     self.diags.push(
-                        Diagnostic::error("E210", format!("start value {v} is outside the constraint {}", transform.describe()))
-                            .with_primary(e.span, "start value")
-                            .with_help("Choose a start value strictly inside the constraint."),
+                        Diagnostic::error(
+                            "E210",
+                            format!(
+                                "start value {v} is outside the constraint {}",
+                                transform.describe()
+                            ),
+                        )
+                        .with_primary(e.span, "start value")
+                        .with_help("Choose a start value strictly inside the constraint."),
                     );
                     return None;
                 }
                 Some(v)
             }
         };
-        Some(ParamVar { name: p.name.name.clone(), dims, transform, start, span: p.span })
+        Some(ParamVar {
+            name: p.name.name.clone(),
+            dims,
+            transform,
+            start,
+            span: p.span,
+        })
     }
 
     fn check_bodies(&mut self, program: &Program) {
@@ -413,7 +447,14 @@ impl Checker {
             self.check_expr(&f.body, &scope);
         }
         for stmt in &program.stmts {
-            let StmtKind::Sample { lhs, dist: dist_name, args } = &stmt.kind else { continue };
+            let StmtKind::Sample {
+                lhs,
+                dist: dist_name,
+                args,
+            } = &stmt.kind
+            else {
+                continue;
+            };
             if let Some(compound) = dist::mixture::lookup(&dist_name.name) {
                 self.check_compound(stmt.span, lhs, dist_name, args, compound);
                 continue;
@@ -424,16 +465,24 @@ impl Checker {
                 args_ok &= self.check_expr(a, &[]);
             }
             let Some(family) = dist::lookup(&dist_name.name) else {
-                let mut d = Diagnostic::error("E205", format!("unknown distribution `{}`", dist_name.name))
-                    .with_primary(dist_name.span, "not a distribution");
+                let mut d =
+                    Diagnostic::error("E205", format!("unknown distribution `{}`", dist_name.name))
+                        .with_primary(dist_name.span, "not a distribution");
                 d = match suggest::closest(&dist_name.name, dist::names()) {
                     Some(s) => d.with_help(format!("Did you mean `{s}`?")),
-                    None => d.with_note(format!("The distributions are: {}.", dist::names().collect::<Vec<_>>().join(", "))),
+                    None => d.with_note(format!(
+                        "The distributions are: {}.",
+                        dist::names().collect::<Vec<_>>().join(", ")
+                    )),
                 };
                 self.diags.push(d);
                 continue;
             };
-            let arity_ok = if family.variadic { args.len() >= 2 } else { args.len() == family.args.len() };
+            let arity_ok = if family.variadic {
+                args.len() >= 2
+            } else {
+                args.len() == family.args.len()
+            };
             if !arity_ok {
                 let expected = if family.variadic {
                     "at least 2 arguments".to_string()
@@ -445,7 +494,10 @@ impl Checker {
                         "E206",
                         format!("`{}` takes {expected}, found {}", family.name, args.len()),
                     )
-                    .with_primary(Span::new(dist_name.span.start, stmt.span.end), format!("expected {}", family.signature()))
+                    .with_primary(
+                        Span::new(dist_name.span.start, stmt.span.end),
+                        format!("expected {}", family.signature()),
+                    )
                     .with_note(format!("The signature is {}.", family.signature())),
                 );
                 continue;
@@ -488,7 +540,12 @@ impl Checker {
                     }
                 }
             }
-            if is_prior && matches!(family.support, dist::Support::Count | dist::Support::Binary | dist::Support::Level) {
+            if is_prior
+                && matches!(
+                    family.support,
+                    dist::Support::Count | dist::Support::Binary | dist::Support::Level
+                )
+            {
                 self.diags.push(
                     Diagnostic::error("E220", format!("`{}` cannot be a prior: it is a distribution of discrete values", family.name))
                         .with_primary(dist_name.span, "a discrete distribution")
@@ -498,8 +555,11 @@ impl Checker {
             }
             if family.variadic && is_prior {
                 self.diags.push(
-                    Diagnostic::error("E215", format!("`{}` as a prior is not supported", family.name))
-                        .with_primary(dist_name.span, "needs a factor column on the left"),
+                    Diagnostic::error(
+                        "E215",
+                        format!("`{}` as a prior is not supported", family.name),
+                    )
+                    .with_primary(dist_name.span, "needs a factor column on the left"),
                 );
                 continue;
             }
@@ -526,10 +586,23 @@ impl Checker {
     ) {
         use dist::mixture::Compound;
         let n_components = args.len().saturating_sub(1);
-        if args.len() < 2 || n_components < compound.min_components || n_components > compound.max_components {
+        if args.len() < 2
+            || n_components < compound.min_components
+            || n_components > compound.max_components
+        {
             self.diags.push(
-                Diagnostic::error("E206", format!("`{}` takes a weight and its component distributions, found {}", compound.family.name, plural(args.len(), "argument")))
-                    .with_primary(Span::new(dist_name.span.start, stmt_span.end), format!("expected {}", compound.signature())),
+                Diagnostic::error(
+                    "E206",
+                    format!(
+                        "`{}` takes a weight and its component distributions, found {}",
+                        compound.family.name,
+                        plural(args.len(), "argument")
+                    ),
+                )
+                .with_primary(
+                    Span::new(dist_name.span.start, stmt_span.end),
+                    format!("expected {}", compound.signature()),
+                ),
             );
             return;
         }
@@ -548,9 +621,21 @@ impl Checker {
             let family = match dist::lookup(&func.name) {
                 Some(f) if !f.variadic => f,
                 _ => {
-                    let mut d = Diagnostic::error("E222", format!("`{}` is not a distribution that can be a component", func.name))
-                        .with_primary(func.span, "not a component distribution");
-                    if let Some(s) = suggest::closest(&func.name, dist::FAMILIES.iter().filter(|f| !f.variadic).map(|f| f.name)) {
+                    let mut d = Diagnostic::error(
+                        "E222",
+                        format!(
+                            "`{}` is not a distribution that can be a component",
+                            func.name
+                        ),
+                    )
+                    .with_primary(func.span, "not a component distribution");
+                    if let Some(s) = suggest::closest(
+                        &func.name,
+                        dist::FAMILIES
+                            .iter()
+                            .filter(|f| !f.variadic)
+                            .map(|f| f.name),
+                    ) {
                         d = d.with_help(format!("Did you mean `{s}`?"));
                     }
                     self.diags.push(d);
@@ -560,8 +645,16 @@ impl Checker {
             };
             if cargs.len() != family.args.len() {
                 self.diags.push(
-                    Diagnostic::error("E206", format!("`{}` takes {}, found {}", family.name, plural(family.args.len(), "argument"), cargs.len()))
-                        .with_primary(a.span, format!("expected {}", family.signature())),
+                    Diagnostic::error(
+                        "E206",
+                        format!(
+                            "`{}` takes {}, found {}",
+                            family.name,
+                            plural(family.args.len(), "argument"),
+                            cargs.len()
+                        ),
+                    )
+                    .with_primary(a.span, format!("expected {}", family.signature())),
                 );
                 ok = false;
                 continue;
@@ -570,13 +663,20 @@ impl Checker {
                 ok &= self.check_expr(ca, &[]);
             }
             supports.push((family.support, a.span));
-            components.push(Component { family, args: cargs.clone(), span: a.span });
+            components.push(Component {
+                family,
+                args: cargs.clone(),
+                span: a.span,
+            });
         }
         if !ok {
             return;
         }
         if let Some((first, _)) = supports.first() {
-            if let Some((other, span)) = supports.iter().find(|(s, _)| s.is_discrete() != first.is_discrete()) {
+            if let Some((other, span)) = supports
+                .iter()
+                .find(|(s, _)| s.is_discrete() != first.is_discrete())
+            {
                 self.diags.push(
                     Diagnostic::error("E223", "mixture components must all be continuous or all be discrete")
                         .with_primary(*span, format!("this one is for {}", other.describe()))
@@ -585,7 +685,9 @@ impl Checker {
                 return;
             }
         }
-        if compound.kind == Compound::ZeroInflated && components[0].family.support != dist::Support::Count {
+        if compound.kind == Compound::ZeroInflated
+            && components[0].family.support != dist::Support::Count
+        {
             self.diags.push(
                 Diagnostic::error("E223", "`ZeroInflated` needs a count distribution")
                     .with_primary(components[0].span, "not a distribution of counts")
@@ -596,8 +698,11 @@ impl Checker {
         let refs = self.references(lhs, &[]);
         if refs.contains(&NameKind::Param) || !refs.contains(&NameKind::Data) {
             self.diags.push(
-                Diagnostic::error("E207", format!("the left side of `{}` must be data", compound.family.name))
-                    .with_primary(lhs.span, "not a data expression"),
+                Diagnostic::error(
+                    "E207",
+                    format!("the left side of `{}` must be data", compound.family.name),
+                )
+                .with_primary(lhs.span, "not a data expression"),
             );
             return;
         }
@@ -615,7 +720,8 @@ impl Checker {
     fn unknown_name(&mut self, name: &str, span: Span) {
         let mut candidates: Vec<&str> = self.declared.keys().map(|s| s.as_str()).collect();
         candidates.sort();
-        let mut d = Diagnostic::error("E201", format!("unknown name `{name}`")).with_primary(span, "not declared");
+        let mut d = Diagnostic::error("E201", format!("unknown name `{name}`"))
+            .with_primary(span, "not declared");
         if let Some(s) = suggest::closest(name, candidates) {
             d = d.with_help(format!("Did you mean `{s}`?"));
         } else {
@@ -647,7 +753,9 @@ impl Checker {
             ExprKind::Name(n) => {
                 if self.name_kind(n, scope).is_some() {
                     true
-                } else if self.model.func(n).is_some() && self.model.func(n).map(|f| f.args.is_empty()) == Some(true) {
+                } else if self.model.func(n).is_some()
+                    && self.model.func(n).map(|f| f.args.is_empty()) == Some(true)
+                {
                     true
                 } else {
                     self.unknown_name(n, e.span);
@@ -678,7 +786,8 @@ impl Checker {
                 }
                 let expected = if Func::from_name(&func.name).is_some() {
                     Some(1)
-                } else if let Some((_, n)) = SPECIAL_FUNCTIONS.iter().find(|(n, _)| *n == func.name) {
+                } else if let Some((_, n)) = SPECIAL_FUNCTIONS.iter().find(|(n, _)| *n == func.name)
+                {
                     Some(*n)
                 } else {
                     self.model.func(&func.name).map(|f| f.args.len())
@@ -689,7 +798,12 @@ impl Checker {
                         self.diags.push(
                             Diagnostic::error(
                                 "E204",
-                                format!("`{}` takes {}, found {}", func.name, plural(n, "argument"), args.len()),
+                                format!(
+                                    "`{}` takes {}, found {}",
+                                    func.name,
+                                    plural(n, "argument"),
+                                    args.len()
+                                ),
                             )
                             .with_primary(e.span, format!("expected {}", plural(n, "argument"))),
                         );
@@ -699,8 +813,9 @@ impl Checker {
                         let mut names: Vec<&str> = Func::BUILTINS.iter().map(|(n, _)| *n).collect();
                         names.extend(SPECIAL_FUNCTIONS.iter().map(|(n, _)| *n));
                         names.extend(self.model.funcs.iter().map(|f| f.name.as_str()));
-                        let mut d = Diagnostic::error("E203", format!("unknown function `{}`", func.name))
-                            .with_primary(func.span, "not a function");
+                        let mut d =
+                            Diagnostic::error("E203", format!("unknown function `{}`", func.name))
+                                .with_primary(func.span, "not a function");
                         if let Some(s) = suggest::closest(&func.name, names) {
                             d = d.with_help(format!("Did you mean `{s}`?"));
                         }
@@ -720,7 +835,13 @@ impl Checker {
         out
     }
 
-    fn collect_refs(&self, e: &Expr, scope: &[String], out: &mut HashSet<NameKind>, visiting: &mut Vec<String>) {
+    fn collect_refs(
+        &self,
+        e: &Expr,
+        scope: &[String],
+        out: &mut HashSet<NameKind>,
+        visiting: &mut Vec<String>,
+    ) {
         match &e.kind {
             ExprKind::Number(_) => {}
             ExprKind::Name(n) => match self.name_kind(n, scope) {
@@ -751,7 +872,12 @@ impl Checker {
         }
     }
 
-    fn collect_func_refs(&self, name: &str, out: &mut HashSet<NameKind>, visiting: &mut Vec<String>) {
+    fn collect_func_refs(
+        &self,
+        name: &str,
+        out: &mut HashSet<NameKind>,
+        visiting: &mut Vec<String>,
+    ) {
         if visiting.iter().any(|v| v == name) {
             return;
         }

@@ -34,9 +34,17 @@ pub enum StmtKind {
     /// `const nu = 4`.
     Const { name: Ident, value: Expr },
     /// `mu(x) = a + b * x`, or `eta = a + b` with no arguments.
-    Func { name: Ident, args: Vec<Ident>, body: Expr },
+    Func {
+        name: Ident,
+        args: Vec<Ident>,
+        body: Expr,
+    },
     /// `lhs ~ Dist(args)`.
-    Sample { lhs: Expr, dist: Ident, args: Vec<Expr> },
+    Sample {
+        lhs: Expr,
+        dist: Ident,
+        args: Vec<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,11 +108,21 @@ pub enum ExprKind {
     /// the constant `pi`.
     Name(String),
     /// `f(a, b)`: a builtin function or a user function.
-    Call { func: Ident, args: Vec<Expr> },
+    Call {
+        func: Ident,
+        args: Vec<Expr>,
+    },
     /// `u[g]`, `beta[3]`, `W[k, 2]`.
-    Index { base: Ident, indices: Vec<Expr> },
+    Index {
+        base: Ident,
+        indices: Vec<Expr>,
+    },
     Neg(Box<Expr>),
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,7 +25,10 @@ fn run(args: &[&str]) -> String {
 fn check(name: &str, args: &[&str]) {
     let text = run(args);
     assert!(!text.contains("panicked"), "{name} panicked:\n{text}");
-    assert!(!text.contains("RUST_BACKTRACE"), "{name} printed a backtrace hint:\n{text}");
+    assert!(
+        !text.contains("RUST_BACKTRACE"),
+        "{name} printed a backtrace hint:\n{text}"
+    );
     insta::assert_snapshot!(name, text);
 }
 
@@ -36,7 +39,10 @@ fn parse_error_points_at_line_and_column() {
 
 #[test]
 fn unknown_name_suggests_the_close_one() {
-    check("unknown_name", &["check", "tests/fixtures/unknown_name.nll"]);
+    check(
+        "unknown_name",
+        &["check", "tests/fixtures/unknown_name.nll"],
+    );
 }
 
 #[test]
@@ -46,35 +52,91 @@ fn distribution_arity_is_checked() {
 
 #[test]
 fn missing_column_is_named() {
-    check("missing_column", &["fit", "tests/fixtures/missing_column.nll", "--data", "tests/fixtures/xy.csv"]);
+    check(
+        "missing_column",
+        &[
+            "fit",
+            "tests/fixtures/missing_column.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+        ],
+    );
 }
 
 #[test]
 fn bad_cells_are_listed_with_rows() {
-    check("bad_cells", &["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/bad_cells.csv"]);
+    check(
+        "bad_cells",
+        &[
+            "fit",
+            "tests/fixtures/linear.nll",
+            "--data",
+            "tests/fixtures/bad_cells.csv",
+        ],
+    );
 }
 
 #[test]
 fn noninteger_counts_are_rejected_for_poisson() {
-    check("noninteger_poisson", &["fit", "tests/fixtures/poisson.nll", "--data", "tests/fixtures/noninteger_counts.csv"]);
+    check(
+        "noninteger_poisson",
+        &[
+            "fit",
+            "tests/fixtures/poisson.nll",
+            "--data",
+            "tests/fixtures/noninteger_counts.csv",
+        ],
+    );
 }
 
 #[test]
 fn noninteger_cells_are_rejected_in_int_columns() {
-    check("noninteger_int_column", &["fit", "tests/fixtures/poisson_int.nll", "--data", "tests/fixtures/noninteger_counts.csv"]);
+    check(
+        "noninteger_int_column",
+        &[
+            "fit",
+            "tests/fixtures/poisson_int.nll",
+            "--data",
+            "tests/fixtures/noninteger_counts.csv",
+        ],
+    );
 }
 
 #[test]
 fn unused_parameter_is_a_warning() {
-    let text = run(&["fit", "tests/fixtures/unused_param.nll", "--data", "tests/fixtures/xy.csv", "--format", "json"]);
+    let text = run(&[
+        "fit",
+        "tests/fixtures/unused_param.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--format",
+        "json",
+    ]);
     assert!(text.starts_with("exit: 0"), "{text}");
-    assert!(text.contains("parameter `unused` is not used by the likelihood"), "{text}");
+    assert!(
+        text.contains("parameter `unused` is not used by the likelihood"),
+        "{text}"
+    );
 }
 
 #[test]
 fn missing_cells_without_and_with_drop_missing() {
-    check("missing_cells", &["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/missing.csv"]);
-    let text = run(&["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/missing.csv", "--drop-missing"]);
+    check(
+        "missing_cells",
+        &[
+            "fit",
+            "tests/fixtures/linear.nll",
+            "--data",
+            "tests/fixtures/missing.csv",
+        ],
+    );
+    let text = run(&[
+        "fit",
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/missing.csv",
+        "--drop-missing",
+    ]);
     assert!(text.starts_with("exit: 0"), "{text}");
     assert!(text.contains("rows dropped     2"), "{text}");
 }
@@ -83,26 +145,76 @@ fn missing_cells_without_and_with_drop_missing() {
 fn scale_outside_support_at_start_is_explained() {
     check(
         "negative_scale_start",
-        &["fit", "tests/fixtures/negative_scale.nll", "--data", "tests/fixtures/xy.csv", "--start", "s=-1"],
+        &[
+            "fit",
+            "tests/fixtures/negative_scale.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+            "--start",
+            "s=-1",
+        ],
     );
 }
 
 #[test]
 fn missing_model_file_is_an_error_not_a_panic() {
-    check("missing_model_file", &["fit", "tests/fixtures/no_such_model.nll", "--data", "tests/fixtures/xy.csv"]);
+    check(
+        "missing_model_file",
+        &[
+            "fit",
+            "tests/fixtures/no_such_model.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+        ],
+    );
 }
 
 #[test]
 fn unknown_start_parameter_is_reported() {
-    check("unknown_start", &["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/xy.csv", "--start", "bb=1"]);
+    check(
+        "unknown_start",
+        &[
+            "fit",
+            "tests/fixtures/linear.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+            "--start",
+            "bb=1",
+        ],
+    );
 }
 
 #[test]
 fn json_output_has_the_documented_shape() {
-    let text = run(&["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/xy.csv", "--format", "json"]);
-    let json = text.split("--- stdout\n").nth(1).unwrap().split("--- stderr").next().unwrap();
+    let text = run(&[
+        "fit",
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--format",
+        "json",
+    ]);
+    let json = text
+        .split("--- stdout\n")
+        .nth(1)
+        .unwrap()
+        .split("--- stderr")
+        .next()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
-    for key in ["parameters", "nll", "log_likelihood", "aic", "bic", "n", "k", "converged", "iterations", "grad_norm", "warnings"] {
+    for key in [
+        "parameters",
+        "nll",
+        "log_likelihood",
+        "aic",
+        "bic",
+        "n",
+        "k",
+        "converged",
+        "iterations",
+        "grad_norm",
+        "warnings",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     let p = &v["parameters"][0];
@@ -116,7 +228,14 @@ fn json_output_has_the_documented_shape() {
 #[test]
 fn exact_fit_reports_a_collapsing_scale() {
     // y = 1 + 2x exactly: sigma -> 0 and the likelihood is unbounded.
-    let text = run(&["fit", "tests/fixtures/linear.nll", "--data", "tests/fixtures/exact.csv", "--format", "json"]);
+    let text = run(&[
+        "fit",
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/exact.csv",
+        "--format",
+        "json",
+    ]);
     assert!(text.starts_with("exit: 0"), "{text}");
     assert!(text.contains("\"converged\": false"), "{text}");
     assert!(text.contains("collapses toward 0"), "{text}");
@@ -125,24 +244,65 @@ fn exact_fit_reports_a_collapsing_scale() {
 #[test]
 fn non_identified_parameters_are_named() {
     // a and b enter only through a + b.
-    let text = run(&["fit", "tests/fixtures/not_identified.nll", "--data", "tests/fixtures/xy.csv"]);
+    let text = run(&[
+        "fit",
+        "tests/fixtures/not_identified.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+    ]);
     assert!(text.starts_with("exit: 0"), "{text}");
     assert!(text.contains("not positive definite"), "{text}");
-    assert!(text.contains("involves `a`, `b`") || text.contains("involves `b`, `a`"), "{text}");
+    assert!(
+        text.contains("involves `a`, `b`") || text.contains("involves `b`, `a`"),
+        "{text}"
+    );
 }
 
 #[test]
 fn iteration_limit_is_not_convergence() {
-    let text = run(&["fit", "examples/engel_heteroscedastic.nll", "--data", "examples/data/engel.csv", "--max-iter", "2", "--format", "json"]);
+    let text = run(&[
+        "fit",
+        "examples/engel_heteroscedastic.nll",
+        "--data",
+        "examples/data/engel.csv",
+        "--max-iter",
+        "2",
+        "--format",
+        "json",
+    ]);
     assert!(text.contains("\"converged\": false"), "{text}");
     assert!(text.contains("iteration limit"), "{text}");
 }
 
 #[test]
 fn static_warnings_point_at_the_model() {
-    check("warning_not_identified", &["check", "tests/fixtures/not_identified.nll", "--data", "tests/fixtures/xy.csv"]);
-    check("warning_unbounded_scale", &["check", "tests/fixtures/negative_scale.nll", "--data", "tests/fixtures/xy.csv"]);
-    check("warning_constant_column", &["check", "tests/fixtures/constant_column.nll", "--data", "tests/fixtures/constant_column.csv"]);
+    check(
+        "warning_not_identified",
+        &[
+            "check",
+            "tests/fixtures/not_identified.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+        ],
+    );
+    check(
+        "warning_unbounded_scale",
+        &[
+            "check",
+            "tests/fixtures/negative_scale.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+        ],
+    );
+    check(
+        "warning_constant_column",
+        &[
+            "check",
+            "tests/fixtures/constant_column.nll",
+            "--data",
+            "tests/fixtures/constant_column.csv",
+        ],
+    );
 }
 
 fn fit_json(args: &[&str]) -> serde_json::Value {
@@ -150,52 +310,100 @@ fn fit_json(args: &[&str]) -> serde_json::Value {
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
     let text = run(&all);
-    let json = text.split("--- stdout\n").nth(1).unwrap().split("--- stderr").next().unwrap();
+    let json = text
+        .split("--- stdout\n")
+        .nth(1)
+        .unwrap()
+        .split("--- stderr")
+        .next()
+        .unwrap();
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 #[test]
 fn separation_is_named_not_reported_as_convergence() {
     // y = 0 for x <= 3 and 1 above: the logistic MLE does not exist.
-    let v = fit_json(&["tests/fixtures/logistic.nll", "--data", "tests/fixtures/separated.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/logistic.nll",
+        "--data",
+        "tests/fixtures/separated.csv",
+    ]);
     assert_eq!(v["converged"], false);
-    assert!(v["warnings"].to_string().contains("no finite maximum"), "{v}");
+    assert!(
+        v["warnings"].to_string().contains("no finite maximum"),
+        "{v}"
+    );
 
     // Setosa is separable by sepal length and width: the reference fit
     // says no finite estimate exists.
-    let v = fit_json(&["tests/fixtures/iris_separated.nll", "--data", "examples/data/iris.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/iris_separated.nll",
+        "--data",
+        "examples/data/iris.csv",
+    ]);
     assert_eq!(v["converged"], false);
     let w = v["warnings"].to_string();
-    assert!(w.contains("separation") && w.contains("class setosa"), "{w}");
+    assert!(
+        w.contains("separation") && w.contains("class setosa"),
+        "{w}"
+    );
 }
 
 #[test]
 fn all_zero_counts_have_no_finite_maximum() {
-    let v = fit_json(&["tests/fixtures/poisson_intercept.nll", "--data", "tests/fixtures/zero_counts.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/poisson_intercept.nll",
+        "--data",
+        "tests/fixtures/zero_counts.csv",
+    ]);
     assert_eq!(v["converged"], false);
-    assert!(v["warnings"].to_string().contains("no finite maximum"), "{v}");
+    assert!(
+        v["warnings"].to_string().contains("no finite maximum"),
+        "{v}"
+    );
 }
 
 #[test]
 fn priors_are_reported_as_map_and_kept_out_of_the_likelihood() {
-    let v = fit_json(&["tests/fixtures/prior.nll", "--data", "tests/fixtures/xy.csv"]);
-    assert!(v["estimator"].as_str().unwrap().starts_with("maximum a posteriori"), "{v}");
+    let v = fit_json(&[
+        "tests/fixtures/prior.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+    ]);
+    assert!(
+        v["estimator"]
+            .as_str()
+            .unwrap()
+            .starts_with("maximum a posteriori"),
+        "{v}"
+    );
     let ll = v["log_likelihood"].as_f64().unwrap();
     let lp = v["log_prior"].as_f64().unwrap();
     // The prior N(5, 0.001) at a: log density = -log(0.001) - log(2 pi)/2 - z^2/2.
     let a = v["parameters"][0]["estimate"].as_f64().unwrap();
     let z = (a - 5.0) / 0.001;
     let expected = -(0.001f64).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() - 0.5 * z * z;
-    assert!((lp - expected).abs() < 1e-9 * expected.abs(), "{lp} vs {expected}");
+    assert!(
+        (lp - expected).abs() < 1e-9 * expected.abs(),
+        "{lp} vs {expected}"
+    );
     assert!((v["nll"].as_f64().unwrap() + ll).abs() < 1e-12);
 }
 
 #[test]
 fn intervals_of_constrained_parameters_respect_the_constraint() {
-    let v = fit_json(&["tests/fixtures/linear.nll", "--data", "tests/fixtures/xy.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+    ]);
     let s = &v["parameters"][2];
     assert_eq!(s["name"], "s");
-    let (lo, est, hi) = (s["ci_lower"].as_f64().unwrap(), s["estimate"].as_f64().unwrap(), s["ci_upper"].as_f64().unwrap());
+    let (lo, est, hi) = (
+        s["ci_lower"].as_f64().unwrap(),
+        s["estimate"].as_f64().unwrap(),
+        s["ci_upper"].as_f64().unwrap(),
+    );
     assert!(lo > 0.0 && lo < est && est < hi, "{lo} {est} {hi}");
     // On the log scale the interval is symmetric: log(est) is the midpoint.
     assert!(((lo.ln() + hi.ln()) / 2.0 - est.ln()).abs() < 1e-12);
@@ -219,7 +427,11 @@ fn map_with_and_without_the_jacobian_solves_its_own_stationarity_equation() {
         .collect();
     let n = xy.len() as f64;
     for (extra, jacobian) in [(0.0, false), (1.0, true)] {
-        let mut args = vec!["tests/fixtures/map_prior.nll", "--data", "tests/fixtures/xy.csv"];
+        let mut args = vec![
+            "tests/fixtures/map_prior.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+        ];
         if jacobian {
             args.push("--jacobian");
         }
@@ -234,25 +446,48 @@ fn map_with_and_without_the_jacobian_solves_its_own_stationarity_equation() {
 
 #[test]
 fn binomial_counts_above_the_trials_are_rejected() {
-    check("binomial_over_trials", &["fit", "tests/fixtures/binomial.nll", "--data", "tests/fixtures/binomial_over.csv"]);
+    check(
+        "binomial_over_trials",
+        &[
+            "fit",
+            "tests/fixtures/binomial.nll",
+            "--data",
+            "tests/fixtures/binomial_over.csv",
+        ],
+    );
 }
 
 #[test]
 fn a_group_scale_collapsing_on_one_observation_is_named() {
     // Group c has one observation: s[c] -> 0 makes the likelihood unbounded.
-    let v = fit_json(&["tests/fixtures/group_scales.nll", "--data", "tests/fixtures/single_group.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/group_scales.nll",
+        "--data",
+        "tests/fixtures/single_group.csv",
+    ]);
     assert_eq!(v["converged"], false);
     let w = v["warnings"].to_string();
-    assert!(w.contains("collapses toward 0 on 1 of 6 rows (row 6)"), "{w}");
-
+    assert!(
+        w.contains("collapses toward 0 on 1 of 6 rows (row 6)"),
+        "{w}"
+    );
 }
 
 #[test]
 fn a_maximum_on_a_constraint_is_not_called_converged() {
     // The intercept of y ~ 2x is near 0, below the bound a > 0.5.
-    let v = fit_json(&["tests/fixtures/bound_binds.nll", "--data", "tests/fixtures/xy.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/bound_binds.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+    ]);
     assert_eq!(v["converged"], false);
-    assert!(v["warnings"].to_string().contains("`a` is at the edge of its constraint > 0.5"), "{v}");
+    assert!(
+        v["warnings"]
+            .to_string()
+            .contains("`a` is at the edge of its constraint > 0.5"),
+        "{v}"
+    );
     assert!(v["parameters"][0]["std_error"].is_null());
 }
 
@@ -261,7 +496,11 @@ fn a_correct_fit_of_a_badly_conditioned_design_is_converged() {
     // x = 1e6 + small noise: the intercept and slope are nearly collinear,
     // the gradient test cannot be met in double precision, but the Newton
     // decrement shows the minimum is reached.
-    let v = fit_json(&["tests/fixtures/linear.nll", "--data", "tests/fixtures/offset.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/offset.csv",
+    ]);
     assert_eq!(v["converged"], true, "{v}");
 }
 
@@ -269,14 +508,34 @@ fn a_correct_fit_of_a_badly_conditioned_design_is_converged() {
 fn divergence_with_a_covariate_is_named() {
     // Quasi-complete separation: y = 1 exactly when x > 0, with one tie at
     // x = 0; the slope has no finite estimate.
-    let v = fit_json(&["tests/fixtures/logistic.nll", "--data", "tests/fixtures/quasi_separated.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/logistic.nll",
+        "--data",
+        "tests/fixtures/quasi_separated.csv",
+    ]);
     assert_eq!(v["converged"], false);
-    assert!(v["warnings"].to_string().contains("`b` can grow without bound"), "{v}");
+    assert!(
+        v["warnings"]
+            .to_string()
+            .contains("`b` can grow without bound"),
+        "{v}"
+    );
     // Every outcome 1: the intercept and slope both run off.
-    let v = fit_json(&["tests/fixtures/logistic.nll", "--data", "tests/fixtures/all_ones.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/logistic.nll",
+        "--data",
+        "tests/fixtures/all_ones.csv",
+    ]);
     assert_eq!(v["converged"], false);
     // Every count 0 with a covariate.
-    let v = fit_json(&["tests/fixtures/poisson_slope.nll", "--data", "tests/fixtures/all_zero_counts.csv"]);
+    let v = fit_json(&[
+        "tests/fixtures/poisson_slope.nll",
+        "--data",
+        "tests/fixtures/all_zero_counts.csv",
+    ]);
     assert_eq!(v["converged"], false);
-    assert!(v["warnings"].to_string().contains("no finite maximum"), "{v}");
+    assert!(
+        v["warnings"].to_string().contains("no finite maximum"),
+        "{v}"
+    );
 }

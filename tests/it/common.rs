@@ -14,7 +14,11 @@ pub fn repo_path(rel: &str) -> String {
 /// Parses, checks, loads, compiles and fits `examples/NAME` on
 /// `examples/data/DATA`; panics with the rendered diagnostics on failure.
 pub fn fit_example(example: &str, data_file: &str, filters: &[(&str, &str)]) -> FitReport {
-    fit_paths(&repo_path(&format!("examples/{example}")), &repo_path(&format!("examples/data/{data_file}")), filters)
+    fit_paths(
+        &repo_path(&format!("examples/{example}")),
+        &repo_path(&format!("examples/data/{data_file}")),
+        filters,
+    )
 }
 
 /// Parses, checks and loads `examples/NAME` with `examples/data/DATA`.
@@ -26,7 +30,12 @@ pub fn load_example(example: &str, data_file: &str) -> (nll::model::Model, data:
     assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
     let requests = requests_of(&model);
     let path = repo_path(&format!("examples/data/{data_file}"));
-    let ds = data::load_csv(std::path::Path::new(&path), &requests, &LoadOptions::default()).expect("data loads");
+    let ds = data::load_csv(
+        std::path::Path::new(&path),
+        &requests,
+        &LoadOptions::default(),
+    )
+    .expect("data loads");
     (model, ds)
 }
 
@@ -40,7 +49,10 @@ fn requests_of(model: &nll::model::Model) -> Vec<ColumnRequest> {
                 DataKind::Int => ColumnKind::Int,
                 DataKind::Factor => ColumnKind::Factor,
             };
-            dv.columns.iter().map(move |c| ColumnRequest { name: c.clone(), kind })
+            dv.columns.iter().map(move |c| ColumnRequest {
+                name: c.clone(),
+                kind,
+            })
         })
         .collect()
 }
@@ -49,7 +61,10 @@ fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> Fit
     let example = model_path;
     let source = std::fs::read_to_string(&model_path).expect("example exists");
     let fail = |diags: Vec<nll::diag::Diagnostic>| -> ! {
-        let text: String = diags.iter().map(|d| render(d, example, &source, false)).collect();
+        let text: String = diags
+            .iter()
+            .map(|d| render(d, example, &source, false))
+            .collect();
         panic!("{example}:\n{text}")
     };
     let program = syntax::parse_program(&source).unwrap_or_else(|d| fail(d));
@@ -60,7 +75,10 @@ fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> Fit
     let requests = requests_of(&model);
     let opts = LoadOptions {
         drop_missing: false,
-        filters: filters.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        filters: filters
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
     };
     let ds = data::load_csv(std::path::Path::new(data_path), &requests, &opts)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -70,5 +88,9 @@ fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> Fit
 
 /// Like [`fit_example`] for a model and data under `tests/fixtures/`.
 pub fn fit_fixture(model: &str, data_file: &str) -> FitReport {
-    fit_paths(&repo_path(&format!("tests/fixtures/{model}")), &repo_path(&format!("tests/fixtures/{data_file}")), &[])
+    fit_paths(
+        &repo_path(&format!("tests/fixtures/{model}")),
+        &repo_path(&format!("tests/fixtures/{data_file}")),
+        &[],
+    )
 }

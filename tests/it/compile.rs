@@ -11,7 +11,11 @@ fn compile_text(args: &[&str]) -> String {
         .current_dir(repo_path(""))
         .output()
         .expect("the nll binary runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
@@ -36,7 +40,11 @@ const EXAMPLES: &[(&str, &str)] = &[
 #[test]
 fn compile_output_of_every_example() {
     for (model, data) in EXAMPLES {
-        let text = compile_text(&[&format!("examples/{model}.nll"), "--data", &format!("examples/data/{data}.csv")]);
+        let text = compile_text(&[
+            &format!("examples/{model}.nll"),
+            "--data",
+            &format!("examples/data/{data}.csv"),
+        ]);
         insta::assert_snapshot!(format!("compile_{model}"), text);
     }
 }

@@ -7,7 +7,13 @@ use nll::graph::{Func, Graph, NodeId};
 use proptest::prelude::*;
 
 /// Value, gradient and Hessian (full, row-major) of `root` at theta.
-fn eval_all(g: &mut Graph, root: NodeId, n: usize, cols: &Columns, theta: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
+fn eval_all(
+    g: &mut Graph,
+    root: NodeId,
+    n: usize,
+    cols: &Columns,
+    theta: &[f64],
+) -> (f64, Vec<f64>, Vec<f64>) {
     let grad: Vec<NodeId> = (0..n as u32).map(|k| g.diff(root, k)).collect();
     let mut roots = vec![root];
     roots.extend(&grad);
@@ -70,7 +76,11 @@ const DATA_COUNT: f64 = 8.0;
 
 /// Each family's arguments are parameters on the natural scale, except count
 /// arguments, which are data; the observation is a data column of three rows.
-fn check_family(family: &'static dist::Family, us: &[f64], ys: &[f64; 3]) -> Result<(), TestCaseError> {
+fn check_family(
+    family: &'static dist::Family,
+    us: &[f64],
+    ys: &[f64; 3],
+) -> Result<(), TestCaseError> {
     let mut g = Graph::new();
     let mut real = vec![ys.to_vec()];
     let mut theta = Vec::new();
@@ -91,18 +101,35 @@ fn check_family(family: &'static dist::Family, us: &[f64], ys: &[f64; 3]) -> Res
     let y = g.data(0);
     let term = family.neg_log_density(&mut g, y, &args);
     let root = g.sum(term);
-    let cols = Columns { n_rows: 3, real, factor: vec![] };
+    let cols = Columns {
+        n_rows: 3,
+        real,
+        factor: vec![],
+    };
     let (f, grad, hess) = eval_all(&mut g, root, n, &cols, &theta);
     prop_assert!(f.is_finite(), "{} value {f} at {theta:?}", family.name);
     for k in 0..n {
         let fd = fd_gradient(&g, root, &cols, &theta, k);
         let name = family.args[param_arg[k]];
-        prop_assert!(close(grad[k], fd, f), "{} d/d{name}: symbolic {} vs fd {fd} at {theta:?}", family.name, grad[k]);
+        prop_assert!(
+            close(grad[k], fd, f),
+            "{} d/d{name}: symbolic {} vs fd {fd} at {theta:?}",
+            family.name,
+            grad[k]
+        );
         for l in 0..n {
             let gk = g.diff(root, k as u32);
             let fd_h = fd_gradient(&g, gk, &cols, &theta, l);
-            prop_assert!(close(hess[k * n + l], fd_h, grad[k]), "{} H[{k},{l}]: {} vs {fd_h}", family.name, hess[k * n + l]);
-            prop_assert!(close(hess[k * n + l], hess[l * n + k], 0.0), "Hessian not symmetric");
+            prop_assert!(
+                close(hess[k * n + l], fd_h, grad[k]),
+                "{} H[{k},{l}]: {} vs {fd_h}",
+                family.name,
+                hess[k * n + l]
+            );
+            prop_assert!(
+                close(hess[k * n + l], hess[l * n + k], 0.0),
+                "Hessian not symmetric"
+            );
         }
     }
     Ok(())
@@ -169,11 +196,20 @@ fn stable_forms_keep_gradients_finite_far_in_the_tails() {
             let t = g.param(0);
             let p = g.unary(Func::Logistic, t);
             let y = g.data(0);
-            let term = dist::lookup("Bernoulli").unwrap().neg_log_density(&mut g, y, &[p]);
+            let term = dist::lookup("Bernoulli")
+                .unwrap()
+                .neg_log_density(&mut g, y, &[p]);
             let root = g.sum(term);
-            let cols = Columns { n_rows: 1, real: vec![vec![yv]], factor: vec![] };
+            let cols = Columns {
+                n_rows: 1,
+                real: vec![vec![yv]],
+                factor: vec![],
+            };
             let (f, grad, hess) = eval_all(&mut g, root, 1, &cols, &[eta]);
-            assert!(f.is_finite() && grad[0].is_finite() && hess[0].is_finite(), "eta {eta} y {yv}: {f} {grad:?} {hess:?}");
+            assert!(
+                f.is_finite() && grad[0].is_finite() && hess[0].is_finite(),
+                "eta {eta} y {yv}: {f} {grad:?} {hess:?}"
+            );
         }
     }
 }
@@ -186,7 +222,9 @@ fn logistic_regression_at_eta_800_matches_hand_values() {
     // precision), d/deta = logistic(eta) - y = 1 and -1.
     // So NLL = 1600, d/da = 1 - 1 = 0, d/db = 1*1 + (-1)*(-1) = 2.
     use nll::data::{Column, ColumnKind, DataSet};
-    let program = nll::syntax::parse_program("data x, y\nparam a, b\ny ~ Bernoulli(logistic(a + b * x))\n").unwrap();
+    let program =
+        nll::syntax::parse_program("data x, y\nparam a, b\ny ~ Bernoulli(logistic(a + b * x))\n")
+            .unwrap();
     let (m, _) = nll::model::check(&program);
     let ds = DataSet {
         n_rows: 2,
@@ -216,7 +254,11 @@ fn log_of_one_minus_logistic_is_a_softplus() {
     let one = g.constant(1.0);
     let q = g.sub(one, p);
     let root = g.unary(Func::Log, q);
-    let cols = Columns { n_rows: 1, real: vec![], factor: vec![] };
+    let cols = Columns {
+        n_rows: 1,
+        real: vec![],
+        factor: vec![],
+    };
     let (f, grad, _) = eval_all(&mut g, root, 1, &cols, &[800.0]);
     assert_eq!(f, -800.0);
     assert_eq!(grad[0], -1.0);

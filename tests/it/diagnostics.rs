@@ -8,28 +8,81 @@ use nll::{model, syntax};
 fn check_source(source: &str) -> String {
     let program = match syntax::parse_program(source) {
         Ok(p) => p,
-        Err(diags) => return diags.iter().map(|d| render(d, "model.nll", source, false)).collect(),
+        Err(diags) => {
+            return diags
+                .iter()
+                .map(|d| render(d, "model.nll", source, false))
+                .collect()
+        }
     };
     let (_, diags) = model::check(&program);
-    diags.iter().map(|d| render(d, "model.nll", source, false)).collect()
+    diags
+        .iter()
+        .map(|d| render(d, "model.nll", source, false))
+        .collect()
 }
 
 const CASES: &[(&str, &str)] = &[
-    ("E201_unknown_name", "data x, y\nparam a, sigma > 0\ny ~ Normal(a * x, sigm)\n"),
-    ("E202_declared_twice", "data a, y\nparam a\nparam s > 0\ny ~ Normal(a, s)\n"),
-    ("E203_unknown_function", "data y\nparam a, s > 0\ny ~ Normal(exq(a), s)\n"),
-    ("E204_function_arity", "data x, y\nparam a, s > 0\nmu(x) = a + x\ny ~ Normal(mu(x, y), s)\n"),
-    ("E205_unknown_distribution", "data y\nparam mu, s > 0\ny ~ Normall(mu, s)\n"),
-    ("E206_distribution_arity", "data y\nparam mu\ny ~ Normal(mu)\n"),
-    ("E207_mixed_left_side", "data y\nparam a, s > 0\ny - a ~ Normal(0, s)\n"),
-    ("E207_constant_left_side", "data y\nparam s > 0\n2 ~ Normal(0, s)\ny ~ Normal(0, s)\n"),
-    ("E208_prior_uses_data", "data x, y\nparam a, s > 0\na ~ Normal(x, 1)\ny ~ Normal(a, s)\n"),
-    ("E209_bound_not_constant", "data y\nparam t, s > t\ny ~ Normal(0, s)\n"),
-    ("E210_start_outside", "data y\nparam s > 0 = -1\ny ~ Normal(0, s)\n"),
-    ("E210_empty_interval", "data y\nparam p in (1, 0)\ny ~ Bernoulli(p)\n"),
-    ("E212_dimension_not_factor", "data x, y\nparam u[x], s > 0\ny ~ Normal(0, s)\n"),
-    ("E215_three_dimensions", "data y\nparam A[2, 2, 2], s > 0\ny ~ Normal(0, s)\n"),
-    ("E216_builtin_redeclared", "data y\nparam exp, s > 0\ny ~ Normal(0, s)\n"),
+    (
+        "E201_unknown_name",
+        "data x, y\nparam a, sigma > 0\ny ~ Normal(a * x, sigm)\n",
+    ),
+    (
+        "E202_declared_twice",
+        "data a, y\nparam a\nparam s > 0\ny ~ Normal(a, s)\n",
+    ),
+    (
+        "E203_unknown_function",
+        "data y\nparam a, s > 0\ny ~ Normal(exq(a), s)\n",
+    ),
+    (
+        "E204_function_arity",
+        "data x, y\nparam a, s > 0\nmu(x) = a + x\ny ~ Normal(mu(x, y), s)\n",
+    ),
+    (
+        "E205_unknown_distribution",
+        "data y\nparam mu, s > 0\ny ~ Normall(mu, s)\n",
+    ),
+    (
+        "E206_distribution_arity",
+        "data y\nparam mu\ny ~ Normal(mu)\n",
+    ),
+    (
+        "E207_mixed_left_side",
+        "data y\nparam a, s > 0\ny - a ~ Normal(0, s)\n",
+    ),
+    (
+        "E207_constant_left_side",
+        "data y\nparam s > 0\n2 ~ Normal(0, s)\ny ~ Normal(0, s)\n",
+    ),
+    (
+        "E208_prior_uses_data",
+        "data x, y\nparam a, s > 0\na ~ Normal(x, 1)\ny ~ Normal(a, s)\n",
+    ),
+    (
+        "E209_bound_not_constant",
+        "data y\nparam t, s > t\ny ~ Normal(0, s)\n",
+    ),
+    (
+        "E210_start_outside",
+        "data y\nparam s > 0 = -1\ny ~ Normal(0, s)\n",
+    ),
+    (
+        "E210_empty_interval",
+        "data y\nparam p in (1, 0)\ny ~ Bernoulli(p)\n",
+    ),
+    (
+        "E212_dimension_not_factor",
+        "data x, y\nparam u[x], s > 0\ny ~ Normal(0, s)\n",
+    ),
+    (
+        "E215_three_dimensions",
+        "data y\nparam A[2, 2, 2], s > 0\ny ~ Normal(0, s)\n",
+    ),
+    (
+        "E216_builtin_redeclared",
+        "data y\nparam exp, s > 0\ny ~ Normal(0, s)\n",
+    ),
     ("E217_no_likelihood", "param a\na ~ Normal(0, 1)\n"),
 ];
 

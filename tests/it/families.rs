@@ -8,7 +8,8 @@ use nll::eval::{Columns, Program, ProgramOptions, Workspace};
 use nll::graph::{Func, Graph};
 use proptest::prelude::*;
 use statrs::distribution::{
-    Beta, Binomial, Cauchy, Continuous, ContinuousCDF, Discrete, Geometric, LogNormal, Normal, Weibull,
+    Beta, Binomial, Cauchy, Continuous, ContinuousCDF, Discrete, Geometric, LogNormal, Normal,
+    Weibull,
 };
 
 /// -log p(y_i | args) for each y_i, through the graph and the evaluator.
@@ -31,7 +32,11 @@ fn nll_rows(family: &str, ys: &[f64], args: &[f64], data_args: &[usize]) -> Vec<
         }
     }
     let term = fam.neg_log_density(&mut g, y, &nodes);
-    let cols = Columns { n_rows: ys.len(), real, factor: vec![] };
+    let cols = Columns {
+        n_rows: ys.len(),
+        real,
+        factor: vec![],
+    };
     let prog = Program::new(&g, &[], &[term], &cols, ProgramOptions::default());
     prog.eval_rows(&cols, &theta).pop().expect("one row root")
 }
@@ -149,20 +154,35 @@ proptest! {
 fn simpson(values: &[f64], h: f64) -> f64 {
     let n = values.len() - 1;
     assert!(n.is_multiple_of(2));
-    let inner: f64 = values[1..n].iter().enumerate().map(|(i, v)| if i % 2 == 0 { 4.0 * v } else { 2.0 * v }).sum();
+    let inner: f64 = values[1..n]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i % 2 == 0 { 4.0 * v } else { 2.0 * v })
+        .sum();
     (values[0] + values[n] + inner) * h / 3.0
 }
 
 /// The integral of exp(-nll(y)) dy over the support, after the change of
 /// variables y = to_y(t) on t in [t0, t1] (dy = dy_dt(t) dt), by Simpson's
 /// rule, with every density value from one evaluator pass over a data column.
-fn total_mass(family: &str, args: &[f64], to_y: impl Fn(f64) -> f64, dy_dt: impl Fn(f64) -> f64, t0: f64, t1: f64) -> f64 {
+fn total_mass(
+    family: &str,
+    args: &[f64],
+    to_y: impl Fn(f64) -> f64,
+    dy_dt: impl Fn(f64) -> f64,
+    t0: f64,
+    t1: f64,
+) -> f64 {
     const N: usize = 40_000;
     let h = (t1 - t0) / N as f64;
     let ts: Vec<f64> = (0..=N).map(|i| t0 + i as f64 * h).collect();
     let ys: Vec<f64> = ts.iter().map(|t| to_y(*t)).collect();
     let nll = nll_rows(family, &ys, args, &[]);
-    let dens: Vec<f64> = ts.iter().zip(&nll).map(|(t, v)| (-v).exp() * dy_dt(*t)).collect();
+    let dens: Vec<f64> = ts
+        .iter()
+        .zip(&nll)
+        .map(|(t, v)| (-v).exp() * dy_dt(*t))
+        .collect();
     simpson(&dens, h)
 }
 
@@ -171,25 +191,53 @@ fn continuous_densities_integrate_to_one() {
     // Cauchy: y = mu + sigma sinh(t) turns the density into 1 / (pi cosh t)
     // in t, whose mass beyond |t| = 45 is below (2 / pi) e^-45 < 1e-19.
     for (mu, sigma) in [(0.0, 1.0), (1.5, 0.7), (-3.0, 20.0)] {
-        let m = total_mass("Cauchy", &[mu, sigma], |t| mu + sigma * t.sinh(), |t| sigma * t.cosh(), -45.0, 45.0);
+        let m = total_mass(
+            "Cauchy",
+            &[mu, sigma],
+            |t| mu + sigma * t.sinh(),
+            |t| sigma * t.cosh(),
+            -45.0,
+            45.0,
+        );
         assert!((m - 1.0).abs() < 1e-9, "Cauchy({mu}, {sigma}): {m}");
     }
     // Logistic: the mass outside mu +- 60 s is 2 / (1 + e^60) < 1e-25.
     for (mu, s) in [(0.0, 1.0), (-0.5, 2.0), (3.0, 0.1)] {
-        let m = total_mass("Logistic", &[mu, s], |t| t, |_| 1.0, mu - 60.0 * s, mu + 60.0 * s);
+        let m = total_mass(
+            "Logistic",
+            &[mu, s],
+            |t| t,
+            |_| 1.0,
+            mu - 60.0 * s,
+            mu + 60.0 * s,
+        );
         assert!((m - 1.0).abs() < 1e-9, "Logistic({mu}, {s}): {m}");
     }
     // LogNormal: in t = log y the density is Normal(mu, sigma); the mass
     // beyond 12 standard deviations is below 1e-32.
     for (mu, sigma) in [(0.0, 1.0), (0.3, 0.8), (-2.0, 2.5)] {
-        let m = total_mass("LogNormal", &[mu, sigma], f64::exp, f64::exp, mu - 12.0 * sigma, mu + 12.0 * sigma);
+        let m = total_mass(
+            "LogNormal",
+            &[mu, sigma],
+            f64::exp,
+            f64::exp,
+            mu - 12.0 * sigma,
+            mu + 12.0 * sigma,
+        );
         assert!((m - 1.0).abs() < 1e-9, "LogNormal({mu}, {sigma}): {m}");
     }
     // Weibull: in t = log(y / lambda), P(y < lambda e^t0) = 1 - exp(-e^(k t0))
     // <= e^(k t0) = e^-40 for t0 = -40 / k, and
     // P(y > lambda e^t1) = exp(-e^(k t1)) = exp(-e^4) < 1e-23 for t1 = 4 / k.
     for (k, lambda) in [(1.0, 1.0), (0.7, 2.0), (2.5, 0.5), (8.0, 3.0)] {
-        let m = total_mass("Weibull", &[k, lambda], |t| lambda * t.exp(), |t| lambda * t.exp(), -40.0 / k, 4.0 / k);
+        let m = total_mass(
+            "Weibull",
+            &[k, lambda],
+            |t| lambda * t.exp(),
+            |t| lambda * t.exp(),
+            -40.0 / k,
+            4.0 / k,
+        );
         assert!((m - 1.0).abs() < 1e-9, "Weibull({k}, {lambda}): {m}");
     }
     // Beta: y = logistic(t), dy = y (1 - y) dt. In t the density is below
@@ -199,7 +247,14 @@ fn continuous_densities_integrate_to_one() {
     // stops at 36 because logistic(t) rounds to 1 beyond about t = 37, so
     // shapes b < 1 (mass piling up within rounding of y = 1) are not used.
     for (a, b) in [(0.5, 2.0), (2.0, 5.0), (30.0, 12.0), (1.0, 1.0)] {
-        let m = total_mass("Beta", &[a, b], logistic, |t| logistic(t) * logistic(-t), -80.0, 36.0);
+        let m = total_mass(
+            "Beta",
+            &[a, b],
+            logistic,
+            |t| logistic(t) * logistic(-t),
+            -80.0,
+            36.0,
+        );
         assert!((m - 1.0).abs() < 1e-9, "Beta({a}, {b}): {m}");
     }
 }
@@ -208,24 +263,42 @@ fn continuous_densities_integrate_to_one() {
 fn discrete_masses_sum_to_one() {
     for (n, p) in [(1.0, 0.5), (12.0, 0.3), (200.0, 0.01)] {
         let ys: Vec<f64> = (0..=n as u32).map(f64::from).collect();
-        let total: f64 = nll_rows("Binomial", &ys, &[n, p], &[0]).iter().map(|v| (-v).exp()).sum();
+        let total: f64 = nll_rows("Binomial", &ys, &[n, p], &[0])
+            .iter()
+            .map(|v| (-v).exp())
+            .sum();
         assert!((total - 1.0).abs() < 1e-12, "Binomial({n}, {p}): {total}");
     }
     for (n, eta) in [(5.0, 0.0), (12.0, -0.4), (300.0, 3.0)] {
         let ys: Vec<f64> = (0..=n as u32).map(f64::from).collect();
-        let total: f64 = nll_rows("BinomialLogit", &ys, &[n, eta], &[0]).iter().map(|v| (-v).exp()).sum();
-        assert!((total - 1.0).abs() < 1e-12, "BinomialLogit({n}, {eta}): {total}");
+        let total: f64 = nll_rows("BinomialLogit", &ys, &[n, eta], &[0])
+            .iter()
+            .map(|v| (-v).exp())
+            .sum();
+        assert!(
+            (total - 1.0).abs() < 1e-12,
+            "BinomialLogit({n}, {eta}): {total}"
+        );
     }
     // Geometric: the mass beyond y = Y is (1 - p)^(Y + 1); with Y = 5000 it
     // is below 0.99^5001 < 1e-21 for p >= 0.01.
     for p in [0.01, 0.3, 0.9] {
         let ys: Vec<f64> = (0..=5000).map(f64::from).collect();
-        let total: f64 = nll_rows("Geometric", &ys, &[p], &[]).iter().map(|v| (-v).exp()).sum();
+        let total: f64 = nll_rows("Geometric", &ys, &[p], &[])
+            .iter()
+            .map(|v| (-v).exp())
+            .sum();
         assert!((total - 1.0).abs() < 1e-12, "Geometric({p}): {total}");
     }
     for eta in [-30.0, -2.0, 0.0, 0.3, 7.0] {
-        let total: f64 = nll_rows("BernoulliProbit", &[0.0, 1.0], &[eta], &[]).iter().map(|v| (-v).exp()).sum();
-        assert!((total - 1.0).abs() < 1e-14, "BernoulliProbit({eta}): {total}");
+        let total: f64 = nll_rows("BernoulliProbit", &[0.0, 1.0], &[eta], &[])
+            .iter()
+            .map(|v| (-v).exp())
+            .sum();
+        assert!(
+            (total - 1.0).abs() < 1e-14,
+            "BernoulliProbit({eta}): {total}"
+        );
     }
 }
 
@@ -239,7 +312,11 @@ fn eval_unary_derivatives(f: Func, u: f64) -> [f64; 3] {
     let root = g.unary(f, t);
     let d1 = g.diff(root, 0);
     let d2 = g.diff(d1, 0);
-    let cols = Columns { n_rows: 1, real: vec![], factor: vec![] };
+    let cols = Columns {
+        n_rows: 1,
+        real: vec![],
+        factor: vec![],
+    };
     let prog = Program::new(&g, &[root, d1, d2], &[], &cols, ProgramOptions::default());
     let mut ws = Workspace::new(&prog);
     let mut out = [0.0; 3];
@@ -259,15 +336,60 @@ fn eval_unary(f: Func, u: f64) -> f64 {
 /// At u = 40 they are -3.655893540915029704e-350, 1.463270250838303179e-348
 /// and -5.853081003353212715e-347, below the smallest double: 0 in the table.
 const LOG_PHI_REFERENCE: &[(f64, f64, f64, f64)] = &[
-    (-40.0, -804.6084420137538, 40.02496884720726, -0.9993773316214086),
-    (-20.0, -203.91715537109727, 20.04975306852785, -0.9975367383849478),
-    (-10.5, -58.404187061073245, 10.593583926132379, -0.9913891756203221),
-    (-10.0, -53.23128515051247, 10.098093233962512, -0.9905546221743438),
-    (-5.0, -15.064998393988725, 5.186503967125842, -0.9673035653828878),
-    (-1.0, -1.8410216450092636, 1.525135276160981, -0.8009023344296512),
-    (0.0, -0.6931471805599453, 0.7978845608028654, -0.6366197723675814),
-    (1.0, -0.17275377902344988, 0.2875999709391784, -0.3703137142233946),
-    (5.0, -2.866516129637636e-7, 1.4867199409049056e-6, -7.433601914860711e-6),
+    (
+        -40.0,
+        -804.6084420137538,
+        40.02496884720726,
+        -0.9993773316214086,
+    ),
+    (
+        -20.0,
+        -203.91715537109727,
+        20.04975306852785,
+        -0.9975367383849478,
+    ),
+    (
+        -10.5,
+        -58.404187061073245,
+        10.593583926132379,
+        -0.9913891756203221,
+    ),
+    (
+        -10.0,
+        -53.23128515051247,
+        10.098093233962512,
+        -0.9905546221743438,
+    ),
+    (
+        -5.0,
+        -15.064998393988725,
+        5.186503967125842,
+        -0.9673035653828878,
+    ),
+    (
+        -1.0,
+        -1.8410216450092636,
+        1.525135276160981,
+        -0.8009023344296512,
+    ),
+    (
+        0.0,
+        -0.6931471805599453,
+        0.7978845608028654,
+        -0.6366197723675814,
+    ),
+    (
+        1.0,
+        -0.17275377902344988,
+        0.2875999709391784,
+        -0.3703137142233946,
+    ),
+    (
+        5.0,
+        -2.866516129637636e-7,
+        1.4867199409049056e-6,
+        -7.433601914860711e-6,
+    ),
     (40.0, 0.0, 0.0, 0.0),
 ];
 
@@ -284,16 +406,35 @@ fn rel_err(ours: f64, reference: f64) -> f64 {
 fn log_phi_and_its_derivatives_match_high_precision_values() {
     for &(u, lp, m, dm) in LOG_PHI_REFERENCE {
         let [v, d1, d2] = eval_unary_derivatives(Func::LogPhi, u);
-        assert!(v.is_finite() && d1.is_finite() && d2.is_finite(), "u = {u}: {v} {d1} {d2}");
+        assert!(
+            v.is_finite() && d1.is_finite() && d2.is_finite(),
+            "u = {u}: {v} {d1} {d2}"
+        );
         // Below u = -10 the asymptotic series is accurate to rounding; the
         // second derivative loses up to |m / (u + m)| ~ 1600 ulps to the
         // cancellation in u + m. From u = -10 up, log Phi inherits the about
         // 1e-10 relative error of statrs 0.19's erfc, and the second
         // derivative amplifies it by |m / (u + m)|, about 100 at u = -10.
-        let (tol, tol2) = if u < -10.0 { (1e-14, 1e-11) } else { (1e-9, 1e-7) };
-        assert!(rel_err(v, lp) < tol, "log Phi({u}) = {v}, reference {lp}, rel {:e}", rel_err(v, lp));
-        assert!(rel_err(d1, m) < tol, "d log Phi({u}) = {d1}, reference {m}, rel {:e}", rel_err(d1, m));
-        assert!(rel_err(d2, dm) < tol2, "d2 log Phi({u}) = {d2}, reference {dm}, rel {:e}", rel_err(d2, dm));
+        let (tol, tol2) = if u < -10.0 {
+            (1e-14, 1e-11)
+        } else {
+            (1e-9, 1e-7)
+        };
+        assert!(
+            rel_err(v, lp) < tol,
+            "log Phi({u}) = {v}, reference {lp}, rel {:e}",
+            rel_err(v, lp)
+        );
+        assert!(
+            rel_err(d1, m) < tol,
+            "d log Phi({u}) = {d1}, reference {m}, rel {:e}",
+            rel_err(d1, m)
+        );
+        assert!(
+            rel_err(d2, dm) < tol2,
+            "d2 log Phi({u}) = {d2}, reference {dm}, rel {:e}",
+            rel_err(d2, dm)
+        );
     }
 }
 
@@ -305,7 +446,12 @@ fn log_phi_is_continuous_where_it_switches_to_the_asymptotic_series() {
     let below = eval_unary_derivatives(Func::LogPhi, -10.0 - 1e-12);
     let at = eval_unary_derivatives(Func::LogPhi, -10.0);
     for i in 0..3 {
-        assert!((below[i] - at[i]).abs() < 1e-8 * at[i].abs(), "derivative {i}: {} vs {}", below[i], at[i]);
+        assert!(
+            (below[i] - at[i]).abs() < 1e-8 * at[i].abs(),
+            "derivative {i}: {} vs {}",
+            below[i],
+            at[i]
+        );
     }
 }
 
@@ -316,18 +462,30 @@ fn probit_stays_finite_for_confidently_wrong_predictions() {
         let mut g = Graph::new();
         let t = g.param(0);
         let yn = g.data(0);
-        let term = dist::lookup("BernoulliProbit").unwrap().neg_log_density(&mut g, yn, &[t]);
+        let term = dist::lookup("BernoulliProbit")
+            .unwrap()
+            .neg_log_density(&mut g, yn, &[t]);
         let root = g.sum(term);
         let d1 = g.diff(root, 0);
         let d2 = g.diff(d1, 0);
-        let cols = Columns { n_rows: 1, real: vec![vec![y]], factor: vec![] };
+        let cols = Columns {
+            n_rows: 1,
+            real: vec![vec![y]],
+            factor: vec![],
+        };
         let prog = Program::new(&g, &[root, d1, d2], &[], &cols, ProgramOptions::default());
         let mut ws = Workspace::new(&prog);
         let mut out = [0.0; 3];
         prog.eval(&mut ws, &cols, &[eta], &mut out);
         let sign = if y == 1.0 { -1.0 } else { 1.0 };
-        assert!((out[0] - 804.6084420137538).abs() < 1e-12 * 804.6, "{out:?}");
-        assert!((out[1] - sign * 40.02496884720726).abs() < 1e-12 * 40.0, "{out:?}");
+        assert!(
+            (out[0] - 804.6084420137538).abs() < 1e-12 * 804.6,
+            "{out:?}"
+        );
+        assert!(
+            (out[1] - sign * 40.02496884720726).abs() < 1e-12 * 40.0,
+            "{out:?}"
+        );
         assert!((out[2] - 0.9993773316214086).abs() < 1e-10, "{out:?}");
     }
 }
@@ -342,25 +500,44 @@ fn probability_links_are_evaluated_in_their_stable_forms() {
     let y = g.data(0);
     let n = g.data(1);
     let phi = g.unary(Func::Phi, eta);
-    let via_phi = dist::lookup("Bernoulli").unwrap().neg_log_density(&mut g, y, &[phi]);
-    let probit = dist::lookup("BernoulliProbit").unwrap().neg_log_density(&mut g, y, &[eta]);
+    let via_phi = dist::lookup("Bernoulli")
+        .unwrap()
+        .neg_log_density(&mut g, y, &[phi]);
+    let probit = dist::lookup("BernoulliProbit")
+        .unwrap()
+        .neg_log_density(&mut g, y, &[eta]);
     assert_eq!(via_phi, probit);
     let p = g.unary(Func::Logistic, eta);
-    let via_logistic = dist::lookup("Binomial").unwrap().neg_log_density(&mut g, y, &[n, p]);
-    let logit = dist::lookup("BinomialLogit").unwrap().neg_log_density(&mut g, y, &[n, eta]);
+    let via_logistic = dist::lookup("Binomial")
+        .unwrap()
+        .neg_log_density(&mut g, y, &[n, p]);
+    let logit = dist::lookup("BinomialLogit")
+        .unwrap()
+        .neg_log_density(&mut g, y, &[n, eta]);
     assert_eq!(via_logistic, logit);
     // Three successes in three trials: at p = 1/2 the cost is 3 log 2; at
     // eta = -800 it is -log C(3, 3) + 3 softplus(-800) + 3 * 800 = 2400 to
     // double precision, where logistic(-800) itself underflows to 0.
-    assert!((nll_at("Binomial", 3.0, &[3.0, 0.5], &[0]) - 3.0 * std::f64::consts::LN_2).abs() < 1e-15);
-    let cols = Columns { n_rows: 1, real: vec![vec![3.0], vec![3.0]], factor: vec![] };
+    assert!(
+        (nll_at("Binomial", 3.0, &[3.0, 0.5], &[0]) - 3.0 * std::f64::consts::LN_2).abs() < 1e-15
+    );
+    let cols = Columns {
+        n_rows: 1,
+        real: vec![vec![3.0], vec![3.0]],
+        factor: vec![],
+    };
     let prog = Program::new(&g, &[], &[logit], &cols, ProgramOptions::default());
     assert_eq!(prog.eval_rows(&cols, &[-800.0])[0][0], 2400.0);
 }
 
 // ---- Categorical on probabilities through the compiler -----------------
 
-fn compile_and_eval(source: &str, column: nll::data::Column, kind: nll::data::ColumnKind, theta: &[f64]) -> Vec<f64> {
+fn compile_and_eval(
+    source: &str,
+    column: nll::data::Column,
+    kind: nll::data::ColumnKind,
+    theta: &[f64],
+) -> Vec<f64> {
     use nll::data::DataSet;
     let program = nll::syntax::parse_program(source).unwrap();
     let (m, diags) = nll::model::check(&program);
@@ -411,7 +588,11 @@ fn categorical_is_minus_log_of_the_chosen_probability() {
         compile_and_eval(factor_model, factor, ColumnKind::Factor, &theta),
         compile_and_eval(int_model, ints, ColumnKind::Int, &theta),
     ] {
-        assert!((out[0] - expected).abs() < 1e-12 * expected, "{} vs {expected}", out[0]);
+        assert!(
+            (out[0] - expected).abs() < 1e-12 * expected,
+            "{} vs {expected}",
+            out[0]
+        );
         // Gradient in theta against central differences of the closed form.
         for k in 0..2 {
             let h = 1e-5;
@@ -420,25 +601,44 @@ fn categorical_is_minus_log_of_the_chosen_probability() {
             let mut tm = theta;
             tm[k] -= h;
             let fd = (nll_of(&tp) - nll_of(&tm)) / (2.0 * h);
-            assert!((out[1 + k] - fd).abs() < 1e-7, "d/dtheta_{k}: {} vs {fd}", out[1 + k]);
+            assert!(
+                (out[1 + k] - fd).abs() < 1e-7,
+                "d/dtheta_{k}: {} vs {fd}",
+                out[1 + k]
+            );
         }
     }
 }
 
 #[test]
 fn categorical_signature_names_probabilities() {
-    assert_eq!(dist::lookup("Categorical").unwrap().signature(), "Categorical(p_1, ..., p_K)");
-    assert_eq!(dist::lookup("CategoricalLogit").unwrap().signature(), "CategoricalLogit(eta_1, ..., eta_K)");
+    assert_eq!(
+        dist::lookup("Categorical").unwrap().signature(),
+        "Categorical(p_1, ..., p_K)"
+    );
+    assert_eq!(
+        dist::lookup("CategoricalLogit").unwrap().signature(),
+        "CategoricalLogit(eta_1, ..., eta_K)"
+    );
 }
 
 // ---- The examples fit, and their optimum is that of statrs' likelihood --
 
 /// The rows of a CSV file under examples/data, as maps from header to text.
 fn read_csv(file: &str) -> Vec<std::collections::HashMap<String, String>> {
-    let text = std::fs::read_to_string(crate::common::repo_path(&format!("examples/data/{file}"))).unwrap();
+    let text = std::fs::read_to_string(crate::common::repo_path(&format!("examples/data/{file}")))
+        .unwrap();
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines.map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect()).collect()
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
 }
 
 fn num(row: &std::collections::HashMap<String, String>, col: &str) -> f64 {
@@ -449,12 +649,21 @@ fn num(row: &std::collections::HashMap<String, String>, col: &str) -> f64 {
 /// `independent` is flat there: for each parameter, its central difference
 /// over +-1e-3 standard errors, times the standard error, is below 1e-4
 /// (one standard error away from the optimum the same quantity is about 1).
-fn check_example_fit(example: &str, data: &str, filters: &[(&str, &str)], independent: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+fn check_example_fit(
+    example: &str,
+    data: &str,
+    filters: &[(&str, &str)],
+    independent: impl Fn(&[f64]) -> f64,
+) -> Vec<f64> {
     let report = crate::common::fit_example(example, data, filters);
     assert!(report.converged, "{example}: {}", report.status);
     let est: Vec<f64> = report.parameters.iter().map(|p| p.estimate).collect();
     let reference = independent(&est);
-    assert!((report.nll - reference).abs() < 1e-8 * reference.abs(), "{example}: NLL {} vs independent {reference}", report.nll);
+    assert!(
+        (report.nll - reference).abs() < 1e-8 * reference.abs(),
+        "{example}: NLL {} vs independent {reference}",
+        report.nll
+    );
     for (k, p) in report.parameters.iter().enumerate() {
         let se = p.std_error.expect("a standard error");
         let h = 1e-3 * se;
@@ -463,14 +672,21 @@ fn check_example_fit(example: &str, data: &str, filters: &[(&str, &str)], indepe
         let mut down = est.clone();
         down[k] -= h;
         let slope = (independent(&up) - independent(&down)) / (2.0 * h) * se;
-        assert!(slope.abs() < 1e-4, "{example}: d NLL / d {} times its standard error is {slope}", p.name);
+        assert!(
+            slope.abs() < 1e-4,
+            "{example}: d NLL / d {} times its standard error is {slope}",
+            p.name
+        );
     }
     est
 }
 
 #[test]
 fn beta_regression_example_fits_the_statrs_likelihood() {
-    let rows: Vec<(f64, f64)> = read_csv("proportions.csv").iter().map(|r| (num(r, "x"), num(r, "y"))).collect();
+    let rows: Vec<(f64, f64)> = read_csv("proportions.csv")
+        .iter()
+        .map(|r| (num(r, "x"), num(r, "y")))
+        .collect();
     let est = check_example_fit("beta_regression.nll", "proportions.csv", &[], |p| {
         rows.iter()
             .map(|(x, y)| {
@@ -480,13 +696,18 @@ fn beta_regression_example_fits_the_statrs_likelihood() {
             .sum()
     });
     // Simulated with b0 = -0.5, b1 = 1.2, phi = 25.
-    assert!((est[0] + 0.5).abs() < 0.1 && (est[1] - 1.2).abs() < 0.1 && (est[2] - 25.0).abs() < 6.0, "{est:?}");
+    assert!(
+        (est[0] + 0.5).abs() < 0.1 && (est[1] - 1.2).abs() < 0.1 && (est[2] - 25.0).abs() < 6.0,
+        "{est:?}"
+    );
 }
 
 #[test]
 fn weibull_survival_example_fits_the_statrs_likelihood() {
-    let rows: Vec<[f64; 3]> =
-        read_csv("survival.csv").iter().map(|r| [num(r, "time"), num(r, "treated"), num(r, "age")]).collect();
+    let rows: Vec<[f64; 3]> = read_csv("survival.csv")
+        .iter()
+        .map(|r| [num(r, "time"), num(r, "treated"), num(r, "age")])
+        .collect();
     let est = check_example_fit("weibull_survival.nll", "survival.csv", &[], |p| {
         rows.iter()
             .map(|[t, treated, age]| {
@@ -508,17 +729,32 @@ fn probit_example_fits_the_statrs_likelihood() {
         .iter()
         .filter(|r| r["split"] == "train")
         .map(|r| {
-            [num(r, "malignant"), num(r, "mean_radius"), num(r, "mean_texture"), num(r, "mean_smoothness"), num(r, "mean_concave_points")]
+            [
+                num(r, "malignant"),
+                num(r, "mean_radius"),
+                num(r, "mean_texture"),
+                num(r, "mean_smoothness"),
+                num(r, "mean_concave_points"),
+            ]
         })
         .collect();
     let normal = Normal::new(0.0, 1.0).unwrap();
-    check_example_fit("breast_cancer_probit.nll", "breast_cancer.csv", &[("split", "train")], |p| {
-        rows.iter()
-            .map(|r| {
-                let eta = p[0] + p[1] * r[1] + p[2] * r[2] + p[3] * r[3] + p[4] * r[4];
-                let prob = if r[0] == 1.0 { normal.cdf(eta) } else { normal.sf(eta) };
-                -prob.ln()
-            })
-            .sum()
-    });
+    check_example_fit(
+        "breast_cancer_probit.nll",
+        "breast_cancer.csv",
+        &[("split", "train")],
+        |p| {
+            rows.iter()
+                .map(|r| {
+                    let eta = p[0] + p[1] * r[1] + p[2] * r[2] + p[3] * r[3] + p[4] * r[4];
+                    let prob = if r[0] == 1.0 {
+                        normal.cdf(eta)
+                    } else {
+                        normal.sf(eta)
+                    };
+                    -prob.ln()
+                })
+                .sum()
+        },
+    );
 }

@@ -35,16 +35,23 @@ fn normal_pdf(y: f64, m: f64, s: f64) -> f64 {
     (-0.5 * ((y - m) / s).powi(2)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt())
 }
 
-const MIX: &str = "data y\nparam w, m1, m2, s1, s2\ny ~ Mixture(w, Normal(m1, s1), Normal(m2, s2))\n";
+const MIX: &str =
+    "data y\nparam w, m1, m2, s1, s2\ny ~ Mixture(w, Normal(m1, s1), Normal(m2, s2))\n";
 
 #[test]
 fn two_component_mixture_matches_the_density_by_hand() {
     // -log(w N(y; m1, s1) + (1 - w) N(y; m2, s2)), summed over rows.
     let ys = [-1.0, 0.3, 2.5];
     let (w, m1, m2, s1, s2) = (0.3, 0.0, 2.0, 1.0, 0.5);
-    let expected: f64 = ys.iter().map(|y| -(w * normal_pdf(*y, m1, s1) + (1.0 - w) * normal_pdf(*y, m2, s2)).ln()).sum();
+    let expected: f64 = ys
+        .iter()
+        .map(|y| -(w * normal_pdf(*y, m1, s1) + (1.0 - w) * normal_pdf(*y, m2, s2)).ln())
+        .sum();
     let got = nll_at(MIX, &ys, &[w, m1, m2, s1, s2]);
-    assert!((got - expected).abs() < 1e-12 * expected.abs(), "{got} vs {expected}");
+    assert!(
+        (got - expected).abs() < 1e-12 * expected.abs(),
+        "{got} vs {expected}"
+    );
 }
 
 #[test]
@@ -55,9 +62,13 @@ fn mixture_is_finite_where_every_component_underflows() {
     //        = 999^2/2 + log(2 pi)/2 - log((1-w) + w exp(-(1000^2 - 999^2)/2)).
     let (w, m1, m2, s1, s2): (f64, f64, f64, f64, f64) = (0.5, 0.0, 1.0, 1.0, 1.0);
     let got = nll_at(MIX, &[1000.0], &[w, m1, m2, s1, s2]);
-    let expected = 999.0f64.powi(2) / 2.0 + 0.5 * (2.0 * std::f64::consts::PI).ln() - (1.0 - w).ln();
+    let expected =
+        999.0f64.powi(2) / 2.0 + 0.5 * (2.0 * std::f64::consts::PI).ln() - (1.0 - w).ln();
     assert!(got.is_finite());
-    assert!((got - expected).abs() < 1e-9 * expected, "{got} vs {expected}");
+    assert!(
+        (got - expected).abs() < 1e-9 * expected,
+        "{got} vs {expected}"
+    );
 }
 
 #[test]
@@ -67,9 +78,15 @@ fn mixture_logit_with_a_vector_is_a_softmax_of_weights() {
     let (a, m1, m2): (f64, f64, f64) = (0.7, -1.0, 1.5);
     let w1 = 1.0 / (1.0 + a.exp());
     let ys = [0.2, -2.0];
-    let expected: f64 = ys.iter().map(|y| -(w1 * normal_pdf(*y, m1, 1.0) + (1.0 - w1) * normal_pdf(*y, m2, 1.0)).ln()).sum();
+    let expected: f64 = ys
+        .iter()
+        .map(|y| -(w1 * normal_pdf(*y, m1, 1.0) + (1.0 - w1) * normal_pdf(*y, m2, 1.0)).ln())
+        .sum();
     let got = nll_at(source, &ys, &[0.0, m1, m2, 0.0, a]);
-    assert!((got - expected).abs() < 1e-12 * expected.abs(), "{got} vs {expected}");
+    assert!(
+        (got - expected).abs() < 1e-12 * expected.abs(),
+        "{got} vs {expected}"
+    );
 }
 
 #[test]
@@ -83,12 +100,19 @@ fn zero_inflated_poisson_matches_the_density_by_hand() {
         .iter()
         .map(|y| {
             let pois = (-lam).exp() * lam.powf(*y) / fact(*y);
-            let p = if *y == 0.0 { pi + (1.0 - pi) * pois } else { (1.0 - pi) * pois };
+            let p = if *y == 0.0 {
+                pi + (1.0 - pi) * pois
+            } else {
+                (1.0 - pi) * pois
+            };
             -p.ln()
         })
         .sum();
     let got = nll_at(source, &ys, &[pi, lam]);
-    assert!((got - expected).abs() < 1e-12 * expected.abs(), "{got} vs {expected}");
+    assert!(
+        (got - expected).abs() < 1e-12 * expected.abs(),
+        "{got} vs {expected}"
+    );
 }
 
 #[test]
@@ -96,10 +120,19 @@ fn gaussian_mixture_example_recovers_its_simulation() {
     // examples/data/make_mixture.py: 40% N(1.5, 0.5^2), 60% N(4.5, 0.8^2).
     let r = fit_example("mixture_gaussian.nll", "mixture.csv", &[]);
     assert!(r.converged, "{}", r.status);
-    let est = |n: &str| r.parameters.iter().find(|p| p.name == n).map(|p| (p.estimate, p.std_error.unwrap())).unwrap();
+    let est = |n: &str| {
+        r.parameters
+            .iter()
+            .find(|p| p.name == n)
+            .map(|p| (p.estimate, p.std_error.unwrap()))
+            .unwrap()
+    };
     for (name, truth) in [("w", 0.4), ("m1", 1.5), ("s1", 0.5), ("s2", 0.8)] {
         let (e, se) = est(name);
-        assert!((e - truth).abs() < 4.0 * se, "{name}: {e} vs {truth} (se {se})");
+        assert!(
+            (e - truth).abs() < 4.0 * se,
+            "{name}: {e} vs {truth} (se {se})"
+        );
     }
     let (gap, se) = est("gap");
     assert!((gap - 3.0).abs() < 4.0 * se, "gap {gap}");
@@ -109,5 +142,11 @@ fn gaussian_mixture_example_recovers_its_simulation() {
 fn a_component_collapsing_on_one_point_is_named() {
     let r = fit_fixture("mixture_collapse.nll", "collapse.csv");
     assert!(!r.converged);
-    assert!(r.warnings.iter().any(|w| w.contains("component 2 (`Normal`) of `Mixture` collapses")), "{:?}", r.warnings);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("component 2 (`Normal`) of `Mixture` collapses")),
+        "{:?}",
+        r.warnings
+    );
 }

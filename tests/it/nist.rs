@@ -26,18 +26,35 @@ const SHORTFALLS: [(&str, Start); 3] = [
 ];
 
 fn problem(name: &str) -> Problem {
-    problems().into_iter().find(|p| p.name == name).unwrap_or_else(|| panic!("no problem {name}"))
+    problems()
+        .into_iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no problem {name}"))
 }
 
 fn describe(p: &Problem, start: Start, r: &Run) -> String {
-    let lres: Vec<String> = p.parameters.iter().zip(&r.lres).map(|(n, l)| format!("{n} {l:.1}")).collect();
-    format!("{} start {}: LRE {}; status: {}", p.name, start.label(), lres.join(", "), r.report.status)
+    let lres: Vec<String> = p
+        .parameters
+        .iter()
+        .zip(&r.lres)
+        .map(|(n, l)| format!("{n} {l:.1}"))
+        .collect();
+    format!(
+        "{} start {}: LRE {}; status: {}",
+        p.name,
+        start.label(),
+        lres.join(", "),
+        r.report.status
+    )
 }
 
 /// A scale that collapsed: the fit reproduces the data to rounding (an
 /// exact fit), so sigma has no estimate but the coefficients do.
 fn scale_collapsed(r: &Run) -> bool {
-    r.report.warnings.iter().any(|w| w.contains("`sigma`") && w.contains("has no estimate"))
+    r.report
+        .warnings
+        .iter()
+        .any(|w| w.contains("`sigma`") && w.contains("has no estimate"))
 }
 
 /// Every run outside [`SHORTFALLS`] gets every coefficient to 4 correct
@@ -62,14 +79,22 @@ fn nist_every_problem_reaches_four_digits() {
     // 27 nonlinear problems from 2 starts and 11 linear ones, less the
     // shortfalls.
     assert_eq!(runs, 27 * 2 + 11 - SHORTFALLS.len());
-    assert!(failures.is_empty(), "below {MIN_LRE} digits or not converged:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "below {MIN_LRE} digits or not converged:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Asserts that a shortfall still falls short and is not claimed converged.
 fn still_short(name: &str, start: Start) -> Run {
     let p = problem(name);
     let r = run(&p, start);
-    assert!(!r.report.converged, "claimed converged: {}", describe(&p, start, &r));
+    assert!(
+        !r.report.converged,
+        "claimed converged: {}",
+        describe(&p, start, &r)
+    );
     assert!(
         r.min_lre() < MIN_LRE,
         "now reaches {MIN_LRE} digits; move it out of SHORTFALLS: {}",
@@ -90,7 +115,13 @@ fn still_short(name: &str, start: Start) -> Run {
 #[test]
 fn nist_roszman1_start1_stops_at_a_discontinuity() {
     let r = still_short("Roszman1", Start::Start1);
-    let b4 = r.report.parameters.iter().find(|e| e.name == "b4").unwrap().estimate;
+    let b4 = r
+        .report
+        .parameters
+        .iter()
+        .find(|e| e.name == "b4")
+        .unwrap()
+        .estimate;
     assert!((b4 + 464.17).abs() < 1e-3, "b4 = {b4}");
 }
 
@@ -102,7 +133,11 @@ fn nist_roszman1_start1_stops_at_a_discontinuity() {
 #[test]
 fn nist_mgh10_start1_runs_out_of_iterations() {
     let r = still_short("MGH10", Start::Start1);
-    assert!(r.report.status.contains("iteration limit"), "{}", r.report.status);
+    assert!(
+        r.report.status.contains("iteration limit"),
+        "{}",
+        r.report.status
+    );
 }
 
 /// Filip, a degree-10 polynomial: the right result is the certified vector
@@ -116,7 +151,14 @@ fn nist_mgh10_start1_runs_out_of_iterations() {
 #[test]
 fn nist_filip_is_beyond_the_normal_equations() {
     let r = still_short("Filip", Start::Linear);
-    assert!(r.report.warnings.iter().any(|w| w.contains("not positive definite")), "{:?}", r.report.warnings);
+    assert!(
+        r.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("not positive definite")),
+        "{:?}",
+        r.report.warnings
+    );
 }
 
 /// Wampler1 and Wampler2 are exact fits (certified RSS 0): the likelihood
@@ -135,7 +177,10 @@ fn nist_wampler_exact_fits_say_sigma_has_no_estimate() {
         assert!(!r.report.converged, "{what}");
         assert!(r.report.status.contains("scale collapses"), "{what}");
         assert!(scale_collapsed(&r), "{:?}", r.report.warnings);
-        assert!(r.report.parameters.iter().all(|e| e.std_error.is_none()), "{what}");
+        assert!(
+            r.report.parameters.iter().all(|e| e.std_error.is_none()),
+            "{what}"
+        );
     }
 }
 
@@ -148,7 +193,12 @@ fn nist_linear_standard_errors_are_nists_rescaled() {
     for name in ["Norris", "Pontius", "NoInt1", "NoInt2", "Longley"] {
         let p = problem(name);
         let r = run(&p, Start::Linear);
-        let dev = r.se_deviation(&p).unwrap_or_else(|| panic!("{name}: no standard errors"));
-        assert!(dev < 1e-6, "{name}: standard errors differ from NIST's rescaled by {dev:e}");
+        let dev = r
+            .se_deviation(&p)
+            .unwrap_or_else(|| panic!("{name}: no standard errors"));
+        assert!(
+            dev < 1e-6,
+            "{name}: standard errors differ from NIST's rescaled by {dev:e}"
+        );
     }
 }

@@ -30,7 +30,8 @@ impl Rng {
 
 /// (income, foodexp) pairs of the Engel data, read without the library.
 fn engel_rows() -> Vec<(f64, f64)> {
-    let text = std::fs::read_to_string(crate::common::repo_path("examples/data/engel.csv")).unwrap();
+    let text =
+        std::fs::read_to_string(crate::common::repo_path("examples/data/engel.csv")).unwrap();
     text.lines()
         .skip(1)
         .map(|l| {
@@ -47,7 +48,10 @@ fn fit_source(source: &str, columns: Vec<(&str, Vec<f64>)>) -> FitReport {
     let n_rows = columns[0].1.len();
     let ds = DataSet {
         n_rows,
-        columns: columns.into_iter().map(|(n, v)| (n.to_string(), ColumnKind::Real, Column::Real(v))).collect(),
+        columns: columns
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), ColumnKind::Real, Column::Real(v)))
+            .collect(),
         n_dropped: 0,
         n_filtered_out: 0,
         source_rows: (1..=n_rows).collect(),
@@ -63,8 +67,10 @@ fn heteroscedastic_gaussian_recovers_mean_and_scale_parameters() {
     let mut rng = Rng(7);
     let n = 20_000;
     let x: Vec<f64> = (0..n).map(|_| 3.0 * rng.uniform()).collect();
-    let y: Vec<f64> =
-        x.iter().map(|xi| truth[0] + truth[1] * xi + (truth[2] + truth[3] * xi).exp() * rng.normal()).collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|xi| truth[0] + truth[1] * xi + (truth[2] + truth[3] * xi).exp() * rng.normal())
+        .collect();
     let report = fit_source(
         "data x, y\nparam a, b, c, d\nmu(x) = a + b * x\nsigma(x) = exp(c + d * x)\ny ~ Normal(mu(x), sigma(x))\n",
         vec![("x", x), ("y", y)],
@@ -75,8 +81,17 @@ fn heteroscedastic_gaussian_recovers_mean_and_scale_parameters() {
         // Four standard errors: a correct fitter misses this with probability
         // below 1e-4 per parameter; the seed is fixed, so the test is
         // deterministic.
-        assert!((p.estimate - t).abs() < 4.0 * se, "{}: {} vs true {t} (se {se})", p.name, p.estimate);
-        assert!(se < 0.1, "{}: standard error {se} too large for n = {n}", p.name);
+        assert!(
+            (p.estimate - t).abs() < 4.0 * se,
+            "{}: {} vs true {t} (se {se})",
+            p.name,
+            p.estimate
+        );
+        assert!(
+            se < 0.1,
+            "{}: standard error {se} too large for n = {n}",
+            p.name
+        );
     }
 }
 
@@ -89,15 +104,32 @@ fn constant_sigma_gaussian_equals_least_squares() {
     let design = DMatrix::from_fn(n, 2, |i, j| if j == 0 { 1.0 } else { rows[i].0 });
     let y = DVector::from_iterator(n, rows.iter().map(|r| r.1));
     let qr = design.clone().qr();
-    let beta = qr.r().solve_upper_triangular(&(qr.q().transpose() * &y)).unwrap();
+    let beta = qr
+        .r()
+        .solve_upper_triangular(&(qr.q().transpose() * &y))
+        .unwrap();
     let rss = (&y - &design * &beta).norm_squared();
 
     let report = fit_example("engel_linear.nll", "engel.csv", &[]);
     let est: Vec<f64> = report.parameters.iter().map(|p| p.estimate).collect();
-    assert!((est[0] - beta[0]).abs() < 1e-7 * beta[0].abs(), "{} vs {}", est[0], beta[0]);
-    assert!((est[1] - beta[1]).abs() < 1e-7 * beta[1].abs(), "{} vs {}", est[1], beta[1]);
+    assert!(
+        (est[0] - beta[0]).abs() < 1e-7 * beta[0].abs(),
+        "{} vs {}",
+        est[0],
+        beta[0]
+    );
+    assert!(
+        (est[1] - beta[1]).abs() < 1e-7 * beta[1].abs(),
+        "{} vs {}",
+        est[1],
+        beta[1]
+    );
     let sigma = (rss / n as f64).sqrt();
-    assert!((est[2] - sigma).abs() < 1e-7 * sigma, "{} vs {sigma}", est[2]);
+    assert!(
+        (est[2] - sigma).abs() < 1e-7 * sigma,
+        "{} vs {sigma}",
+        est[2]
+    );
 }
 
 #[test]
@@ -121,11 +153,19 @@ fn poisson_regression_recovers_its_coefficients() {
             k
         })
         .collect();
-    let report = fit_source("data x, y\nparam a, b\ny ~ Poisson(exp(a + b * x))\n", vec![("x", x), ("y", y)]);
+    let report = fit_source(
+        "data x, y\nparam a, b\ny ~ Poisson(exp(a + b * x))\n",
+        vec![("x", x), ("y", y)],
+    );
     assert!(report.converged);
     for (p, t) in report.parameters.iter().zip([0.5, 0.8]) {
         let se = p.std_error.unwrap();
-        assert!((p.estimate - t).abs() < 4.0 * se, "{}: {} vs {t}", p.name, p.estimate);
+        assert!(
+            (p.estimate - t).abs() < 4.0 * se,
+            "{}: {} vs {t}",
+            p.name,
+            p.estimate
+        );
     }
 }
 
@@ -136,7 +176,11 @@ fn laplace_regression_is_the_least_absolute_deviation_line() {
     // sum_i |y_i - b0 - b1 x_i| is found by trying the line through every
     // pair of points: an answer independent of smoothing and optimizers.
     let rows = engel_rows();
-    let sad = |b0: f64, b1: f64| rows.iter().map(|(x, y)| (y - b0 - b1 * x).abs()).sum::<f64>();
+    let sad = |b0: f64, b1: f64| {
+        rows.iter()
+            .map(|(x, y)| (y - b0 - b1 * x).abs())
+            .sum::<f64>()
+    };
     let mut best = (f64::INFINITY, 0.0, 0.0);
     for i in 0..rows.len() {
         for j in i + 1..rows.len() {
@@ -158,12 +202,29 @@ fn laplace_regression_is_the_least_absolute_deviation_line() {
     let p = &report.parameters;
     // The smoothing ends at 1e-9 of the residual scale; the estimates are
     // then within ~1e-6 relative of the vertex.
-    assert!((p[0].estimate - best.1).abs() < 1e-6 * best.1.abs(), "b0 {} vs {}", p[0].estimate, best.1);
-    assert!((p[1].estimate - best.2).abs() < 1e-6 * best.2.abs(), "b1 {} vs {}", p[1].estimate, best.2);
+    assert!(
+        (p[0].estimate - best.1).abs() < 1e-6 * best.1.abs(),
+        "b0 {} vs {}",
+        p[0].estimate,
+        best.1
+    );
+    assert!(
+        (p[1].estimate - best.2).abs() < 1e-6 * best.2.abs(),
+        "b1 {} vs {}",
+        p[1].estimate,
+        best.2
+    );
     // The scale's maximum-likelihood estimate is the mean absolute residual.
     let b = best.0 / rows.len() as f64;
-    assert!((p[2].estimate - b).abs() < 1e-7 * b, "b {} vs {b}", p[2].estimate);
-    assert!(p.iter().all(|q| q.std_error.is_none()), "no standard errors at a kink");
+    assert!(
+        (p[2].estimate - b).abs() < 1e-7 * b,
+        "b {} vs {b}",
+        p[2].estimate
+    );
+    assert!(
+        p.iter().all(|q| q.std_error.is_none()),
+        "no standard errors at a kink"
+    );
 }
 
 #[test]
@@ -172,7 +233,14 @@ fn per_level_parameters_are_the_group_means() {
     // in that level, and s^2 the mean squared deviation from the group means.
     let report = crate::common::fit_fixture("group_means.nll", "groups.csv");
     assert!(report.converged, "{}", report.status);
-    let by_name = |n: &str| report.parameters.iter().find(|p| p.name == n).map(|p| p.estimate).unwrap();
+    let by_name = |n: &str| {
+        report
+            .parameters
+            .iter()
+            .find(|p| p.name == n)
+            .map(|p| p.estimate)
+            .unwrap()
+    };
     assert!((by_name("u[north]") - 2.0).abs() < 1e-9);
     assert!((by_name("u[south]") - 5.0).abs() < 1e-9);
     assert!((by_name("u[west]") - 11.0).abs() < 1e-9);
@@ -188,7 +256,10 @@ fn standard_errors_do_not_depend_on_the_units_of_a_column() {
     let rows = engel_rows();
     let x: Vec<f64> = rows.iter().map(|r| r.0 * 100.0).collect();
     let y: Vec<f64> = rows.iter().map(|r| r.1).collect();
-    let cents = fit_source("data x, y\nparam b0, b1\nparam s > 0 = 100\ny ~ Normal(b0 + b1 * x, s)\n", vec![("x", x), ("y", y)]);
+    let cents = fit_source(
+        "data x, y\nparam b0, b1\nparam s > 0 = 100\ny ~ Normal(b0 + b1 * x, s)\n",
+        vec![("x", x), ("y", y)],
+    );
     let francs = fit_example("engel_linear.nll", "engel.csv", &[]);
     assert!(cents.converged, "{}: {:?}", cents.status, cents.warnings);
     let se = |r: &FitReport, i: usize| r.parameters[i].std_error.unwrap();

@@ -28,7 +28,11 @@ fn expr() -> impl Strategy<Value = E> {
     leaf.prop_recursive(5, 40, 2, |inner| {
         prop_oneof![
             (0u8..7, inner.clone()).prop_map(|(f, a)| E::Unary(f, Box::new(a))),
-            (0u8..6, inner.clone(), inner).prop_map(|(op, a, b)| E::Binary(op, Box::new(a), Box::new(b))),
+            (0u8..6, inner.clone(), inner).prop_map(|(op, a, b)| E::Binary(
+                op,
+                Box::new(a),
+                Box::new(b)
+            )),
         ]
     })
 }
@@ -153,6 +157,9 @@ fn simplified_gradients_are_no_larger_than_raw_ones() {
             c.graph.reachable(&roots).len()
         };
         let (n_simple, n_raw) = (count(&simple), count(&raw));
-        assert!(n_simple <= n_raw, "{example}: simplified {n_simple} nodes, raw {n_raw}");
+        assert!(
+            n_simple <= n_raw,
+            "{example}: simplified {n_simple} nodes, raw {n_raw}"
+        );
     }
 }

@@ -35,7 +35,11 @@ fn graph_eval_and_optim_do_not_depend_on_the_syntax() {
     for dir in ["src/graph", "src/eval", "src/optim"] {
         for f in rust_files(dir) {
             let code = non_test_code(&f);
-            assert!(!code.contains("crate::syntax"), "{} uses the syntax module", f.display());
+            assert!(
+                !code.contains("crate::syntax"),
+                "{} uses the syntax module",
+                f.display()
+            );
         }
     }
 }
@@ -48,9 +52,19 @@ fn todo_marks_say_what_is_missing() {
         for (n, line) in text.lines().enumerate() {
             if let Some(i) = line.find("TODO") {
                 let rest = &line[i + 4..];
-                assert!(rest.starts_with(": ") && rest.len() > 20, "{}:{}: bare TODO", f.display(), n + 1);
+                assert!(
+                    rest.starts_with(": ") && rest.len() > 20,
+                    "{}:{}: bare TODO",
+                    f.display(),
+                    n + 1
+                );
             }
-            assert!(!line.contains("FIXME") && !line.contains("XXX") && !line.contains("dbg!("), "{}:{}", f.display(), n + 1);
+            assert!(
+                !line.contains("FIXME") && !line.contains("XXX") && !line.contains("dbg!("),
+                "{}:{}",
+                f.display(),
+                n + 1
+            );
         }
     }
 }

@@ -143,9 +143,18 @@ fn fmt_lre(v: f64) -> String {
 fn main() {
     let only: Vec<String> = std::env::args().skip(1).collect();
     let all = problems();
-    let selected: Vec<_> = all.iter().filter(|p| only.is_empty() || only.contains(&p.name)).collect();
+    let selected: Vec<_> = all
+        .iter()
+        .filter(|p| only.is_empty() || only.contains(&p.name))
+        .collect();
     if selected.is_empty() {
-        eprintln!("no such problem; the problems are: {}", all.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "no such problem; the problems are: {}",
+            all.iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         std::process::exit(2);
     }
 
@@ -156,8 +165,14 @@ fn main() {
     for p in &selected {
         for start in starts_of(p) {
             let r = run(p, start);
-            let worst = (0..p.parameters.len()).min_by(|a, b| r.lres[*a].total_cmp(&r.lres[*b])).unwrap_or(0);
-            let status = if r.report.converged { "converged".to_string() } else { r.report.status.clone() };
+            let worst = (0..p.parameters.len())
+                .min_by(|a, b| r.lres[*a].total_cmp(&r.lres[*b]))
+                .unwrap_or(0);
+            let status = if r.report.converged {
+                "converged".to_string()
+            } else {
+                r.report.status.clone()
+            };
             let line = format!(
                 "| {} | {} | {} | {} ({}) | {} | {} | {} | {:.1} | {} |\n",
                 p.name,
@@ -166,7 +181,9 @@ fn main() {
                 fmt_lre(r.min_lre()),
                 p.parameters[worst],
                 fmt_lre(rss_lre(p, r.rss)),
-                r.se_deviation(p).map(|d| format!("{d:.1e}")).unwrap_or_else(|| "-".to_string()),
+                r.se_deviation(p)
+                    .map(|d| format!("{d:.1e}"))
+                    .unwrap_or_else(|| "-".to_string()),
                 r.report.iterations,
                 r.seconds * 1e3,
                 status
@@ -189,7 +206,9 @@ fn main() {
         doc.push_str(INTRO);
         let _ = write!(doc, "\n## Results\n\n{summary}\n{table}\n");
         doc.push_str(NOTES);
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join("accuracy.md");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join("accuracy.md");
         std::fs::write(&path, doc).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         eprintln!("wrote {}", path.display());
     }

@@ -62,7 +62,9 @@ impl Start {
 
 /// The folder with the models, data and certified values.
 pub fn nist_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join("nist")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join("nist")
 }
 
 /// Every problem, in NIST's order (27 nonlinear, then 11 linear).
@@ -87,11 +89,14 @@ pub fn starts_of(p: &Problem) -> Vec<Start> {
 pub fn start2(p: &Problem) -> Vec<(String, f64)> {
     let path = nist_dir().join("starts.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let all: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let all: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     p.parameters
         .iter()
         .map(|name| {
-            let v = all[&p.name]["start2"][name].as_f64().unwrap_or_else(|| panic!("{}: no start 2 for {name}", p.name));
+            let v = all[&p.name]["start2"][name]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{}: no start 2 for {name}", p.name));
             (name.clone(), v)
         })
         .collect()
@@ -104,7 +109,11 @@ pub fn lre(estimate: f64, certified: f64) -> f64 {
     if !estimate.is_finite() {
         return 0.0;
     }
-    let err = if certified == 0.0 { estimate.abs() } else { (estimate - certified).abs() / certified.abs() };
+    let err = if certified == 0.0 {
+        estimate.abs()
+    } else {
+        (estimate - certified).abs() / certified.abs()
+    };
     if err == 0.0 {
         return LRE_CAP;
     }
@@ -140,7 +149,12 @@ impl Run {
         let factor = ((p.n as f64 - k) / p.n as f64).sqrt();
         let mut worst: f64 = 0.0;
         for (name, se_nist) in p.parameters.iter().zip(&p.certified_std_devs) {
-            let se = self.report.parameters.iter().find(|e| &e.name == name)?.std_error?;
+            let se = self
+                .report
+                .parameters
+                .iter()
+                .find(|e| &e.name == name)?
+                .std_error?;
             if *se_nist == 0.0 {
                 return None;
             }
@@ -165,7 +179,10 @@ fn requests_of(model: &nll::model::Model) -> Vec<ColumnRequest> {
                 DataKind::Int => ColumnKind::Int,
                 DataKind::Factor => ColumnKind::Factor,
             };
-            dv.columns.iter().map(move |c| ColumnRequest { name: c.clone(), kind })
+            dv.columns.iter().map(move |c| ColumnRequest {
+                name: c.clone(),
+                kind,
+            })
         })
         .collect()
 }
@@ -180,7 +197,10 @@ pub fn run(p: &Problem, start: Start) -> Run {
     let shown = model_path.display().to_string();
     let source = std::fs::read_to_string(&model_path).unwrap_or_else(|e| panic!("{shown}: {e}"));
     let fail = |diags: Vec<nll::diag::Diagnostic>| -> ! {
-        let text: String = diags.iter().map(|d| render(d, &shown, &source, false)).collect();
+        let text: String = diags
+            .iter()
+            .map(|d| render(d, &shown, &source, false))
+            .collect();
         panic!("{shown}:\n{text}")
     };
     let program = syntax::parse_program(&source).unwrap_or_else(|d| fail(d));
@@ -188,16 +208,32 @@ pub fn run(p: &Problem, start: Start) -> Run {
     if diags.iter().any(|d| d.is_error()) {
         fail(diags);
     }
-    let ds = data::load_csv(&data_path, &requests_of(&model), &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ds = data::load_csv(&data_path, &requests_of(&model), &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     let compiled = compile::compile(&model, &ds, &ds.source_rows).unwrap_or_else(|d| fail(d));
-    let starts = if start == Start::Start2 { start2(p) } else { Vec::new() };
-    let options = FitOptions { starts, ..FitOptions::default() };
+    let starts = if start == Start::Start2 {
+        start2(p)
+    } else {
+        Vec::new()
+    };
+    let options = FitOptions {
+        starts,
+        ..FitOptions::default()
+    };
     let report = infer::fit(&compiled, &options).unwrap_or_else(|d| fail(d));
 
     // The residuals (observation minus mean) of the one likelihood statement.
-    let stmt = compiled.statements.iter().find(|s| !s.is_prior).expect("a likelihood statement");
+    let stmt = compiled
+        .statements
+        .iter()
+        .find(|s| !s.is_prior)
+        .expect("a likelihood statement");
     let rows = compiled.eval_rows(&[stmt.y, stmt.args[0]], &report.theta);
-    let rss = rows[0].iter().zip(&rows[1]).map(|(y, m)| (y - m) * (y - m)).sum();
+    let rss = rows[0]
+        .iter()
+        .zip(&rows[1])
+        .map(|(y, m)| (y - m) * (y - m))
+        .sum();
     let seconds = started.elapsed().as_secs_f64();
 
     let lres = p
@@ -205,9 +241,18 @@ pub fn run(p: &Problem, start: Start) -> Run {
         .iter()
         .zip(&p.certified_values)
         .map(|(name, cert)| {
-            let est = report.parameters.iter().find(|e| &e.name == name).unwrap_or_else(|| panic!("{}: no {name}", p.name));
+            let est = report
+                .parameters
+                .iter()
+                .find(|e| &e.name == name)
+                .unwrap_or_else(|| panic!("{}: no {name}", p.name));
             lre(est.estimate, *cert)
         })
         .collect();
-    Run { report, lres, rss, seconds }
+    Run {
+        report,
+        lres,
+        rss,
+        seconds,
+    }
 }
