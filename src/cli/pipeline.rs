@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::{CheckArgs, CompileArgs, DataArgs, ExplainArgs, FitArgs, Format};
 use crate::compile::{self, Compiled};
-use crate::data::{self, ColumnKind, ColumnRequest, DataSet, LoadOptions};
+use crate::data::{self, DataSet, LoadOptions};
 use crate::diag::{render, Diagnostic};
 use crate::infer::{self, FitOptions};
 use crate::model::{self, Model};
@@ -76,26 +76,6 @@ fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     })
 }
 
-fn column_requests(model: &Model) -> Vec<ColumnRequest> {
-    let mut out: Vec<ColumnRequest> = Vec::new();
-    for dv in &model.data {
-        let kind = match dv.kind {
-            DataKind::Real => ColumnKind::Real,
-            DataKind::Int => ColumnKind::Int,
-            DataKind::Factor => ColumnKind::Factor,
-        };
-        for c in &dv.columns {
-            if !out.iter().any(|r| r.name == *c) {
-                out.push(ColumnRequest {
-                    name: c.clone(),
-                    kind,
-                });
-            }
-        }
-    }
-    out
-}
-
 fn load_data(
     loaded: &Loaded,
     args: &DataArgs,
@@ -106,7 +86,7 @@ fn load_data(
         drop_missing: args.drop_missing,
         filters: args.filters.clone(),
     };
-    match data::load_csv(path, &column_requests(&loaded.model), &opts) {
+    match data::load_csv(path, &compile::column_requests(&loaded.model), &opts) {
         Ok(ds) => Ok(ds),
         Err(err) => {
             let diags: Vec<Diagnostic> = err
@@ -240,7 +220,7 @@ pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
 
 /// The model's columns with no rows.
 fn empty_data(model: &Model) -> DataSet {
-    let columns = column_requests(model)
+    let columns = compile::column_requests(model)
         .into_iter()
         .map(|r| (r.name, r.kind, data::Column::Real(Vec::new())))
         .collect();

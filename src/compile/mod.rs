@@ -207,6 +207,29 @@ impl Compiled {
     }
 }
 
+/// The CSV columns a model declares, each once, with the kind it declares.
+pub fn column_requests(model: &Model) -> Vec<crate::data::ColumnRequest> {
+    use crate::data::{ColumnKind, ColumnRequest};
+    use crate::syntax::ast::DataKind;
+    let mut out: Vec<ColumnRequest> = Vec::new();
+    for dv in &model.data {
+        let kind = match dv.kind {
+            DataKind::Real => ColumnKind::Real,
+            DataKind::Int => ColumnKind::Int,
+            DataKind::Factor => ColumnKind::Factor,
+        };
+        for c in &dv.columns {
+            if !out.iter().any(|r| r.name == *c) {
+                out.push(ColumnRequest {
+                    name: c.clone(),
+                    kind,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Lowers a model on its data. Errors are data-dependent problems: index
 /// ranges, factor levels, observed values outside a distribution's support.
 pub fn compile(

@@ -1,11 +1,11 @@
 //! Shared helpers: run the library pipeline on files in the repository.
 
 use nll::compile;
-use nll::data::{self, ColumnKind, ColumnRequest, LoadOptions};
+use nll::data::{self, LoadOptions};
 use nll::diag::render;
 use nll::infer::{self, FitOptions, FitReport};
 use nll::model;
-use nll::syntax::{self, ast::DataKind};
+use nll::syntax;
 
 pub fn repo_path(rel: &str) -> String {
     format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))
@@ -28,7 +28,7 @@ pub fn load_example(example: &str, data_file: &str) -> (nll::model::Model, data:
     let program = syntax::parse_program(&source).expect("example parses");
     let (model, diags) = model::check(&program);
     assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
-    let requests = requests_of(&model);
+    let requests = nll::compile::column_requests(&model);
     let path = repo_path(&format!("examples/data/{data_file}"));
     let ds = data::load_csv(
         std::path::Path::new(&path),
@@ -37,24 +37,6 @@ pub fn load_example(example: &str, data_file: &str) -> (nll::model::Model, data:
     )
     .expect("data loads");
     (model, ds)
-}
-
-fn requests_of(model: &nll::model::Model) -> Vec<ColumnRequest> {
-    model
-        .data
-        .iter()
-        .flat_map(|dv| {
-            let kind = match dv.kind {
-                DataKind::Real => ColumnKind::Real,
-                DataKind::Int => ColumnKind::Int,
-                DataKind::Factor => ColumnKind::Factor,
-            };
-            dv.columns.iter().map(move |c| ColumnRequest {
-                name: c.clone(),
-                kind,
-            })
-        })
-        .collect()
 }
 
 fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> FitReport {
@@ -72,7 +54,7 @@ fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> Fit
     if diags.iter().any(|d| d.is_error()) {
         fail(diags);
     }
-    let requests = requests_of(&model);
+    let requests = nll::compile::column_requests(&model);
     let opts = LoadOptions {
         drop_missing: false,
         filters: filters

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nll::compile;
-use nll::data::{self, ColumnKind, ColumnRequest, LoadOptions};
+use nll::data::{self, LoadOptions};
 use nll::diag::render;
 use nll::infer::{self, FitOptions, FitReport};
 use nll::model;
-use nll::syntax::{self, ast::DataKind};
+use nll::syntax;
 use serde::Deserialize;
 
 /// The LRE is capped at the 11 significant digits NIST certifies for the
@@ -169,24 +169,6 @@ pub fn rss_lre(p: &Problem, rss: f64) -> f64 {
     lre(rss, p.residual_sum_of_squares)
 }
 
-fn requests_of(model: &nll::model::Model) -> Vec<ColumnRequest> {
-    model
-        .data
-        .iter()
-        .flat_map(|dv| {
-            let kind = match dv.kind {
-                DataKind::Real => ColumnKind::Real,
-                DataKind::Int => ColumnKind::Int,
-                DataKind::Factor => ColumnKind::Factor,
-            };
-            dv.columns.iter().map(move |c| ColumnRequest {
-                name: c.clone(),
-                kind,
-            })
-        })
-        .collect()
-}
-
 /// Parses, checks, loads, compiles and fits `examples/nist/NAME.nll` on
 /// `NAME.csv` from `start`; panics with the rendered diagnostics if the
 /// model cannot be fitted at all.
@@ -208,8 +190,12 @@ pub fn run(p: &Problem, start: Start) -> Run {
     if diags.iter().any(|d| d.is_error()) {
         fail(diags);
     }
-    let ds = data::load_csv(&data_path, &requests_of(&model), &LoadOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let ds = data::load_csv(
+        &data_path,
+        &nll::compile::column_requests(&model),
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let compiled = compile::compile(&model, &ds, &ds.source_rows).unwrap_or_else(|d| fail(d));
     let starts = if start == Start::Start2 {
         start2(p)
