@@ -96,6 +96,31 @@ pub struct Compiled {
     /// Left sides of likelihood statements that are expressions of data
     /// rather than a column (`log(y)`), as source text.
     pub transformed_observations: Vec<String>,
+    /// Set when the likelihood is a Gaussian whose mean is linear in some
+    /// parameters: the fit then solves for those by least squares.
+    pub linear_mean: Option<LinearMean>,
+}
+
+/// A likelihood whose one statement is `y ~ Normal(mu, sigma)` with the mean
+/// affine in some coordinates of theta,
+///   mu_i = offset_i + sum_j theta_j x_ij,  x_ij = d mu_i / d theta_j,
+/// where the offset and every x_ij are data, and sigma the same for every
+/// row and free of those coordinates. Whatever sigma is, the NLL
+///   sum_i (y_i - mu_i)^2 / (2 sigma^2) + n log sigma + const
+/// is minimised over the theta_j by the least-squares solution, which an
+/// orthogonal factorisation of the design X finds without forming X'X.
+#[derive(Debug, Clone)]
+pub struct LinearMean {
+    /// The statement, an index into `Compiled::statements`.
+    pub statement: usize,
+    /// The coordinates of theta the mean is linear in, ascending.
+    pub params: Vec<usize>,
+    /// d mu / d theta_j for each of them: the columns of the design.
+    pub design: Vec<NodeId>,
+    /// The coordinate of theta whose natural value is sigma, when sigma is
+    /// a parameter by itself: the fit sets it to its optimum
+    /// sqrt(RSS / n) with the coefficients.
+    pub scale: Option<usize>,
 }
 
 impl Compiled {
@@ -168,6 +193,11 @@ impl Compiled {
         }
         self.nll = g.add(self.nll, total);
         self.jacobian = Some(total);
+        // sqrt(RSS / n) is no longer sigma's optimum once the objective has
+        // a Jacobian term in it.
+        if let Some(lm) = &mut self.linear_mean {
+            lm.scale = None;
+        }
         let n = self.params.len() as u32;
         self.grad = (0..n).map(|k| self.graph.diff(self.nll, k)).collect();
         self.hess.clear();
@@ -335,9 +365,71 @@ fn compile_with(
             .filter(|s| !s.is_prior && !matches!(s.lhs.kind, crate::syntax::ast::ExprKind::Name(_)))
             .map(|s| crate::syntax::print_expr(&s.lhs))
             .collect(),
+        linear_mean: None,
     };
+    compiled.linear_mean = find_linear_mean(&mut compiled);
     compiled.warnings = static_warnings(&compiled, model);
     Ok(compiled)
+}
+
+/// Recognises a Gaussian likelihood with a mean linear in its parameters
+/// (see [`LinearMean`]).
+fn find_linear_mean(c: &mut Compiled) -> Option<LinearMean> {
+    let n_params = c.params.len() as u32;
+    let mut likelihood = c.statements.iter().enumerate().filter(|(_, s)| !s.is_prior);
+    let (index, s) = likelihood.next()?;
+    if likelihood.next().is_some() || s.family.name != "Normal" || !s.components.is_empty() {
+        return None;
+    }
+    let (y, mu, sigma) = (s.y, s.args[0], s.args[1]);
+    let g = &mut c.graph;
+    if !g.info(y).params.is_empty() || g.is_row(sigma) {
+        return None;
+    }
+    // Coordinates the mean is linear in, each on its own; then drop any
+    // whose derivative still involves another one (a product a * b), until
+    // the mean is affine in all that remain jointly. Coordinates of sigma
+    // or of a prior are not solved for: least squares would ignore them.
+    let priors: Vec<NodeId> = c
+        .statements
+        .iter()
+        .filter(|s| s.is_prior)
+        .map(|s| s.term)
+        .collect();
+    let mut linear: Vec<(u32, NodeId)> = Vec::new();
+    for k in g.info(mu).params.clone() {
+        let d = g.diff(mu, k);
+        if k < n_params
+            && !g.depends_on(d, k)
+            && !g.depends_on(sigma, k)
+            && !priors.iter().any(|t| g.depends_on(*t, k))
+        {
+            linear.push((k, d));
+        }
+    }
+    loop {
+        let before = linear.len();
+        let kept: Vec<u32> = linear.iter().map(|(k, _)| *k).collect();
+        linear.retain(|(_, d)| !kept.iter().any(|j| g.depends_on(*d, *j)));
+        if linear.len() == before {
+            break;
+        }
+    }
+    if linear.is_empty() {
+        return None;
+    }
+    let (params, design): (Vec<u32>, Vec<NodeId>) = linear.into_iter().unzip();
+    let scale = c
+        .params
+        .iter()
+        .position(|p| p.node == sigma)
+        .filter(|k| !priors.iter().any(|t| c.graph.depends_on(*t, *k as u32)));
+    Some(LinearMean {
+        statement: index,
+        params: params.into_iter().map(|k| k as usize).collect(),
+        design,
+        scale,
+    })
 }
 
 /// Problems visible before fitting, each pointing at the model text.

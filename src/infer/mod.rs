@@ -12,6 +12,7 @@
 //! a Hessian that is not positive definite (with the parameters involved),
 //! a parameter at its bound, a scale collapsing to 0.
 
+mod linear;
 mod objective;
 mod report;
 
@@ -247,12 +248,50 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         theta0[si] = scale * SMOOTHING_START;
         scale
     });
+    // The start values as given must give a finite NLL, whatever is then
+    // solved for from them.
     let mut obj = ModelObjective::new(c, free.clone(), theta0.clone());
-    let x0: Vec<f64> = free.iter().map(|k| theta0[*k]).collect();
-    let f0 = obj.nll_at(&x0);
-    if !f0.is_finite() {
+    let start: Vec<f64> = free.iter().map(|k| theta0[*k]).collect();
+    if !obj.nll_at(&start).is_finite() {
         return Err(vec![objective::explain_nonfinite_start(c, &theta0)]);
     }
+
+    // A Gaussian mean linear in some coefficients: they are solved for by
+    // least squares at every point, and the optimizer runs over the other
+    // parameters only.
+    let mut projected = match (&c.linear_mean, c.smoothing_index) {
+        (Some(lm), None) => {
+            let mut p = linear::Projected::new(c, lm, free.clone(), theta0.clone());
+            p.theta_at(&[]).is_some().then_some((lm, p))
+        }
+        _ => None,
+    };
+    let optimized: Vec<usize> = match &projected {
+        Some((lm, p)) => free
+            .iter()
+            .filter(|k| !lm.params.contains(k) && Some(**k) != p.scale())
+            .copied()
+            .collect(),
+        None => free.clone(),
+    };
+    let x0: Vec<f64> = optimized.iter().map(|k| theta0[*k]).collect();
+    if let Some((lm, p)) = projected.as_mut() {
+        log::info!(
+            "least squares for the {} coefficient(s) the mean is linear in; optimizing {} other parameter(s)",
+            lm.params.len(),
+            optimized.len()
+        );
+        match p.theta_at(&x0) {
+            Some(t) if optim::Objective::value(p, &x0).is_finite() => theta0 = t,
+            _ => projected = None,
+        }
+    }
+    let optimized = if projected.is_some() {
+        optimized
+    } else {
+        free.clone()
+    };
+    let x0: Vec<f64> = optimized.iter().map(|k| theta0[*k]).collect();
 
     let options = Options {
         max_iter: opts.max_iter,
@@ -260,7 +299,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         ..Options::default()
     };
     let started = std::time::Instant::now();
-    let mut outcome = optim::minimize(&mut obj, &x0, &options);
+    let mut outcome = match projected.as_mut() {
+        Some((_, p)) => optim::minimize(p, &x0, &options),
+        None => optim::minimize(&mut obj, &x0, &options),
+    };
     if let (Some(si), Some(scale)) = (c.smoothing_index, smoothing_scale) {
         // Continuation: shrink the smoothing width of the kinks by a factor
         // of 10 per stage, each stage starting from the previous optimum.
@@ -296,8 +338,51 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     }
 
     let mut theta = theta0.clone();
-    for (i, k) in free.iter().enumerate() {
-        theta[*k] = outcome.x[i];
+    let mut least_squares = None;
+    match projected.as_mut() {
+        Some((lm, p)) => {
+            // The coefficients at the optimum of the others; from here on
+            // every free coordinate is looked at.
+            if let Some(t) = p.theta_at(&outcome.x) {
+                theta = t;
+            }
+            least_squares = p.last().map(|ls| (*lm, ls.clone()));
+            outcome.x = free.iter().map(|k| theta[*k]).collect();
+            obj = ModelObjective::new(c, free.clone(), theta.clone());
+            // When the mean is nonlinear in other parameters, Newton steps
+            // on every coordinate polish the last digits the projected
+            // problem leaves (its Hessian is a Schur complement, computed
+            // with more rounding). A polish that fails or rises is dropped.
+            let mu = c.statements[lm.statement].args[0];
+            let partial = c.graph.info(mu).params.len() > lm.params.len();
+            if partial && matches!(outcome.stop, StopReason::Converged { .. }) {
+                let polish = optim::minimize(&mut obj, &outcome.x, &options);
+                let rounding = RECESSION_REL_DECREASE * outcome.f.abs().max(1.0);
+                log::debug!(
+                    "polish on every coordinate: nll {:.12e}, {}",
+                    polish.f,
+                    polish.stop
+                );
+                if matches!(polish.stop, StopReason::Converged { .. })
+                    && polish.f <= outcome.f + rounding
+                {
+                    let iterations = outcome.iterations + polish.iterations;
+                    let evals = outcome.n_evals + polish.n_evals;
+                    outcome = polish;
+                    outcome.iterations = iterations;
+                    outcome.n_evals = evals;
+                    for (i, k) in free.iter().enumerate() {
+                        theta[*k] = outcome.x[i];
+                    }
+                    least_squares = None;
+                }
+            }
+        }
+        None => {
+            for (i, k) in free.iter().enumerate() {
+                theta[*k] = outcome.x[i];
+            }
+        }
     }
 
     // Exact Hessian at the optimum, on the free coordinates.
@@ -324,7 +409,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     let not_a_density = !improper.is_empty();
     warnings.extend(improper);
 
-    let curvature = analyse_hessian(&hess);
+    let curvature = match &least_squares {
+        Some((lm, ls)) => linear_curvature(&free, &hess, lm, ls),
+        None => analyse_hessian(&hess),
+    };
     let hessian_pd = kinked || n_free == 0 || curvature.is_pd;
     let names_along = |v: &[f64]| -> String {
         let mut involved: Vec<(f64, &str)> = (0..n_free)
@@ -354,7 +442,17 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         StopReason::NoProgress | StopReason::LineSearchFailed
     );
     if let (Some(cov), false) = (&curvature.covariance, kinked || scale_collapsed) {
-        let g = nalgebra::DVector::from_column_slice(&grad);
+        let mut g = nalgebra::DVector::from_column_slice(&grad);
+        // Least-squares coefficients are exact by construction; their
+        // evaluated gradient X'r / sigma^2 is rounding amplified by the
+        // design's conditioning and says nothing about convergence.
+        if let Some((lm, _)) = &least_squares {
+            for (i, k) in free.iter().enumerate() {
+                if lm.params.contains(k) {
+                    g[i] = 0.0;
+                }
+            }
+        }
         let decrement = 0.5 * g.dot(&(cov * &g));
         log::debug!("Newton decrement at the estimate: {decrement:.3e} (nll {nll:.6e})");
         if decrement > NEWTON_DECREMENT_REL_TOL * nll.abs().max(1.0) {
@@ -626,6 +724,66 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The curvature when the mean's coefficients b were solved by least
+/// squares. Their block of the Hessian, H_bb = X'X / sigma^2, is inverted
+/// from the QR factors (C = sigma^2 (X'X)^-1, accurate where X'X itself is
+/// too badly conditioned to invert), and the rest by blocks:
+///   S = H_oo - H_ob C H_bo        (the other parameters' Hessian once b
+///                                  follows them; judged for definiteness)
+///   Cov_oo = S^-1,  Cov_bo = -C H_bo S^-1,
+///   Cov_bb = C + C H_bo S^-1 H_ob C.
+fn linear_curvature(
+    free: &[usize],
+    hess: &DMatrix<f64>,
+    lm: &crate::compile::LinearMean,
+    ls: &linear::LeastSquares,
+) -> Curvature {
+    let n = free.len();
+    let others: Vec<usize> = (0..n).filter(|i| !lm.params.contains(&free[*i])).collect();
+    let coefs: Vec<usize> = (0..n).filter(|i| lm.params.contains(&free[*i])).collect();
+    let schur = linear::schur_complement(hess, &others, &coefs, &ls.inv_gram, ls.sigma);
+    let rest = analyse_hessian(&schur);
+    let mut flat_direction = vec![0.0; n];
+    for (i, v) in others.iter().zip(&rest.flat_direction) {
+        flat_direction[*i] = *v;
+    }
+    let c = &ls.inv_gram * (ls.sigma * ls.sigma);
+    let s_inv = match (&rest.covariance, others.is_empty()) {
+        (Some(cov), _) => Some(cov.clone()),
+        (None, true) => Some(DMatrix::zeros(0, 0)),
+        (None, false) => None,
+    };
+    let covariance = s_inv.filter(|_| ls.sigma.is_finite()).map(|s_inv| {
+        let h_bo = DMatrix::from_fn(coefs.len(), others.len(), |i, j| {
+            hess[(coefs[i], others[j])]
+        });
+        let cross = -(&c * &h_bo * &s_inv);
+        let bb = &c - &cross * h_bo.transpose() * &c;
+        let mut cov = DMatrix::zeros(n, n);
+        for (a, i) in coefs.iter().enumerate() {
+            for (b, j) in coefs.iter().enumerate() {
+                cov[(*i, *j)] = bb[(a, b)];
+            }
+            for (b, j) in others.iter().enumerate() {
+                cov[(*i, *j)] = cross[(a, b)];
+                cov[(*j, *i)] = cross[(a, b)];
+            }
+        }
+        for (a, i) in others.iter().enumerate() {
+            for (b, j) in others.iter().enumerate() {
+                cov[(*i, *j)] = s_inv[(a, b)];
+            }
+        }
+        cov
+    });
+    Curvature {
+        is_pd: covariance.is_some(),
+        min_scaled_eigenvalue: rest.min_scaled_eigenvalue,
+        flat_direction,
+        covariance,
+    }
 }
 
 /// What the Hessian at the optimum says.

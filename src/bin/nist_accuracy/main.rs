@@ -78,33 +78,48 @@ the second-order term `-sum_i r_i d2f_i / sigma^2`, which `J'J` leaves out,
 so the ratio is only approximately `sqrt((n - p)/n)`; it is close where the
 residuals are small or the model is nearly linear near the solution. The
 table's SE deviation column measures this: for the linear problems it is at
-rounding level (at most about 1e-8, on the ill-conditioned Longley), for
+rounding level (at most about 1e-8, on the ill-conditioned Filip), for
 the nonlinear ones it ranges from below 1e-4 to about 0.2 (ENSO, MGH09,
 Thurber), which is the second-order term, not an error.
 
-## Runs below 4 digits
+## How the fit gets there
 
-Three runs do not reach 4 correct digits with the default options; each
-ends with an honest status, and `tests/it/nist.rs` asserts this behaviour
-so that a change is noticed.
+Nothing here is specific to a problem; every `nll fit` of a Gaussian
+likelihood does the same.
 
-- **Roszman1 from start 1**: `atan(b3 / (x - b4))` jumps by pi whenever
-  `b4` crosses an observed `x`, so the NLL is discontinuous in `b4`; the
-  iterates run `b4` onto the largest observation, -464.17, where every step
-  across the jump raises the NLL: "no progress", Hessian not positive
-  definite. The path depends on sigma's start: from `--start sigma=0.001`
-  (near its estimate, 0.0044) instead of the RMS of `y` the same start 1
-  converges to the certified vector.
-- **MGH10 from start 1** creeps towards `b1 -> 0`, `b2 -> infinity` and
-  reaches neither the minimiser nor the convergence tests, within 5000
-  iterations or 100000: "iteration limit".
-- **Filip**: the Hessian of the coefficients is `X'X / sigma^2`, the normal
-  equations of a degree-10 polynomial, singular to double precision (its
-  smallest eigenvalue scaled to unit diagonal is about -1e-15); Newton steps
-  are determined only to rounding, and the fit ends at the iteration limit
-  (with more iterations, without progress at about 2 digits). Reaching the
-  certified values needs an orthogonal (QR) least-squares solve or more
-  than double precision, which the generic likelihood optimizer does not do.
+- When the mean is linear in some coefficients (all of them for the linear
+  problems; `b1` of Misra1a, `b1, b3, b5` of Lanczos, `b1, b2` of
+  Roszman1, and so on), the compiler finds them from the symbolic
+  derivatives of the mean (a derivative that involves none of them). The
+  fit solves for them by linear least squares at every point, with a
+  Householder QR of the design (columns scaled to unit length) and
+  iterative refinement whose residuals are computed in doubled precision;
+  `sigma`, when it is a parameter by itself, is set to its optimum
+  `sqrt(RSS/n)`. The optimizer (trust-region Newton with the exact
+  Hessian) works on the remaining parameters only, with the Hessian of
+  the projected problem (a Schur complement); this is variable projection.
+  A final Newton polish on every coordinate is kept when it converges and
+  does not raise the NLL.
+- The normal equations `X'X` are never inverted: the coefficients'
+  covariance is `sigma^2 (X'X)^-1` from the QR factors. This is what
+  brings Filip, whose `X'X` is singular to double precision, to 7.6 digits
+  (the design's columns `x^k` are themselves rounded, which bounds what
+  any double-precision solve gets), and the Wampler problems to 11.
+- Stopping looks at the gradient relative to the NLL and at the Newton
+  decrement at the estimate; a run is reported converged only when the
+  Hessian (or the projected one) is positive definite as well.
+
+## Runs below 6 digits
+
+One run does not reach 6 correct digits with the default options; it ends
+with an honest status, and `tests/it/nist.rs` asserts this so that a change
+is noticed.
+
+- **MGH10 from start 1** `(2, 4e5, 2.5e4)`: with `b1` solved for, the
+  optimizer works on `(b2, b3)`, but from this start the iterates run along
+  the valley towards `b2 -> infinity` while `b1 -> 0` (the design column
+  `exp(b2 / (x + b3))` grows towards 1e150) and stop without progress:
+  "not converged". From start 2 the certified vector is reached.
 
 ## Quirks of particular problems
 

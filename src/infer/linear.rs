@@ -1,0 +1,380 @@
+//! Least squares for the coefficients a Gaussian mean is linear in.
+//!
+//! With y_i ~ Normal(offset_i(phi) + x_i(phi)' b, sigma) and sigma the same
+//! for every row, the NLL is RSS(b, phi) / (2 sigma^2) + n log sigma + const,
+//! so for any sigma and phi the estimate of b minimises
+//! RSS = |z - X b|^2, z = y - offset: a linear least-squares problem.
+//! The optimizer then works on the other parameters only, with b solved
+//! for at each point (variable projection, Golub and Pereyra 1973): fewer
+//! dimensions, and no valley along which b and phi trade off.
+//! Newton's method on the NLL solves the normal equations X'X b = X'z, whose
+//! condition number is the square of X's: on a polynomial design such as
+//! NIST's Filip that is beyond double precision. A Householder QR of X
+//! (columns scaled to unit length) solves R b = Q'z with X's own condition
+//! number, and gives (X'X)^-1 = R^-1 R^-T for the covariance.
+
+use nalgebra::{DMatrix, DVector};
+
+use crate::compile::{Compiled, LinearMean};
+use crate::eval::{Program, ProgramOptions};
+use crate::optim::Objective;
+
+use super::ModelObjective;
+
+/// The design is not factorised above this many cells (8 bytes each):
+/// beyond it the general optimizer, which never forms the design, is used.
+const MAX_DESIGN_CELLS: usize = 20_000_000;
+
+/// The scaled design counts as rank deficient when its smallest |R_jj| is
+/// below this fraction of the largest. Exactly collinear columns leave
+/// |R_jj| at the rounding level of the column, about 1e-16 relative;
+/// 1e-11 still accepts designs with condition numbers up to 1e11 (Filip's
+/// scaled design is near 1e8), whose solution keeps five or more digits.
+const RANK_TOL: f64 = 1e-11;
+
+/// Refinement steps of the least-squares solution. Each multiplies the
+/// error by about cond(X) eps; two reach the rounding level of the
+/// coefficients on every certified linear problem, a third costs little.
+const REFINEMENT_STEPS: usize = 3;
+
+/// The least-squares solution and what the covariance needs from it.
+#[derive(Clone)]
+pub(super) struct LeastSquares {
+    /// The coefficients, in the order of `LinearMean::params`.
+    pub coef: Vec<f64>,
+    /// (X'X)^-1: times sigma^2 it is the coefficients' covariance.
+    pub inv_gram: DMatrix<f64>,
+    /// sigma, the same on every row.
+    pub sigma: f64,
+    /// The residual sum of squares at the solution.
+    pub rss: f64,
+}
+
+/// The program evaluating, per row, the observation, the mean, sigma and
+/// the design columns d mu / d b_j.
+pub(super) struct Design {
+    program: Program,
+    n_coef: usize,
+}
+
+impl Design {
+    pub fn new(c: &Compiled, lm: &LinearMean) -> Design {
+        let s = &c.statements[lm.statement];
+        let mut nodes = vec![s.y, s.args[0], s.args[1]];
+        nodes.extend(&lm.design);
+        let program = Program::new(
+            &c.graph,
+            &[],
+            &nodes,
+            &c.columns,
+            ProgramOptions {
+                keep_data_columns: false,
+            },
+        );
+        Design {
+            program,
+            n_coef: lm.params.len(),
+        }
+    }
+}
+
+/// Solves the least-squares problem at `theta` (only the coordinates not in
+/// `lm.params` matter). None when the design is too big to factorise, has
+/// a column of zeros or non-finite values, or is rank deficient: the general
+/// optimizer then runs and reports the singular Hessian itself.
+pub(super) fn solve(
+    c: &Compiled,
+    lm: &LinearMean,
+    design: &Design,
+    theta: &[f64],
+) -> Option<LeastSquares> {
+    let n = c.n_rows;
+    let p = design.n_coef;
+    if n < p || n.saturating_mul(p) > MAX_DESIGN_CELLS {
+        return None;
+    }
+    // The offset is the mean with every coefficient at 0 (the mean is affine).
+    let mut at_zero = theta.to_vec();
+    for k in &lm.params {
+        at_zero[*k] = 0.0;
+    }
+    let mut cols = design.program.eval_rows(&c.columns, &at_zero);
+    let sigma = cols[2].first().copied().unwrap_or(f64::NAN);
+    cols.remove(2);
+    let z: Vec<f64> = cols[0].iter().zip(&cols[1]).map(|(y, o)| y - o).collect();
+    if z.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mut scale = Vec::with_capacity(p);
+    let mut x = DMatrix::zeros(n, p);
+    for (j, col) in cols[2..].iter().enumerate() {
+        let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if !(norm.is_finite() && norm > 0.0) {
+            return None;
+        }
+        scale.push(norm);
+        for (i, v) in col.iter().enumerate() {
+            x[(i, j)] = v / norm;
+        }
+    }
+    let qr = x.clone().qr();
+    let r = qr.r();
+    let diag: Vec<f64> = (0..p).map(|j| r[(j, j)].abs()).collect();
+    let largest = diag.iter().cloned().fold(0.0, f64::max);
+    let smallest = diag.iter().cloned().fold(f64::INFINITY, f64::min);
+    if !(smallest > RANK_TOL * largest) {
+        return None;
+    }
+    let r_inv = r.clone().solve_upper_triangular(&DMatrix::identity(p, p))?;
+    let q1 = qr.q();
+    let zv = DVector::from_vec(z);
+    // The scaled coefficients u = R^-1 Q'z; b = S^-1 u.
+    let u = &r_inv * (q1.transpose() * &zv);
+    let mut coef: Vec<f64> = (0..p).map(|j| u[j] / scale[j]).collect();
+    let columns = &cols[2..];
+    let mut resid: Vec<f64> = (0..n)
+        .map(|i| {
+            let mut terms = vec![(zv[i], 1.0)];
+            terms.extend((0..p).map(|j| (columns[j][i], -coef[j])));
+            dot2(&terms)
+        })
+        .collect();
+    // Iterative refinement on the augmented system
+    //   [ I  X ] [r]   [z]
+    //   [ X' 0 ] [b] = [0],
+    // its residuals f = z - r - X b and g = -X'r computed in doubled
+    // precision with the unscaled design: this removes the error term
+    // proportional to cond(X)^2 |r| that a plain QR solve leaves when the
+    // residuals are large (Wampler5). Each correction solves the system
+    // with the QR factors: h = R^-T g_s, du = R^-1 (Q1'f - h),
+    // dr = f - Q1 (Q1'f - h), with g_s = S^-1 g the scaled-column residual.
+    let rt_inv = r_inv.transpose();
+    for _ in 0..REFINEMENT_STEPS {
+        let f = DVector::from_fn(n, |i, _| {
+            let mut terms = vec![(zv[i], 1.0), (resid[i], -1.0)];
+            terms.extend((0..p).map(|j| (columns[j][i], -coef[j])));
+            dot2(&terms)
+        });
+        let g_scaled = DVector::from_fn(p, |j, _| {
+            let terms: Vec<(f64, f64)> = (0..n).map(|i| (columns[j][i], -resid[i])).collect();
+            dot2(&terms) / scale[j]
+        });
+        let h = &rt_inv * g_scaled;
+        let d1 = q1.transpose() * &f - h;
+        let du = &r_inv * &d1;
+        let dr = &f - &q1 * d1;
+        for j in 0..p {
+            coef[j] += du[j] / scale[j];
+        }
+        for i in 0..n {
+            resid[i] += dr[i];
+        }
+    }
+    if coef.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    // (X'X)^-1 = S^-1 (R'R)^-1 S^-1 with S the column scales.
+    let unscaled = &r_inv * r_inv.transpose();
+    let inv_gram = DMatrix::from_fn(p, p, |i, j| unscaled[(i, j)] / (scale[i] * scale[j]));
+    Some(LeastSquares {
+        coef,
+        inv_gram,
+        sigma,
+        rss: resid.iter().map(|r| r * r).sum(),
+    })
+}
+
+/// The NLL as a function of the parameters other than the coefficients,
+/// with the coefficients at their least-squares values:
+///   F(o) = NLL(b(o), o),  b(o) = argmin_b NLL(b, o).
+/// Since the gradient in b vanishes at b(o), the gradient of F is the
+/// NLL's gradient in o there, and its Hessian is the Schur complement
+///   H_oo - H_ob H_bb^-1 H_bo,  H_bb^-1 = sigma^2 (X'X)^-1.
+pub(super) struct Projected<'a> {
+    c: &'a Compiled,
+    lm: &'a LinearMean,
+    design: Design,
+    inner: ModelObjective<'a>,
+    /// Every free coordinate of theta.
+    free: Vec<usize>,
+    /// Positions in `free` of the other parameters (the optimizer's
+    /// coordinates) and of the coefficients.
+    others: Vec<usize>,
+    coefs: Vec<usize>,
+    theta: Vec<f64>,
+    last: Option<LeastSquares>,
+    /// The coordinate of theta holding sigma, when it is profiled too:
+    /// sigma = sqrt(RSS / n) at each point.
+    scale: Option<usize>,
+}
+
+impl<'a> Projected<'a> {
+    pub fn new(
+        c: &'a Compiled,
+        lm: &'a LinearMean,
+        free: Vec<usize>,
+        theta: Vec<f64>,
+    ) -> Projected<'a> {
+        let scale = lm.scale.filter(|k| free.contains(k));
+        let others = (0..free.len())
+            .filter(|i| !lm.params.contains(&free[*i]) && Some(free[*i]) != scale)
+            .collect();
+        let coefs = (0..free.len())
+            .filter(|i| lm.params.contains(&free[*i]))
+            .collect();
+        Projected {
+            c,
+            lm,
+            design: Design::new(c, lm),
+            inner: ModelObjective::new(c, free.clone(), theta.clone()),
+            free,
+            others,
+            coefs,
+            theta,
+            last: None,
+            scale,
+        }
+    }
+
+    /// Sets the other parameters to `x` and solves for the coefficients;
+    /// the full theta, or None where the least-squares problem has no
+    /// unique solution.
+    pub fn theta_at(&mut self, x: &[f64]) -> Option<Vec<f64>> {
+        for (i, v) in self.others.iter().zip(x) {
+            self.theta[self.free[*i]] = *v;
+        }
+        let mut ls = solve(self.c, self.lm, &self.design, &self.theta)?;
+        for (k, b) in self.lm.params.iter().zip(&ls.coef) {
+            self.theta[*k] = *b;
+        }
+        if let Some(k) = self.scale {
+            // The Gaussian NLL is minimised over sigma at sigma^2 = RSS / n.
+            let sigma = (ls.rss / self.c.n_rows as f64).sqrt();
+            let t = self.c.params[k].transform.to_theta(sigma);
+            if !(sigma > 0.0 && t.is_finite()) {
+                return None;
+            }
+            self.theta[k] = t;
+            ls.sigma = sigma;
+        }
+        self.last = Some(ls);
+        Some(self.theta.clone())
+    }
+
+    pub fn scale(&self) -> Option<usize> {
+        self.scale
+    }
+
+    /// The least-squares solution at the last point evaluated.
+    pub fn last(&self) -> Option<&LeastSquares> {
+        self.last.as_ref()
+    }
+
+    fn full(&self) -> Vec<f64> {
+        self.free.iter().map(|k| self.theta[*k]).collect()
+    }
+}
+
+impl Objective for Projected<'_> {
+    fn dim(&self) -> usize {
+        self.others.len()
+    }
+
+    fn value_grad(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {
+        if self.theta_at(x).is_none() {
+            return f64::NAN;
+        }
+        let full = self.full();
+        let mut g = vec![0.0; full.len()];
+        let f = self.inner.value_grad(&full, &mut g);
+        for (gi, i) in grad.iter_mut().zip(&self.others) {
+            *gi = g[*i];
+        }
+        f
+    }
+
+    fn value_grad_hess(&mut self, x: &[f64], grad: &mut [f64], hess: &mut DMatrix<f64>) -> f64 {
+        if self.theta_at(x).is_none() {
+            return f64::NAN;
+        }
+        let full = self.full();
+        let n = full.len();
+        let mut g = vec![0.0; n];
+        let mut h = DMatrix::zeros(n, n);
+        let f = self.inner.value_grad_hess(&full, &mut g, &mut h);
+        for (gi, i) in grad.iter_mut().zip(&self.others) {
+            *gi = g[*i];
+        }
+        let Some(ls) = &self.last else {
+            return f64::NAN;
+        };
+        let mut s = schur_complement(&h, &self.others, &self.coefs, &ls.inv_gram, ls.sigma);
+        if let Some(k) = self.scale {
+            // sigma is eliminated too; its cross derivatives with the
+            // coefficients, X'r / sigma^3, vanish at the solution, so its
+            // block is separate: subtract h_os h_so / h_ss.
+            let Some(j) = self.free.iter().position(|f| *f == k) else {
+                return f64::NAN;
+            };
+            for (a, i) in self.others.iter().enumerate() {
+                for (b, l) in self.others.iter().enumerate() {
+                    s[(a, b)] -= h[(*i, j)] * h[(j, *l)] / h[(j, j)];
+                }
+            }
+        }
+        hess.copy_from(&s);
+        f
+    }
+}
+
+/// H_oo - H_ob C H_bo with C = sigma^2 (X'X)^-1, the inverse of H_bb; the
+/// Hessian of the NLL in the other parameters once the coefficients follow
+/// their least-squares values.
+pub(super) fn schur_complement(
+    h: &DMatrix<f64>,
+    others: &[usize],
+    coefs: &[usize],
+    inv_gram: &DMatrix<f64>,
+    sigma: f64,
+) -> DMatrix<f64> {
+    let h_ob = DMatrix::from_fn(others.len(), coefs.len(), |i, j| h[(others[i], coefs[j])]);
+    let h_oo = DMatrix::from_fn(others.len(), others.len(), |i, j| h[(others[i], others[j])]);
+    let c = inv_gram * (sigma * sigma);
+    h_oo - &h_ob * c * h_ob.transpose()
+}
+
+/// sum_k a_k b_k as if computed in twice the working precision and rounded
+/// once (Ogita, Rump and Oishi's Dot2): each product's rounding error comes
+/// exactly from a fused multiply-add, each sum's from Knuth's TwoSum, and
+/// the errors are accumulated separately.
+fn dot2(terms: &[(f64, f64)]) -> f64 {
+    let mut sum = 0.0;
+    let mut err = 0.0;
+    for (a, b) in terms {
+        let p = a * b;
+        let p_err = a.mul_add(*b, -p);
+        let s = sum + p;
+        let z = s - sum;
+        let s_err = (sum - (s - z)) + (p - z);
+        sum = s;
+        err += s_err + p_err;
+    }
+    sum + err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot2;
+
+    #[test]
+    fn dot2_keeps_what_plain_summation_cancels() {
+        // 1e16 + 1 - 1e16 is 0 in double precision, 1 exactly here.
+        assert_eq!(dot2(&[(1e16, 1.0), (1.0, 1.0), (-1e16, 1.0)]), 1.0);
+        // (1 + 2^-30)^2 - 1 - 2^-29 = 2^-60: the product's rounding error.
+        let a = 1.0 + 2f64.powi(-30);
+        assert_eq!(
+            dot2(&[(a, a), (-1.0, 1.0), (-(2f64.powi(-29)), 1.0)]),
+            2f64.powi(-60)
+        );
+    }
+}
