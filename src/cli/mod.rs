@@ -178,6 +178,7 @@ pub fn run() -> i32 {
         Ok(()) => 0,
         Err(Failure::Input) => 1,
         Err(Failure::Usage) => 2,
+        Err(Failure::Fit(code)) => code,
         Err(Failure::Io(msg)) => {
             eprintln!("error: {msg}");
             1

@@ -19,6 +19,9 @@ pub enum Failure {
     Io(String),
     /// The command line lacks something it needs (diagnostics printed).
     Usage,
+    /// A fit ran and was reported, but did not converge to a proper
+    /// maximum; the exit status that says which way.
+    Fit(i32),
 }
 
 /// Writes a command's result to standard output. A closed pipe (the reader
@@ -184,11 +187,15 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
     })?;
     report.n_dropped = ds.n_dropped;
     match args.format {
-        Format::Text => write_out(&report.to_text()),
+        Format::Text => write_out(&report.to_text())?,
         Format::Json => match serde_json::to_string_pretty(&report) {
-            Ok(s) => write_out(&format!("{s}\n")),
-            Err(e) => Err(Failure::Io(format!("cannot write JSON: {e}"))),
+            Ok(s) => write_out(&format!("{s}\n"))?,
+            Err(e) => return Err(Failure::Io(format!("cannot write JSON: {e}"))),
         },
+    }
+    match report.outcome {
+        infer::FitOutcome::Converged => Ok(()),
+        other => Err(Failure::Fit(other.exit_code())),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::diag::Diagnostic;
 use crate::optim::{self, Method, Options, StopReason};
 
 pub use objective::ModelObjective;
-pub use report::{FitReport, ParamEstimate};
+pub use report::{FitOutcome, FitReport, ParamEstimate};
 
 /// How to fit.
 #[derive(Debug, Clone)]
@@ -603,6 +603,16 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         && !scale_collapsed
         && !diverging
         && !short_of_minimum;
+    // In the order the status below names the problem.
+    let outcome_class = if converged {
+        FitOutcome::Converged
+    } else if not_a_density || scale_collapsed || diverging {
+        FitOutcome::NoMaximum
+    } else if !optimizer_converged || short_of_minimum {
+        FitOutcome::NotConverged
+    } else {
+        FitOutcome::NoMaximum
+    };
     let status = if converged && stalled {
         "converged (Newton decrement at the rounding level; the gradient test is below rounding for this design)".to_string()
     } else if converged {
@@ -651,6 +661,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         n,
         k,
         converged,
+        outcome: outcome_class,
         status,
         iterations: outcome.iterations,
         evaluations: outcome.n_evals,

@@ -13,6 +13,34 @@ pub struct ParamEstimate {
     pub ci_upper: Option<f64>,
 }
 
+/// How a fit ended, in the three classes the exit status tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitOutcome {
+    /// A strict interior maximum, to the precision the NLL is known.
+    Converged,
+    /// The optimizer stopped before convergence: the iteration limit, a
+    /// failed line search, steps that no longer change anything, a
+    /// non-finite value, or a point short of the minimum. The estimates
+    /// are the last finite point.
+    NotConverged,
+    /// The optimizer converged, but not to a proper maximum: a singular
+    /// Hessian, a parameter at its bound, a scale collapsing to 0,
+    /// parameters diverging, or probabilities that do not sum to 1.
+    NoMaximum,
+}
+
+impl FitOutcome {
+    /// The process exit status `nll fit` ends with.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            FitOutcome::Converged => 0,
+            FitOutcome::NotConverged => 3,
+            FitOutcome::NoMaximum => 4,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FitReport {
     /// "maximum likelihood", or MAP when the model has priors.
@@ -30,6 +58,8 @@ pub struct FitReport {
     /// Number of free parameters (those the likelihood depends on).
     pub k: usize,
     pub converged: bool,
+    /// `converged`, `not_converged` or `no_maximum`.
+    pub outcome: FitOutcome,
     pub status: String,
     pub iterations: usize,
     pub evaluations: usize,
