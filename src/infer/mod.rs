@@ -525,8 +525,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         warnings.push("the Hessian at the estimate is not finite: the estimates are at a point where the model's derivatives overflow, so no curvature and no standard errors can be computed".to_string());
     } else if !hessian_pd && !scale_collapsed && !diverging {
         min_eigenvalue = Some(curvature.min_scaled_eigenvalue);
+        let more: String = curvature
+            .more_flat
+            .iter()
+            .map(|(v, dir)| format!("; the next, {v:.3e}, involves {}", names_along(dir)))
+            .collect();
         warnings.push(format!(
-            "the Hessian is not positive definite (smallest eigenvalue of the Hessian scaled to unit diagonal: {:.3e}); the direction of that eigenvalue involves {}: these parameters are not identified by the data, or the fit is not at a minimum",
+            "the Hessian is not positive definite (smallest eigenvalue of the Hessian scaled to unit diagonal: {:.3e}); the direction of that eigenvalue involves {}{more}: these parameters are not identified by the data, or the fit is not at a minimum",
             curvature.min_scaled_eigenvalue,
             names_along(&curvature.flat_direction)
         ));
@@ -793,6 +798,17 @@ fn linear_curvature(
         is_pd: covariance.is_some(),
         min_scaled_eigenvalue: rest.min_scaled_eigenvalue,
         flat_direction,
+        more_flat: rest
+            .more_flat
+            .iter()
+            .map(|(v, d)| {
+                let mut full = vec![0.0; n];
+                for (i, x) in others.iter().zip(d) {
+                    full[*i] = *x;
+                }
+                (*v, full)
+            })
+            .collect(),
         covariance,
     }
 }
@@ -804,8 +820,14 @@ struct Curvature {
     /// The eigenvector of the smallest scaled eigenvalue, mapped back to
     /// theta coordinates and normalised: the flattest direction.
     flat_direction: Vec<f64>,
+    /// The next smallest scaled eigenvalues that are not positive either,
+    /// with their directions (at most [`MORE_FLAT_LISTED`]).
+    more_flat: Vec<(f64, Vec<f64>)>,
     covariance: Option<DMatrix<f64>>,
 }
+
+/// How many flat directions beyond the flattest a report names.
+const MORE_FLAT_LISTED: usize = 2;
 
 /// Analyses the Hessian scaled to unit diagonal,
 ///   S = D^-1/2 H D^-1/2,  D = diag(|H_kk|),
@@ -817,6 +839,7 @@ fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
         is_pd: false,
         min_scaled_eigenvalue: f64::NAN,
         flat_direction: dir,
+        more_flat: Vec::new(),
         covariance: None,
     };
     if n == 0 {
@@ -824,6 +847,7 @@ fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
             is_pd: true,
             min_scaled_eigenvalue: f64::NAN,
             flat_direction: vec![],
+            more_flat: Vec::new(),
             covariance: None,
         };
     }
@@ -850,10 +874,30 @@ fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
                 (0, f64::INFINITY),
                 |acc, (i, v)| if *v < acc.1 { (i, *v) } else { acc },
             );
-    let u = eig.eigenvectors.column(imin);
-    let mut dir: Vec<f64> = (0..n).map(|k| u[k] / d[k]).collect();
-    let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
-    dir.iter_mut().for_each(|v| *v /= norm);
+    // An eigenvector of the scaled matrix, mapped back to theta and
+    // normalised.
+    let direction = |i: usize| -> Vec<f64> {
+        let u = eig.eigenvectors.column(i);
+        let mut dir: Vec<f64> = (0..n).map(|k| u[k] / d[k]).collect();
+        let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
+        dir.iter_mut().for_each(|v| *v /= norm);
+        dir
+    };
+    let dir = direction(imin);
+    // Further flat directions, smallest first, a few at most.
+    let mut flat: Vec<(f64, usize)> = eig
+        .eigenvalues
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| *i != imin && **v <= SCALED_EIGEN_TOL)
+        .map(|(i, v)| (*v, i))
+        .collect();
+    flat.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let more_flat = flat
+        .into_iter()
+        .take(MORE_FLAT_LISTED)
+        .map(|(v, i)| (v, direction(i)))
+        .collect();
     let is_pd = vmin > SCALED_EIGEN_TOL;
     let covariance = if is_pd {
         scaled.cholesky().map(|ch| {
@@ -867,6 +911,7 @@ fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
         is_pd: is_pd && covariance.is_some(),
         min_scaled_eigenvalue: vmin,
         flat_direction: dir,
+        more_flat,
         covariance,
     }
 }

@@ -556,3 +556,42 @@ fn divergence_with_a_covariate_is_named() {
         "{v}"
     );
 }
+
+#[test]
+fn collinear_covariates_are_named_in_the_singular_hessian_report() {
+    // z = 2x exactly: only b + 2c is determined.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/collinear.nll",
+        "--data",
+        "tests/fixtures/collinear.csv",
+    ]);
+    assert!(
+        text.starts_with("exit: 3") || text.starts_with("exit: 4"),
+        "{text}"
+    );
+    assert!(text.contains("not positive definite"), "{text}");
+    assert!(
+        text.contains("involves `b`, `c`") || text.contains("involves `c`, `b`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_flat_direction_is_reported() {
+    // a + b and c + d: two zero eigenvalues of the scaled Hessian, both named.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/two_flat_directions.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+    ]);
+    let line = text
+        .lines()
+        .find(|l| l.contains("not positive definite"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("; the next, "), "{line}");
+    for p in ["`a`", "`b`", "`c`", "`d`"] {
+        assert!(line.contains(p), "{line}");
+    }
+}
