@@ -310,7 +310,7 @@ impl Session {
             } else if self.values.is_empty() {
                 "start values"
             } else {
-                "start values and values set with :set"
+                "start values, overridden by :set or an earlier :fit"
             }
         );
         Reply::out(trim_lines(&out))

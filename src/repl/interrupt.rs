@@ -7,6 +7,9 @@
 //! raises a [`CancelFlag`] instead; the optimizer checks the flag before each
 //! iteration, so the fit stops within one iteration and the prompt returns.
 //!
+//! Commands that do not check the flag (loading data, compiling) go on
+//! after Ctrl-C; a second Ctrl-C before they end leaves the process.
+//!
 //! Only Unix has the handler. Elsewhere Ctrl-C during a fit ends the
 //! process, as it does for `nll fit`.
 
@@ -33,9 +36,16 @@ impl Guard {
         #[cfg(unix)]
         {
             extern "C" fn on_sigint(_: libc::c_int) {
-                if let Some(f) = FLAG.get() {
-                    f.cancel();
+                let Some(f) = FLAG.get() else { return };
+                if f.is_cancelled() {
+                    // A second Ctrl-C before the command noticed the first:
+                    // it is stuck in something that does not check the flag
+                    // (reading a large file, say). Leave as SIGINT would,
+                    // with the shell's status for it.
+                    // SAFETY: `_exit` is async-signal-safe.
+                    unsafe { libc::_exit(130) };
                 }
+                f.cancel();
             }
             let handler: extern "C" fn(libc::c_int) = on_sigint;
             // SAFETY: the handler only reads an initialised OnceLock and

@@ -38,6 +38,12 @@ pub fn run(model: Option<&Path>, data: Option<&Path>, opts: LoadOptions, color: 
     let color = color && interactive;
     let mut session = Session::new().with_color(color).with_load_options(opts);
 
+    if interactive {
+        println!(
+            "nll {}: type :help for the commands, Ctrl-D to leave",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
     let mut failed = false;
     let mut startup = Vec::new();
     if let Some(d) = data {

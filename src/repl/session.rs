@@ -428,10 +428,12 @@ impl Session {
         let mut out = String::new();
         for d in diags {
             let span = d.primary.as_ref().or(d.secondary.first()).map(|l| l.span);
-            match (&origin.input, span) {
-                (Some((range, line)), Some(s))
-                    if range.contains(&s.start) || s.start == range.end =>
-                {
+            // A label at the very end of the input ("found end of input")
+            // belongs to it too.
+            let in_input =
+                |r: &Range<usize>| span.is_some_and(|s| r.contains(&s.start) || s.start == r.end);
+            match &origin.input {
+                Some((range, line)) if in_input(range) => {
                     let inside = shift_back(d, range.start);
                     let text = &origin.source[range.clone()];
                     out.push_str(&self.render_input(&[inside], text, 0, *line));

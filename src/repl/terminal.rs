@@ -141,10 +141,6 @@ pub fn run_terminal(mut session: Session, color: bool) -> i32 {
         // A missing history file is normal on the first run.
         let _ = editor.load_history(p);
     }
-    println!(
-        "nll {}: type :help for the commands, Ctrl-D to leave",
-        env!("CARGO_PKG_VERSION")
-    );
 
     loop {
         if let Some(h) = editor.helper_mut() {

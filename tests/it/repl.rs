@@ -45,6 +45,14 @@ fn feed(session: &mut Session, script: &str) -> (String, bool) {
     (transcript.replace(&repo_path(""), "<repo>/"), failed)
 }
 
+/// A fresh session after `script`, which must not fail.
+fn session_after(script: &str) -> Session {
+    let mut s = session();
+    let (transcript, failed) = feed(&mut s, script);
+    assert!(!failed, "{transcript}");
+    s
+}
+
 /// Runs `script` in a fresh session and snapshots the transcript.
 fn check_session(name: &str, script: &str) -> bool {
     let (transcript, failed) = feed(&mut session(), script);
@@ -93,9 +101,7 @@ foodexp - mu(income)
 
 #[test]
 fn repl_fit_equals_the_command_line_fit() {
-    let mut s = session();
-    let (_, failed) = feed(&mut s, ENGEL);
-    assert!(!failed);
+    let mut s = session_after(ENGEL);
     let reply = s.process(":fit");
     let cli = crate::common::fit_example("engel_heteroscedastic.nll", "engel.csv", &[]);
     assert_eq!(reply.out, cli.to_text());
@@ -173,12 +179,7 @@ fn save_then_load_gives_the_same_model() {
 
 #[test]
 fn completion_offers_declared_names_and_columns() {
-    let mut s = session();
-    let (_, failed) = feed(
-        &mut s,
-        ":data examples/data/engel.csv\ndata income\nparam b0, b1\n",
-    );
-    assert!(!failed);
+    let mut s = session_after(":data examples/data/engel.csv\ndata income\nparam b0, b1\n");
     let names = s.names();
     // `foodexp` is a column of the file, not declared yet.
     assert_eq!(
@@ -251,9 +252,7 @@ data g: factor
 
 #[test]
 fn a_cancelled_fit_changes_nothing() {
-    let mut s = session();
-    let (_, failed) = feed(&mut s, ENGEL);
-    assert!(!failed);
+    let mut s = session_after(ENGEL);
     // What Ctrl-C does during a fit: the optimizer stops at its next
     // iteration.
     s.cancel_flag().cancel();
@@ -315,4 +314,37 @@ fn piped_script_runs_without_prompt_and_sets_the_exit_code() {
     let (code, text) = run_piped(&[], "data x\nx ~ Normal(m, 1)\nparam m\n");
     assert_eq!(code, 1, "{text}");
     insta::assert_snapshot!("piped_failing", text);
+}
+
+#[test]
+fn explain_and_compile_print_what_the_command_line_prints() {
+    let mut s = session_after(":load tests/fixtures/linear.nll\n:data tests/fixtures/xy.csv\n");
+    let explain = s.process(":explain");
+    let compile = s.process(":compile");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_nll"))
+            .args(args)
+            .current_dir(repo_path(""))
+            .output()
+            .expect("the nll binary runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(explain.out, cli(&["explain", "tests/fixtures/linear.nll"]));
+    assert_eq!(
+        compile.out,
+        cli(&[
+            "compile",
+            "tests/fixtures/linear.nll",
+            "--data",
+            "tests/fixtures/xy.csv"
+        ])
+    );
+}
+
+#[test]
+fn help_lists_every_command() {
+    let help = session().process(":help").out;
+    for (cmd, _, _) in nll::repl::commands::COMMANDS {
+        assert!(help.contains(cmd), "{cmd} missing from :help");
+    }
 }
