@@ -294,7 +294,7 @@ impl Session {
         let mut out = String::new();
         let _ = writeln!(out, "{:<w$}  {:>14}  constraint", "parameter", "value");
         for (p, t) in c.params.iter().zip(&theta) {
-            let value = fmt_num(p.transform.to_natural(*t));
+            let value = num(p.transform.to_natural(*t));
             let _ = writeln!(
                 out,
                 "{:<w$}  {value:>14}  {}",
@@ -373,7 +373,7 @@ impl Session {
             .retain(|(n, _)| *n != name && !(whole && base_name(n) == name));
         self.values.push((name.clone(), v));
         self.fitted = false;
-        Reply::out(format!("{name} = {}\n", fmt_num(v)))
+        Reply::out(format!("{name} = {}\n", num(v)))
     }
 
     fn cmd_nll(&self) -> Reply {
@@ -385,7 +385,7 @@ impl Session {
             return Reply::fail(self.render_model(&[d]));
         }
         let nll = c.eval_scalars(&[c.nll], &theta)[0];
-        Reply::out(format!("nll = {}\n", fmt_num(nll)))
+        Reply::out(format!("nll = {}\n", num(nll)))
     }
 
     fn cmd_grad(&self) -> Reply {
@@ -404,13 +404,7 @@ impl Session {
         for ((p, g), t) in c.params.iter().zip(&grad).zip(&theta) {
             // d nll / d x = (d nll / d theta) / (dx / dtheta).
             let natural = g / p.transform.jacobian(*t);
-            let _ = writeln!(
-                out,
-                "{:<w$}  {:>14}  {:>14}",
-                p.name,
-                fmt_num(natural),
-                fmt_num(*g)
-            );
+            let _ = writeln!(out, "{:<w$}  {:>14}  {:>14}", p.name, num(natural), num(*g));
         }
         let _ = writeln!(
             out,
@@ -510,7 +504,7 @@ impl Session {
         let node = nodes[0];
         if !c.graph.is_row(node) {
             let v = c.eval_scalars(&[node], &theta)[0];
-            return Reply::out(format!("{}\n", fmt_num(v)));
+            return Reply::out(format!("{}\n", num(v)));
         }
         if self.checked.data.is_none() {
             let d = Diagnostic::error(
@@ -524,6 +518,11 @@ impl Session {
         let values = c.eval_rows(&[node], &theta).pop().unwrap_or_default();
         Reply::out(summary(&values))
     }
+}
+
+/// A number as the fit report writes it, with 0 for -0.
+fn num(v: f64) -> String {
+    fmt_num(if v == 0.0 { 0.0 } else { v })
 }
 
 /// The width of a table's first column: the longest element name, and at
@@ -553,10 +552,10 @@ fn summary(values: &[f64]) -> String {
         let _ = write!(
             out,
             "  mean = {}  sd = {}  min = {}  max = {}",
-            fmt_num(mean),
-            fmt_num(sd),
-            fmt_num(min),
-            fmt_num(max)
+            num(mean),
+            num(sd),
+            num(min),
+            num(max)
         );
     }
     let n_bad = values.len() - n;

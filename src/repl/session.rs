@@ -334,7 +334,19 @@ impl Session {
             compiled: None,
         };
         if let Some(df) = data {
-            let ds = self.load_data(df, &checked.model)?;
+            // The loaded columns are kept while the model asks for the same
+            // ones of the same loaded file; `:data` passes a new `DataFile`,
+            // so it always reads the file.
+            let requests = compile::column_requests(&checked.model);
+            let same_file = self.data.as_ref().is_some_and(|d| std::ptr::eq(d, df));
+            let ds = match &self.checked.data {
+                Some(ds)
+                    if same_file && compile::column_requests(&self.checked.model) == requests =>
+                {
+                    ds.clone()
+                }
+                _ => self.load_data(df, &checked.model)?,
+            };
             let compiled = compile::compile(&checked.model, &ds, &ds.source_rows)?;
             checked.data = Some(ds);
             checked.compiled = Some(compiled);

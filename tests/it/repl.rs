@@ -179,7 +179,7 @@ fn save_then_load_gives_the_same_model() {
 
 #[test]
 fn completion_offers_declared_names_and_columns() {
-    let mut s = session_after(":data examples/data/engel.csv\ndata income\nparam b0, b1\n");
+    let s = session_after(":data examples/data/engel.csv\ndata income\nparam b0, b1\n");
     let names = s.names();
     // `foodexp` is a column of the file, not declared yet.
     assert_eq!(
@@ -347,4 +347,57 @@ fn help_lists_every_command() {
     for (cmd, _, _) in nll::repl::commands::COMMANDS {
         assert!(help.contains(cmd), "{cmd} missing from :help");
     }
+}
+
+#[test]
+fn vectors_and_factors_by_element() {
+    let script = "\
+data g: factor
+data y
+param u[g]
+:params
+:data tests/fixtures/groups.csv
+param s > 0
+y ~ Normal(u[g], s)
+:params
+:set u = 2
+:set u[south] = 3.5
+u[g]
+:nll
+:grad
+:set u[east] = 1
+u
+:fit
+u[2] - u[1]
+u[south] - u[north]
+";
+    // In expressions an element of `u[g]` is picked by its number, not by
+    // the name of its level: the last line fails.
+    assert!(check_session("vectors_and_factors", script));
+}
+
+#[test]
+fn data_is_read_again_by_data() {
+    let dir = scratch_dir("reload");
+    std::fs::write(dir.join("d.csv"), "x\n1\n2\n").unwrap();
+    let mut s = Session::in_dir(Some(dir.clone()));
+    let (_, failed) = feed(&mut s, ":data d.csv\ndata x\nparam m\n");
+    assert!(!failed);
+    assert_eq!(
+        s.process("x").out,
+        "n = 2  mean = 1.500000  sd = 0.7071068  min = 1.000000  max = 2.000000\n"
+    );
+    std::fs::write(dir.join("d.csv"), "x\n5\n").unwrap();
+    // A statement that asks for no new column keeps the loaded rows.
+    assert!(!s.process("x ~ Normal(m, 1)").failed);
+    assert_eq!(
+        s.process("x").out,
+        "n = 2  mean = 1.500000  sd = 0.7071068  min = 1.000000  max = 2.000000\n"
+    );
+    assert!(!s.process(":data d.csv").failed);
+    assert_eq!(
+        s.process("x").out,
+        "n = 1  mean = 5.000000  sd = 0.000000  min = 5.000000  max = 5.000000\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
