@@ -317,7 +317,7 @@ impl Session {
     }
 
     fn cmd_set(&mut self, text: &str, rest: &str, offset: usize, line: usize) -> Reply {
-        let Some((name, value)) = rest.split_once('=') else {
+        let Some((name, value)) = rest.split_once('=').filter(|(n, _)| !n.trim().is_empty()) else {
             return self.usage(text, ":set", "NAME = VALUE", line);
         };
         let name = name.trim().replace(' ', "");

@@ -73,7 +73,9 @@ pub fn tokens(text: &str) -> Vec<(Token, Range<usize>)> {
 
 /// Whether `text` goes on over the next line by the rules of a model file: a
 /// `(` or `[` is still open, or the last token before any comment is a binary
-/// operator or a comma. A `:command` line never goes on.
+/// operator or a comma. A `:command` line never goes on, and it ends a
+/// statement left unfinished before it (a command cannot be part of a
+/// statement, and a stray `(` must not swallow the rest of a script).
 ///
 /// # Example: an open call and a trailing operator
 ///
@@ -84,10 +86,11 @@ pub fn tokens(text: &str) -> Vec<(Token, Range<usize>)> {
 /// assert!(!is_unfinished("mu = a + b"));
 /// ```
 pub fn is_unfinished(text: &str) -> bool {
-    let toks = tokens(text);
-    if matches!(toks.first(), Some((Token::Command, _))) {
+    let last_line = text.lines().rev().find(|l| !is_blank(l)).unwrap_or("");
+    if is_command(last_line) {
         return false;
     }
+    let toks = tokens(text);
     let mut depth = 0usize;
     let mut last = None;
     for (tok, _) in &toks {
@@ -111,6 +114,9 @@ pub fn split_statements(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut current: Option<(usize, String)> = None;
     for (line_idx, line) in text.lines().enumerate() {
+        if is_command(line) {
+            out.extend(current.take());
+        }
         match current.as_mut() {
             Some((_, buf)) => {
                 buf.push('\n');
@@ -126,6 +132,11 @@ pub fn split_statements(text: &str) -> Vec<(usize, String)> {
     }
     out.extend(current);
     out
+}
+
+/// Whether a line is a `:command`.
+pub fn is_command(line: &str) -> bool {
+    matches!(tokens(line).first(), Some((Token::Command, _)))
 }
 
 /// Whether a line holds nothing but whitespace and a comment.
@@ -188,6 +199,15 @@ mod tests {
     #[test]
     fn commands_never_continue() {
         assert!(!is_unfinished(":set a = (1"));
+        assert!(!is_unfinished("y ~ Normal(\n:fit"));
+        assert_eq!(
+            split_statements("y ~ Normal(\n\n:fit\nx"),
+            vec![
+                (0, "y ~ Normal(\n".to_string()),
+                (2, ":fit".to_string()),
+                (3, "x".to_string())
+            ]
+        );
         assert_eq!(kinds(":fit")[0], Token::Command);
     }
 

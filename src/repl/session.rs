@@ -203,7 +203,8 @@ impl Session {
 
     /// Processes one complete input: a statement, an expression, or a
     /// `:command`. Several statements in one input (pasted lines) are
-    /// processed in turn, stopping at the first that fails.
+    /// processed in turn, as the lines of a script are: one that fails does
+    /// not stop the others, and `:quit` stops all.
     pub fn process(&mut self, input: &str) -> Reply {
         let first_line = self.n_lines + 1;
         self.n_lines += input.lines().count().max(1);
@@ -212,12 +213,9 @@ impl Session {
             let r = self.process_one(text.trim_end(), first_line + line_idx);
             reply.out.push_str(&r.out);
             reply.err.push_str(&r.err);
-            reply.quit |= r.quit;
-            if r.failed {
-                reply.failed = true;
-                break;
-            }
+            reply.failed |= r.failed;
             if r.quit {
+                reply.quit = true;
                 break;
             }
         }

@@ -226,6 +226,8 @@ fn bad_input_is_reported_without_panicking() {
     let script = r"
 # a comment alone
 :set a = 1
+:set = 1
+y ~ Normal(
 :load tests/fixtures/no_such_model.nll
 :data tests/fixtures/no_such_data.csv
 :fit
