@@ -437,11 +437,16 @@ impl Session {
     pub(super) fn render_at(&self, diags: &[Diagnostic], origin: &Origin) -> String {
         let mut out = String::new();
         for d in diags {
-            let span = d.primary.as_ref().or(d.secondary.first()).map(|l| l.span);
+            // A diagnostic is shown on the input when all its labels are
+            // there; one with a label elsewhere in the model (`declared
+            // here`) is shown on the whole model, so that no label is lost.
             // A label at the very end of the input ("found end of input")
-            // belongs to it too.
-            let in_input =
-                |r: &Range<usize>| span.is_some_and(|s| r.contains(&s.start) || s.start == r.end);
+            // belongs to the input.
+            let has_labels = d.primary.is_some() || !d.secondary.is_empty();
+            let in_input = |r: &Range<usize>| {
+                let mut labels = d.primary.iter().chain(&d.secondary);
+                has_labels && labels.all(|l| r.contains(&l.span.start) || l.span.start == r.end)
+            };
             match &origin.input {
                 Some((range, line)) if in_input(range) => {
                     let inside = shift_back(d, range.start);
@@ -609,14 +614,66 @@ fn shift(d: &Diagnostic, by: usize) -> Diagnostic {
     d
 }
 
-/// A diagnostic with every span moved `by` bytes earlier; spans before that
-/// point are dropped.
+/// A diagnostic with every span moved `by` bytes earlier.
 fn shift_back(d: &Diagnostic, by: usize) -> Diagnostic {
     let mut d = d.clone();
-    d.secondary.retain(|l| l.span.start >= by);
     for l in d.primary.iter_mut().chain(d.secondary.iter_mut()) {
         l.span.start = l.span.start.saturating_sub(by);
         l.span.end = l.span.end.saturating_sub(by);
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(text: &str) -> Entry {
+        Entry {
+            text: text.to_string(),
+            stmt: syntax::parse_statement(text).expect("parses"),
+        }
+    }
+
+    #[test]
+    fn statements_and_expressions_are_told_apart() {
+        let is_stmt = |t: &str| is_statement(&lexer::tokens(t));
+        assert!(is_stmt("data x"));
+        assert!(is_stmt("mu(x) = a + x"));
+        assert!(is_stmt("y ~ Normal(0, 1)"));
+        assert!(!is_stmt("mu(x) + 1"));
+        assert!(!is_stmt("pow(a, b)"));
+    }
+
+    #[test]
+    fn one_declaration_is_taken_out_of_several() {
+        let names = vec!["b".to_string()];
+        let (rest, gone) = without(&entry("param a, b > 0, c"), &names, None);
+        assert_eq!(rest.map(|e| e.text), Some("param a, c".to_string()));
+        assert_eq!(gone, vec!["`b` (was `param b > 0`)".to_string()]);
+
+        let (rest, gone) = without(&entry("param b"), &names, None);
+        assert!(rest.is_none());
+        assert_eq!(gone.len(), 1);
+    }
+
+    #[test]
+    fn sampling_statements_are_matched_by_their_left_side() {
+        let e = entry("log(y) ~ Normal(mu,\n  s)");
+        let (rest, gone) = without(&e, &[], Some("log(y)"));
+        assert!(rest.is_none());
+        assert_eq!(
+            gone,
+            vec!["the statement for `log(y)` (was `log(y) ~ Normal(mu, s)`)".to_string()]
+        );
+        let (rest, _) = without(&e, &[], Some("y"));
+        assert!(rest.is_some());
+    }
+
+    #[test]
+    fn element_names_belong_to_their_parameter() {
+        assert_eq!(base_name("beta[3]"), "beta");
+        assert_eq!(base_name("W[2,1]"), "W");
+        assert_eq!(base_name("s"), "s");
+    }
 }

@@ -403,3 +403,16 @@ fn data_is_read_again_by_data() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_warning_is_shown_once_with_all_its_labels() {
+    let script = "\
+:data tests/fixtures/xy.csv
+data x, y
+param a, b, s
+y ~ Normal(a + b * x, s)
+const k = 1
+param s > 0
+";
+    assert!(!check_session("warning_once", script));
+}
