@@ -124,6 +124,9 @@ pub struct Session {
     pub(super) cancel: CancelFlag,
     /// Warnings already shown, so that each is shown once.
     pub(super) warned: Vec<String>,
+    /// Lines given to [`Session::feed_line`] of a statement not finished
+    /// yet.
+    pub(super) pending: String,
 }
 
 impl Default for Session {
@@ -154,6 +157,7 @@ impl Session {
             color: false,
             cancel: CancelFlag::new(),
             warned: Vec::new(),
+            pending: String::new(),
         }
     }
 
@@ -207,7 +211,7 @@ impl Session {
     /// not stop the others, and `:quit` stops all.
     pub fn process(&mut self, input: &str) -> Reply {
         let first_line = self.n_lines + 1;
-        self.n_lines += input.lines().count().max(1);
+        self.n_lines += input.split('\n').count();
         let mut reply = Reply::default();
         for (line_idx, text) in lexer::split_statements(input) {
             let r = self.process_one(text.trim_end(), first_line + line_idx);
@@ -220,6 +224,36 @@ impl Session {
             }
         }
         reply
+    }
+
+    /// Takes one line of a script. Once the lines given so far make a
+    /// finished input (see [`lexer::is_unfinished`]), processes it and
+    /// returns it with its reply; until then returns `None`.
+    pub fn feed_line(&mut self, line: &str) -> Option<(String, Reply)> {
+        if self.pending.is_empty() && line.trim().is_empty() {
+            // A blank line between inputs only counts.
+            self.n_lines += 1;
+            return None;
+        }
+        if !self.pending.is_empty() {
+            self.pending.push('\n');
+        }
+        self.pending.push_str(line);
+        if lexer::is_unfinished(&self.pending) {
+            return None;
+        }
+        self.finish()
+    }
+
+    /// At the end of a script: processes what is left of an unfinished
+    /// input, if anything.
+    pub fn finish(&mut self) -> Option<(String, Reply)> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let input = std::mem::take(&mut self.pending);
+        let reply = self.process(&input);
+        Some((input, reply))
     }
 
     fn process_one(&mut self, text: &str, line: usize) -> Reply {

@@ -188,32 +188,24 @@ fn save_history(editor: &mut Editor<LineHelper, rustyline::history::FileHistory>
 /// prompt or colour; returns 0 when every input succeeded, 1 otherwise.
 pub fn run_lines(mut session: Session, input: impl BufRead) -> i32 {
     let mut failed = false;
-    let mut pending = String::new();
     for line in input.lines() {
         let Ok(line) = line else {
             eprintln!("error: cannot read the input");
             return 1;
         };
-        if !pending.is_empty() {
-            pending.push('\n');
-        }
-        pending.push_str(&line);
-        if lexer::is_unfinished(&pending) {
-            continue;
-        }
-        let reply = {
+        let done = {
             let _guard = Guard::install(&session.cancel_flag());
-            session.process(&pending)
+            session.feed_line(&line)
         };
-        pending.clear();
-        show(&reply);
-        failed |= reply.failed;
-        if reply.quit {
-            break;
+        if let Some((_, reply)) = done {
+            show(&reply);
+            failed |= reply.failed;
+            if reply.quit {
+                return i32::from(failed);
+            }
         }
     }
-    if !pending.is_empty() {
-        let reply = session.process(&pending);
+    if let Some((_, reply)) = session.finish() {
         show(&reply);
         failed |= reply.failed;
     }

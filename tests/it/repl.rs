@@ -16,23 +16,19 @@ fn session() -> Session {
     Session::in_dir(Some(repo_path("").into()))
 }
 
-/// Feeds `script` to `session` line by line, as piped input is fed: a
-/// statement that is not finished takes the next line too. Returns the
+/// Feeds `script` to `session` line by line, as piped input is fed (a
+/// statement that is not finished takes the next line too). Returns the
 /// transcript and whether any input failed.
 fn feed(session: &mut Session, script: &str) -> (String, bool) {
     let mut transcript = String::new();
     let mut failed = false;
-    let mut pending = String::new();
+    let mut done = Vec::new();
     for line in script.lines() {
-        if !pending.is_empty() {
-            pending.push('\n');
-        }
-        pending.push_str(line);
-        if is_unfinished(&pending) {
-            continue;
-        }
-        let reply = session.process(&pending);
-        for (i, l) in pending.lines().enumerate() {
+        done.extend(session.feed_line(line));
+    }
+    done.extend(session.finish());
+    for (input, reply) in done {
+        for (i, l) in input.lines().enumerate() {
             transcript.push_str(if i == 0 { "> " } else { "  " });
             transcript.push_str(l);
             transcript.push('\n');
@@ -40,7 +36,6 @@ fn feed(session: &mut Session, script: &str) -> (String, bool) {
         transcript.push_str(&reply.out);
         transcript.push_str(&reply.err);
         failed |= reply.failed;
-        pending.clear();
     }
     (transcript.replace(&repo_path(""), "<repo>/"), failed)
 }
