@@ -14,60 +14,74 @@ use crate::syntax::{self, ast::Expr};
 
 use super::session::{base_name, DataFile, Entry, Origin, Reply, Session};
 
-/// Every command with its arguments and what it does, for `:help` and for
-/// completion.
-pub const COMMANDS: &[(&str, &str, &str)] = &[
-    (
+/// A REPL command, as `:help` lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandDoc {
+    /// `:load`.
+    pub name: &'static str,
+    /// Its arguments, `FILE`; empty when it takes none.
+    pub args: &'static str,
+    /// What it does, in a phrase.
+    pub about: &'static str,
+}
+
+const fn doc(name: &'static str, args: &'static str, about: &'static str) -> CommandDoc {
+    CommandDoc { name, args, about }
+}
+
+/// Every command, for `:help`, completion and the check of arguments.
+pub const COMMANDS: &[CommandDoc] = &[
+    doc(
         ":load",
         "FILE",
         "replace the model with the statements of a .nll file",
     ),
-    (
+    doc(
         ":data",
         "FILE",
         "load a CSV data file for the model's columns",
     ),
-    (
+    doc(
         ":fit",
         "",
         "fit the model to the data; the estimates become the parameter values",
     ),
-    (
+    doc(
         ":params",
         "",
         "show the parameters and their current values",
     ),
-    (
+    doc(
         ":set",
         "NAME = VALUE",
         "set a parameter (or an element, `beta[2]`) to a value",
     ),
-    (
+    doc(
         ":nll",
         "",
         "the negative log-likelihood at the current values",
     ),
-    (":grad", "", "its gradient at the current values"),
-    (
+    doc(":grad", "", "its gradient at the current values"),
+    doc(
         ":explain",
         "",
         "the model's NLL written as mathematics, as `nll explain`",
     ),
-    (":compile", "", "the compiled graph, as `nll compile`"),
-    (":model", "", "the current model as source text"),
-    (":save", "FILE", "write the model to a .nll file"),
-    (
+    doc(":compile", "", "the compiled graph, as `nll compile`"),
+    doc(":model", "", "the current model as source text"),
+    doc(":save", "FILE", "write the model to a .nll file"),
+    doc(
         ":drop",
         "NAME",
         "remove a declaration, or the statement for a left side (`:drop y ~`)",
     ),
-    (
+    doc(
         ":reset",
         "",
         "forget the model, the data and the parameter values",
     ),
-    (":help", "", "this list"),
-    (":quit", "", "leave (Ctrl-D does too)"),
+    doc(":help", "", "this list"),
+    doc(":quit", "", "leave (Ctrl-D does too)"),
 ];
 
 impl Session {
@@ -79,10 +93,7 @@ impl Session {
             None => (text, ""),
         };
         let arg_offset = text.len() - rest.len();
-        let needs = COMMANDS
-            .iter()
-            .find(|(c, _, _)| *c == word)
-            .map(|(_, a, _)| *a);
+        let needs = COMMANDS.iter().find(|c| c.name == word).map(|c| c.args);
         if let Some(args) = needs.filter(|a| !a.is_empty() && rest.is_empty()) {
             return self.usage(text, word, args, line);
         }
@@ -124,7 +135,7 @@ impl Session {
                 ..Reply::default()
             },
             _ => {
-                let names = COMMANDS.iter().map(|(c, _, _)| *c);
+                let names = COMMANDS.iter().map(|c| c.name);
                 let mut d = Diagnostic::error("E005", format!("unknown command `{word}`"))
                     .with_primary(crate::diag::Span::new(0, word.len()), "not a command");
                 d = match suggest::closest(word, names) {
@@ -598,9 +609,9 @@ pub fn help_text() -> String {
         "Type a statement to add it to the model (a name declared again replaces its\n\
          old definition), or an expression to evaluate it at the current values.\n\n",
     );
-    for (cmd, args, what) in COMMANDS {
-        let usage = format!("{cmd} {args}");
-        let _ = writeln!(out, "  {:<20} {what}", usage.trim_end());
+    for c in COMMANDS {
+        let usage = format!("{} {}", c.name, c.args);
+        let _ = writeln!(out, "  {:<20} {}", usage.trim_end(), c.about);
     }
     out.push_str("\nKeys: Tab completes, Ctrl-R searches the history, Ctrl-C cancels the input\nor a running fit, Ctrl-D leaves.\n");
     out

@@ -30,7 +30,7 @@ pub fn candidates(line: &str, pos: usize, names: &[String]) -> (usize, Vec<Strin
     if word.starts_with(':') {
         let mut out: Vec<String> = COMMANDS
             .iter()
-            .map(|(c, _, _)| c.to_string())
+            .map(|c| c.name.to_string())
             .filter(|c| c.starts_with(word))
             .collect();
         out.sort();
