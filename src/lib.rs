@@ -19,7 +19,8 @@
 //! - [`eval`] compiles graph roots to a flat program over column chunks.
 //! - [`optim`] minimises; [`infer`] turns the optimum into a report with
 //!   standard errors and an honest status.
-//! - [`diag`] holds diagnostics and renders them; [`cli`] is the command line.
+//! - [`diag`] holds diagnostics and renders them; [`cli`] is the command line,
+//!   and [`repl`] the interactive session.
 
 pub mod cli;
 pub mod compile;
@@ -32,4 +33,5 @@ pub mod graph;
 pub mod infer;
 pub mod model;
 pub mod optim;
+pub mod repl;
 pub mod syntax;

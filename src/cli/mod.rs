@@ -39,6 +39,16 @@ pub enum Command {
     Compile(CompileArgs),
     /// Print the model's negative log-likelihood as mathematics, with its derivatives.
     Explain(ExplainArgs),
+    /// Build, evaluate and fit a model interactively (or from a script on standard input).
+    Repl(ReplArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    /// A model file (.nll) to start from.
+    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +183,19 @@ pub fn run() -> i32 {
         Command::Check(args) => pipeline::check(args, color),
         Command::Compile(args) => pipeline::compile_cmd(args, color),
         Command::Explain(args) => pipeline::explain(args, color),
+        Command::Repl(args) => {
+            let opts = crate::data::LoadOptions {
+                drop_missing: args.data.drop_missing,
+                filters: args.data.filters.clone(),
+            };
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            return crate::repl::run(
+                args.model.as_deref(),
+                args.data.data.as_deref(),
+                opts,
+                color,
+            );
+        }
     };
     match result {
         Ok(()) => 0,

@@ -51,11 +51,9 @@ fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) {
 
 fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     let name = path.display().to_string();
-    let source = match std::fs::read_to_string(path) {
-        // A byte-order mark some editors write is not part of the model.
-        Ok(s) => s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s),
-        Err(e) => {
-            let d = Diagnostic::error("E001", format!("cannot read model file `{name}`: {e}"));
+    let source = match syntax::read_model_file(path, &name) {
+        Ok(s) => s,
+        Err(d) => {
             emit(&[d], &name, "", color);
             return Err(Failure::Input);
         }
@@ -92,18 +90,7 @@ fn load_data(
     match data::load_csv(path, &compile::column_requests(&loaded.model), &opts) {
         Ok(ds) => Ok(ds),
         Err(err) => {
-            let diags: Vec<Diagnostic> = err
-                .problems
-                .iter()
-                .map(|p| {
-                    let d = Diagnostic::error(p.code(), p.message())
-                        .with_note(format!("In data file `{}`.", path.display()));
-                    match p.help() {
-                        Some(h) => d.with_help(h),
-                        None => d,
-                    }
-                })
-                .collect();
+            let diags = err.to_diagnostics(&path.display().to_string());
             emit(&diags, &loaded.name, &loaded.source, color);
             Err(Failure::Input)
         }
@@ -180,6 +167,7 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         starts: args.starts.clone(),
         max_iter: args.max_iter,
         method: super::method_of(args),
+        cancel: None,
     };
     let mut report = infer::fit(&compiled, &opts).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);
@@ -218,26 +206,11 @@ pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
                 emit(&[d], &loaded.name, &loaded.source, color);
                 return Err(Failure::Input);
             }
-            empty_data(&loaded.model)
+            DataSet::empty(&compile::column_requests(&loaded.model))
         }
     };
     let compiled = compile_on(&loaded, &ds, color)?;
     write_out(&compiled.to_text(args.show))
-}
-
-/// The model's columns with no rows.
-fn empty_data(model: &Model) -> DataSet {
-    let columns = compile::column_requests(model)
-        .into_iter()
-        .map(|r| (r.name, r.kind, data::Column::Real(Vec::new())))
-        .collect();
-    DataSet {
-        n_rows: 0,
-        columns,
-        n_dropped: 0,
-        n_filtered_out: 0,
-        source_rows: Vec::new(),
-    }
 }
 
 pub fn explain(args: &ExplainArgs, color: bool) -> Result<(), Failure> {

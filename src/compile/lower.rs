@@ -431,6 +431,11 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Lowers an expression typed on its own, outside any statement.
+    pub(super) fn probe(&mut self, e: &Expr) -> Lowered<NodeId> {
+        self.scalar(e, &HashMap::new())
+    }
+
     /// Lowers an expression that must be one number per row (or a scalar).
     fn scalar(&mut self, e: &Expr, env: &HashMap<String, Value>) -> Lowered<NodeId> {
         match self.expr(e, env)? {

@@ -224,6 +224,23 @@ impl Compiled {
         prog.eval_rows(&self.columns, theta)
     }
 
+    /// Values of scalar nodes (those that are not per row) at theta.
+    pub fn eval_scalars(&self, nodes: &[NodeId], theta: &[f64]) -> Vec<f64> {
+        let prog = Program::new(
+            &self.graph,
+            nodes,
+            &[],
+            &self.columns,
+            ProgramOptions {
+                keep_data_columns: false,
+            },
+        );
+        let mut ws = crate::eval::Workspace::new(&prog);
+        let mut out = vec![0.0; nodes.len()];
+        prog.eval(&mut ws, &self.columns, theta, &mut out);
+        out
+    }
+
     /// Theta at the start values, with the extra smoothing coordinate
     /// (0: no smoothing) after the parameters.
     pub fn start_theta(&self) -> Vec<f64> {
@@ -267,7 +284,20 @@ pub fn compile(
     data: &DataSet,
     source_rows: &[usize],
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    compile_with(model, data, source_rows, Graph::new())
+    compile_with(model, data, source_rows, Graph::new(), &[]).map(|(c, _)| c)
+}
+
+/// Like [`compile`], and lowers `probes` too: expressions typed on their own
+/// (at the REPL), already checked with [`crate::model::check_expr`], into
+/// the same graph. Returns their nodes in order; each is one number per row
+/// or a single number, as [`Graph::is_row`] tells.
+pub fn compile_probes(
+    model: &Model,
+    data: &DataSet,
+    source_rows: &[usize],
+    probes: &[crate::syntax::ast::Expr],
+) -> Result<(Compiled, Vec<NodeId>), Vec<Diagnostic>> {
+    compile_with(model, data, source_rows, Graph::new(), probes)
 }
 
 /// Like [`compile`] but without any algebraic simplification, to measure
@@ -277,7 +307,7 @@ pub fn compile_unsimplified(
     data: &DataSet,
     source_rows: &[usize],
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    compile_with(model, data, source_rows, Graph::new_unsimplified())
+    compile_with(model, data, source_rows, Graph::new_unsimplified(), &[]).map(|(c, _)| c)
 }
 
 fn compile_with(
@@ -285,7 +315,8 @@ fn compile_with(
     data: &DataSet,
     source_rows: &[usize],
     graph: Graph,
-) -> Result<Compiled, Vec<Diagnostic>> {
+    probes: &[crate::syntax::ast::Expr],
+) -> Result<(Compiled, Vec<NodeId>), Vec<Diagnostic>> {
     let mut graph = graph;
     let (columns, col_index) = build_columns(model, data);
     let mut real_names = vec![String::new(); columns.real.len()];
@@ -307,6 +338,11 @@ fn compile_with(
     let params = lowerer.layout_params();
     lowerer.declare_smoothing(params.len() as u32);
     let statements = lowerer.lower_statements()?;
+    let probe_nodes = probes
+        .iter()
+        .map(|e| lowerer.probe(e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|d| vec![d])?;
     let derived = lowerer.into_derived_factors();
     let mut columns = columns;
     for (name, codes) in derived {
@@ -369,7 +405,7 @@ fn compile_with(
     };
     compiled.linear_mean = find_linear_mean(&mut compiled);
     compiled.warnings = static_warnings(&compiled, model);
-    Ok(compiled)
+    Ok((compiled, probe_nodes))
 }
 
 /// Recognises a Gaussian likelihood with a mean linear in its parameters

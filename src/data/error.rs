@@ -175,6 +175,22 @@ impl DataError {
     pub fn problems(&self) -> &[DataProblem] {
         &self.problems
     }
+
+    /// Every problem as a diagnostic, with a note naming the data file as
+    /// `shown` (the path as the user wrote it).
+    pub fn to_diagnostics(&self, shown: &str) -> Vec<crate::diag::Diagnostic> {
+        self.problems
+            .iter()
+            .map(|p| {
+                let d = crate::diag::Diagnostic::error(p.code(), p.message())
+                    .with_note(format!("In data file `{shown}`."));
+                match p.help() {
+                    Some(h) => d.with_help(h),
+                    None => d,
+                }
+            })
+            .collect()
+    }
 }
 
 impl DataProblem {

@@ -199,6 +199,21 @@ impl Column {
 }
 
 impl DataSet {
+    /// The requested columns with no rows, as real columns: enough to lower
+    /// a model whose shape does not depend on the data (no factors).
+    pub fn empty(requests: &[ColumnRequest]) -> DataSet {
+        DataSet {
+            n_rows: 0,
+            columns: requests
+                .iter()
+                .map(|r| (r.name.clone(), r.kind, Column::Real(Vec::new())))
+                .collect(),
+            n_dropped: 0,
+            n_filtered_out: 0,
+            source_rows: Vec::new(),
+        }
+    }
+
     /// The values of the first column named `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns

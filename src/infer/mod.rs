@@ -20,10 +20,10 @@ use nalgebra::{DMatrix, SymmetricEigen};
 
 use crate::compile::Compiled;
 use crate::diag::Diagnostic;
-use crate::optim::{self, Method, Options, StopReason};
+use crate::optim::{self, CancelFlag, Method, Options, StopReason};
 
 pub use objective::ModelObjective;
-pub use report::{FitOutcome, FitReport, ParamEstimate};
+pub use report::{fmt_num, FitOutcome, FitReport, ParamEstimate};
 
 /// How to fit.
 #[derive(Debug, Clone)]
@@ -33,6 +33,9 @@ pub struct FitOptions {
     pub starts: Vec<(String, f64)>,
     pub max_iter: usize,
     pub method: Method,
+    /// When raised during the fit, the optimizer stops and [`fit`] returns
+    /// the error `E504` instead of a report.
+    pub cancel: Option<CancelFlag>,
 }
 
 impl Default for FitOptions {
@@ -41,6 +44,7 @@ impl Default for FitOptions {
             starts: Vec::new(),
             max_iter: DEFAULT_MAX_ITER,
             method: Method::Auto,
+            cancel: None,
         }
     }
 }
@@ -296,8 +300,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     let options = Options {
         max_iter: opts.max_iter,
         method: opts.method,
+        cancel: opts.cancel.clone(),
         ..Options::default()
     };
+    let cancelled = || opts.cancel.as_ref().is_some_and(CancelFlag::is_cancelled);
     let started = std::time::Instant::now();
     let mut outcome = match projected.as_mut() {
         Some((_, p)) => optim::minimize(p, &x0, &options),
@@ -309,7 +315,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         let mut delta = scale * SMOOTHING_START;
         let mut iterations = outcome.iterations;
         let mut evals = outcome.n_evals;
-        while delta > scale * SMOOTHING_END {
+        while delta > scale * SMOOTHING_END && !cancelled() {
             delta /= 10.0;
             obj.set_theta(si, delta);
             outcome = optim::minimize(&mut obj, &outcome.x.clone(), &options);
@@ -335,6 +341,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     );
     for r in &outcome.repairs {
         log::debug!("optimizer repair: {r}");
+    }
+    if cancelled() {
+        return Err(vec![Diagnostic::error("E504", "the fit was cancelled")
+            .with_note(format!(
+                "It was stopped after {} iterations; nothing was estimated.",
+                outcome.iterations
+            ))]);
     }
 
     let mut theta = theta0.clone();

@@ -221,6 +221,32 @@ pub fn check(program: &Program) -> (Model, Vec<Diagnostic>) {
     (c.model, c.diags)
 }
 
+/// Checks an expression typed on its own (at the REPL) against a checked
+/// model: every name must be declared and every call must have the right
+/// number of arguments. Returns the diagnostics found, empty when it is fine.
+pub fn check_expr(model: &Model, expr: &Expr) -> Vec<Diagnostic> {
+    let mut declared = HashMap::new();
+    let names = model
+        .data
+        .iter()
+        .map(|d| (&d.name, d.span))
+        .chain(model.params.iter().map(|p| (&p.name, p.span)))
+        .chain(model.funcs.iter().map(|f| (&f.name, f.span)));
+    for (name, span) in names {
+        declared.insert(name.clone(), span);
+    }
+    for (name, _) in &model.consts {
+        declared.insert(name.clone(), Span::default());
+    }
+    let mut c = Checker {
+        model: model.clone(),
+        diags: Vec::new(),
+        declared,
+    };
+    c.check_expr(expr, &[]);
+    c.diags
+}
+
 struct Checker {
     model: Model,
     diags: Vec<Diagnostic>,

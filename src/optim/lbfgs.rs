@@ -75,7 +75,7 @@ pub(crate) fn run(
             return (cur, StopReason::Converged { criterion });
         }
         if ctx.out_of_iterations() {
-            return (cur, StopReason::MaxIterations);
+            return (cur, ctx.limit_reason());
         }
         ctx.iterations += 1;
 

@@ -83,6 +83,9 @@ mod nist_tests;
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use nalgebra::DMatrix;
 
 pub use stop::{
@@ -144,6 +147,38 @@ pub enum Method {
     Newton,
 }
 
+/// A flag that stops a minimisation at its next iteration when raised, from
+/// another thread or a signal handler. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn new() -> CancelFlag {
+        CancelFlag::default()
+    }
+
+    /// Asks the run to stop; it ends with [`StopReason::Cancelled`].
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Lowers the flag, for the next run.
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Two flags are equal when they are the same flag.
+impl PartialEq for CancelFlag {
+    fn eq(&self, other: &CancelFlag) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// Settings of a minimisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -155,6 +190,8 @@ pub struct Options {
     pub lbfgs_memory: usize,
     /// Algorithm.
     pub method: Method,
+    /// Checked before every iteration; when raised, the run stops.
+    pub cancel: Option<CancelFlag>,
 }
 
 impl Default for Options {
@@ -164,6 +201,7 @@ impl Default for Options {
             grad_rel_tol: DEFAULT_GRAD_REL_TOL,
             lbfgs_memory: 10,
             method: Method::Auto,
+            cancel: None,
         }
     }
 }
@@ -234,6 +272,7 @@ pub fn minimize_with_observer(
         "starting point has the wrong number of parameters"
     );
     let mut ctx = Context::new(obj, observer, opts.max_iter);
+    ctx.cancel = opts.cancel.clone();
     let n = x0.len();
     let mut g0 = vec![0.0; n];
     let f0 = ctx.value_grad(x0, &mut g0);
@@ -306,6 +345,7 @@ pub(crate) struct Context<'a> {
     n_hess_evals: usize,
     repairs: Vec<String>,
     repairs_dropped: usize,
+    cancel: Option<CancelFlag>,
 }
 
 impl<'a> Context<'a> {
@@ -319,6 +359,7 @@ impl<'a> Context<'a> {
             n_hess_evals: 0,
             repairs: Vec::new(),
             repairs_dropped: 0,
+            cancel: None,
         }
     }
 
@@ -337,9 +378,23 @@ impl<'a> Context<'a> {
         self.obj.value_grad_hess(x, g, h)
     }
 
-    /// True when no further iteration is allowed.
+    /// True when no further iteration is allowed: the limit is reached or
+    /// the run was cancelled.
     pub fn out_of_iterations(&self) -> bool {
-        self.iterations >= self.max_iter
+        self.iterations >= self.max_iter || self.is_cancelled()
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CancelFlag::is_cancelled)
+    }
+
+    /// Why the run stops when [`Context::out_of_iterations`] holds.
+    pub fn limit_reason(&self) -> StopReason {
+        if self.is_cancelled() {
+            StopReason::Cancelled
+        } else {
+            StopReason::MaxIterations
+        }
     }
 
     /// Report the current point to the observer.

@@ -88,6 +88,8 @@ pub enum StopReason {
     },
     /// The iteration limit `Options::max_iter` was reached first.
     MaxIterations,
+    /// The caller raised the run's [`CancelFlag`](super::CancelFlag).
+    Cancelled,
     /// The line search of L-BFGS found no point with sufficient decrease,
     /// even along the steepest-descent direction.
     LineSearchFailed,
@@ -133,6 +135,7 @@ impl fmt::Display for StopReason {
         match self {
             StopReason::Converged { criterion } => write!(f, "converged ({criterion})"),
             StopReason::MaxIterations => write!(f, "iteration limit reached before convergence"),
+            StopReason::Cancelled => write!(f, "cancelled"),
             StopReason::LineSearchFailed => {
                 write!(f, "line search failed to find a lower value")
             }

@@ -183,7 +183,7 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
             polish_steps = 0;
         }
         if ctx.out_of_iterations() {
-            return (cur, StopReason::MaxIterations);
+            return (cur, ctx.limit_reason());
         }
         ctx.iterations += 1;
 

@@ -16,4 +16,22 @@ pub mod parse;
 pub mod print;
 
 pub use parse::{continues_on_next_line, parse_expr, parse_program, parse_statement};
-pub use print::{print_expr, print_program};
+pub use print::{print_expr, print_program, print_stmt};
+
+use crate::diag::Diagnostic;
+
+/// Reads a model file as text. A byte-order mark some editors write is not
+/// part of the model and is dropped.
+///
+/// # Errors
+///
+/// `E001` when the file cannot be read; the message names it as `shown`.
+pub fn read_model_file(path: &std::path::Path, shown: &str) -> Result<String, Diagnostic> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)),
+        Err(e) => Err(Diagnostic::error(
+            "E001",
+            format!("cannot read model file `{shown}`: {e}"),
+        )),
+    }
+}

@@ -11,5 +11,6 @@ mod mixture;
 mod nist;
 mod recovery;
 mod reference;
+mod repl;
 mod simplify;
 mod tidy;
