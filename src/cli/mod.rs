@@ -4,6 +4,7 @@
 //! data, compile, fit) and turns every problem into rendered diagnostics on
 //! standard error. Results go to standard output.
 
+mod extras;
 mod pipeline;
 
 use std::io::IsTerminal;
@@ -91,6 +92,14 @@ pub struct FitArgs {
     /// parameters, adding the log-Jacobian of each constraint's transform.
     #[arg(long)]
     pub jacobian: bool,
+    /// Profile-likelihood intervals for these parameters: element names
+    /// (`beta[2]`), parameter names (every element), or `all`; comma-separated.
+    #[arg(long, value_name = "NAME,...|all", value_delimiter = ',')]
+    pub profile: Vec<String>,
+    /// Confidence level of the profile intervals (and of the Wald intervals
+    /// printed beside them).
+    #[arg(long, default_value_t = 0.95, value_parser = parse_level)]
+    pub level: f64,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +157,20 @@ fn parse_start(s: &str) -> Result<(String, f64), String> {
         return Err(format!("`{value}` is not a finite number"));
     }
     Ok((name.trim().to_string(), v))
+}
+
+fn parse_level(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "the level must be strictly between 0 and 1, like 0.95, not {s}"
+        ))
+    }
 }
 
 fn parse_where(s: &str) -> Result<(String, String), String> {

@@ -183,9 +183,15 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         Failure::Input
     })?;
     report.n_dropped = ds.n_dropped;
+    let extras = super::extras::after_fit(args, &compiled, &report).map_err(|e| match e {
+        super::extras::ExtrasError::Input(d) => {
+            emit(&[d], &loaded.name, &loaded.source, color);
+            Failure::Input
+        }
+    })?;
     match args.format {
-        Format::Text => write_out(&report.to_text()),
-        Format::Json => match serde_json::to_string_pretty(&report) {
+        Format::Text => write_out(&format!("{}{}", report.to_text(), extras.to_text())),
+        Format::Json => match serde_json::to_string_pretty(&extras.output(&report)) {
             Ok(s) => write_out(&format!("{s}\n")),
             Err(e) => Err(Failure::Io(format!("cannot write JSON: {e}"))),
         },

@@ -98,7 +98,7 @@ impl FitReport {
 
 /// Seven significant digits, switching to exponent form for very large or
 /// small magnitudes.
-fn fmt_num(v: f64) -> String {
+pub(crate) fn fmt_num(v: f64) -> String {
     if v == 0.0 || (1e-4..1e7).contains(&v.abs()) {
         let digits = if v == 0.0 {
             6

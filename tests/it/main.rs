@@ -9,6 +9,7 @@ mod explain;
 mod families;
 mod mixture;
 mod nist;
+mod profile;
 mod recovery;
 mod reference;
 mod simplify;

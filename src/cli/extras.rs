@@ -1,0 +1,91 @@
+//! What `nll fit` adds after the fit itself: profile-likelihood intervals
+//! (`--profile`) and figures (`--plot`).
+//!
+//! Kept apart from the pipeline so the fit command only calls [`after_fit`]
+//! and prints what it returns beside the report.
+
+use serde::Serialize;
+
+use super::FitArgs;
+use crate::compile::Compiled;
+use crate::diag::Diagnostic;
+use crate::infer::{self, FitReport, ProfileInterval, ProfileOptions};
+
+/// The results of the optional steps, ready to print.
+#[derive(Debug, Default)]
+pub struct FitExtras {
+    pub profile: Option<Vec<ProfileInterval>>,
+    /// Files written by `--plot`, for the text report.
+    pub figures: Vec<String>,
+}
+
+/// Why an optional step failed.
+#[derive(Debug)]
+pub enum ExtrasError {
+    /// A problem with the request, as a diagnostic (an unknown name).
+    Input(Diagnostic),
+}
+
+/// The fit report with the optional results, as JSON.
+#[derive(Serialize)]
+pub struct FitOutput<'a> {
+    #[serde(flatten)]
+    pub report: &'a FitReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<&'a [ProfileInterval]>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub figures: &'a [String],
+}
+
+impl FitExtras {
+    /// Text printed after the report's table.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(intervals) = &self.profile {
+            out.push('\n');
+            out.push_str(&infer::profile_table(intervals));
+        }
+        if !self.figures.is_empty() {
+            out.push('\n');
+            for f in &self.figures {
+                out.push_str(&format!("figure           {f}\n"));
+            }
+        }
+        out
+    }
+
+    pub fn output<'a>(&'a self, report: &'a FitReport) -> FitOutput<'a> {
+        FitOutput {
+            report,
+            profile: self.profile.as_deref(),
+            figures: &self.figures,
+        }
+    }
+}
+
+/// Runs the steps `args` asks for on a finished fit.
+pub fn after_fit(
+    args: &FitArgs,
+    compiled: &Compiled,
+    report: &FitReport,
+) -> Result<FitExtras, ExtrasError> {
+    let mut extras = FitExtras::default();
+    if !args.profile.is_empty() {
+        let targets =
+            infer::resolve_profile_names(compiled, &args.profile).map_err(ExtrasError::Input)?;
+        let opts = ProfileOptions {
+            level: args.level,
+            max_iter: args.max_iter,
+            method: super::method_of(args),
+        };
+        let started = std::time::Instant::now();
+        let intervals = infer::profile(compiled, report, &targets, &opts);
+        log::info!(
+            "profile: {} parameter(s), {:.3} s",
+            intervals.len(),
+            started.elapsed().as_secs_f64()
+        );
+        extras.profile = Some(intervals);
+    }
+    Ok(extras)
+}

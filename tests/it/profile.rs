@@ -1,0 +1,205 @@
+//! Profile-likelihood intervals against closed forms, and `--profile` on
+//! the command line.
+
+use nll::compile;
+use nll::data::{self, LoadOptions};
+use nll::infer::{self, FitOptions, ProfileBound, ProfileInterval, ProfileOptions};
+use nll::model;
+use nll::syntax;
+
+use crate::common::repo_path;
+
+/// Bounds must match the closed form to this (absolute, in the parameter's
+/// units). The root finder works to ~1e-10 standard errors; the rest is
+/// the rounding of the NLL at the inner optima.
+const BOUND_ABS_TOL: f64 = 1e-6;
+
+/// Fits `model` (repository path) on `data`, checks that the fit
+/// converged, and profiles `names`.
+fn check_profile(model: &str, data_file: &str, names: &[&str], level: f64) -> Vec<ProfileInterval> {
+    let (converged, intervals) = fit_and_profile(model, data_file, names, level);
+    assert!(converged, "the fit of {model} did not converge");
+    intervals
+}
+
+/// Fits `model` on `data` and profiles `names`; whether the fit converged,
+/// and the intervals.
+fn fit_and_profile(
+    model: &str,
+    data_file: &str,
+    names: &[&str],
+    level: f64,
+) -> (bool, Vec<ProfileInterval>) {
+    let source = std::fs::read_to_string(repo_path(model)).unwrap();
+    let program = syntax::parse_program(&source).unwrap();
+    let (m, diags) = model::check(&program);
+    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
+    let ds = data::load_csv(
+        std::path::Path::new(&repo_path(data_file)),
+        &compile::column_requests(&m),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let c = compile::compile(&m, &ds, &ds.source_rows).unwrap();
+    let report = infer::fit(&c, &FitOptions::default()).unwrap();
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let targets = infer::resolve_profile_names(&c, &names).unwrap();
+    let opts = ProfileOptions {
+        level,
+        ..ProfileOptions::default()
+    };
+    (
+        report.converged,
+        infer::profile(&c, &report, &targets, &opts),
+    )
+}
+
+/// One column of a CSV file in the repository, as numbers.
+fn csv_column(path: &str, column: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(repo_path(path)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let idx = header.iter().position(|h| *h == column).unwrap();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').nth(idx).unwrap().parse().unwrap())
+        .collect()
+}
+
+/// The zero of a decreasing-then-increasing `f` on [a, b] by plain
+/// bisection: `f(a)` and `f(b)` of opposite signs.
+fn bisect(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
+    let fa = f(a);
+    assert!(fa * f(b) < 0.0, "no sign change on [{a}, {b}]");
+    for _ in 0..200 {
+        let m = 0.5 * (a + b);
+        if (f(m) < 0.0) == (fa < 0.0) {
+            a = m;
+        } else {
+            b = m;
+        }
+    }
+    0.5 * (a + b)
+}
+
+fn found(b: &ProfileBound) -> f64 {
+    b.value()
+        .unwrap_or_else(|| panic!("expected a bound, found {b:?}"))
+}
+
+#[test]
+fn normal_mean_interval_matches_the_closed_form() {
+    // With mu and sigma both free, sigma's optimum at fixed mu is
+    //   sigma^2(mu) = s2 + (ybar - mu)^2,   s2 = (1/n) sum (y_i - ybar)^2,
+    // so the profile NLL is n/2 log(2 pi sigma^2(mu)) + n/2 and
+    //   2 (NLL_p(mu) - NLL_min) = n log(1 + (ybar - mu)^2 / s2).
+    // Setting it equal to q gives
+    //   mu = ybar +- sqrt(s2 (exp(q / n) - 1)).
+    let y = csv_column("examples/data/engel.csv", "foodexp");
+    let n = y.len() as f64;
+    let ybar = y.iter().sum::<f64>() / n;
+    let s2 = y.iter().map(|v| (v - ybar).powi(2)).sum::<f64>() / n;
+    for level in [0.95, 0.99] {
+        let q = infer::chi_square_1_quantile(level);
+        let half = (s2 * (q / n).exp_m1()).sqrt();
+        let p = check_profile(
+            "tests/fixtures/normal_mean.nll",
+            "examples/data/engel.csv",
+            &["mu", "sigma"],
+            level,
+        );
+        assert_eq!(p[0].name, "mu");
+        assert!(
+            (found(&p[0].lower) - (ybar - half)).abs() < BOUND_ABS_TOL,
+            "{:?}",
+            p[0]
+        );
+        assert!(
+            (found(&p[0].upper) - (ybar + half)).abs() < BOUND_ABS_TOL,
+            "{:?}",
+            p[0]
+        );
+
+        // sigma's profile: mu = ybar at every sigma, so
+        //   2 (NLL_p(sigma) - NLL_min) = n (2 log(sigma / sigma_hat) + s2 / sigma^2 - 1),
+        // solved here by bisection on each side of sigma_hat = sqrt(s2).
+        let sigma_hat = s2.sqrt();
+        let dev = |s: f64| n * (2.0 * (s / sigma_hat).ln() + s2 / (s * s) - 1.0) - q;
+        let lo = bisect(dev, 0.5 * sigma_hat, sigma_hat);
+        let hi = bisect(dev, sigma_hat, 2.0 * sigma_hat);
+        assert!(
+            (found(&p[1].lower) - lo).abs() < BOUND_ABS_TOL,
+            "{:?}",
+            p[1]
+        );
+        assert!(
+            (found(&p[1].upper) - hi).abs() < BOUND_ABS_TOL,
+            "{:?}",
+            p[1]
+        );
+        // The profile interval of a scale is asymmetric: longer upward.
+        assert!(hi - sigma_hat > sigma_hat - lo);
+    }
+}
+
+#[test]
+fn poisson_rate_interval_solves_the_deviance_equation() {
+    // With one rate for all rows, lambda_hat = ybar and
+    //   2 (NLL(lambda) - NLL_min) = 2 n [ybar log(ybar / lambda) - (ybar - lambda)],
+    // whose two roots at q are found here by bisection.
+    let y = csv_column("examples/data/randhie.csv", "mdvis");
+    let n = y.len() as f64;
+    let ybar = y.iter().sum::<f64>() / n;
+    let q = infer::chi_square_1_quantile(0.95);
+    let dev = |l: f64| 2.0 * n * (ybar * (ybar / l).ln() - (ybar - l)) - q;
+    let lo = bisect(dev, 0.5 * ybar, ybar);
+    let hi = bisect(dev, ybar, 2.0 * ybar);
+    let p = check_profile(
+        "tests/fixtures/poisson_rate.nll",
+        "examples/data/randhie.csv",
+        &["all"],
+        0.95,
+    );
+    assert_eq!(p.len(), 1);
+    assert!((p[0].estimate - ybar).abs() < 1e-9);
+    assert!(
+        (found(&p[0].lower) - lo).abs() < BOUND_ABS_TOL,
+        "{:?}",
+        p[0]
+    );
+    assert!(
+        (found(&p[0].upper) - hi).abs() < BOUND_ABS_TOL,
+        "{:?}",
+        p[0]
+    );
+    // The curve holds the estimate and points on both sides, in order.
+    let values: Vec<f64> = p[0].curve.iter().map(|c| c.value).collect();
+    assert!(values.windows(2).all(|w| w[0] < w[1]), "{values:?}");
+    assert!(values[0] < lo && *values.last().unwrap() > hi);
+}
+
+#[test]
+fn a_flat_profile_is_unbounded() {
+    // `a` and `b` enter only as `a + b`: fixing one, the other takes up the
+    // difference, and the profile is flat.
+    let (converged, p) = fit_and_profile(
+        "tests/fixtures/not_identified.nll",
+        "tests/fixtures/xy.csv",
+        &["a", "c"],
+        0.95,
+    );
+    assert!(!converged);
+    assert!(p[0].notes.iter().any(|n| n.contains("did not converge")));
+    assert!(
+        matches!(p[0].lower, ProfileBound::Unbounded { .. }),
+        "{:?}",
+        p[0]
+    );
+    assert!(
+        matches!(p[0].upper, ProfileBound::Unbounded { .. }),
+        "{:?}",
+        p[0]
+    );
+    // `c` is identified: it has both bounds around its estimate.
+    assert!(found(&p[1].lower) < p[1].estimate && p[1].estimate < found(&p[1].upper));
+}
