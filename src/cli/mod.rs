@@ -4,6 +4,7 @@
 //! data, compile, fit) and turns every problem into rendered diagnostics on
 //! standard error. Results go to standard output.
 
+mod compare;
 mod extras;
 mod pipeline;
 
@@ -40,6 +41,49 @@ pub enum Command {
     Compile(CompileArgs),
     /// Print the model's negative log-likelihood as mathematics, with its derivatives.
     Explain(ExplainArgs),
+    /// Fit several models to the same data and compare them: AIC, BIC, Akaike weights, likelihood-ratio tests.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The model files (.nll), two or more.
+    #[arg(required = true, num_args = 2..)]
+    pub models: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Declare that model SMALL is nested in model BIG (file stems, as in
+    /// the table), for a likelihood-ratio test (repeatable).
+    #[arg(long = "nested", value_name = "SMALL:BIG", value_parser = parse_nested)]
+    pub nested: Vec<(String, String)>,
+    /// Optimization method.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// Maximum number of optimizer iterations per fit.
+    #[arg(long, default_value_t = crate::infer::DEFAULT_MAX_ITER)]
+    pub max_iter: usize,
+    /// Fit on the rows where COLUMN equals --train-value and report the
+    /// mean NLL of the rows where it equals --test-value.
+    #[arg(long, value_name = "COLUMN")]
+    pub split_column: Option<String>,
+    /// The value of --split-column that marks the rows to fit.
+    #[arg(long, default_value = "train", requires = "split_column")]
+    pub train_value: String,
+    /// The value of --split-column that marks the held-out rows.
+    #[arg(long, default_value = "test", requires = "split_column")]
+    pub test_value: String,
+}
+
+fn parse_nested(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+            Ok((a.trim().to_string(), b.trim().to_string()))
+        }
+        _ => Err(format!("expected SMALL:BIG, found `{s}`")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -136,7 +180,7 @@ pub enum MethodArg {
 }
 
 impl MethodArg {
-    fn method(self) -> Method {
+    pub(crate) fn method(self) -> Method {
         match self {
             MethodArg::Auto => Method::Auto,
             MethodArg::Lbfgs => Method::Lbfgs,
@@ -196,6 +240,7 @@ pub fn run() -> i32 {
         Command::Check(args) => pipeline::check(args, color),
         Command::Compile(args) => pipeline::compile_cmd(args, color),
         Command::Explain(args) => pipeline::explain(args, color),
+        Command::Compare(args) => compare::compare_cmd(args, color),
     };
     match result {
         Ok(()) => 0,

@@ -12,6 +12,7 @@
 //! a Hessian that is not positive definite (with the parameters involved),
 //! a parameter at its bound, a scale collapsing to 0.
 
+pub mod compare;
 mod objective;
 mod profile;
 mod report;

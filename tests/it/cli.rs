@@ -7,7 +7,7 @@ use crate::common::repo_path;
 
 /// Runs `nll ARGS` from the repository root; returns "exit: N", then stdout
 /// and stderr, for a snapshot.
-fn run(args: &[&str]) -> String {
+pub fn run(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_nll"))
         .args(args)
         .current_dir(repo_path(""))
@@ -22,7 +22,7 @@ fn run(args: &[&str]) -> String {
     )
 }
 
-fn check(name: &str, args: &[&str]) {
+pub fn check(name: &str, args: &[&str]) {
     let text = run(args);
     assert!(!text.contains("panicked"), "{name} panicked:\n{text}");
     assert!(
@@ -305,7 +305,7 @@ fn static_warnings_point_at_the_model() {
     );
 }
 
-fn fit_json(args: &[&str]) -> serde_json::Value {
+pub fn fit_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["fit"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);

@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod compare;
 mod compile;
 mod derivatives;
 mod diagnostics;
