@@ -19,6 +19,7 @@
 //! - [`eval`] compiles graph roots to a flat program over column chunks.
 //! - [`optim`] minimises; [`infer`] turns the optimum into a report with
 //!   standard errors and an honest status.
+//! - [`plot`] draws SVG figures of a fit (residuals, Q-Q, profiles).
 //! - [`diag`] holds diagnostics and renders them; [`cli`] is the command line.
 
 pub mod cli;
@@ -32,4 +33,5 @@ pub mod graph;
 pub mod infer;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod syntax;

@@ -17,6 +17,8 @@ pub struct FitExtras {
     pub profile: Option<Vec<ProfileInterval>>,
     /// Files written by `--plot`, for the text report.
     pub figures: Vec<String>,
+    /// Figures left out, and why.
+    pub figure_notes: Vec<String>,
 }
 
 /// Why an optional step failed.
@@ -24,6 +26,8 @@ pub struct FitExtras {
 pub enum ExtrasError {
     /// A problem with the request, as a diagnostic (an unknown name).
     Input(Diagnostic),
+    /// A file could not be written.
+    Io(String),
 }
 
 /// The fit report with the optional results, as JSON.
@@ -50,6 +54,9 @@ impl FitExtras {
             for f in &self.figures {
                 out.push_str(&format!("figure           {f}\n"));
             }
+        }
+        for n in &self.figure_notes {
+            out.push_str(&format!("note: {n}\n"));
         }
         out
     }
@@ -86,6 +93,17 @@ pub fn after_fit(
             started.elapsed().as_secs_f64()
         );
         extras.profile = Some(intervals);
+    }
+    if let Some(dir) = &args.plot {
+        let figures =
+            crate::plot::write_fit_figures(dir, compiled, report, extras.profile.as_deref())
+                .map_err(|e| ExtrasError::Io(e.to_string()))?;
+        extras.figures = figures
+            .files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        extras.figure_notes = figures.notes;
     }
     Ok(extras)
 }

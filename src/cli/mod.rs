@@ -144,6 +144,11 @@ pub struct FitArgs {
     /// printed beside them).
     #[arg(long, default_value_t = 0.95, value_parser = parse_level)]
     pub level: f64,
+    /// Write SVG figures to this directory (created if missing): residuals
+    /// against fitted values, a normal Q-Q plot for Normal models, and the
+    /// profile of each parameter given to --profile.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -188,6 +188,7 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
             emit(&[d], &loaded.name, &loaded.source, color);
             Failure::Input
         }
+        super::extras::ExtrasError::Io(msg) => Failure::Io(msg),
     })?;
     match args.format {
         Format::Text => write_out(&format!("{}{}", report.to_text(), extras.to_text())),

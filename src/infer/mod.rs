@@ -16,6 +16,7 @@ pub mod compare;
 mod objective;
 mod profile;
 mod report;
+pub mod residuals;
 
 use nalgebra::{DMatrix, SymmetricEigen};
 

@@ -10,6 +10,7 @@ mod explain;
 mod families;
 mod mixture;
 mod nist;
+mod plots;
 mod profile;
 mod recovery;
 mod reference;
