@@ -78,8 +78,8 @@ pub fn after_fit(
 ) -> Result<FitExtras, ExtrasError> {
     let mut extras = FitExtras::default();
     if !args.profile.is_empty() {
-        let targets =
-            infer::resolve_profile_names(compiled, &args.profile).map_err(ExtrasError::Input)?;
+        let names: Vec<String> = args.profile.iter().flat_map(|s| split_names(s)).collect();
+        let targets = infer::resolve_profile_names(compiled, &names).map_err(ExtrasError::Input)?;
         let opts = ProfileOptions {
             level: args.level,
             max_iter: args.max_iter,
@@ -106,4 +106,43 @@ pub fn after_fit(
         extras.figure_notes = figures.notes;
     }
     Ok(extras)
+}
+
+/// Splits `a,beta[2],W[2,1]` at the commas outside brackets, so an element
+/// of a matrix stays whole; blank pieces are dropped.
+fn split_names(list: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut depth = 0_i32;
+    let mut current = String::new();
+    for ch in list.chars() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth <= 0 => {
+                names.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(ch);
+    }
+    names.push(current);
+    names
+        .into_iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_names;
+
+    #[test]
+    fn commas_inside_brackets_do_not_split() {
+        assert_eq!(
+            split_names("a, W[2,1],beta[3] ,"),
+            ["a", "W[2,1]", "beta[3]"]
+        );
+    }
 }

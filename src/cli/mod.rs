@@ -137,8 +137,9 @@ pub struct FitArgs {
     #[arg(long)]
     pub jacobian: bool,
     /// Profile-likelihood intervals for these parameters: element names
-    /// (`beta[2]`), parameter names (every element), or `all`; comma-separated.
-    #[arg(long, value_name = "NAME,...|all", value_delimiter = ',')]
+    /// (`beta[2]`, `W[2,1]`), parameter names (every element), or `all`;
+    /// comma-separated or repeated.
+    #[arg(long, value_name = "NAME,...|all")]
     pub profile: Vec<String>,
     /// Confidence level of the profile intervals (and of the Wald intervals
     /// printed beside them).

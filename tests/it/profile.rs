@@ -203,3 +203,58 @@ fn a_flat_profile_is_unbounded() {
     // `c` is identified: it has both bounds around its estimate.
     assert!(found(&p[1].lower) < p[1].estimate && p[1].estimate < found(&p[1].upper));
 }
+
+#[test]
+fn per_level_elements_are_profiled_by_name() {
+    // y ~ Normal(u[g], s): at fixed u[north] = v the other means stay at
+    // their group averages and s^2(v) = (RSS + n_north (ybar_north - v)^2) / n,
+    // so 2 (NLL_p(v) - NLL_min) = n log(1 + n_north (ybar_north - v)^2 / RSS)
+    // and the bounds are ybar_north +- sqrt(RSS (exp(q / n) - 1) / n_north).
+    let text = std::fs::read_to_string(repo_path("tests/fixtures/groups.csv")).unwrap();
+    let rows: Vec<(String, f64)> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (g, y) = l.split_once(',').unwrap();
+            (g.to_string(), y.parse().unwrap())
+        })
+        .collect();
+    let n = rows.len() as f64;
+    let mean_of = |g: &str| {
+        let ys: Vec<f64> = rows.iter().filter(|r| r.0 == g).map(|r| r.1).collect();
+        (ys.iter().sum::<f64>() / ys.len() as f64, ys.len() as f64)
+    };
+    let rss: f64 = rows.iter().map(|(g, y)| (y - mean_of(g).0).powi(2)).sum();
+    let (ybar, n_north) = mean_of("north");
+    let q = infer::chi_square_1_quantile(0.95);
+    let half = (rss * (q / n).exp_m1() / n_north).sqrt();
+
+    let p = check_profile(
+        "tests/fixtures/group_means.nll",
+        "tests/fixtures/groups.csv",
+        &["u[north]"],
+        0.95,
+    );
+    assert_eq!(p.len(), 1);
+    assert!(
+        (found(&p[0].lower) - (ybar - half)).abs() < BOUND_ABS_TOL,
+        "{:?}",
+        p[0]
+    );
+    assert!(
+        (found(&p[0].upper) - (ybar + half)).abs() < BOUND_ABS_TOL,
+        "{:?}",
+        p[0]
+    );
+
+    // The declared name profiles every element, in the model's order.
+    let all = check_profile(
+        "tests/fixtures/group_means.nll",
+        "tests/fixtures/groups.csv",
+        &["u"],
+        0.95,
+    );
+    let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["u[north]", "u[south]", "u[west]"]);
+}
