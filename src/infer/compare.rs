@@ -531,6 +531,11 @@ impl Comparison {
                 nn.a, nn.b, nn.reason
             );
         }
+        for m in &self.models {
+            if let Some(note) = m.held_out.as_ref().and_then(|h| h.note.as_ref()) {
+                let _ = writeln!(out, "note: no held-out NLL for {}: {note}", m.label);
+            }
+        }
         for n in &self.notes {
             let _ = writeln!(out, "note: {n}");
         }

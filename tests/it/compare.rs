@@ -204,3 +204,35 @@ fn held_out_nll_is_the_mean_over_test_rows() {
         1e-10,
     );
 }
+
+#[test]
+fn held_out_level_unseen_in_training_is_named() {
+    // groups_split.csv: level `west` occurs only in the test rows, so the
+    // group-means model has no estimate for it; the one-mean model does.
+    check(
+        "compare_held_out_unseen_level",
+        &[
+            "compare",
+            "tests/fixtures/group_means.nll",
+            "tests/fixtures/y_mean.nll",
+            "--data",
+            "tests/fixtures/groups_split.csv",
+            "--split-column",
+            "split",
+        ],
+    );
+}
+
+#[test]
+fn nested_pair_text_shows_the_test() {
+    check(
+        "compare_nested",
+        &[
+            "compare",
+            "tests/fixtures/engel_log_sigma.nll",
+            "examples/engel_heteroscedastic.nll",
+            "--data",
+            "examples/data/engel.csv",
+        ],
+    );
+}
