@@ -48,7 +48,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The model files (.nll), two or more.
-    #[arg(required = true, num_args = 2..)]
+    #[arg(required = true, num_args = 2.., value_name = "MODEL")]
     pub models: Vec<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,

@@ -284,6 +284,7 @@ pub fn profile(
                 nll_min,
                 level: opts.level,
                 fit_converged: report.converged,
+                has_priors: report.log_prior.is_some(),
                 threshold: q,
                 options: Options {
                     max_iter: opts.max_iter,
@@ -308,6 +309,7 @@ struct Profiler<'a> {
     threshold: f64,
     options: Options,
     fit_converged: bool,
+    has_priors: bool,
 }
 
 /// The profile at one value t of theta_k.
@@ -360,6 +362,9 @@ impl Profiler<'_> {
                 p.name,
                 fmt_num(p.transform.to_natural(lowest.t))
             ));
+        }
+        if self.has_priors {
+            notes.push("the model has priors: this profiles the objective the fit maximised (likelihood times priors), not the likelihood alone".to_string());
         }
         if !self.fit_converged {
             notes.push("the fit did not converge (see its status): the profile is taken around the point where it stopped".to_string());
@@ -547,6 +552,11 @@ impl Profiler<'_> {
             let x_hat: Vec<f64> = self.others.iter().map(|j| self.theta_hat[*j]).collect();
             let mut g = vec![0.0; x_hat.len()];
             if obj.value_grad(&x_hat, &mut g).is_finite() {
+                log::debug!(
+                    "profile of `{}` at {}: the warm start is infeasible, restarting from the estimates",
+                    p.name,
+                    p.transform.to_natural(t)
+                );
                 outcome = optim::minimize(obj, &x_hat, &self.options);
             }
         }

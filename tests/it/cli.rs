@@ -622,3 +622,20 @@ fn profile_intervals_are_in_the_json_report() {
         "the report is still there"
     );
 }
+
+#[test]
+fn profile_with_priors_says_what_it_profiles() {
+    let text = run(&[
+        "fit",
+        "tests/fixtures/map_prior.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--profile",
+        "s",
+    ]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(
+        text.contains("note: the model has priors: this profiles the objective"),
+        "{text}"
+    );
+}
