@@ -11,6 +11,10 @@
 //! The report says plainly what is wrong when something is: no convergence,
 //! a Hessian that is not positive definite (with the parameters involved),
 //! a parameter at its bound, a scale collapsing to 0.
+//!
+//! After a fit: [`profile`] gives profile-likelihood intervals,
+//! [`compare`] compares fits of several models on the same rows, and
+//! [`residuals`] gives standardised residuals for the figures of `plot`.
 
 pub mod compare;
 mod objective;
