@@ -65,8 +65,13 @@ pub enum ProfileBound {
     Found { value: f64 },
     /// The deviance stays below the threshold as far as the search went
     /// (`searched_to`, natural scale): the likelihood is too flat on this
-    /// side to bound the parameter at this level.
-    Unbounded { searched_to: f64 },
+    /// side to bound the parameter at this level. `reaches_bound` when this
+    /// side heads for the parameter's constraint (`s > 0` going to 0): the
+    /// interval then extends to the bound.
+    Unbounded {
+        searched_to: f64,
+        reaches_bound: bool,
+    },
     /// The profile could not be computed on this side.
     Failed { reason: String },
 }
@@ -372,12 +377,21 @@ impl Profiler<'_> {
 
         // Map theta bounds to the natural scale; a decreasing transform
         // (`< U`) swaps the ends.
+        // A side that heads for the constraint's bound: theta -> -inf for
+        // `> L` and `< U`, either side for an interval.
+        use crate::model::Transform;
+        let toward_bound = |t: f64| match p.transform {
+            Transform::Identity => false,
+            Transform::Lower(_) | Transform::Upper(_) => t < t_hat,
+            Transform::Interval(..) => true,
+        };
         let natural = |b: ThetaBound| match b {
             ThetaBound::Found(t) => ProfileBound::Found {
                 value: p.transform.to_natural(t),
             },
             ThetaBound::Unbounded(t) => ProfileBound::Unbounded {
                 searched_to: p.transform.to_natural(t),
+                reaches_bound: toward_bound(t),
             },
             ThetaBound::Failed(reason) => ProfileBound::Failed { reason },
         };
@@ -647,10 +661,18 @@ pub fn profile_table(intervals: &[ProfileInterval]) -> String {
         for (side, b) in [("lower", &i.lower), ("upper", &i.upper)] {
             match b {
                 ProfileBound::Found { .. } => {}
-                ProfileBound::Unbounded { searched_to } => {
+                ProfileBound::Unbounded {
+                    searched_to,
+                    reaches_bound,
+                } => {
+                    let why = if *reaches_bound {
+                        "the interval extends to the parameter's constraint"
+                    } else {
+                        "the likelihood is flat on that side"
+                    };
                     let _ = writeln!(
                         out,
-                        "note: `{}` has no {side} bound at this level: the profile stays below the threshold out to {} (the likelihood is flat on that side)",
+                        "note: `{}` has no {side} bound at this level: the profile stays below the threshold out to {} ({why})",
                         i.name,
                         fmt_num(*searched_to)
                     );

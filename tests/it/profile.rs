@@ -230,3 +230,46 @@ fn per_level_elements_are_profiled_by_name() {
     let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["u[north]", "u[south]", "u[west]"]);
 }
+
+#[test]
+fn a_profile_toward_a_constraint_reaches_the_bound() {
+    // With m = ybar at every v, the NLL is n/2 log(1 + v) + n s2 / (2 (1 + v))
+    // plus a constant, s2 = (1/n) sum (y_i - ybar)^2 < 1 here, so it
+    // increases in v and the maximum is at the bound v = 0:
+    //   2 (NLL_p(v) - NLL_p(0)) = n (log(1 + v) + s2 / (1 + v) - s2).
+    let y = csv_column("tests/fixtures/variance_at_bound.csv", "y");
+    let n = y.len() as f64;
+    let ybar = y.iter().sum::<f64>() / n;
+    let s2 = y.iter().map(|v| (v - ybar).powi(2)).sum::<f64>() / n;
+    assert!(s2 < 1.0);
+    let q = infer::chi_square_1_quantile(0.95);
+    let dev = |v: f64| n * ((1.0 + v).ln() + s2 / (1.0 + v) - s2) - q;
+    let upper = bisect(dev, 0.0, 100.0);
+
+    let (converged, p) = fit_and_profile(
+        "tests/fixtures/variance_at_bound.nll",
+        "tests/fixtures/variance_at_bound.csv",
+        &["v"],
+        0.95,
+    );
+    // The fit reports the boundary maximum as not converged.
+    assert!(!converged);
+    assert!(
+        matches!(
+            p[0].lower,
+            ProfileBound::Unbounded {
+                reaches_bound: true,
+                ..
+            }
+        ),
+        "{:?}",
+        p[0]
+    );
+    // The fit stops a hair inside the bound (v ~ 1e-12), which moves the
+    // deviance, and so the bound, by far less than the tolerance.
+    assert!(
+        (found(&p[0].upper) - upper).abs() < BOUND_ABS_TOL,
+        "{:?}",
+        p[0]
+    );
+}
