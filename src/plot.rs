@@ -213,8 +213,32 @@ fn axes<'a, 'b>(
         .label_style(("sans-serif", TICK_PX))
         .max_light_lines(0)
         .bold_line_style(BLACK.mix(0.12))
+        .x_label_formatter(&|v| tick_label(*v))
+        .y_label_formatter(&|v| tick_label(*v))
         .draw()?;
     Ok(chart)
+}
+
+/// A tick label: plain up to 5 significant digits for moderate
+/// magnitudes, exponent form for very large or very small ones, so no label
+/// runs into its neighbours.
+fn tick_label(v: f64) -> String {
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let magnitude = v.abs();
+    if (1e-3..1e5).contains(&magnitude) {
+        let decimals = (4 - magnitude.log10().floor() as i32).clamp(0, 6) as usize;
+        let text = format!("{v:.decimals$}");
+        let text = if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            text
+        };
+        text
+    } else {
+        format!("{v:.2e}")
+    }
 }
 
 fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> DrawResult<()> {
@@ -435,6 +459,16 @@ mod tests {
         assert_eq!(file_stem_of("beta[2]"), "beta_2");
         assert_eq!(file_stem_of("W[2,1]"), "W_2_1");
         assert_eq!(file_stem_of("sigma"), "sigma");
+    }
+
+    #[test]
+    fn tick_labels_stay_short() {
+        assert_eq!(tick_label(0.0), "0");
+        assert_eq!(tick_label(2.5), "2.5");
+        assert_eq!(tick_label(1500.0), "1500");
+        assert_eq!(tick_label(-0.125), "-0.125");
+        assert_eq!(tick_label(4.5e14), "4.50e14");
+        assert_eq!(tick_label(1e-7), "1.00e-7");
     }
 
     #[test]

@@ -182,9 +182,9 @@ const STALLED_GRAD_REL_TOL: f64 = 1e-6;
 const BELOW_MIN_REL_TOL: f64 = 1e-9;
 
 /// Where Brent's method has converged on theta yet the deviance there is
-/// still below the threshold by more than this fraction of it, the deviance
-/// jumps across the threshold (to an infinite NLL) instead of crossing it:
-/// a smooth profile at the tolerance above misses it by ~1e-10 of q.
+/// still away from the threshold by more than this fraction of it, the
+/// deviance jumps across the threshold instead of crossing it: a smooth
+/// profile at the tolerance above misses it by ~1e-10 of q.
 const EDGE_JUMP_TOL: f64 = 1e-3;
 
 /// Resolves `--profile` names to coordinates of theta: `all` (every free
@@ -525,11 +525,17 @@ impl Profiler<'_> {
                 "the crossing of the threshold was not located within {ROOT_MAX_EVALS} evaluations"
             ));
         }
-        // A crossing where the profile jumps to an infinite NLL is the edge
-        // of the region where the likelihood is finite, not a smooth rise.
-        if zero.fx < -EDGE_JUMP_TOL * self.threshold {
+        // A crossing where the deviance jumps: to an infinite NLL (the edge
+        // of the region where the likelihood is finite), or between two
+        // optima of the re-fitted parameters. Either way not a smooth rise.
+        if zero.fx.abs() > EDGE_JUMP_TOL * self.threshold {
+            let cause = if zero.fx < 0.0 && !outside.deviance.is_finite() {
+                "the likelihood is not finite beyond it (an edge of the support)"
+            } else {
+                "the re-fitted parameters switch to another optimum there"
+            };
             notes.push(format!(
-                "the profile of `{}` ends at {} because the likelihood is not finite beyond it (an edge of the support), not because it rises gradually",
+                "the profile of `{}` jumps across the threshold at {} instead of rising through it: {cause}",
                 p.name,
                 fmt_num(p.transform.to_natural(zero.x))
             ));
