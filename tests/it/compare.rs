@@ -236,3 +236,19 @@ fn nested_pair_text_shows_the_test() {
         ],
     );
 }
+
+#[test]
+fn declared_nesting_contradicted_by_the_fits_is_flagged() {
+    check(
+        "compare_declared_worse",
+        &[
+            "compare",
+            "examples/engel_heteroscedastic.nll",
+            "tests/fixtures/engel_studentt_quadratic.nll",
+            "--data",
+            "examples/data/engel.csv",
+            "--nested",
+            "engel_heteroscedastic:engel_studentt_quadratic",
+        ],
+    );
+}
