@@ -19,6 +19,7 @@
 //! - [`eval`] compiles graph roots to a flat program over column chunks.
 //! - [`optim`] minimises; [`infer`] turns the optimum into a report with
 //!   standard errors and an honest status.
+//! - [`plot`] draws SVG figures of a fit (residuals, Q-Q, profiles).
 //! - [`diag`] holds diagnostics and renders them; [`cli`] is the command line,
 //!   and [`repl`] the interactive session.
 
@@ -33,5 +34,6 @@ pub mod graph;
 pub mod infer;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod repl;
 pub mod syntax;

@@ -4,6 +4,8 @@
 //! data, compile, fit) and turns every problem into rendered diagnostics on
 //! standard error. Results go to standard output.
 
+mod compare;
+mod extras;
 mod pipeline;
 
 use std::io::IsTerminal;
@@ -39,6 +41,8 @@ pub enum Command {
     Compile(CompileArgs),
     /// Print the model's negative log-likelihood as mathematics, with its derivatives.
     Explain(ExplainArgs),
+    /// Fit several models to the same data and compare them: AIC, BIC, Akaike weights, likelihood-ratio tests.
+    Compare(CompareArgs),
     /// Build, evaluate and fit a model interactively (or from a script on standard input).
     Repl(ReplArgs),
 }
@@ -49,6 +53,47 @@ pub struct ReplArgs {
     pub model: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The model files (.nll), two or more.
+    #[arg(required = true, num_args = 2.., value_name = "MODEL")]
+    pub models: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Declare that model SMALL is nested in model BIG (file stems, as in
+    /// the table), for a likelihood-ratio test (repeatable).
+    #[arg(long = "nested", value_name = "SMALL:BIG", value_parser = parse_nested)]
+    pub nested: Vec<(String, String)>,
+    /// Optimization method.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// Maximum number of optimizer iterations per fit.
+    #[arg(long, default_value_t = crate::infer::DEFAULT_MAX_ITER)]
+    pub max_iter: usize,
+    /// Fit on the rows where COLUMN equals --train-value and report the
+    /// mean NLL of the rows where it equals --test-value.
+    #[arg(long, value_name = "COLUMN")]
+    pub split_column: Option<String>,
+    /// The value of --split-column that marks the rows to fit.
+    #[arg(long, default_value = "train", requires = "split_column")]
+    pub train_value: String,
+    /// The value of --split-column that marks the held-out rows.
+    #[arg(long, default_value = "test", requires = "split_column")]
+    pub test_value: String,
+}
+
+fn parse_nested(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+            Ok((a.trim().to_string(), b.trim().to_string()))
+        }
+        _ => Err(format!("expected SMALL:BIG, found `{s}`")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +146,20 @@ pub struct FitArgs {
     /// parameters, adding the log-Jacobian of each constraint's transform.
     #[arg(long)]
     pub jacobian: bool,
+    /// Profile-likelihood intervals for these parameters: element names
+    /// (`beta[2]`, `W[2,1]`), parameter names (every element), or `all`;
+    /// comma-separated or repeated.
+    #[arg(long, value_name = "NAME,...|all")]
+    pub profile: Vec<String>,
+    /// Confidence level of the profile intervals (and of the Wald intervals
+    /// printed beside them).
+    #[arg(long, default_value_t = 0.95, value_parser = parse_level)]
+    pub level: f64,
+    /// Write SVG figures to this directory (created if missing): residuals
+    /// against fitted values, a normal Q-Q plot for Normal models, and the
+    /// profile of each parameter given to --profile.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -137,7 +196,7 @@ pub enum MethodArg {
 }
 
 impl MethodArg {
-    fn method(self) -> Method {
+    pub(crate) fn method(self) -> Method {
         match self {
             MethodArg::Auto => Method::Auto,
             MethodArg::Lbfgs => Method::Lbfgs,
@@ -158,6 +217,20 @@ fn parse_start(s: &str) -> Result<(String, f64), String> {
         return Err(format!("`{value}` is not a finite number"));
     }
     Ok((name.trim().to_string(), v))
+}
+
+fn parse_level(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "the level must be strictly between 0 and 1, like 0.95, not {s}"
+        ))
+    }
 }
 
 fn parse_where(s: &str) -> Result<(String, String), String> {
@@ -196,6 +269,7 @@ pub fn run() -> i32 {
                 color,
             );
         }
+        Command::Compare(args) => compare::compare_cmd(args, color),
     };
     match result {
         Ok(()) => 0,

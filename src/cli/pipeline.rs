@@ -26,7 +26,7 @@ pub enum Failure {
 
 /// Writes a command's result to standard output. A closed pipe (the reader
 /// went away, as in `nll fit ... | head`) ends the command quietly.
-fn write_out(text: &str) -> Result<(), Failure> {
+pub(super) fn write_out(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -37,19 +37,19 @@ fn write_out(text: &str) -> Result<(), Failure> {
 }
 
 /// A model file read and checked.
-struct Loaded {
-    name: String,
-    source: String,
-    model: Model,
+pub(super) struct Loaded {
+    pub name: String,
+    pub source: String,
+    pub model: Model,
 }
 
-fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) {
+pub(super) fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) {
     for d in diags {
         eprint!("{}", render(d, name, source, color));
     }
 }
 
-fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
+pub(super) fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     let name = path.display().to_string();
     let source = match syntax::read_model_file(path, &name) {
         Ok(s) => s,
@@ -77,7 +77,7 @@ fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     })
 }
 
-fn load_data(
+pub(super) fn load_data(
     loaded: &Loaded,
     args: &DataArgs,
     path: &Path,
@@ -97,7 +97,7 @@ fn load_data(
     }
 }
 
-fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
+pub(super) fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
     let compiled = compile::compile(&loaded.model, ds, &ds.source_rows).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);
         Failure::Input
@@ -174,9 +174,16 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         Failure::Input
     })?;
     report.n_dropped = ds.n_dropped;
+    let extras = super::extras::after_fit(args, &compiled, &report).map_err(|e| match e {
+        super::extras::ExtrasError::Input(d) => {
+            emit(&[d], &loaded.name, &loaded.source, color);
+            Failure::Input
+        }
+        super::extras::ExtrasError::Io(msg) => Failure::Io(msg),
+    })?;
     match args.format {
-        Format::Text => write_out(&report.to_text())?,
-        Format::Json => match serde_json::to_string_pretty(&report) {
+        Format::Text => write_out(&format!("{}{}", report.to_text(), extras.to_text()))?,
+        Format::Json => match serde_json::to_string_pretty(&extras.output(&report)) {
             Ok(s) => write_out(&format!("{s}\n"))?,
             Err(e) => return Err(Failure::Io(format!("cannot write JSON: {e}"))),
         },

@@ -11,10 +11,17 @@
 //! The report says plainly what is wrong when something is: no convergence,
 //! a Hessian that is not positive definite (with the parameters involved),
 //! a parameter at its bound, a scale collapsing to 0.
+//!
+//! After a fit: [`profile`] gives profile-likelihood intervals,
+//! [`compare`] compares fits of several models on the same rows, and
+//! [`residuals`] gives standardised residuals for the figures of `plot`.
 
+pub mod compare;
 mod linear;
 mod objective;
+mod profile;
 mod report;
+pub mod residuals;
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
@@ -23,6 +30,10 @@ use crate::diag::Diagnostic;
 use crate::optim::{self, CancelFlag, Method, Options, StopReason};
 
 pub use objective::ModelObjective;
+pub use profile::{
+    chi_square_1_quantile, profile, profile_table, resolve_profile_names, ProfileBound,
+    ProfileInterval, ProfileOptions, ProfilePoint,
+};
 pub use report::{fmt_num, FitOutcome, FitReport, ParamEstimate};
 
 /// How to fit.
@@ -157,6 +168,15 @@ fn residual_scale(c: &Compiled, theta: &[f64]) -> f64 {
     }
 }
 
+/// The coordinates of theta the NLL depends on, in increasing order: the
+/// ones a fit optimizes. The others stay at their start values.
+pub fn free_params(c: &Compiled) -> Vec<usize> {
+    let nll_params = &c.graph.info(c.nll).params;
+    (0..c.n_params())
+        .filter(|k| nll_params.binary_search(&(*k as u32)).is_ok())
+        .collect()
+}
+
 /// Resolves start values: declared ones, then the overrides in `opts`.
 pub fn start_theta(c: &Compiled, opts: &FitOptions) -> Result<Vec<f64>, Diagnostic> {
     let mut natural: Vec<f64> = c.params.iter().map(|p| p.start).collect();
@@ -231,10 +251,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     let theta0 = start_theta(c, opts).map_err(|d| vec![d])?;
 
     // Parameters the NLL does not depend on stay at their start values.
-    let nll_params = &c.graph.info(c.nll).params;
-    let free: Vec<usize> = (0..c.n_params())
-        .filter(|k| nll_params.binary_search(&(*k as u32)).is_ok())
-        .collect();
+    let free = free_params(c);
     let mut warnings: Vec<String> = c.warnings.iter().map(|d| d.message.clone()).collect();
     for (k, p) in c.params.iter().enumerate() {
         if !free.contains(&k) {

@@ -72,6 +72,7 @@
 
 mod lbfgs;
 mod line_search;
+pub mod root;
 mod stop;
 mod subproblem;
 mod trust_region;

@@ -7,7 +7,7 @@ use crate::common::repo_path;
 
 /// Runs `nll ARGS` from the repository root; returns "exit: N", then stdout
 /// and stderr, for a snapshot.
-fn run(args: &[&str]) -> String {
+pub fn run(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_nll"))
         .args(args)
         .current_dir(repo_path(""))
@@ -22,7 +22,7 @@ fn run(args: &[&str]) -> String {
     )
 }
 
-fn check(name: &str, args: &[&str]) {
+pub fn check(name: &str, args: &[&str]) {
     let text = run(args);
     assert!(!text.contains("panicked"), "{name} panicked:\n{text}");
     assert!(
@@ -322,7 +322,7 @@ fn static_warnings_point_at_the_model() {
     );
 }
 
-fn fit_json(args: &[&str]) -> serde_json::Value {
+pub fn fit_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["fit"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
@@ -554,6 +554,106 @@ fn divergence_with_a_covariate_is_named() {
     assert!(
         v["warnings"].to_string().contains("no finite maximum"),
         "{v}"
+    );
+}
+
+#[test]
+fn profile_intervals_are_printed_beside_wald() {
+    check(
+        "profile_heteroscedastic",
+        &[
+            "fit",
+            "examples/engel_heteroscedastic.nll",
+            "--data",
+            "examples/data/engel.csv",
+            "--profile",
+            "b1,g1",
+            "--level",
+            "0.9",
+        ],
+    );
+}
+
+#[test]
+fn profile_unknown_name_suggests_the_close_one() {
+    check(
+        "profile_unknown_name",
+        &[
+            "fit",
+            "examples/engel_heteroscedastic.nll",
+            "--data",
+            "examples/data/engel.csv",
+            "--profile",
+            "b0,g_1",
+        ],
+    );
+}
+
+#[test]
+fn profile_of_an_unused_parameter_is_an_error() {
+    check(
+        "profile_unused",
+        &[
+            "fit",
+            "tests/fixtures/unused_param.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+            "--profile",
+            "unused",
+        ],
+    );
+}
+
+#[test]
+fn profile_level_outside_zero_one_is_a_usage_error() {
+    let text = run(&[
+        "fit",
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--profile",
+        "all",
+        "--level",
+        "95",
+    ]);
+    assert!(text.starts_with("exit: 2"), "{text}");
+    assert!(text.contains("strictly between 0 and 1"), "{text}");
+}
+
+#[test]
+fn profile_intervals_are_in_the_json_report() {
+    let v = fit_json(&[
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--profile",
+        "s",
+    ]);
+    let p = &v["profile"][0];
+    assert_eq!(p["name"], "s");
+    assert_eq!(p["lower"]["status"], "found");
+    assert!(p["lower"]["value"].as_f64().unwrap() < p["estimate"].as_f64().unwrap());
+    assert!(p["wald_upper"].as_f64().is_some());
+    assert!(
+        v["parameters"].as_array().is_some(),
+        "the report is still there"
+    );
+}
+
+#[test]
+fn profile_with_priors_says_what_it_profiles() {
+    let text = run(&[
+        "fit",
+        "tests/fixtures/map_prior.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--profile",
+        "s",
+    ]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(
+        text.contains("note: the model has priors: this profiles the objective"),
+        "{text}"
     );
 }
 

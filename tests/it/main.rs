@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod compare;
 mod compile;
 mod derivatives;
 mod diagnostics;
@@ -9,6 +10,8 @@ mod explain;
 mod families;
 mod mixture;
 mod nist;
+mod plots;
+mod profile;
 mod recovery;
 mod reference;
 mod repl;
