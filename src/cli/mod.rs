@@ -4,6 +4,7 @@
 //! data, compile, fit) and turns every problem into rendered diagnostics on
 //! standard error. Results go to standard output.
 
+mod evaluate;
 mod pipeline;
 
 use std::io::IsTerminal;
@@ -13,6 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::optim::Method;
 
+pub use evaluate::{CvArgs, EvalArgs, HeldOutArgs, PredictArgs, SimulateArgs};
 pub use pipeline::Failure;
 
 #[derive(Debug, Parser)]
@@ -39,6 +41,14 @@ pub enum Command {
     Compile(CompileArgs),
     /// Print the model's negative log-likelihood as mathematics, with its derivatives.
     Explain(ExplainArgs),
+    /// Evaluate a saved fit on data: NLL per statement, calibration, PIT, interval coverage.
+    Eval(EvalArgs),
+    /// Predict from a saved fit: each row's distribution arguments, mean and interval, or class probabilities.
+    Predict(PredictArgs),
+    /// Draw outcomes from a saved fit, reproducibly with a seed.
+    Simulate(SimulateArgs),
+    /// K-fold cross-validation: training against held-out mean NLL.
+    Cv(CvArgs),
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +101,8 @@ pub struct FitArgs {
     /// parameters, adding the log-Jacobian of each constraint's transform.
     #[arg(long)]
     pub jacobian: bool,
+    #[command(flatten)]
+    pub held_out: HeldOutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +185,10 @@ pub fn run() -> i32 {
         Command::Check(args) => pipeline::check(args, color),
         Command::Compile(args) => pipeline::compile_cmd(args, color),
         Command::Explain(args) => pipeline::explain(args, color),
+        Command::Eval(args) => evaluate::eval(args, color),
+        Command::Predict(args) => evaluate::predict(args, color),
+        Command::Simulate(args) => evaluate::simulate(args, color),
+        Command::Cv(args) => evaluate::cv(args, color),
     };
     match result {
         Ok(()) => 0,

@@ -23,7 +23,7 @@ pub enum Failure {
 
 /// Writes a command's result to standard output. A closed pipe (the reader
 /// went away, as in `nll fit ... | head`) ends the command quietly.
-fn write_out(text: &str) -> Result<(), Failure> {
+pub(super) fn write_out(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -34,19 +34,19 @@ fn write_out(text: &str) -> Result<(), Failure> {
 }
 
 /// A model file read and checked.
-struct Loaded {
-    name: String,
-    source: String,
-    model: Model,
+pub(super) struct Loaded {
+    pub(super) name: String,
+    pub(super) source: String,
+    pub(super) model: Model,
 }
 
-fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) {
+pub(super) fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) {
     for d in diags {
         eprint!("{}", render(d, name, source, color));
     }
 }
 
-fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
+pub(super) fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     let name = path.display().to_string();
     let source = match std::fs::read_to_string(path) {
         // A byte-order mark some editors write is not part of the model.
@@ -86,7 +86,24 @@ fn load_data(
         drop_missing: args.drop_missing,
         filters: args.filters.clone(),
     };
-    match data::load_csv(path, &compile::column_requests(&loaded.model), &opts) {
+    load_data_with(
+        loaded,
+        &compile::column_requests(&loaded.model),
+        &opts,
+        path,
+        color,
+    )
+}
+
+/// Loads the requested columns of `path`, reporting every data problem.
+pub(super) fn load_data_with(
+    loaded: &Loaded,
+    requests: &[data::ColumnRequest],
+    opts: &LoadOptions,
+    path: &Path,
+    color: bool,
+) -> Result<DataSet, Failure> {
+    match data::load_csv(path, requests, opts) {
         Ok(ds) => Ok(ds),
         Err(err) => {
             let diags: Vec<Diagnostic> = err
@@ -107,7 +124,7 @@ fn load_data(
     }
 }
 
-fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
+pub(super) fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
     let compiled = compile::compile(&loaded.model, ds, &ds.source_rows).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);
         Failure::Input
@@ -168,6 +185,9 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         emit(&[d], &loaded.name, &loaded.source, color);
         return Err(Failure::Usage);
     };
+    if args.held_out.holdout.is_some() || args.held_out.split_column.is_some() {
+        return super::evaluate::fit_held_out(args, &loaded, path, color);
+    }
     let ds = load_data(&loaded, &args.data, path, color)?;
     let mut compiled = compile_on(&loaded, &ds, color)?;
     if args.jacobian {
@@ -183,6 +203,12 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         Failure::Input
     })?;
     report.n_dropped = ds.n_dropped;
+    if let Some(out) = &args.held_out.output {
+        let selection = super::evaluate::filter_selection(&args.data);
+        super::evaluate::write_fit_file(
+            out, &loaded, path, &ds, selection, &compiled, &report, color,
+        )?;
+    }
     match args.format {
         Format::Text => write_out(&report.to_text()),
         Format::Json => match serde_json::to_string_pretty(&report) {
