@@ -520,10 +520,21 @@ fn csv_field(s: &str) -> String {
 
 /// Numbers in shortest round-trip form; empty for none.
 fn csv_num(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.is_finite() => format!("{x}"),
-        Some(x) => format!("{x}"),
-        None => String::new(),
+    v.map(number).unwrap_or_default()
+}
+
+/// Whole numbers below this print as integers (`3`, not `3.0`); every
+/// integer up to 2^53 is exact in f64.
+const MAX_PLAIN_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// A number in shortest round-trip form that CSV readers accept: whole
+/// numbers as integers (counts stay counts), others with an exponent when
+/// that is shorter (`6.26e-12`, not twelve zeros).
+fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < MAX_PLAIN_INTEGER {
+        format!("{x}")
+    } else {
+        format!("{x:?}")
     }
 }
 
@@ -666,7 +677,7 @@ fn simulation_csv(
                     continue;
                 }
                 fields.push(match col {
-                    Column::Real(v) => format!("{}", v[i]),
+                    Column::Real(v) => number(v[i]),
                     Column::Factor { codes, levels } => csv_field(&levels[codes[i] as usize]),
                 });
             }
@@ -705,7 +716,7 @@ fn draw_statement(sr: &StatementRows, n_rows: usize, rng: &mut StdRng) -> Vec<St
                 }
                 levels.get(k).cloned().unwrap_or_default()
             }
-            Prediction::Distribution { dists, .. } => format!("{}", dists[i].sample(rng)),
+            Prediction::Distribution { dists, .. } => number(dists[i].sample(rng)),
             Prediction::Unsupported(_) => String::new(),
         })
         .collect()

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::compile::{Compiled, LoweredStatement};
 use metrics::{Bin, Binning};
-pub use predictive::RowDist;
+pub use predictive::{Predictive, RowDist};
 
 /// The central prediction intervals whose coverage is measured.
 pub const COVERAGE_LEVELS: [f64; 3] = [0.5, 0.8, 0.95];
@@ -69,7 +69,7 @@ pub enum Prediction {
     /// the PIT value of each row and each row's central intervals at
     /// [`COVERAGE_LEVELS`] (`None` where no quantile exists).
     Distribution {
-        dists: Vec<RowDist>,
+        dists: Vec<Predictive>,
         pit: Vec<f64>,
         intervals: Vec<Vec<Option<(f64, f64)>>>,
         randomized: bool,
@@ -128,10 +128,20 @@ fn one_statement(
         .to_string();
     let mut nodes = vec![s.term, s.y];
     nodes.extend(&s.args);
+    for (_, comp_args, _) in &s.components {
+        nodes.extend(comp_args);
+    }
     let mut rows = c.eval_rows(&nodes, theta);
+    let mut comp_rows = rows.split_off(2 + s.args.len());
     let args = rows.split_off(2);
     let y = rows.pop().unwrap_or_default();
     let nll = rows.pop().unwrap_or_default();
+    // Each component's arguments, in order.
+    let mut components = Vec::new();
+    for (family, comp_args, _) in &s.components {
+        let rest = comp_rows.split_off(comp_args.len());
+        components.push((family.name, std::mem::replace(&mut comp_rows, rest)));
+    }
     let arg_names: Vec<String> = if !s.components.is_empty() {
         (1..=args.len()).map(|k| format!("w_{k}")).collect()
     } else if s.family.variadic {
@@ -144,7 +154,18 @@ fn one_statement(
     } else {
         s.family.args.iter().map(|a| a.to_string()).collect()
     };
-    let prediction = predict_rows(c, s, &args, &y, rng);
+    let prediction = predict_rows(c, s, &args, &components, &y, rng);
+    // A compound's component arguments follow its weights: `c1_mu`, ...
+    let mut arg_names = arg_names;
+    let mut args = args;
+    for (k, (family, comp_args)) in components.into_iter().enumerate() {
+        let names = crate::dist::lookup(family).map_or(&[][..], |f| f.args);
+        for (j, values) in comp_args.into_iter().enumerate() {
+            let arg = names.get(j).copied().unwrap_or("arg");
+            arg_names.push(format!("c{}_{arg}", k + 1));
+            args.push(values);
+        }
+    }
     StatementRows {
         label: format!("{lhs} ~ {}", s.family.name),
         lhs,
@@ -157,20 +178,31 @@ fn one_statement(
     }
 }
 
+/// The components of a compound statement: family name, then
+/// `args[arg][row]`.
+type ComponentRows = [(&'static str, Vec<Vec<f64>>)];
+
 fn predict_rows(
     c: &Compiled,
     s: &LoweredStatement,
     args: &[Vec<f64>],
+    components: &ComponentRows,
     y: &[f64],
     rng: &mut StdRng,
 ) -> Prediction {
     let n_rows = c.n_rows;
     let row_args = |i: usize| -> Vec<f64> { args.iter().map(|a| a[i]).collect() };
-    if !s.components.is_empty() {
-        return Prediction::Unsupported(format!(
-            "`{}` is a compound distribution: its CDF and quantiles are not computed yet, so it has no PIT, intervals or draws",
-            s.family.name
-        ));
+    if !components.is_empty() {
+        let dists: Option<Vec<Predictive>> = (0..n_rows)
+            .map(|i| compound_row(s.family.name, &row_args(i), components, i))
+            .collect();
+        return match dists {
+            Some(dists) => distribution_prediction(dists, y, rng),
+            None => Prediction::Unsupported(format!(
+                "a component of `{}` has no distribution functions here: no PIT, intervals or draws",
+                s.family.name
+            )),
+        };
     }
     match s.family.name {
         "Bernoulli" => Prediction::Binary { p: args[0].clone() },
@@ -218,42 +250,79 @@ fn predict_rows(
                     "`{name}` has no distribution functions here: no PIT, intervals or draws"
                 ));
             };
-            let randomized = dists.first().is_some_and(|d| d.is_discrete());
-            // PIT: u = F(y) for a continuous outcome. For a count, the
-            // randomised PIT u = F(y - 1) + v (F(y) - F(y - 1)), v uniform
-            // on (0, 1), which is uniform when the model is right (Czado,
-            // Gneiting and Held 2009, eq. 2).
-            let pit = dists
-                .iter()
-                .zip(y)
-                .map(|(d, yi)| {
-                    let v = predictive::open_unit(rng);
-                    if d.is_discrete() {
-                        let below = d.cdf_below(*yi);
-                        below + v * (d.cdf(*yi) - below)
-                    } else {
-                        d.cdf(*yi)
-                    }
-                })
-                .collect();
-            // Central interval at level L: [F^-1((1 - L)/2), F^-1((1 + L)/2)].
-            let intervals = dists
-                .iter()
-                .map(|d| {
-                    COVERAGE_LEVELS
-                        .iter()
-                        .map(|l| Some((d.quantile((1.0 - l) / 2.0)?, d.quantile((1.0 + l) / 2.0)?)))
-                        .collect()
-                })
-                .collect();
-            Prediction::Distribution {
-                dists,
-                pit,
-                intervals,
-                randomized,
-            }
+            let dists = dists.into_iter().map(Predictive::One).collect();
+            distribution_prediction(dists, y, rng)
         }
     }
+}
+
+/// PIT values and central intervals of continuous or count predictions.
+fn distribution_prediction(dists: Vec<Predictive>, y: &[f64], rng: &mut StdRng) -> Prediction {
+    let randomized = dists.first().is_some_and(|d| d.is_discrete());
+    // PIT: u = F(y) for a continuous outcome. For a count, the randomised
+    // PIT u = F(y - 1) + v (F(y) - F(y - 1)), v uniform on (0, 1), which is
+    // uniform when the model is right (Czado, Gneiting and Held 2009,
+    // eq. 2).
+    let pit = dists
+        .iter()
+        .zip(y)
+        .map(|(d, yi)| {
+            let v = predictive::open_unit(rng);
+            if d.is_discrete() {
+                let below = d.cdf_below(*yi);
+                below + v * (d.cdf(*yi) - below)
+            } else {
+                d.cdf(*yi)
+            }
+        })
+        .collect();
+    // Central interval at level L: [F^-1((1 - L)/2), F^-1((1 + L)/2)].
+    let intervals = dists
+        .iter()
+        .map(|d| {
+            COVERAGE_LEVELS
+                .iter()
+                .map(|l| Some((d.quantile((1.0 - l) / 2.0)?, d.quantile((1.0 + l) / 2.0)?)))
+                .collect()
+        })
+        .collect();
+    Prediction::Distribution {
+        dists,
+        pit,
+        intervals,
+        randomized,
+    }
+}
+
+/// Row `i` of a compound statement as a mixture. The weights, from the
+/// statement's weight arguments `w`:
+///   Mixture(w, D1, D2):             w, 1 - w;
+///   MixtureLogit(eta, D1, D2):      logistic(eta), logistic(-eta);
+///   MixtureLogit(eta..., D1..DK):   softmax(eta) (the compiler puts the
+///                                   reference component's 0 first);
+///   ZeroInflated(pi, D):            pi on a point mass at 0, 1 - pi on D.
+fn compound_row(name: &str, w: &[f64], components: &ComponentRows, i: usize) -> Option<Predictive> {
+    let comp = |k: usize| -> Option<RowDist> {
+        let (family, args) = components.get(k)?;
+        let a: Vec<f64> = args.iter().map(|v| v[i]).collect();
+        RowDist::from_family(family, &a)
+    };
+    let weights: Vec<f64> = match (name, w.len()) {
+        ("MixtureLogit", 1) => vec![predictive::logistic(w[0]), predictive::logistic(-w[0])],
+        ("MixtureLogit", _) => softmax(w),
+        (_, 1) => vec![w[0], 1.0 - w[0]],
+        _ => return None,
+    };
+    let mut pairs = Vec::new();
+    if name == "ZeroInflated" {
+        pairs.push((weights[0], RowDist::PointMass { at: 0.0 }));
+        pairs.push((weights[1], comp(0)?));
+    } else {
+        for (k, wk) in weights.iter().enumerate() {
+            pairs.push((*wk, comp(k)?));
+        }
+    }
+    Some(Predictive::Mixture(pairs))
 }
 
 /// softmax(a)_k = exp(a_k - m) / sum_j exp(a_j - m), m = max_j a_j, so no

@@ -207,7 +207,7 @@ fn pit_svg(title: &str, counts: &[usize]) -> PlotResult {
     })
 }
 
-fn intervals_svg(title: &str, dists: &[super::RowDist], y: &[f64]) -> PlotResult {
+fn intervals_svg(title: &str, dists: &[super::Predictive], y: &[f64]) -> PlotResult {
     // Rows in the order of their predicted median, thinned evenly.
     let mut rows: Vec<(f64, f64, f64, f64, f64, f64)> = dists
         .iter()

@@ -72,7 +72,29 @@ pub enum RowDist {
     Geometric {
         p: f64,
     },
+    /// All mass at one integer: the extra zeros of `ZeroInflated`.
+    PointMass {
+        at: f64,
+    },
 }
+
+/// A row's predictive distribution: one family, or a finite mixture of
+/// families (all continuous or all discrete, as the checker requires).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predictive {
+    One(RowDist),
+    /// (weight, component) pairs; the weights sum to 1.
+    Mixture(Vec<(f64, RowDist)>),
+}
+
+/// Bisection of a continuous mixture's quantile stops when the bracket is
+/// this narrow relative to its ends: 1e-12 is a few thousand ulps, far
+/// below any use of an interval bound, and reached in about 40 halvings
+/// from a bracket of component quantiles.
+const MIXTURE_QUANTILE_REL_TOL: f64 = 1e-12;
+
+/// Halvings at most (a bracket of 1e300 shrinks below 1e-12 in ~1040).
+const MIXTURE_QUANTILE_MAX_STEPS: usize = 2000;
 
 /// A count's CDF is searched up to this value at most; a quantile beyond it
 /// (a Poisson rate near 1e15) is reported as not available.
@@ -137,6 +159,7 @@ impl RowDist {
                 | RowDist::NegBinomial { .. }
                 | RowDist::Binomial { .. }
                 | RowDist::Geometric { .. }
+                | RowDist::PointMass { .. }
         )
     }
 
@@ -160,6 +183,7 @@ impl RowDist {
             Binomial { n, p } => n * p,
             // Failures before the first success: (1 - p) / p.
             Geometric { p } => (1.0 - p) / p,
+            PointMass { at } => at,
         };
         m.is_finite().then_some(m)
     }
@@ -219,6 +243,7 @@ impl RowDist {
             // F(k) = 1 - (1 - p)^(k + 1) for failures before a success,
             // as -expm1((k + 1) log1p(-p)) to keep small p accurate.
             Geometric { p } if p > 0.0 && p <= 1.0 => -((k + 1.0) * (-p).ln_1p()).exp_m1(),
+            PointMass { at } => f64::from(u8::from(k >= at)),
             _ => nan,
         }
     }
@@ -248,33 +273,8 @@ impl RowDist {
         x.is_finite().then_some(x)
     }
 
-    /// Smallest integer k with F(k) >= q: doubling to bracket it, then
-    /// bisection on the integers.
     fn count_quantile(&self, q: f64) -> Option<f64> {
-        if !self.count_cdf(0.0).is_finite() {
-            return None;
-        }
-        if self.count_cdf(0.0) >= q {
-            return Some(0.0);
-        }
-        let mut hi = 1.0;
-        while self.count_cdf(hi) < q {
-            hi *= 2.0;
-            if hi > MAX_COUNT_SEARCH || self.count_cdf(hi).is_nan() {
-                return None;
-            }
-        }
-        // Invariant: F(lo) < q <= F(hi).
-        let mut lo = 0.0;
-        while hi - lo > 1.0 {
-            let mid = ((lo + hi) / 2.0_f64).floor();
-            if self.count_cdf(mid) >= q {
-                hi = mid;
-            } else {
-                lo = mid;
-            }
-        }
-        Some(hi)
+        integer_quantile(|k| self.count_cdf(k), q)
     }
 
     /// One draw, NaN for invalid arguments.
@@ -305,10 +305,140 @@ impl RowDist {
             Binomial { n, p } if n >= 0.0 && n.fract() == 0.0 => {
                 sd::Binomial::new(p, n as u64).map_or(nan, |d| d.sample(rng))
             }
+            PointMass { at } => at,
             // Inversion of the CDF for the families statrs lacks here.
             Logistic { .. } | Geometric { .. } | Binomial { .. } => {
                 let u: f64 = open_unit(rng);
                 self.quantile(u).unwrap_or(nan)
+            }
+        }
+    }
+}
+
+/// Smallest integer k >= 0 with cdf(k) >= q: doubling to bracket it, then
+/// bisection on the integers. `None` where the CDF is not finite or the
+/// quantile lies beyond [`MAX_COUNT_SEARCH`].
+fn integer_quantile(cdf: impl Fn(f64) -> f64, q: f64) -> Option<f64> {
+    let at_zero = cdf(0.0);
+    if !at_zero.is_finite() {
+        return None;
+    }
+    if at_zero >= q {
+        return Some(0.0);
+    }
+    let mut hi = 1.0;
+    while cdf(hi) < q {
+        hi *= 2.0;
+        if hi > MAX_COUNT_SEARCH || cdf(hi).is_nan() {
+            return None;
+        }
+    }
+    // Invariant: F(lo) < q <= F(hi).
+    let mut lo = 0.0;
+    while hi - lo > 1.0 {
+        let mid = ((lo + hi) / 2.0_f64).floor();
+        if cdf(mid) >= q {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
+}
+
+impl Predictive {
+    /// True when every component is discrete.
+    pub fn is_discrete(&self) -> bool {
+        match self {
+            Predictive::One(d) => d.is_discrete(),
+            Predictive::Mixture(c) => c.iter().all(|(_, d)| d.is_discrete()),
+        }
+    }
+
+    /// The mean: for a mixture sum_k w_k mean_k, `None` if a component with
+    /// positive weight has none.
+    pub fn mean(&self) -> Option<f64> {
+        match self {
+            Predictive::One(d) => d.mean(),
+            Predictive::Mixture(c) => c
+                .iter()
+                .filter(|(w, _)| *w > 0.0)
+                .map(|(w, d)| Some(w * d.mean()?))
+                .sum(),
+        }
+    }
+
+    /// P(Y <= y): for a mixture sum_k w_k F_k(y).
+    pub fn cdf(&self, y: f64) -> f64 {
+        match self {
+            Predictive::One(d) => d.cdf(y),
+            Predictive::Mixture(c) => c.iter().map(|(w, d)| w * d.cdf(y)).sum(),
+        }
+    }
+
+    /// P(Y < y): for a mixture sum_k w_k P_k(Y < y).
+    pub fn cdf_below(&self, y: f64) -> f64 {
+        match self {
+            Predictive::One(d) => d.cdf_below(y),
+            Predictive::Mixture(c) => c.iter().map(|(w, d)| w * d.cdf_below(y)).sum(),
+        }
+    }
+
+    /// The q-quantile, `q` in (0, 1). A continuous mixture's quantile lies
+    /// between its components' smallest and largest q-quantile (there every
+    /// F_k is at most, respectively at least, q), and is found by bisection
+    /// on that bracket; a discrete one by the integer search of counts.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let comps = match self {
+            Predictive::One(d) => return d.quantile(q),
+            Predictive::Mixture(c) => c,
+        };
+        if !(q > 0.0 && q < 1.0) {
+            return None;
+        }
+        if self.is_discrete() {
+            return integer_quantile(|k| self.cdf(k), q);
+        }
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for (_, d) in comps.iter().filter(|(w, _)| *w > 0.0) {
+            let x = d.quantile(q)?;
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        if !(lo.is_finite() && hi.is_finite()) {
+            return None;
+        }
+        for _ in 0..MIXTURE_QUANTILE_MAX_STEPS {
+            let scale = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
+            if hi - lo <= MIXTURE_QUANTILE_REL_TOL * scale {
+                break;
+            }
+            let mid = 0.5 * (lo + hi);
+            if self.cdf(mid) >= q {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Some(hi)
+    }
+
+    /// One draw: a component chosen by its weight, then a draw from it.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Predictive::One(d) => d.sample(rng),
+            Predictive::Mixture(c) => {
+                let u = open_unit(rng);
+                let mut acc = 0.0;
+                for (w, d) in c {
+                    acc += w;
+                    if u <= acc {
+                        return d.sample(rng);
+                    }
+                }
+                // Rounding left the weights' sum just below u.
+                c.last().map_or(f64::NAN, |(_, d)| d.sample(rng))
             }
         }
     }
@@ -381,6 +511,46 @@ mod tests {
         assert!((d.cdf(0.0) - 0.5).abs() < 1e-15);
         assert!((d.cdf(1.0) - 0.75).abs() < 1e-15);
         assert_eq!(d.mean(), Some(1.0));
+    }
+
+    #[test]
+    fn mixture_quantile_inverts_its_cdf() {
+        let m = Predictive::Mixture(vec![
+            (
+                0.3,
+                RowDist::Normal {
+                    mu: -2.0,
+                    sigma: 0.5,
+                },
+            ),
+            (
+                0.7,
+                RowDist::Normal {
+                    mu: 3.0,
+                    sigma: 1.0,
+                },
+            ),
+        ]);
+        for q in [0.025, 0.3, 0.5, 0.975] {
+            let x = m.quantile(q).expect("valid");
+            assert!((m.cdf(x) - q).abs() < QUANTILE_TOL, "{q}: {x}");
+        }
+        // Mean 0.3 * -2 + 0.7 * 3 = 1.5.
+        assert!((m.mean().expect("mean") - 1.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn zero_inflation_adds_mass_at_zero() {
+        // 0.4 extra zeros on Poisson(2): P(0) = 0.4 + 0.6 e^-2 = 0.4812012.
+        let m = Predictive::Mixture(vec![
+            (0.4, RowDist::PointMass { at: 0.0 }),
+            (0.6, RowDist::Poisson { rate: 2.0 }),
+        ]);
+        assert!((m.cdf(0.0) - (0.4 + 0.6 * (-2.0f64).exp())).abs() < 1e-15);
+        assert_eq!(m.cdf_below(0.0), 0.0);
+        assert_eq!(m.quantile(0.45), Some(0.0));
+        assert_eq!(m.quantile(0.5), Some(1.0));
+        assert!(m.is_discrete());
     }
 
     #[test]

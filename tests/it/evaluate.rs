@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use nll::evaluate::metrics::{self, Binning};
-use nll::evaluate::{evaluate_statement, Prediction, RowDist, StatementRows};
+use nll::evaluate::{evaluate_statement, Prediction, Predictive, RowDist, StatementRows};
 
 use crate::common::repo_path;
 
@@ -210,10 +210,10 @@ fn pit_and_coverage_by_hand() {
     // X^2 = 1/2 + 1/2 = 1 on 1 df, p = P(chi2_1 > 1) = 0.3173105.
     let y = vec![0.0, 1.0, -2.0, 3.0];
     let dists = vec![
-        RowDist::Normal {
+        Predictive::One(RowDist::Normal {
             mu: 0.0,
             sigma: 1.0
-        };
+        });
         4
     ];
     let pit: Vec<f64> = dists.iter().zip(&y).map(|(d, v)| d.cdf(*v)).collect();
@@ -269,12 +269,42 @@ fn coverage_rule_by_hand() {
     assert!(metrics::coverage_well_below(0.95, 0.89, 10_000));
 }
 
+/// The per-row predictions of `source` on CSV `data` at `theta`.
+fn rows_of(source: &str, data: &str, theta: &[f64], seed: u64) -> Vec<StatementRows> {
+    let program = nll::syntax::parse_program(source).expect("parses");
+    let (model, diags) = nll::model::check(&program);
+    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
+    let requests = nll::compile::column_requests(&model);
+    let ds = nll::data::load_csv_str(data, "data.csv", &requests, &Default::default())
+        .expect("data loads");
+    let c = nll::compile::compile(&model, &ds, &ds.source_rows).expect("compiles");
+    let opts = nll::evaluate::EvalOptions { n_bins: 10, seed };
+    nll::evaluate::statement_rows(&c, theta, source, &opts)
+}
+
 #[test]
 fn randomized_pit_of_a_count_lies_within_its_jump() {
-    // Poisson(2) at y = 1: F(0) = e^-2 = 0.1353353, F(1) = 3 e^-2 = 0.4060058.
-    let d = RowDist::Poisson { rate: 2.0 };
-    assert!(close(d.cdf_below(1.0), (-2.0f64).exp(), tol::HAND));
-    assert!(close(d.cdf(1.0), 3.0 * (-2.0f64).exp(), tol::HAND));
+    // Poisson(2) (theta = log 2) at y = 1: the PIT is uniform between
+    // F(0) = e^-2 = 0.1353353 and F(1) = 3 e^-2 = 0.4060058.
+    let source = "data count: int\nparam a\ncount ~ Poisson(exp(a))\n";
+    let data = "count\n1\n1\n1\n1\n";
+    let theta = [2f64.ln(), 0.0];
+    let pit_of = |seed: u64| match &rows_of(source, data, &theta, seed)[0].prediction {
+        Prediction::Distribution {
+            pit, randomized, ..
+        } => {
+            assert!(randomized);
+            pit.clone()
+        }
+        other => panic!("expected a distribution, found {other:?}"),
+    };
+    let (f0, f1) = ((-2.0f64).exp(), 3.0 * (-2.0f64).exp());
+    let pit = pit_of(7);
+    assert!(pit.iter().all(|u| *u >= f0 && *u <= f1), "{pit:?}");
+    // Distinct draws per row, the same for the same seed, others for another.
+    assert_ne!(pit[0], pit[1]);
+    assert_eq!(pit, pit_of(7));
+    assert_ne!(pit, pit_of(8));
 }
 
 /// Fits `model` on `data` (with extra arguments), writing `fit`.
@@ -867,4 +897,70 @@ fn holdout_split_is_reproducible() {
     assert_eq!(a["held_out"]["total"]["n_test"], 100);
     assert_eq!(a["held_out"]["total"]["n_train"], 300);
     assert_eq!(a["fit"]["n"], 300);
+}
+
+#[test]
+fn compound_distributions_are_evaluated_as_mixtures() {
+    // A two-component Gaussian mixture: PIT, intervals and draws.
+    let (dir, fit) = fitted(
+        "mixture",
+        "examples/mixture_gaussian.nll",
+        "examples/data/mixture.csv",
+        &[],
+    );
+    let model = "examples/mixture_gaussian.nll";
+    let data = "examples/data/mixture.csv";
+    let report = json(&nll_ok(&[
+        "eval",
+        model,
+        "--fit",
+        s(&fit),
+        "--data",
+        data,
+        "--format",
+        "json",
+    ]));
+    let cal = &report["statements"][0]["calibration"];
+    assert_eq!(cal["randomized_pit"], false);
+    // The model generated these data: calibrated, no warning.
+    assert!(cal["ks_p_value"].as_f64().expect("p") > 0.01, "{cal}");
+    assert_eq!(report["warnings"].as_array().expect("warnings").len(), 0);
+    let pred = nll_ok(&["predict", model, "--fit", s(&fit), "--data", data]);
+    assert!(
+        pred.starts_with("row,w_1,c1_mu,c1_sigma,c2_mu,c2_sigma,mean,lower_95,upper_95\n"),
+        "{}",
+        &pred[..80]
+    );
+    nll_ok(&["simulate", model, "--fit", s(&fit), "--data", data]);
+
+    // Zero inflation over a count: a randomised PIT.
+    let zip_fit = dir.join("zip.json");
+    fit_to("tests/fixtures/eval_zip.nll", POISSON_DATA, &zip_fit, &[]);
+    let report = json(&nll_ok(&[
+        "eval",
+        "tests/fixtures/eval_zip.nll",
+        "--fit",
+        s(&zip_fit),
+        "--data",
+        POISSON_DATA,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        report["statements"][0]["calibration"]["randomized_pit"],
+        true
+    );
+
+    // Bernoulli components have no CDF here: a note, and no simulation.
+    let b_fit = dir.join("bernoulli.json");
+    let b_model = "tests/fixtures/eval_bernoulli_mixture.nll";
+    let b_data = "tests/fixtures/eval_binary.csv";
+    fit_to(b_model, b_data, &b_fit, &[]);
+    let text = nll_ok(&["eval", b_model, "--fit", s(&b_fit), "--data", b_data]);
+    assert!(text.contains("note: a component of `Mixture`"), "{text}");
+    let err = nll_err(&["simulate", b_model, "--fit", s(&b_fit), "--data", b_data]);
+    assert!(
+        err.contains("error[E607]: cannot simulate `y ~ Mixture`"),
+        "{err}"
+    );
 }
