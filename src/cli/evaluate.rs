@@ -1,7 +1,8 @@
-//! The commands that use a fit beyond its own data: `fit --output`,
-//! `fit --holdout` / `--split-column`, `cv`, `eval`, `predict` and
-//! `simulate`. The numbers come from `crate::evaluate`; this file loads,
-//! lines data up with the fit and reports problems as diagnostics.
+//! The commands that use a saved fit: `fit --output` writes it, `eval`,
+//! `predict` and `simulate` apply it to new data. The numbers come from
+//! `crate::evaluate`; this file loads, lines new data up with the fit (its
+//! factor levels, stand-ins for absent outcomes) and reports problems as
+//! diagnostics. `held_out.rs` holds the commands that split rows.
 
 use std::path::{Path, PathBuf};
 
@@ -9,14 +10,14 @@ use clap::Args;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::pipeline::{compile_on, emit, load_data_with, load_model, write_out, Failure, Loaded};
-use super::{DataArgs, FitArgs, Format};
+use super::pipeline::{emit, load_data_with, load_model, write_out, Failure, Loaded};
+use super::{DataArgs, Format};
 use crate::compile::{self, Compiled};
 use crate::data::{self, Column, ColumnKind, ColumnRequest, DataSet, LoadOptions};
 use crate::diag::Diagnostic;
-use crate::evaluate::{self, gap, recode, split, EvalOptions, Prediction, StatementRows};
+use crate::evaluate::{self, recode, EvalOptions, Prediction, StatementRows};
 use crate::fitfile::{self, FitFile, FitFileError, ModelIdentity};
-use crate::infer::{self, FitOptions, FitReport};
+use crate::infer::FitReport;
 
 /// Options of `nll fit` that keep the fit or hold rows out of it.
 #[derive(Debug, Args, Default)]
@@ -102,23 +103,6 @@ pub struct SimulateArgs {
     /// Write the CSV to this file (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct CvArgs {
-    /// The model file (.nll).
-    pub model: PathBuf,
-    #[command(flatten)]
-    pub data: DataArgs,
-    /// Number of folds.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=1000))]
-    pub folds: u64,
-    /// Seed of the random fold assignment.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
 }
 
 fn parse_level(s: &str) -> Result<f64, String> {
@@ -329,7 +313,7 @@ fn recode_to<'a>(
 }
 
 /// Codes the factors of held-out rows with the training rows' levels.
-fn recode_like(
+pub(super) fn recode_like(
     test: &mut DataSet,
     train: &DataSet,
     path: &Path,
@@ -369,7 +353,7 @@ fn compile_for_fit(
     Ok(compiled)
 }
 
-fn needs_data<'a>(
+pub(super) fn needs_data<'a>(
     args: &'a DataArgs,
     loaded: &Loaded,
     command: &str,
@@ -435,7 +419,7 @@ pub fn eval(args: &EvalArgs, color: bool) -> Result<(), Failure> {
     }
 }
 
-fn json_out<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+pub(super) fn json_out<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     match serde_json::to_string_pretty(value) {
         Ok(s) => write_out(&format!("{s}\n")),
         Err(e) => Err(Failure::Io(format!("cannot write JSON: {e}"))),
@@ -497,123 +481,21 @@ fn apply_fit(
 /// `nll predict`.
 pub fn predict(args: &PredictArgs, color: bool) -> Result<(), Failure> {
     let a = apply_fit(&args.model, &args.fit, &args.data, "predict", color)?;
-    let csv = prediction_csv(&a.rows, &a.compiled.source_rows, args.level);
+    let csv = evaluate::table::prediction_csv(&a.rows, &a.compiled.source_rows, args.level);
     write_csv(&csv, args.out.as_deref(), &a.loaded, color)
 }
 
-fn write_csv(text: &str, out: Option<&Path>, loaded: &Loaded, color: bool) -> Result<(), Failure> {
+pub(super) fn write_csv(
+    text: &str,
+    out: Option<&Path>,
+    loaded: &Loaded,
+    color: bool,
+) -> Result<(), Failure> {
     match out {
         None => write_out(text),
         Some(p) => fitfile::write_atomic(p, text.as_bytes())
             .map_err(|e| output_failure(loaded, p, &e, color)),
     }
-}
-
-/// Quotes a CSV field when it holds a comma, a quote or a line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// Numbers in shortest round-trip form; empty for none.
-fn csv_num(v: Option<f64>) -> String {
-    v.map(number).unwrap_or_default()
-}
-
-/// Whole numbers below this print as integers (`3`, not `3.0`); every
-/// integer up to 2^53 is exact in f64.
-const MAX_PLAIN_INTEGER: f64 = 9_007_199_254_740_992.0;
-
-/// A number in shortest round-trip form that CSV readers accept: whole
-/// numbers as integers (counts stay counts), others with an exponent when
-/// that is shorter (`6.26e-12`, not twelve zeros).
-fn number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < MAX_PLAIN_INTEGER {
-        format!("{x}")
-    } else {
-        format!("{x:?}")
-    }
-}
-
-/// One row per data row: the file's row number, then per statement its
-/// arguments, the predictive mean and the interval at `level` (or the class
-/// probabilities). With several statements, names carry the left side.
-fn prediction_csv(rows: &[StatementRows], source_rows: &[usize], level: f64) -> String {
-    let prefix = |sr: &StatementRows, name: &str| {
-        if rows.len() > 1 {
-            format!("{}.{name}", sr.lhs)
-        } else {
-            name.to_string()
-        }
-    };
-    let pct = format!("{}", level * 100.0);
-    let mut header = vec!["row".to_string()];
-    for sr in rows {
-        for a in &sr.arg_names {
-            header.push(prefix(sr, a));
-        }
-        match &sr.prediction {
-            Prediction::Binary { .. } => header.push(prefix(sr, "prob_1")),
-            Prediction::Classes { levels, .. } => {
-                for l in levels {
-                    header.push(prefix(sr, &format!("prob_{l}")));
-                }
-                header.push(prefix(sr, "predicted"));
-            }
-            Prediction::Distribution { .. } => {
-                header.push(prefix(sr, "mean"));
-                header.push(prefix(sr, &format!("lower_{pct}")));
-                header.push(prefix(sr, &format!("upper_{pct}")));
-            }
-            Prediction::Unsupported(_) => {}
-        }
-    }
-    let mut out = header
-        .iter()
-        .map(|h| csv_field(h))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push('\n');
-    let lo_q = (1.0 - level) / 2.0;
-    let hi_q = (1.0 + level) / 2.0;
-    for (i, row_no) in source_rows.iter().enumerate() {
-        let mut fields = vec![row_no.to_string()];
-        for sr in rows {
-            for a in &sr.args {
-                fields.push(csv_num(Some(a[i])));
-            }
-            match &sr.prediction {
-                Prediction::Binary { p } => fields.push(csv_num(Some(p[i]))),
-                Prediction::Classes { probs, levels, .. } => {
-                    for p in &probs[i] {
-                        fields.push(csv_num(Some(*p)));
-                    }
-                    let (top, _) =
-                        probs[i]
-                            .iter()
-                            .enumerate()
-                            .fold(
-                                (0, f64::NEG_INFINITY),
-                                |b, (k, p)| if *p > b.1 { (k, *p) } else { b },
-                            );
-                    fields.push(csv_field(levels.get(top).map(String::as_str).unwrap_or("")));
-                }
-                Prediction::Distribution { dists, .. } => {
-                    let d = &dists[i];
-                    fields.push(csv_num(d.mean()));
-                    fields.push(csv_num(d.quantile(lo_q)));
-                    fields.push(csv_num(d.quantile(hi_q)));
-                }
-                Prediction::Unsupported(_) => {}
-            }
-        }
-        out.push_str(&fields.join(","));
-        out.push('\n');
-    }
-    out
 }
 
 /// `nll simulate`.
@@ -635,438 +517,6 @@ pub fn simulate(args: &SimulateArgs, color: bool) -> Result<(), Failure> {
         return Err(Failure::Input);
     }
     let mut rng = StdRng::seed_from_u64(args.seed);
-    let csv = simulation_csv(&ds, &rows, args.draws as usize, &mut rng);
+    let csv = evaluate::table::simulation_csv(&ds, &rows, args.draws as usize, &mut rng);
     write_csv(&csv, args.out.as_deref(), &loaded, color)
-}
-
-/// The data's columns with each outcome column replaced by draws, one block
-/// of rows per draw (column `draw`, from 1). An outcome written as an
-/// expression (`log(y)`) gets a column of its own, named by that text.
-fn simulation_csv(
-    ds: &DataSet,
-    rows: &[StatementRows],
-    n_draws: usize,
-    rng: &mut StdRng,
-) -> String {
-    let col_names: Vec<&str> = ds.columns.iter().map(|(n, _, _)| n.as_str()).collect();
-    let extra: Vec<&StatementRows> = rows
-        .iter()
-        .filter(|sr| !col_names.contains(&sr.lhs.as_str()))
-        .collect();
-    let mut header = vec!["draw".to_string()];
-    header.extend(col_names.iter().map(|n| n.to_string()));
-    header.extend(extra.iter().map(|sr| sr.lhs.clone()));
-    let mut out = header
-        .iter()
-        .map(|h| csv_field(h))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push('\n');
-    for draw in 1..=n_draws {
-        // Draw every statement for every row first, in a fixed order, so the
-        // stream of random numbers does not depend on the column order.
-        let drawn: Vec<Vec<String>> = rows
-            .iter()
-            .map(|sr| draw_statement(sr, ds.n_rows, rng))
-            .collect();
-        for i in 0..ds.n_rows {
-            let mut fields = vec![draw.to_string()];
-            for (name, _, col) in &ds.columns {
-                if let Some(k) = rows.iter().position(|sr| sr.lhs == *name) {
-                    fields.push(csv_field(&drawn[k][i]));
-                    continue;
-                }
-                fields.push(match col {
-                    Column::Real(v) => number(v[i]),
-                    Column::Factor { codes, levels } => csv_field(&levels[codes[i] as usize]),
-                });
-            }
-            for sr in &extra {
-                let k = rows.iter().position(|r| std::ptr::eq(r, *sr)).unwrap_or(0);
-                fields.push(csv_field(&drawn[k][i]));
-            }
-            out.push_str(&fields.join(","));
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// One draw of a statement's outcome per row, as CSV text: a number, or a
-/// class's level.
-fn draw_statement(sr: &StatementRows, n_rows: usize, rng: &mut StdRng) -> Vec<String> {
-    (0..n_rows)
-        .map(|i| match &sr.prediction {
-            Prediction::Binary { p } => {
-                let u = evaluate::predictive::open_unit(rng);
-                if u < p[i] { "1" } else { "0" }.to_string()
-            }
-            Prediction::Classes { probs, levels, .. } => {
-                // Inversion: the first class whose cumulative probability
-                // reaches u.
-                let u = evaluate::predictive::open_unit(rng);
-                let mut acc = 0.0;
-                let mut k = probs[i].len().saturating_sub(1);
-                for (j, p) in probs[i].iter().enumerate() {
-                    acc += p;
-                    if u <= acc {
-                        k = j;
-                        break;
-                    }
-                }
-                levels.get(k).cloned().unwrap_or_default()
-            }
-            Prediction::Distribution { dists, .. } => number(dists[i].sample(rng)),
-            Prediction::Unsupported(_) => String::new(),
-        })
-        .collect()
-}
-
-/// Per-row NLL summed over the likelihood statements.
-fn row_totals(rows: &[StatementRows], n_rows: usize) -> Vec<f64> {
-    let mut total = vec![0.0; n_rows];
-    for sr in rows {
-        for (t, v) in total.iter_mut().zip(&sr.nll) {
-            *t += v;
-        }
-    }
-    total
-}
-
-/// Fits on `train` and evaluates per-row NLL on `train` and `test`.
-struct TrainTest {
-    compiled: Compiled,
-    report: FitReport,
-    train_rows: Vec<StatementRows>,
-    test_rows: Vec<StatementRows>,
-}
-
-fn fit_and_score(
-    loaded: &Loaded,
-    args_fit: Option<&FitArgs>,
-    train: &DataSet,
-    test: &DataSet,
-    color: bool,
-) -> Result<TrainTest, Failure> {
-    let mut compiled = compile_on(loaded, train, color)?;
-    let opts = match args_fit {
-        Some(a) => {
-            if a.jacobian {
-                compiled = compiled.with_jacobian();
-            }
-            FitOptions {
-                starts: a.starts.clone(),
-                max_iter: a.max_iter,
-                method: super::method_of(a),
-            }
-        }
-        None => FitOptions::default(),
-    };
-    let mut report = infer::fit(&compiled, &opts).map_err(|diags| {
-        emit(&diags, &loaded.name, &loaded.source, color);
-        Failure::Input
-    })?;
-    report.n_dropped = train.n_dropped;
-    let test_compiled =
-        compile::compile(&loaded.model, test, &test.source_rows).map_err(|diags| {
-            emit(&diags, &loaded.name, &loaded.source, color);
-            Failure::Input
-        })?;
-    let opts = EvalOptions::default();
-    let train_rows = evaluate::statement_rows(&compiled, &report.theta, &loaded.source, &opts);
-    let test_rows = evaluate::statement_rows(&test_compiled, &report.theta, &loaded.source, &opts);
-    Ok(TrainTest {
-        compiled,
-        report,
-        train_rows,
-        test_rows,
-    })
-}
-
-/// Training and held-out mean NLL of each statement and of all together.
-#[derive(Debug, serde::Serialize)]
-struct HeldOut {
-    selection: String,
-    statements: Vec<(String, gap::GapCheck)>,
-    total: gap::GapCheck,
-    warnings: Vec<String>,
-}
-
-fn held_out_summary(tt: &TrainTest, selection: String, n_train: usize, n_test: usize) -> HeldOut {
-    let k = tt.report.k;
-    let statements: Vec<(String, gap::GapCheck)> = tt
-        .train_rows
-        .iter()
-        .zip(&tt.test_rows)
-        .map(|(a, b)| (a.label.clone(), gap::check(&a.nll, &b.nll, k)))
-        .collect();
-    let total = gap::check(
-        &row_totals(&tt.train_rows, n_train),
-        &row_totals(&tt.test_rows, n_test),
-        k,
-    );
-    let mut warnings = Vec::new();
-    if let Some(w) = total.warning("all statements") {
-        warnings.push(w);
-    }
-    if statements.len() > 1 {
-        warnings.extend(
-            statements
-                .iter()
-                .filter_map(|(l, g)| g.warning(&format!("`{l}`"))),
-        );
-    }
-    HeldOut {
-        selection,
-        statements,
-        total,
-        warnings,
-    }
-}
-
-fn held_out_text(h: &HeldOut) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(out, "held-out evaluation ({})", h.selection);
-    let _ = writeln!(
-        out,
-        "  {:<32} {:>8} {:>8} {:>14} {:>14} {:>12} {:>12}",
-        "statement", "n train", "n test", "train mean NLL", "test mean NLL", "gap", "allowed"
-    );
-    let line = |out: &mut String, label: &str, g: &gap::GapCheck| {
-        let _ = writeln!(
-            out,
-            "  {:<32} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6} {:>12.6}",
-            label,
-            g.n_train,
-            g.n_test,
-            g.train_mean_nll,
-            g.test_mean_nll,
-            g.gap,
-            g.expected_optimism + gap::GAP_SE * g.test_se
-        );
-    };
-    for (label, g) in &h.statements {
-        line(&mut out, label, g);
-    }
-    if h.statements.len() > 1 {
-        line(&mut out, "all statements", &h.total);
-    }
-    for w in &h.warnings {
-        let _ = writeln!(out, "warning: {w}");
-    }
-    out
-}
-
-/// `nll fit --holdout` and `nll fit --split-column`.
-pub(super) fn fit_held_out(
-    args: &FitArgs,
-    loaded: &Loaded,
-    path: &Path,
-    color: bool,
-) -> Result<(), Failure> {
-    let h = &args.held_out;
-    let requests = compile::column_requests(&loaded.model);
-    let base = LoadOptions {
-        drop_missing: args.data.drop_missing,
-        filters: args.data.filters.clone(),
-    };
-    let mut selection = filter_selection(&args.data);
-    let (train, mut test, what) = if let Some(col) = &h.split_column {
-        let with = |value: &str| {
-            let mut o = base.clone();
-            o.filters.push((col.clone(), value.to_string()));
-            o
-        };
-        let train = load_data_with(loaded, &requests, &with(&h.train_value), path, color)?;
-        let test = load_data_with(loaded, &requests, &with(&h.test_value), path, color)?;
-        selection.push(format!("{col} = {}", h.train_value));
-        let what = format!(
-            "trained where {col} = {}, evaluated where {col} = {}",
-            h.train_value, h.test_value
-        );
-        (train, test, what)
-    } else {
-        let fraction = h.holdout.unwrap_or(0.0);
-        let all = load_data_with(loaded, &requests, &base, path, color)?;
-        if !(fraction > 0.0 && fraction < 1.0) || all.n_rows < 2 {
-            let d = Diagnostic::error(
-                "E608",
-                format!("--holdout {fraction} cannot split {} rows", all.n_rows),
-            )
-            .with_help("Give a share strictly between 0 and 1, such as --holdout 0.2, on data with at least 2 rows.");
-            emit(&[d], &loaded.name, &loaded.source, color);
-            return Err(Failure::Usage);
-        }
-        let (train_idx, test_idx) = split::holdout(all.n_rows, fraction, h.seed);
-        selection.push(format!(
-            "random {} of {} rows (holdout {fraction}, seed {})",
-            train_idx.len(),
-            all.n_rows,
-            h.seed
-        ));
-        let what = format!(
-            "{} rows held out at random with seed {}",
-            test_idx.len(),
-            h.seed
-        );
-        (
-            recode::subset(&all, &train_idx),
-            recode::subset(&all, &test_idx),
-            what,
-        )
-    };
-    recode_like(&mut test, &train, path, loaded, color)?;
-    let tt = fit_and_score(loaded, Some(args), &train, &test, color)?;
-    if let Some(out) = &h.output {
-        write_fit_file(
-            out,
-            loaded,
-            path,
-            &train,
-            selection,
-            &tt.compiled,
-            &tt.report,
-            color,
-        )?;
-    }
-    let summary = held_out_summary(&tt, what, train.n_rows, test.n_rows);
-    match args.format {
-        Format::Text => write_out(&format!(
-            "{}\n{}",
-            tt.report.to_text(),
-            held_out_text(&summary)
-        )),
-        Format::Json => json_out(&serde_json::json!({
-            "fit": tt.report,
-            "held_out": summary,
-        })),
-    }
-}
-
-/// One fold of `nll cv`.
-#[derive(Debug, serde::Serialize)]
-struct Fold {
-    fold: usize,
-    converged: bool,
-    status: String,
-    check: gap::GapCheck,
-}
-
-/// `nll cv`.
-pub fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
-    let loaded = load_model(&args.model, color)?;
-    let path = needs_data(&args.data, &loaded, "cv", color)?;
-    let requests = compile::column_requests(&loaded.model);
-    let opts = LoadOptions {
-        drop_missing: args.data.drop_missing,
-        filters: args.data.filters.clone(),
-    };
-    let all = load_data_with(&loaded, &requests, &opts, path, color)?;
-    let k = args.folds as usize;
-    if all.n_rows < k {
-        let d = Diagnostic::error(
-            "E608",
-            format!("{k} folds need at least {k} rows, found {}", all.n_rows),
-        )
-        .with_help("Use fewer folds.");
-        emit(&[d], &loaded.name, &loaded.source, color);
-        return Err(Failure::Usage);
-    }
-    let fold_of = split::folds(all.n_rows, k, args.seed);
-    let mut folds = Vec::new();
-    let mut pooled_train = Vec::new();
-    let mut pooled_test = Vec::new();
-    let mut n_params = 0;
-    for f in 0..k {
-        let train_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] != f).collect();
-        let test_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] == f).collect();
-        let train = recode::subset(&all, &train_idx);
-        let mut test = recode::subset(&all, &test_idx);
-        recode_like(&mut test, &train, path, &loaded, color)?;
-        let tt = fit_and_score(&loaded, None, &train, &test, color)?;
-        let train_nll = row_totals(&tt.train_rows, train.n_rows);
-        let test_nll = row_totals(&tt.test_rows, test.n_rows);
-        n_params = n_params.max(tt.report.k);
-        folds.push(Fold {
-            fold: f + 1,
-            converged: tt.report.converged,
-            status: tt.report.status.clone(),
-            check: gap::check(&train_nll, &test_nll, tt.report.k),
-        });
-        // The training mean of a fold weighs each training row once; pool
-        // the fold means, each repeated per held-out row, so the pooled
-        // training mean averages the folds like the held-out one.
-        let train_mean = train_nll.iter().sum::<f64>() / train_nll.len() as f64;
-        pooled_train.extend(std::iter::repeat_n(train_mean, test_nll.len()));
-        pooled_test.extend(test_nll);
-    }
-    // Each fold trains on about n (k - 1) / k rows.
-    let n_train_typical = all.n_rows * (k - 1) / k;
-    let mut pooled = gap::check(&pooled_train, &pooled_test, n_params);
-    pooled.n_train = n_train_typical;
-    pooled.expected_optimism = n_params as f64 / n_train_typical as f64;
-    pooled.overconfident = pooled.gap > pooled.expected_optimism + gap::GAP_SE * pooled.test_se;
-    let mut warnings: Vec<String> = pooled.warning("cross-validation").into_iter().collect();
-    for f in folds.iter().filter(|f| !f.converged) {
-        warnings.push(format!(
-            "fold {}: the fit did not converge ({})",
-            f.fold, f.status
-        ));
-    }
-    match args.format {
-        Format::Json => json_out(&serde_json::json!({
-            "model": loaded.name,
-            "data": path.display().to_string(),
-            "folds": folds,
-            "pooled": pooled,
-            "seed": args.seed,
-            "warnings": warnings,
-        })),
-        Format::Text => {
-            use std::fmt::Write;
-            let mut out = String::new();
-            let _ = writeln!(
-                out,
-                "{k}-fold cross-validation of {} on {} ({} rows, seed {})",
-                loaded.name,
-                path.display(),
-                all.n_rows,
-                args.seed
-            );
-            let _ = writeln!(
-                out,
-                "  {:>4} {:>8} {:>8} {:>14} {:>14} {:>12}  status",
-                "fold", "n train", "n test", "train mean NLL", "test mean NLL", "gap"
-            );
-            for f in &folds {
-                let _ = writeln!(
-                    out,
-                    "  {:>4} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6}  {}",
-                    f.fold,
-                    f.check.n_train,
-                    f.check.n_test,
-                    f.check.train_mean_nll,
-                    f.check.test_mean_nll,
-                    f.check.gap,
-                    f.status
-                );
-            }
-            let _ = writeln!(
-                out,
-                "  {:>4} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6}  (allowed {:.6})",
-                "all",
-                "",
-                all.n_rows,
-                pooled.train_mean_nll,
-                pooled.test_mean_nll,
-                pooled.gap,
-                pooled.expected_optimism + gap::GAP_SE * pooled.test_se
-            );
-            for w in &warnings {
-                let _ = writeln!(out, "warning: {w}");
-            }
-            write_out(&out)
-        }
-    }
 }

@@ -5,6 +5,7 @@
 //! standard error. Results go to standard output.
 
 mod evaluate;
+mod held_out;
 mod pipeline;
 
 use std::io::IsTerminal;
@@ -14,7 +15,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::optim::Method;
 
-pub use evaluate::{CvArgs, EvalArgs, HeldOutArgs, PredictArgs, SimulateArgs};
+pub use evaluate::{EvalArgs, HeldOutArgs, PredictArgs, SimulateArgs};
+pub use held_out::CvArgs;
 pub use pipeline::Failure;
 
 #[derive(Debug, Parser)]
@@ -188,7 +190,7 @@ pub fn run() -> i32 {
         Command::Eval(args) => evaluate::eval(args, color),
         Command::Predict(args) => evaluate::predict(args, color),
         Command::Simulate(args) => evaluate::simulate(args, color),
-        Command::Cv(args) => evaluate::cv(args, color),
+        Command::Cv(args) => held_out::cv(args, color),
     };
     match result {
         Ok(()) => 0,

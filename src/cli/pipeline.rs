@@ -186,7 +186,7 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         return Err(Failure::Usage);
     };
     if args.held_out.holdout.is_some() || args.held_out.split_column.is_some() {
-        return super::evaluate::fit_held_out(args, &loaded, path, color);
+        return super::held_out::fit_held_out(args, &loaded, path, color);
     }
     let ds = load_data(&loaded, &args.data, path, color)?;
     let mut compiled = compile_on(&loaded, &ds, color)?;

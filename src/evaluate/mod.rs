@@ -20,6 +20,7 @@ pub mod predictive;
 pub mod recode;
 pub mod report;
 pub mod split;
+pub mod table;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
