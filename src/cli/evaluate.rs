@@ -304,7 +304,7 @@ fn recode_to<'a>(
                         rows.join(", ")
                     ))
                     .with_note(format!("The fit knows the levels: {}.", u.known.join(", ")))
-                    .with_help("A parameter per level has no estimate for a level the fit never saw: drop those rows (`--where`) or fit on data that include the level.")
+                    .with_help("A parameter per level has no estimate for a level the fit never saw: remove those rows from the file, or fit on data that include the level.")
             })
             .collect();
         emit(&diags, &loaded.name, &loaded.source, color);
@@ -437,7 +437,7 @@ fn group_codes(ds: &DataSet, col: &str) -> (Vec<String>, Vec<u32>) {
             distinct.dedup();
             let codes = values
                 .iter()
-                .map(|v| distinct.iter().position(|d| d == v).unwrap_or(0) as u32)
+                .map(|v| distinct.binary_search_by(|d| d.total_cmp(v)).unwrap_or(0) as u32)
                 .collect();
             (distinct.iter().map(|v| v.to_string()).collect(), codes)
         }

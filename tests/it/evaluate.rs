@@ -964,3 +964,80 @@ fn compound_distributions_are_evaluated_as_mixtures() {
         "{err}"
     );
 }
+
+/// Runs `nll ARGS` and snapshots "exit: N", stdout and stderr, as the
+/// diagnostics tests do; the fit files under `tests/fixtures/` were written
+/// by `nll fit --output` on the data next to them.
+fn check_run(name: &str, args: &[&str]) {
+    let out = nll(args);
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("panicked"), "{name} panicked:\n{text}");
+    insta::assert_snapshot!(name, text);
+}
+
+#[test]
+fn snapshot_eval_of_a_saved_fit() {
+    check_run(
+        "eval_poisson",
+        &[
+            "eval",
+            POISSON,
+            "--fit",
+            "tests/fixtures/eval_poisson.fit.json",
+            "--data",
+            POISSON_DATA,
+            "--bins",
+            "5",
+        ],
+    );
+}
+
+#[test]
+fn snapshot_changed_model() {
+    check_run(
+        "eval_model_changed",
+        &[
+            "eval",
+            "tests/fixtures/eval_poisson_changed.nll",
+            "--fit",
+            "tests/fixtures/eval_poisson.fit.json",
+            "--data",
+            POISSON_DATA,
+        ],
+    );
+}
+
+#[test]
+fn snapshot_unseen_level() {
+    check_run(
+        "eval_unseen_level",
+        &[
+            "predict",
+            "tests/fixtures/eval_groups.nll",
+            "--fit",
+            "tests/fixtures/eval_groups.fit.json",
+            "--data",
+            "tests/fixtures/eval_groups_new.csv",
+        ],
+    );
+}
+
+#[test]
+fn snapshot_not_a_fit_file() {
+    check_run(
+        "eval_not_a_fit_file",
+        &[
+            "eval",
+            POISSON,
+            "--fit",
+            POISSON_DATA,
+            "--data",
+            POISSON_DATA,
+        ],
+    );
+}
