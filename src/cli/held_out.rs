@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::evaluate::{filter_selection, json_out, needs_data, recode_like, write_fit_file};
-use super::pipeline::{compile_on, emit, load_data_with, load_model, write_out, Failure, Loaded};
+use super::pipeline::{emit, load_data_with, load_model, write_out, Failure, Loaded};
 use super::{DataArgs, FitArgs, Format};
 use crate::compile::{self, Compiled};
 use crate::data::{DataSet, LoadOptions};
@@ -57,9 +57,27 @@ fn fit_and_score(
     args_fit: Option<&FitArgs>,
     train: &DataSet,
     test: &DataSet,
+    fold: Option<(usize, usize)>,
     color: bool,
 ) -> Result<TrainTest, Failure> {
-    let mut compiled = compile_on(loaded, train, color)?;
+    // Errors name the fold they happened in; the model's warnings, the same
+    // for every fold, are shown once.
+    let report_diags = |diags: Vec<Diagnostic>| {
+        let diags: Vec<Diagnostic> = match fold {
+            Some((k, n)) => diags
+                .into_iter()
+                .map(|d| d.with_note(format!("In fold {k} of {n}.")))
+                .collect(),
+            None => diags,
+        };
+        emit(&diags, &loaded.name, &loaded.source, color);
+        Failure::Input
+    };
+    let mut compiled =
+        compile::compile(&loaded.model, train, &train.source_rows).map_err(report_diags)?;
+    if fold.is_none_or(|(k, _)| k == 1) {
+        emit(&compiled.warnings, &loaded.name, &loaded.source, color);
+    }
     let opts = match args_fit {
         Some(a) => {
             if a.jacobian {
@@ -73,16 +91,10 @@ fn fit_and_score(
         }
         None => FitOptions::default(),
     };
-    let mut report = infer::fit(&compiled, &opts).map_err(|diags| {
-        emit(&diags, &loaded.name, &loaded.source, color);
-        Failure::Input
-    })?;
+    let mut report = infer::fit(&compiled, &opts).map_err(report_diags)?;
     report.n_dropped = train.n_dropped;
     let test_compiled =
-        compile::compile(&loaded.model, test, &test.source_rows).map_err(|diags| {
-            emit(&diags, &loaded.name, &loaded.source, color);
-            Failure::Input
-        })?;
+        compile::compile(&loaded.model, test, &test.source_rows).map_err(report_diags)?;
     let opts = EvalOptions::default();
     let train_rows = evaluate::statement_rows(&compiled, &report.theta, &loaded.source, &opts);
     let test_rows = evaluate::statement_rows(&test_compiled, &report.theta, &loaded.source, &opts);
@@ -228,7 +240,7 @@ pub(super) fn fit_held_out(
         )
     };
     recode_like(&mut test, &train, path, loaded, color)?;
-    let tt = fit_and_score(loaded, Some(args), &train, &test, color)?;
+    let tt = fit_and_score(loaded, Some(args), &train, &test, None, color)?;
     if let Some(out) = &h.output {
         write_fit_file(
             out,
@@ -295,7 +307,7 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
         let train = recode::subset(&all, &train_idx);
         let mut test = recode::subset(&all, &test_idx);
         recode_like(&mut test, &train, path, &loaded, color)?;
-        let tt = fit_and_score(&loaded, None, &train, &test, color)?;
+        let tt = fit_and_score(&loaded, None, &train, &test, Some((f + 1, k)), color)?;
         let train_nll = row_totals(&tt.train_rows, train.n_rows);
         let test_nll = row_totals(&tt.test_rows, test.n_rows);
         n_params = n_params.max(tt.report.k);
