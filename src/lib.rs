@@ -19,6 +19,8 @@
 //! - [`eval`] compiles graph roots to a flat program over column chunks.
 //! - [`optim`] minimises; [`infer`] turns the optimum into a report with
 //!   standard errors and an honest status.
+//! - [`evaluate`] applies a fit to other rows (held-out metrics,
+//!   calibration, prediction, simulation); [`fitfile`] keeps a fit on disk.
 //! - [`diag`] holds diagnostics and renders them; [`cli`] is the command line.
 
 pub mod cli;

@@ -454,7 +454,7 @@ pub fn evaluate_statement(sr: &StatementRows, rows: &[usize], n_bins: usize) -> 
                     .map(|(k, pk)| (pk - f64::from(u8::from(k == class[i]))).powi(2))
                     .sum::<f64>();
             }
-            let accuracy = mean_over_hits(&hit, rows);
+            let accuracy = metrics::mean_over(&hit, rows);
             eval.classification = Some(class_metrics(
                 eval.mean_nll,
                 brier / n as f64,
@@ -555,12 +555,8 @@ fn class_metrics(
     }
 }
 
-fn mean_over_hits(hit: &[f64], rows: &[usize]) -> f64 {
-    metrics::mean_over(hit, rows)
-}
-
 /// The first largest entry: (index, value).
-fn argmax(v: &[f64]) -> (usize, f64) {
+pub(crate) fn argmax(v: &[f64]) -> (usize, f64) {
     v.iter()
         .enumerate()
         .fold((0, f64::NEG_INFINITY), |best, (k, x)| {

@@ -98,14 +98,7 @@ pub fn prediction_csv(rows: &[StatementRows], source_rows: &[usize], level: f64)
                     for p in &probs[i] {
                         fields.push(csv_num(Some(*p)));
                     }
-                    let (top, _) =
-                        probs[i]
-                            .iter()
-                            .enumerate()
-                            .fold(
-                                (0, f64::NEG_INFINITY),
-                                |b, (k, p)| if *p > b.1 { (k, *p) } else { b },
-                            );
+                    let (top, _) = super::argmax(&probs[i]);
                     fields.push(csv_field(levels.get(top).map(String::as_str).unwrap_or("")));
                 }
                 Prediction::Distribution { dists, .. } => {
