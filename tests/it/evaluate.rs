@@ -1041,3 +1041,64 @@ fn snapshot_not_a_fit_file() {
         ],
     );
 }
+
+#[test]
+fn fit_file_names_elements_as_the_report_does() {
+    // A coefficient matrix: the fit file lists W[k,d] like the report.
+    let dir = scratch("names");
+    let fit = dir.join("fit.json");
+    let model = "examples/iris_softmax_matrix.nll";
+    let data = "examples/data/iris.csv";
+    let report = json(&fit_to(model, data, &fit, &["--format", "json"]));
+    let reported: Vec<&str> = report["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    let saved = estimates(&fit);
+    let names: Vec<&str> = saved.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(names, reported);
+    assert!(names.iter().any(|n| n.starts_with("W[")), "{names:?}");
+    let levels = &json(&std::fs::read_to_string(&fit).expect("fit file"))["data"]["columns"];
+    let species = levels
+        .as_array()
+        .expect("columns")
+        .iter()
+        .find(|c| c["name"] == "species")
+        .expect("species column");
+    assert_eq!(
+        species["levels"],
+        serde_json::json!(["setosa", "versicolor", "virginica"])
+    );
+
+    // Rows of one class only are still coded with the three fitted levels.
+    let report = json(&nll_ok(&[
+        "eval",
+        model,
+        "--fit",
+        s(&fit),
+        "--data",
+        data,
+        "--where",
+        "species=virginica",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(report["statements"][0]["n_rows"], 50);
+    let pred = nll_ok(&[
+        "predict",
+        model,
+        "--fit",
+        s(&fit),
+        "--data",
+        data,
+        "--where",
+        "species=virginica",
+    ]);
+    let header = pred.lines().next().expect("header");
+    assert!(
+        header.ends_with("prob_setosa,prob_versicolor,prob_virginica,predicted"),
+        "{header}"
+    );
+}
