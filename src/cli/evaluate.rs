@@ -20,7 +20,7 @@ use crate::fitfile::{self, FitFile, FitFileError, ModelIdentity};
 use crate::infer::FitReport;
 
 /// Options of `nll fit` that keep the fit or hold rows out of it.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct HeldOutArgs {
     /// Write the fit (estimates, theta, covariance, model hash, data summary) to this JSON file.
     #[arg(long, value_name = "FIT.json")]

@@ -129,7 +129,11 @@ fn held_out_summary(tt: &TrainTest, selection: String, n_train: usize, n_test: u
         k,
     );
     let mut warnings = Vec::new();
-    if let Some(w) = total.warning("all statements") {
+    let what = match statements.as_slice() {
+        [(label, _)] => format!("`{label}`"),
+        _ => "all statements".to_string(),
+    };
+    if let Some(w) = total.warning(&what) {
         warnings.push(w);
     }
     if statements.len() > 1 {
@@ -166,7 +170,7 @@ fn held_out_text(h: &HeldOut) -> String {
             g.train_mean_nll,
             g.test_mean_nll,
             g.gap,
-            g.expected_optimism + gap::GAP_SE * g.test_se
+            g.allowed()
         );
     };
     for (label, g) in &h.statements {
@@ -329,7 +333,7 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
     let mut pooled = gap::check(&pooled_train, &pooled_test, n_params);
     pooled.n_train = n_train_typical;
     pooled.expected_optimism = n_params as f64 / n_train_typical as f64;
-    pooled.overconfident = pooled.gap > pooled.expected_optimism + gap::GAP_SE * pooled.test_se;
+    pooled.overconfident = pooled.gap > pooled.allowed();
     let mut warnings: Vec<String> = pooled.warning("cross-validation").into_iter().collect();
     for f in folds.iter().filter(|f| !f.converged) {
         warnings.push(format!(
@@ -384,7 +388,7 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
                 pooled.train_mean_nll,
                 pooled.test_mean_nll,
                 pooled.gap,
-                pooled.expected_optimism + gap::GAP_SE * pooled.test_se
+                pooled.allowed()
             );
             for w in &warnings {
                 let _ = writeln!(out, "warning: {w}");

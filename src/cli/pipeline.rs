@@ -124,7 +124,7 @@ pub(super) fn load_data_with(
     }
 }
 
-pub(super) fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
+fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
     let compiled = compile::compile(&loaded.model, ds, &ds.source_rows).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);
         Failure::Input

@@ -547,6 +547,43 @@ fn overconfident_model_shows_low_coverage_and_warns() {
     assert!(text.contains("WELL BELOW NOMINAL"), "{text}");
     assert!(text.contains("warning: `y ~ Normal`"), "{text}");
 
+    // The same split through `fit --split-column`: the held-out mean NLL
+    // is far above the training one, beyond k / n_train and 2 standard
+    // errors, so the gap warning fires.
+    let combined = _dir.join("combined.csv");
+    let mut text = String::from("x,y,part\n");
+    for (file, part) in [(HETERO_TRAIN, "near"), (test, "far")] {
+        let body = std::fs::read_to_string(repo_path(file)).expect("fixture");
+        for line in body.lines().skip(1) {
+            text.push_str(&format!("{line},{part}\n"));
+        }
+    }
+    std::fs::write(&combined, text).expect("combined data");
+    let split = [
+        "fit",
+        model,
+        "--data",
+        s(&combined),
+        "--split-column",
+        "part",
+        "--train-value",
+        "near",
+        "--test-value",
+        "far",
+    ];
+    let mut as_json = split.to_vec();
+    as_json.extend(["--format", "json"]);
+    let out = json(&nll_ok(&as_json));
+    let total = &out["held_out"]["total"];
+    assert_eq!(total["n_train"], 300);
+    assert_eq!(total["n_test"], 200);
+    assert_eq!(total["overconfident"], true, "{total}");
+    let text = nll_ok(&split);
+    assert!(
+        text.contains("warning: `y ~ Normal`: the held-out mean NLL"),
+        "{text}"
+    );
+
     // On the training range the same fit is calibrated: no warning.
     let train = nll_ok(&["eval", model, "--fit", s(&fit), "--data", HETERO_TRAIN]);
     assert!(!train.contains("warning"), "{train}");
