@@ -816,6 +816,28 @@ fn bad_input_gives_located_errors() {
     let err = nll_err(&["eval", model, "--fit", s(&junk), "--data", data]);
     assert!(err.contains("error[E602]"), "{err}");
 
+    // An output file that cannot be written.
+    let err = nll_err(&[
+        "predict",
+        model,
+        "--fit",
+        s(&fit),
+        "--data",
+        data,
+        "--out",
+        s(&dir.join("no/such/folder/pred.csv")),
+    ]);
+    assert!(err.contains("error[E606]: cannot write"), "{err}");
+
+    // A holdout share outside (0, 1) is a wrong command line: status 2.
+    let out = nll(&["fit", model, "--data", data, "--holdout", "1.5"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error[E608]: --holdout 1.5 cannot split 400 rows"),
+        "{err}"
+    );
+
     // A bad cell in the test file is located by row.
     let bad = dir.join("bad.csv");
     std::fs::write(&bad, "x,count\n1,2\nabc,1\n").expect("data");
