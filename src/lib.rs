@@ -22,6 +22,8 @@
 //! - [`plot`] draws SVG figures of a fit (residuals, Q-Q, profiles).
 //! - [`diag`] holds diagnostics and renders them; [`cli`] is the command line,
 //!   and [`repl`] the interactive session.
+//! - [`evaluate`] applies a fit to other rows (held-out metrics,
+//!   calibration, prediction, simulation); [`fitfile`] keeps a fit on disk.
 
 pub mod cli;
 pub mod compile;
@@ -29,7 +31,9 @@ pub mod data;
 pub mod diag;
 pub mod dist;
 pub mod eval;
+pub mod evaluate;
 pub mod explain;
+pub mod fitfile;
 pub mod graph;
 pub mod infer;
 pub mod model;

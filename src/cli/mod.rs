@@ -5,7 +5,9 @@
 //! standard error. Results go to standard output.
 
 mod compare;
+mod evaluate;
 mod extras;
+mod held_out;
 mod pipeline;
 
 use std::io::IsTerminal;
@@ -15,6 +17,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::optim::Method;
 
+pub use evaluate::{EvalArgs, HeldOutArgs, PredictArgs, SimulateArgs};
+pub use held_out::CvArgs;
 pub use pipeline::Failure;
 
 #[derive(Debug, Parser)]
@@ -41,6 +45,14 @@ pub enum Command {
     Compile(CompileArgs),
     /// Print the model's negative log-likelihood as mathematics, with its derivatives.
     Explain(ExplainArgs),
+    /// Evaluate a saved fit on data: NLL per statement, calibration, PIT, interval coverage.
+    Eval(EvalArgs),
+    /// Predict from a saved fit: each row's distribution arguments, mean and interval, or class probabilities.
+    Predict(PredictArgs),
+    /// Draw outcomes from a saved fit, reproducibly with a seed.
+    Simulate(SimulateArgs),
+    /// K-fold cross-validation: training against held-out mean NLL.
+    Cv(CvArgs),
     /// Fit several models to the same data and compare them: AIC, BIC, Akaike weights, likelihood-ratio tests.
     Compare(CompareArgs),
     /// Build, evaluate and fit a model interactively (or from a script on standard input).
@@ -160,6 +172,8 @@ pub struct FitArgs {
     /// profile of each parameter given to --profile.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub held_out: HeldOutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +284,10 @@ pub fn run() -> i32 {
             );
         }
         Command::Compare(args) => compare::compare_cmd(args, color),
+        Command::Eval(args) => evaluate::eval(args, color),
+        Command::Predict(args) => evaluate::predict(args, color),
+        Command::Simulate(args) => evaluate::simulate(args, color),
+        Command::Cv(args) => held_out::cv(args, color),
     };
     match result {
         Ok(()) => 0,

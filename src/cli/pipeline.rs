@@ -87,7 +87,24 @@ pub(super) fn load_data(
         drop_missing: args.drop_missing,
         filters: args.filters.clone(),
     };
-    match data::load_csv(path, &compile::column_requests(&loaded.model), &opts) {
+    load_data_with(
+        loaded,
+        &compile::column_requests(&loaded.model),
+        &opts,
+        path,
+        color,
+    )
+}
+
+/// Loads the requested columns of `path`, reporting every data problem.
+pub(super) fn load_data_with(
+    loaded: &Loaded,
+    requests: &[data::ColumnRequest],
+    opts: &LoadOptions,
+    path: &Path,
+    color: bool,
+) -> Result<DataSet, Failure> {
+    match data::load_csv(path, requests, opts) {
         Ok(ds) => Ok(ds),
         Err(err) => {
             let diags = err.to_diagnostics(&path.display().to_string());
@@ -158,6 +175,9 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         emit(&[d], &loaded.name, &loaded.source, color);
         return Err(Failure::Usage);
     };
+    if args.held_out.holdout.is_some() || args.held_out.split_column.is_some() {
+        return super::held_out::fit_held_out(args, &loaded, path, color);
+    }
     let ds = load_data(&loaded, &args.data, path, color)?;
     let mut compiled = compile_on(&loaded, &ds, color)?;
     if args.jacobian {
@@ -181,6 +201,12 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         }
         super::extras::ExtrasError::Io(msg) => Failure::Io(msg),
     })?;
+    if let Some(out) = &args.held_out.output {
+        let selection = super::evaluate::filter_selection(&args.data);
+        super::evaluate::write_fit_file(
+            out, &loaded, path, &ds, selection, &compiled, &report, color,
+        )?;
+    }
     match args.format {
         Format::Text => write_out(&format!("{}{}", report.to_text(), extras.to_text()))?,
         Format::Json => match serde_json::to_string_pretty(&extras.output(&report)) {

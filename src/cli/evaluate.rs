@@ -1,0 +1,522 @@
+//! The commands that use a saved fit: `fit --output` writes it, `eval`,
+//! `predict` and `simulate` apply it to new data. The numbers come from
+//! `crate::evaluate`; this file loads, lines new data up with the fit (its
+//! factor levels, stand-ins for absent outcomes) and reports problems as
+//! diagnostics. `held_out.rs` holds the commands that split rows.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::pipeline::{emit, load_data_with, load_model, write_out, Failure, Loaded};
+use super::{DataArgs, Format};
+use crate::compile::{self, Compiled};
+use crate::data::{self, Column, ColumnKind, ColumnRequest, DataSet, LoadOptions};
+use crate::diag::Diagnostic;
+use crate::evaluate::{self, recode, EvalOptions, Prediction, StatementRows};
+use crate::fitfile::{self, FitFile, FitFileError, ModelIdentity};
+use crate::infer::FitReport;
+
+/// Options of `nll fit` that keep the fit or hold rows out of it.
+#[derive(Debug, Args)]
+pub struct HeldOutArgs {
+    /// Write the fit (estimates, theta, covariance, model hash, data summary) to this JSON file.
+    #[arg(long, value_name = "FIT.json")]
+    pub output: Option<PathBuf>,
+    /// Hold out this share of the rows, drawn at random with --seed, and evaluate on them.
+    #[arg(long, value_name = "FRACTION", conflicts_with = "split_column")]
+    pub holdout: Option<f64>,
+    /// Seed of the random holdout split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fit on the rows where COLUMN is --train-value and evaluate on those where it is --test-value.
+    #[arg(long, value_name = "COLUMN")]
+    pub split_column: Option<String>,
+    /// The training rows' value of --split-column.
+    #[arg(long, default_value = "train", requires = "split_column")]
+    pub train_value: String,
+    /// The held-out rows' value of --split-column.
+    #[arg(long, default_value = "test", requires = "split_column")]
+    pub test_value: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    /// The fit file written by `nll fit --output`.
+    #[arg(long, value_name = "FIT.json")]
+    pub fit: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Repeat every metric for each value of this column.
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// Bins of the reliability tables and the PIT histogram.
+    #[arg(long, default_value_t = evaluate::DEFAULT_BINS as u64, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub bins: u64,
+    /// Seed of the randomised PIT of count outcomes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write SVG figures (reliability diagram, PIT histogram, intervals) into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    /// The fit file written by `nll fit --output`.
+    #[arg(long, value_name = "FIT.json")]
+    pub fit: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Level of the central prediction interval.
+    #[arg(long, default_value_t = 0.95, value_parser = parse_level)]
+    pub level: f64,
+    /// Write the CSV to this file (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    /// The fit file written by `nll fit --output`.
+    #[arg(long, value_name = "FIT.json")]
+    pub fit: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Number of simulated data sets.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub draws: u64,
+    /// Write the CSV to this file (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_level(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "the level must be strictly between 0 and 1, found {v}"
+        ))
+    }
+}
+
+/// The `--where` filters as text, for the fit file's data summary.
+pub(super) fn filter_selection(args: &DataArgs) -> Vec<String> {
+    args.filters
+        .iter()
+        .map(|(c, v)| format!("{c} = {v}"))
+        .collect()
+}
+
+/// The model's identity for a fit file.
+fn identity(loaded: &Loaded) -> ModelIdentity {
+    // The source parsed when it was loaded, so it parses again.
+    let hash = match crate::syntax::parse_program(&loaded.source) {
+        Ok(program) => fitfile::model_hash(&program, &loaded.model),
+        Err(_) => String::new(),
+    };
+    ModelIdentity {
+        file: loaded.name.clone(),
+        hash,
+        params: loaded.model.params.iter().map(|p| p.name.clone()).collect(),
+    }
+}
+
+/// Writes the fit file of a finished fit.
+pub(super) fn write_fit_file(
+    out: &Path,
+    loaded: &Loaded,
+    data_path: &Path,
+    ds: &DataSet,
+    selection: Vec<String>,
+    compiled: &Compiled,
+    report: &FitReport,
+    color: bool,
+) -> Result<(), Failure> {
+    let summary = fitfile::summarize_data(&data_path.display().to_string(), ds, selection);
+    let fit = FitFile::new(identity(loaded), summary, compiled, report);
+    fitfile::write_atomic(out, fit.to_json().as_bytes()).map_err(|e| {
+        let d = Diagnostic::error(
+            "E701",
+            format!("cannot write fit file `{}`: {e}", out.display()),
+        )
+        .with_note("Nothing was written: the file is replaced whole or left as it was.");
+        emit(&[d], &loaded.name, &loaded.source, color);
+        Failure::Input
+    })
+}
+
+/// Reports an output file or folder that cannot be written (E706).
+fn output_failure(loaded: &Loaded, what: &Path, e: &std::io::Error, color: bool) -> Failure {
+    let d = Diagnostic::error("E706", format!("cannot write `{}`: {e}", what.display()));
+    emit(&[d], &loaded.name, &loaded.source, color);
+    Failure::Input
+}
+
+/// Reads a fit file for the loaded model, with a diagnostic when it cannot
+/// be used.
+fn load_fit(loaded: &Loaded, path: &Path, color: bool) -> Result<FitFile, Failure> {
+    let id = identity(loaded);
+    FitFile::load(path, &id.hash, &id.params).map_err(|e| {
+        let d = match &e {
+            FitFileError::Read { .. } => Diagnostic::error("E701", e.to_string()),
+            FitFileError::Invalid { .. } => Diagnostic::error("E702", e.to_string())
+                .with_help("Give a file written by `nll fit --output`."),
+            FitFileError::ModelChanged {
+                fitted_file,
+                fitted_params,
+                params,
+                ..
+            } => Diagnostic::error("E703", e.to_string())
+                .with_note(format!(
+                    "The fit was made with model `{fitted_file}` (parameters {}); this model `{}` has parameters {}. Comments and spacing do not count; any change to a statement, a declaration or the parameter order does.",
+                    fitted_params.join(", "),
+                    loaded.name,
+                    params.join(", ")
+                ))
+                .with_help("Fit this model again with `nll fit ... --output FIT.json`, or give the model the fit was made with."),
+        };
+        emit(&[d], &loaded.name, &loaded.source, color);
+        Failure::Input
+    })
+}
+
+/// Names on the left of likelihood statements that are plain columns,
+/// with the support of their distribution.
+fn outcome_columns(loaded: &Loaded) -> Vec<(String, crate::dist::Support)> {
+    use crate::syntax::ast::ExprKind;
+    let mut out = Vec::new();
+    for s in loaded.model.statements.iter().filter(|s| !s.is_prior) {
+        let ExprKind::Name(name) = &s.lhs.kind else {
+            continue;
+        };
+        let support = match &s.compound {
+            Some((_, comps)) => comps
+                .first()
+                .map(|c| c.family.support)
+                .unwrap_or(s.family.support),
+            None => s.family.support,
+        };
+        if let Some(dv) = loaded.model.data_var(name) {
+            for c in &dv.columns {
+                out.push((c.clone(), support));
+            }
+        }
+    }
+    out
+}
+
+/// What new data must hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcomes {
+    /// Evaluation: every column, outcomes included.
+    Required,
+    /// Prediction and simulation: outcome columns absent from the file get
+    /// stand-in values.
+    Optional,
+}
+
+/// Loads new data for a fit: the model's columns (and `extra` ones), factors
+/// coded with the fit's levels.
+fn load_new_data(
+    loaded: &Loaded,
+    fit: &FitFile,
+    args: &DataArgs,
+    path: &Path,
+    outcomes: Outcomes,
+    extra: Option<&str>,
+    color: bool,
+) -> Result<DataSet, Failure> {
+    let mut requests = compile::column_requests(&loaded.model);
+    let mut stand_ins = Vec::new();
+    if outcomes == Outcomes::Optional {
+        // A header that cannot be read is reported by the load below.
+        if let Ok(header) = data::read_header(path) {
+            for (name, support) in outcome_columns(loaded) {
+                if header.iter().any(|h| h == &name) {
+                    continue;
+                }
+                if let Some(pos) = requests.iter().position(|r| r.name == name) {
+                    let r = requests.remove(pos);
+                    stand_ins.push((r, support));
+                }
+            }
+        }
+    }
+    if let Some(col) = extra {
+        if !requests.iter().any(|r| r.name == col) {
+            requests.push(ColumnRequest::new(col, ColumnKind::Factor));
+        }
+    }
+    let opts = LoadOptions {
+        drop_missing: args.drop_missing,
+        filters: args.filters.clone(),
+    };
+    let mut ds = load_data_with(loaded, &requests, &opts, path, color)?;
+    for (r, support) in &stand_ins {
+        recode::add_placeholder(&mut ds, &r.name, r.kind, *support, fit.levels_of(&r.name));
+    }
+    recode_to(&mut ds, |name| fit.levels_of(name), path, loaded, color)?;
+    Ok(ds)
+}
+
+/// Codes the factors of `ds` with known levels; unknown levels are E704.
+fn recode_to<'a>(
+    ds: &mut DataSet,
+    levels_of: impl Fn(&str) -> Option<&'a [String]>,
+    path: &Path,
+    loaded: &Loaded,
+    color: bool,
+) -> Result<(), Failure> {
+    recode::recode_factors(ds, levels_of).map_err(|unknown| {
+        let diags: Vec<Diagnostic> = unknown
+            .iter()
+            .map(|u| {
+                let rows: Vec<String> = u.rows.iter().map(|r| r.to_string()).collect();
+                let more = if u.n_rows > u.rows.len() {
+                    format!(", and {} more", u.n_rows - u.rows.len())
+                } else {
+                    String::new()
+                };
+                Diagnostic::error("E704", u.to_string())
+                    .with_note(format!(
+                        "In data file `{}`, rows {}{more} (counted from 1 for the first data row).",
+                        path.display(),
+                        rows.join(", ")
+                    ))
+                    .with_note(format!("The fit knows the levels: {}.", u.known.join(", ")))
+                    .with_help("A parameter per level has no estimate for a level the fit never saw: remove those rows from the file, or fit on data that include the level.")
+            })
+            .collect();
+        emit(&diags, &loaded.name, &loaded.source, color);
+        Failure::Input
+    })
+}
+
+/// Codes the factors of held-out rows with the training rows' levels.
+pub(super) fn recode_like(
+    test: &mut DataSet,
+    train: &DataSet,
+    path: &Path,
+    loaded: &Loaded,
+    color: bool,
+) -> Result<(), Failure> {
+    let levels_of = |name: &str| match train.column(name) {
+        Some(Column::Factor { levels, .. }) => Some(levels.as_slice()),
+        _ => None,
+    };
+    recode_to(test, levels_of, path, loaded, color)
+}
+
+/// Compiles the model on new data and checks its parameters are the fit's.
+fn compile_for_fit(
+    loaded: &Loaded,
+    ds: &DataSet,
+    fit: &FitFile,
+    color: bool,
+) -> Result<Compiled, Failure> {
+    let compiled = compile::compile(&loaded.model, ds, &ds.source_rows).map_err(|diags| {
+        emit(&diags, &loaded.name, &loaded.source, color);
+        Failure::Input
+    })?;
+    let names: Vec<&str> = compiled.params.iter().map(|p| p.name.as_str()).collect();
+    let fitted: Vec<&str> = fit.estimates.iter().map(|e| e.name.as_str()).collect();
+    if names != fitted {
+        let d = Diagnostic::error(
+            "E705",
+            "the model's parameters on this data differ from the fit's",
+        )
+        .with_note(format!("The fit has: {}.", fitted.join(", ")))
+        .with_note(format!("On this data the model has: {}.", names.join(", ")));
+        emit(&[d], &loaded.name, &loaded.source, color);
+        return Err(Failure::Input);
+    }
+    Ok(compiled)
+}
+
+pub(super) fn needs_data<'a>(
+    args: &'a DataArgs,
+    loaded: &Loaded,
+    command: &str,
+    color: bool,
+) -> Result<&'a Path, Failure> {
+    args.data.as_deref().ok_or_else(|| {
+        let d = Diagnostic::error("E002", format!("`nll {command}` needs data"))
+            .with_help("Give the data file with --data FILE.csv.");
+        emit(&[d], &loaded.name, &loaded.source, color);
+        Failure::Usage
+    })
+}
+
+/// `nll eval`.
+pub fn eval(args: &EvalArgs, color: bool) -> Result<(), Failure> {
+    let loaded = load_model(&args.model, color)?;
+    let fit = load_fit(&loaded, &args.fit, color)?;
+    let path = needs_data(&args.data, &loaded, "eval", color)?;
+    let ds = load_new_data(
+        &loaded,
+        &fit,
+        &args.data,
+        path,
+        Outcomes::Required,
+        args.by.as_deref(),
+        color,
+    )?;
+    let compiled = compile_for_fit(&loaded, &ds, &fit, color)?;
+    let opts = EvalOptions {
+        n_bins: args.bins as usize,
+        seed: args.seed,
+    };
+    let rows = evaluate::statement_rows(&compiled, &fit.theta, &loaded.source, &opts);
+    let groups = match &args.by {
+        Some(col) => Some(group_codes(&ds, col)),
+        None => None,
+    };
+    let report = evaluate::report::build(
+        (
+            loaded.name.clone(),
+            args.fit.display().to_string(),
+            path.display().to_string(),
+        ),
+        &rows,
+        compiled.n_rows,
+        opts.n_bins,
+        opts.seed,
+        groups.as_ref().map(|(levels, codes)| {
+            (
+                args.by.as_deref().unwrap_or(""),
+                levels.as_slice(),
+                codes.as_slice(),
+            )
+        }),
+    );
+    if let Some(dir) = &args.plot {
+        evaluate::plot::write_all(dir, &rows, &report)
+            .map_err(|e| output_failure(&loaded, dir, &e, color))?;
+    }
+    match args.format {
+        Format::Text => write_out(&report.to_text()),
+        Format::Json => json_out(&report),
+    }
+}
+
+pub(super) fn json_out<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => write_out(&format!("{s}\n")),
+        Err(e) => Err(Failure::Io(format!("cannot write JSON: {e}"))),
+    }
+}
+
+/// The levels of the grouping column and each row's code: a factor as
+/// loaded, or the distinct values of a numeric column in increasing order.
+fn group_codes(ds: &DataSet, col: &str) -> (Vec<String>, Vec<u32>) {
+    match ds.column(col) {
+        Some(Column::Factor { codes, levels }) => (levels.clone(), codes.clone()),
+        Some(Column::Real(values)) => {
+            let mut distinct: Vec<f64> = values.clone();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            let codes = values
+                .iter()
+                .map(|v| distinct.binary_search_by(|d| d.total_cmp(v)).unwrap_or(0) as u32)
+                .collect();
+            (distinct.iter().map(|v| v.to_string()).collect(), codes)
+        }
+        None => (Vec::new(), Vec::new()),
+    }
+}
+
+/// A fit applied to new data: the model, the data as coded for the fit,
+/// the compiled model and each statement's per-row predictions.
+struct Applied {
+    loaded: Loaded,
+    ds: DataSet,
+    compiled: Compiled,
+    rows: Vec<StatementRows>,
+}
+
+/// Loads the model, the fit and new data whose outcomes may be absent, and
+/// evaluates every statement's predictions at the fit.
+fn apply_fit(
+    model: &Path,
+    fit_path: &Path,
+    data: &DataArgs,
+    command: &str,
+    color: bool,
+) -> Result<Applied, Failure> {
+    let loaded = load_model(model, color)?;
+    let fit = load_fit(&loaded, fit_path, color)?;
+    let path = needs_data(data, &loaded, command, color)?;
+    let ds = load_new_data(&loaded, &fit, data, path, Outcomes::Optional, None, color)?;
+    let compiled = compile_for_fit(&loaded, &ds, &fit, color)?;
+    let opts = EvalOptions::default();
+    let rows = evaluate::statement_rows(&compiled, &fit.theta, &loaded.source, &opts);
+    Ok(Applied {
+        loaded,
+        ds,
+        compiled,
+        rows,
+    })
+}
+
+/// `nll predict`.
+pub fn predict(args: &PredictArgs, color: bool) -> Result<(), Failure> {
+    let a = apply_fit(&args.model, &args.fit, &args.data, "predict", color)?;
+    let csv = evaluate::table::prediction_csv(&a.rows, &a.compiled.source_rows, args.level);
+    write_csv(&csv, args.out.as_deref(), &a.loaded, color)
+}
+
+pub(super) fn write_csv(
+    text: &str,
+    out: Option<&Path>,
+    loaded: &Loaded,
+    color: bool,
+) -> Result<(), Failure> {
+    match out {
+        None => write_out(text),
+        Some(p) => fitfile::write_atomic(p, text.as_bytes())
+            .map_err(|e| output_failure(loaded, p, &e, color)),
+    }
+}
+
+/// `nll simulate`.
+pub fn simulate(args: &SimulateArgs, color: bool) -> Result<(), Failure> {
+    let Applied {
+        loaded, ds, rows, ..
+    } = apply_fit(&args.model, &args.fit, &args.data, "simulate", color)?;
+    if let Some(sr) = rows
+        .iter()
+        .find(|r| matches!(r.prediction, Prediction::Unsupported(_)))
+    {
+        let d = Diagnostic::error("E707", format!("cannot simulate `{}`", sr.label)).with_note(
+            match &sr.prediction {
+                Prediction::Unsupported(why) => format!("{why}."),
+                _ => String::new(),
+            },
+        );
+        emit(&[d], &loaded.name, &loaded.source, color);
+        return Err(Failure::Input);
+    }
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let csv = evaluate::table::simulation_csv(&ds, &rows, args.draws as usize, &mut rng);
+    write_csv(&csv, args.out.as_deref(), &loaded, color)
+}

@@ -1,0 +1,400 @@
+//! Training against held-out rows: `nll fit --holdout`, `nll fit
+//! --split-column` and `nll cv`. Each split is fitted on its training rows
+//! and both parts are scored per row with the compiled model; the
+//! comparison and its warning rule are in `crate::evaluate::gap`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::evaluate::{filter_selection, json_out, needs_data, recode_like, write_fit_file};
+use super::pipeline::{emit, load_data_with, load_model, write_out, Failure, Loaded};
+use super::{DataArgs, FitArgs, Format};
+use crate::compile::{self, Compiled};
+use crate::data::{DataSet, LoadOptions};
+use crate::diag::Diagnostic;
+use crate::evaluate::{self, gap, recode, split, EvalOptions, StatementRows};
+use crate::infer::{self, FitOptions, FitReport};
+
+#[derive(Debug, Args)]
+pub struct CvArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Number of folds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    pub folds: u64,
+    /// Seed of the random fold assignment.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Per-row NLL summed over the likelihood statements.
+fn row_totals(rows: &[StatementRows], n_rows: usize) -> Vec<f64> {
+    let mut total = vec![0.0; n_rows];
+    for sr in rows {
+        for (t, v) in total.iter_mut().zip(&sr.nll) {
+            *t += v;
+        }
+    }
+    total
+}
+
+/// Fits on `train` and evaluates per-row NLL on `train` and `test`.
+struct TrainTest {
+    compiled: Compiled,
+    report: FitReport,
+    train_rows: Vec<StatementRows>,
+    test_rows: Vec<StatementRows>,
+}
+
+fn fit_and_score(
+    loaded: &Loaded,
+    args_fit: Option<&FitArgs>,
+    train: &DataSet,
+    test: &DataSet,
+    fold: Option<(usize, usize)>,
+    color: bool,
+) -> Result<TrainTest, Failure> {
+    // Errors name the fold they happened in; the model's warnings, the same
+    // for every fold, are shown once.
+    let report_diags = |diags: Vec<Diagnostic>| {
+        let diags: Vec<Diagnostic> = match fold {
+            Some((k, n)) => diags
+                .into_iter()
+                .map(|d| d.with_note(format!("In fold {k} of {n}.")))
+                .collect(),
+            None => diags,
+        };
+        emit(&diags, &loaded.name, &loaded.source, color);
+        Failure::Input
+    };
+    let mut compiled =
+        compile::compile(&loaded.model, train, &train.source_rows).map_err(report_diags)?;
+    if fold.is_none_or(|(k, _)| k == 1) {
+        emit(&compiled.warnings, &loaded.name, &loaded.source, color);
+    }
+    let opts = match args_fit {
+        Some(a) => {
+            if a.jacobian {
+                compiled = compiled.with_jacobian();
+            }
+            FitOptions {
+                starts: a.starts.clone(),
+                max_iter: a.max_iter,
+                method: super::method_of(a),
+                ..FitOptions::default()
+            }
+        }
+        None => FitOptions::default(),
+    };
+    let mut report = infer::fit(&compiled, &opts).map_err(report_diags)?;
+    report.n_dropped = train.n_dropped;
+    let test_compiled =
+        compile::compile(&loaded.model, test, &test.source_rows).map_err(report_diags)?;
+    let opts = EvalOptions::default();
+    let train_rows = evaluate::statement_rows(&compiled, &report.theta, &loaded.source, &opts);
+    let test_rows = evaluate::statement_rows(&test_compiled, &report.theta, &loaded.source, &opts);
+    Ok(TrainTest {
+        compiled,
+        report,
+        train_rows,
+        test_rows,
+    })
+}
+
+/// Training and held-out mean NLL of each statement and of all together.
+#[derive(Debug, serde::Serialize)]
+struct HeldOut {
+    selection: String,
+    statements: Vec<(String, gap::GapCheck)>,
+    total: gap::GapCheck,
+    warnings: Vec<String>,
+}
+
+fn held_out_summary(tt: &TrainTest, selection: String, n_train: usize, n_test: usize) -> HeldOut {
+    let k = tt.report.k;
+    let statements: Vec<(String, gap::GapCheck)> = tt
+        .train_rows
+        .iter()
+        .zip(&tt.test_rows)
+        .map(|(a, b)| (a.label.clone(), gap::check(&a.nll, &b.nll, k)))
+        .collect();
+    let total = gap::check(
+        &row_totals(&tt.train_rows, n_train),
+        &row_totals(&tt.test_rows, n_test),
+        k,
+    );
+    let mut warnings = Vec::new();
+    let what = match statements.as_slice() {
+        [(label, _)] => format!("`{label}`"),
+        _ => "all statements".to_string(),
+    };
+    if let Some(w) = total.warning(&what) {
+        warnings.push(w);
+    }
+    if statements.len() > 1 {
+        warnings.extend(
+            statements
+                .iter()
+                .filter_map(|(l, g)| g.warning(&format!("`{l}`"))),
+        );
+    }
+    HeldOut {
+        selection,
+        statements,
+        total,
+        warnings,
+    }
+}
+
+fn held_out_text(h: &HeldOut) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "held-out evaluation ({})", h.selection);
+    let _ = writeln!(
+        out,
+        "  {:<32} {:>8} {:>8} {:>14} {:>14} {:>12} {:>12}",
+        "statement", "n train", "n test", "train mean NLL", "test mean NLL", "gap", "allowed"
+    );
+    let line = |out: &mut String, label: &str, g: &gap::GapCheck| {
+        let _ = writeln!(
+            out,
+            "  {:<32} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6} {:>12.6}",
+            label,
+            g.n_train,
+            g.n_test,
+            g.train_mean_nll,
+            g.test_mean_nll,
+            g.gap,
+            g.allowed()
+        );
+    };
+    for (label, g) in &h.statements {
+        line(&mut out, label, g);
+    }
+    if h.statements.len() > 1 {
+        line(&mut out, "all statements", &h.total);
+    }
+    for w in &h.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+/// `nll fit --holdout` and `nll fit --split-column`.
+pub(super) fn fit_held_out(
+    args: &FitArgs,
+    loaded: &Loaded,
+    path: &Path,
+    color: bool,
+) -> Result<(), Failure> {
+    let h = &args.held_out;
+    let requests = compile::column_requests(&loaded.model);
+    let base = LoadOptions {
+        drop_missing: args.data.drop_missing,
+        filters: args.data.filters.clone(),
+    };
+    let mut selection = filter_selection(&args.data);
+    let (train, mut test, what) = if let Some(col) = &h.split_column {
+        let with = |value: &str| {
+            let mut o = base.clone();
+            o.filters.push((col.clone(), value.to_string()));
+            o
+        };
+        let train = load_data_with(loaded, &requests, &with(&h.train_value), path, color)?;
+        let test = load_data_with(loaded, &requests, &with(&h.test_value), path, color)?;
+        selection.push(format!("{col} = {}", h.train_value));
+        let what = format!(
+            "trained where {col} = {}, evaluated where {col} = {}",
+            h.train_value, h.test_value
+        );
+        (train, test, what)
+    } else {
+        let fraction = h.holdout.unwrap_or(0.0);
+        let all = load_data_with(loaded, &requests, &base, path, color)?;
+        if !(fraction > 0.0 && fraction < 1.0) || all.n_rows < 2 {
+            let d = Diagnostic::error(
+                "E708",
+                format!("--holdout {fraction} cannot split {} rows", all.n_rows),
+            )
+            .with_help("Give a share strictly between 0 and 1, such as --holdout 0.2, on data with at least 2 rows.");
+            emit(&[d], &loaded.name, &loaded.source, color);
+            return Err(Failure::Usage);
+        }
+        let (train_idx, test_idx) = split::holdout(all.n_rows, fraction, h.seed);
+        selection.push(format!(
+            "random {} of {} rows (holdout {fraction}, seed {})",
+            train_idx.len(),
+            all.n_rows,
+            h.seed
+        ));
+        let what = format!(
+            "{} rows held out at random with seed {}",
+            test_idx.len(),
+            h.seed
+        );
+        (
+            recode::subset(&all, &train_idx),
+            recode::subset(&all, &test_idx),
+            what,
+        )
+    };
+    recode_like(&mut test, &train, path, loaded, color)?;
+    let tt = fit_and_score(loaded, Some(args), &train, &test, None, color)?;
+    if let Some(out) = &h.output {
+        write_fit_file(
+            out,
+            loaded,
+            path,
+            &train,
+            selection,
+            &tt.compiled,
+            &tt.report,
+            color,
+        )?;
+    }
+    let summary = held_out_summary(&tt, what, train.n_rows, test.n_rows);
+    match args.format {
+        Format::Text => write_out(&format!(
+            "{}\n{}",
+            tt.report.to_text(),
+            held_out_text(&summary)
+        )),
+        Format::Json => json_out(&serde_json::json!({
+            "fit": tt.report,
+            "held_out": summary,
+        })),
+    }
+}
+
+/// One fold of `nll cv`.
+#[derive(Debug, serde::Serialize)]
+struct Fold {
+    fold: usize,
+    converged: bool,
+    status: String,
+    check: gap::GapCheck,
+}
+
+/// `nll cv`.
+pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
+    let loaded = load_model(&args.model, color)?;
+    let path = needs_data(&args.data, &loaded, "cv", color)?;
+    let requests = compile::column_requests(&loaded.model);
+    let opts = LoadOptions {
+        drop_missing: args.data.drop_missing,
+        filters: args.data.filters.clone(),
+    };
+    let all = load_data_with(&loaded, &requests, &opts, path, color)?;
+    let k = args.folds as usize;
+    if all.n_rows < k {
+        let d = Diagnostic::error(
+            "E708",
+            format!("{k} folds need at least {k} rows, found {}", all.n_rows),
+        )
+        .with_help("Use fewer folds.");
+        emit(&[d], &loaded.name, &loaded.source, color);
+        return Err(Failure::Usage);
+    }
+    let fold_of = split::folds(all.n_rows, k, args.seed);
+    let mut folds = Vec::new();
+    let mut pooled_train = Vec::new();
+    let mut pooled_test = Vec::new();
+    let mut n_params = 0;
+    for f in 0..k {
+        let train_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] != f).collect();
+        let test_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] == f).collect();
+        let train = recode::subset(&all, &train_idx);
+        let mut test = recode::subset(&all, &test_idx);
+        recode_like(&mut test, &train, path, &loaded, color)?;
+        let tt = fit_and_score(&loaded, None, &train, &test, Some((f + 1, k)), color)?;
+        let train_nll = row_totals(&tt.train_rows, train.n_rows);
+        let test_nll = row_totals(&tt.test_rows, test.n_rows);
+        n_params = n_params.max(tt.report.k);
+        folds.push(Fold {
+            fold: f + 1,
+            converged: tt.report.converged,
+            status: tt.report.status.clone(),
+            check: gap::check(&train_nll, &test_nll, tt.report.k),
+        });
+        // The training mean of a fold weighs each training row once; pool
+        // the fold means, each repeated per held-out row, so the pooled
+        // training mean averages the folds like the held-out one.
+        let train_mean = train_nll.iter().sum::<f64>() / train_nll.len() as f64;
+        pooled_train.extend(std::iter::repeat_n(train_mean, test_nll.len()));
+        pooled_test.extend(test_nll);
+    }
+    // Each fold trains on about n (k - 1) / k rows.
+    let n_train_typical = all.n_rows * (k - 1) / k;
+    let mut pooled = gap::check(&pooled_train, &pooled_test, n_params);
+    pooled.n_train = n_train_typical;
+    pooled.expected_optimism = n_params as f64 / n_train_typical as f64;
+    pooled.overconfident = pooled.gap > pooled.allowed();
+    let mut warnings: Vec<String> = pooled.warning("cross-validation").into_iter().collect();
+    for f in folds.iter().filter(|f| !f.converged) {
+        warnings.push(format!(
+            "fold {}: the fit did not converge ({})",
+            f.fold, f.status
+        ));
+    }
+    match args.format {
+        Format::Json => json_out(&serde_json::json!({
+            "model": loaded.name,
+            "data": path.display().to_string(),
+            "folds": folds,
+            "pooled": pooled,
+            "seed": args.seed,
+            "warnings": warnings,
+        })),
+        Format::Text => {
+            use std::fmt::Write;
+            let mut out = String::new();
+            let _ = writeln!(
+                out,
+                "{k}-fold cross-validation of {} on {} ({} rows, seed {})",
+                loaded.name,
+                path.display(),
+                all.n_rows,
+                args.seed
+            );
+            let _ = writeln!(
+                out,
+                "  {:>4} {:>8} {:>8} {:>14} {:>14} {:>12}  status",
+                "fold", "n train", "n test", "train mean NLL", "test mean NLL", "gap"
+            );
+            for f in &folds {
+                let _ = writeln!(
+                    out,
+                    "  {:>4} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6}  {}",
+                    f.fold,
+                    f.check.n_train,
+                    f.check.n_test,
+                    f.check.train_mean_nll,
+                    f.check.test_mean_nll,
+                    f.check.gap,
+                    f.status
+                );
+            }
+            let _ = writeln!(
+                out,
+                "  {:>4} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6}  (allowed {:.6})",
+                "all",
+                "",
+                all.n_rows,
+                pooled.train_mean_nll,
+                pooled.test_mean_nll,
+                pooled.gap,
+                pooled.allowed()
+            );
+            for w in &warnings {
+                let _ = writeln!(out, "warning: {w}");
+            }
+            write_out(&out)
+        }
+    }
+}
