@@ -15,11 +15,8 @@
 //!   with these levels, so `u[north]` on new data is the `u[north]` that was
 //!   fitted, whatever levels the new file happens to hold.
 //!
-//! Writing is all or nothing: the text goes to a temporary file in the same
-//! folder, which is then renamed over the target (a rename within one
-//! folder replaces the file in one step).
+//! Writing is all or nothing: see [`crate::fsutil::write_atomically`].
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -291,34 +288,6 @@ pub fn theta_covariance(c: &Compiled, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
     Some(cov)
 }
 
-/// Writes `bytes` to `path` completely or not at all: into a temporary file
-/// in the same folder, flushed to disk, then renamed over `path`.
-///
-/// # Errors
-///
-/// Any I/O error; the temporary file is removed and `path` is untouched.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".to_string());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,22 +314,5 @@ mod tests {
         let c = hash_of("data x, y\nparam b, a, s > 0\ny ~ Normal(a + b * x, s)\n");
         assert_ne!(a, b);
         assert_ne!(a, c);
-    }
-
-    #[test]
-    fn atomic_write_replaces_the_whole_file() {
-        let dir = std::env::temp_dir().join(format!("nll-fitfile-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("fit.json");
-        write_atomic(&path, b"first version, long text").expect("writes");
-        write_atomic(&path, b"second").expect("writes");
-        assert_eq!(std::fs::read(&path).expect("reads"), b"second");
-        let leftovers: Vec<_> = std::fs::read_dir(&dir)
-            .expect("lists")
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

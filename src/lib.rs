@@ -23,7 +23,8 @@
 //! - [`diag`] holds diagnostics and renders them; [`cli`] is the command line,
 //!   and [`repl`] the interactive session.
 //! - [`evaluate`] applies a fit to other rows (held-out metrics,
-//!   calibration, prediction, simulation); [`fitfile`] keeps a fit on disk.
+//!   calibration, prediction, simulation); [`fitfile`] keeps a fit on disk,
+//!   and [`fsutil`] writes every output file whole or not at all.
 
 pub mod cli;
 pub mod compile;
@@ -34,6 +35,7 @@ pub mod eval;
 pub mod evaluate;
 pub mod explain;
 pub mod fitfile;
+pub mod fsutil;
 pub mod graph;
 pub mod infer;
 pub mod model;

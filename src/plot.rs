@@ -18,6 +18,10 @@
 //! Text is left to the viewer's sans-serif font (no font files are read).
 //! Non-finite points are left out; a figure with none still gets its axes
 //! and a title that says so.
+//!
+//! The frame of a figure (size, fonts, title, labelled axes, grid, legend),
+//! the file-stem rule and the thinning rule are `pub(crate)` here and are
+//! shared with the evaluation figures of `evaluate::plot`.
 
 use std::path::{Path, PathBuf};
 
@@ -100,16 +104,16 @@ pub fn write_fit_figures(
     let (stmts, notes) = residuals(c, &report.theta);
     if !stmts.is_empty() {
         let svg = residual_figure(&stmts)?;
-        written.push(write_atomically(dir, "residuals.svg", &svg)?);
+        written.push(save_figure(dir, "residuals.svg", &svg)?);
         if stmts.iter().all(|s| s.family == "Normal") {
             let svg = qq_figure(&stmts)?;
-            written.push(write_atomically(dir, "qq.svg", &svg)?);
+            written.push(save_figure(dir, "qq.svg", &svg)?);
         }
     }
     for interval in profile.unwrap_or(&[]) {
         let svg = profile_figure(interval)?;
         let name = format!("profile_{}.svg", file_stem_of(&interval.name));
-        written.push(write_atomically(dir, &name, &svg)?);
+        written.push(save_figure(dir, &name, &svg)?);
     }
     Ok(Figures {
         files: written,
@@ -118,7 +122,7 @@ pub fn write_fit_figures(
 }
 
 /// `beta[2]` -> `beta_2`, `W[2,1]` -> `W_2_1`: letters, digits and `_`.
-fn file_stem_of(name: &str) -> String {
+pub(crate) fn file_stem_of(name: &str) -> String {
     let mapped: String = name
         .chars()
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
@@ -131,17 +135,14 @@ fn file_stem_of(name: &str) -> String {
     }
 }
 
-fn write_atomically(dir: &Path, name: &str, text: &str) -> Result<PathBuf, PlotError> {
+/// Writes a rendered figure as `dir/name` (see [`crate::fsutil::write_atomically`]).
+fn save_figure(dir: &Path, name: &str, text: &str) -> Result<PathBuf, PlotError> {
     let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let failed = |source| PlotError::FileWrite {
-        path: path.clone(),
-        source,
-    };
-    std::fs::write(&tmp, text).map_err(failed)?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        failed(e)
+    crate::fsutil::write_atomically(&path, text.as_bytes()).map_err(|source| {
+        PlotError::FileWrite {
+            path: path.clone(),
+            source,
+        }
     })?;
     Ok(path)
 }
@@ -165,19 +166,28 @@ fn axis_range(values: impl Iterator<Item = f64>) -> Range<f64> {
     (lo - 0.05 * span)..(hi + 0.05 * span)
 }
 
+/// The k of "every k-th of `n` rows" so that at most `max` remain.
+pub(crate) fn thinning_step(n: usize, max: usize) -> usize {
+    n.div_ceil(max).max(1)
+}
+
 /// Every k-th index of `n` so that at most [`MAX_POINTS`] remain, and k.
 fn thinned(n: usize) -> (Vec<usize>, usize) {
-    let step = n.div_ceil(MAX_POINTS).max(1);
+    let step = thinning_step(n, MAX_POINTS);
     ((0..n).step_by(step).collect(), step)
 }
 
 /// What plotters' drawing calls return on the SVG backend.
-type DrawResult<T> = Result<T, DrawingAreaErrorKind<std::io::Error>>;
-type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub(crate) type DrawResult<T> = Result<T, DrawingAreaErrorKind<std::io::Error>>;
+pub(crate) type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
+pub(crate) type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Renders one figure to SVG text: `draw` paints on a white page.
-fn render_svg(name: &str, draw: impl FnOnce(&Area) -> DrawResult<()>) -> Result<String, PlotError> {
+pub(crate) fn render_svg(
+    name: &str,
+    draw: impl FnOnce(&Area) -> DrawResult<()>,
+) -> Result<String, PlotError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, FIGURE_SIZE).into_drawing_area();
@@ -193,7 +203,7 @@ fn render_svg(name: &str, draw: impl FnOnce(&Area) -> DrawResult<()>) -> Result<
 }
 
 /// Title, labelled axes and a light grid.
-fn axes<'a, 'b>(
+pub(crate) fn axes<'a, 'b>(
     root: &'a Area<'b>,
     title: &str,
     (x_range, y_range): (Range<f64>, Range<f64>),
@@ -241,7 +251,11 @@ fn tick_label(v: f64) -> String {
     }
 }
 
-fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> DrawResult<()> {
+/// The legend of the labelled series, at `position`.
+pub(crate) fn legend<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    position: SeriesLabelPosition,
+) -> DrawResult<()> {
     chart
         .configure_series_labels()
         .position(position)
@@ -257,7 +271,7 @@ fn horizontal(x_range: &Range<f64>, y: f64) -> [(f64, f64); 2] {
 }
 
 /// A legend entry: a short line in `colour`.
-fn legend_line(colour: RGBAColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+pub(crate) fn legend_line(colour: RGBAColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new([(x - 10, y), (x + 10, y)], colour)
 }
 

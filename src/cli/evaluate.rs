@@ -154,7 +154,7 @@ pub(super) fn write_fit_file(
 ) -> Result<(), Failure> {
     let summary = fitfile::summarize_data(&data_path.display().to_string(), ds, selection);
     let fit = FitFile::new(identity(loaded), summary, compiled, report);
-    fitfile::write_atomic(out, fit.to_json().as_bytes()).map_err(|e| {
+    crate::fsutil::write_atomically(out, fit.to_json().as_bytes()).map_err(|e| {
         let d = Diagnostic::error(
             "E701",
             format!("cannot write fit file `{}`: {e}", out.display()),
@@ -493,7 +493,7 @@ pub(super) fn write_csv(
 ) -> Result<(), Failure> {
     match out {
         None => write_out(text),
-        Some(p) => fitfile::write_atomic(p, text.as_bytes())
+        Some(p) => crate::fsutil::write_atomically(p, text.as_bytes())
             .map_err(|e| output_failure(loaded, p, &e, color)),
     }
 }

@@ -444,7 +444,7 @@ impl Session {
 
     fn cmd_save(&self, file: &str) -> Reply {
         let path = self.resolve(file);
-        match write_atomically(&path, &self.model_text()) {
+        match crate::fsutil::write_atomically(&path, self.model_text().as_bytes()) {
             Ok(()) => Reply::out(format!(
                 "saved {} to {file}\n",
                 crate::model::plural(self.entries.len(), "statement")
@@ -575,32 +575,6 @@ fn summary(values: &[f64]) -> String {
     }
     out.push('\n');
     out
-}
-
-/// Writes `text` to a temporary file next to `path`, then renames it over
-/// `path`, so that `path` never holds half a model.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp_name = format!(".{name}.tmp{}", std::process::id());
-    let tmp = match dir {
-        Some(d) => d.join(tmp_name),
-        None => std::path::PathBuf::from(tmp_name),
-    };
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// The text of `:help`.
