@@ -12,10 +12,30 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// concurrent writers never share one), flushed to disk, then renamed over
 /// `path` (a rename within one folder replaces the file in one step).
 ///
+/// A symbolic link is followed: its target is replaced, the link stays. A
+/// path that is neither a regular file nor absent (a device such as
+/// `/dev/stdout` or `/dev/null`, a named pipe) is written to directly, since
+/// replacing it would destroy it; there "all or nothing" cannot hold.
+///
 /// # Errors
 ///
 /// Any I/O error; the temporary file is removed and `path` is untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path)
+                .or_else(|_| std::fs::read_link(path).map(|t| link_target(path, &t)))?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
+    if let Ok(m) = std::fs::metadata(path) {
+        if !m.is_file() && !m.is_dir() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            return f.write_all(bytes).and_then(|_| f.flush());
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -36,6 +56,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Where a link that points to a file not yet there leads: its target,
+/// taken relative to the link's folder unless absolute.
+fn link_target(link: &Path, target: &Path) -> PathBuf {
+    match link.parent() {
+        Some(dir) if target.is_relative() => dir.join(target),
+        _ => target.to_path_buf(),
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +99,30 @@ mod tests {
         let err = write_atomically(&dir.join("taken"), b"text");
         assert!(err.is_err());
         assert!(dir.join("taken").is_dir());
+        assert_eq!(leftovers(&dir), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_and_devices_written_in_place() {
+        let dir = std::env::temp_dir().join(format!("nll-fsutil-link-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let target = dir.join("target.txt");
+        std::fs::write(&target, b"old").expect("writes");
+        let link = dir.join("link");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("target.txt", &link).expect("links");
+        write_atomically(&link, b"new").expect("writes");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("exists")
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).expect("reads"), b"new");
+        // A character device stays one.
+        write_atomically(Path::new("/dev/null"), b"discarded").expect("writes");
+        let m = std::fs::metadata("/dev/null").expect("exists");
+        assert!(!m.is_file());
         assert_eq!(leftovers(&dir), 0);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -5,6 +5,15 @@
 const STACK_BYTES: usize = 512 * 1024 * 1024;
 
 fn main() {
+    // A reader that goes away (`nll ... 2>&1 | head`) ends the process
+    // quietly, as for any command-line tool, instead of a failed write to
+    // standard error turning into a panic.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default before any
+    // thread is started has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let worker = std::thread::Builder::new()
         .stack_size(STACK_BYTES)
         .spawn(nll::cli::run);

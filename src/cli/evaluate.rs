@@ -26,7 +26,12 @@ pub struct HeldOutArgs {
     #[arg(long, value_name = "FIT.json")]
     pub output: Option<PathBuf>,
     /// Hold out this share of the rows, drawn at random with --seed, and evaluate on them.
-    #[arg(long, value_name = "FRACTION", conflicts_with = "split_column")]
+    #[arg(
+        long,
+        value_name = "FRACTION",
+        conflicts_with = "split_column",
+        allow_negative_numbers = true
+    )]
     pub holdout: Option<f64>,
     /// Seed of the random holdout split.
     #[arg(long, default_value_t = 0)]
@@ -55,7 +60,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "COLUMN")]
     pub by: Option<String>,
     /// Bins of the reliability tables and the PIT histogram.
-    #[arg(long, default_value_t = evaluate::DEFAULT_BINS as u64, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, default_value_t = evaluate::DEFAULT_BINS as u64, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub bins: u64,
     /// Seed of the randomised PIT of count outcomes.
     #[arg(long, default_value_t = 0)]
@@ -197,6 +202,16 @@ fn load_fit(loaded: &Loaded, path: &Path, color: bool) -> Result<FitFile, Failur
         };
         emit(&[d], &loaded.name, &loaded.source, color);
         Failure::Input
+    })
+    .inspect(|fit| {
+        // What follows is only as good as the fit; say when it was not one.
+        if !fit.converged {
+            eprintln!(
+                "warning: the fit in `{}` did not converge ({}): what is computed from it inherits that",
+                path.display(),
+                fit.status
+            );
+        }
     })
 }
 

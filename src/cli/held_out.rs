@@ -13,6 +13,7 @@ use super::{DataArgs, FitArgs, Format};
 use crate::compile::{self, Compiled};
 use crate::data::{DataSet, LoadOptions};
 use crate::diag::Diagnostic;
+use crate::evaluate::gap::fixed6;
 use crate::evaluate::{self, gap, recode, split, EvalOptions, StatementRows};
 use crate::infer::{self, FitOptions, FitReport};
 
@@ -23,7 +24,7 @@ pub struct CvArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Number of folds.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub folds: u64,
     /// Seed of the random fold assignment.
     #[arg(long, default_value_t = 0)]
@@ -164,14 +165,14 @@ fn held_out_text(h: &HeldOut) -> String {
     let line = |out: &mut String, label: &str, g: &gap::GapCheck| {
         let _ = writeln!(
             out,
-            "  {:<32} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6} {:>12.6}",
+            "  {:<32} {:>8} {:>8} {:>14} {:>14} {:>12} {:>12}",
             label,
             g.n_train,
             g.n_test,
-            g.train_mean_nll,
-            g.test_mean_nll,
-            g.gap,
-            g.allowed()
+            fixed6(g.train_mean_nll),
+            fixed6(g.test_mean_nll),
+            fixed6(g.gap),
+            fixed6(g.allowed())
         );
     };
     for (label, g) in &h.statements {
@@ -201,6 +202,18 @@ pub(super) fn fit_held_out(
     };
     let mut selection = filter_selection(&args.data);
     let (train, mut test, what) = if let Some(col) = &h.split_column {
+        if h.train_value == h.test_value {
+            let d = Diagnostic::error(
+                "E708",
+                format!(
+                    "--train-value and --test-value are both `{}`: the held-out rows would be the training rows",
+                    h.train_value
+                ),
+            )
+            .with_help("Give the value that marks the held-out rows with --test-value.");
+            emit(&[d], &loaded.name, &loaded.source, color);
+            return Err(Failure::Usage);
+        }
         let with = |value: &str| {
             let mut o = base.clone();
             o.filters.push((col.clone(), value.to_string()));
@@ -264,11 +277,16 @@ pub(super) fn fit_held_out(
             "{}\n{}",
             tt.report.to_text(),
             held_out_text(&summary)
-        )),
+        ))?,
         Format::Json => json_out(&serde_json::json!({
             "fit": tt.report,
             "held_out": summary,
-        })),
+        }))?,
+    }
+    // The exit status of the fit, as without a split.
+    match tt.report.outcome {
+        infer::FitOutcome::Converged => Ok(()),
+        other => Err(Failure::Fit(other.exit_code())),
     }
 }
 
@@ -277,6 +295,8 @@ pub(super) fn fit_held_out(
 struct Fold {
     fold: usize,
     converged: bool,
+    #[serde(skip)]
+    outcome: infer::FitOutcome,
     status: String,
     check: gap::GapCheck,
 }
@@ -319,6 +339,7 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
         folds.push(Fold {
             fold: f + 1,
             converged: tt.report.converged,
+            outcome: tt.report.outcome,
             status: tt.report.status.clone(),
             check: gap::check(&train_nll, &test_nll, tt.report.k),
         });
@@ -350,7 +371,7 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
             "pooled": pooled,
             "seed": args.seed,
             "warnings": warnings,
-        })),
+        }))?,
         Format::Text => {
             use std::fmt::Write;
             let mut out = String::new();
@@ -370,31 +391,43 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
             for f in &folds {
                 let _ = writeln!(
                     out,
-                    "  {:>4} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6}  {}",
+                    "  {:>4} {:>8} {:>8} {:>14} {:>14} {:>12}  {}",
                     f.fold,
                     f.check.n_train,
                     f.check.n_test,
-                    f.check.train_mean_nll,
-                    f.check.test_mean_nll,
-                    f.check.gap,
+                    fixed6(f.check.train_mean_nll),
+                    fixed6(f.check.test_mean_nll),
+                    fixed6(f.check.gap),
                     f.status
                 );
             }
             let _ = writeln!(
                 out,
-                "  {:>4} {:>8} {:>8} {:>14.6} {:>14.6} {:>12.6}  (allowed {:.6})",
+                "  {:>4} {:>8} {:>8} {:>14} {:>14} {:>12}  (allowed {})",
                 "all",
                 "",
                 all.n_rows,
-                pooled.train_mean_nll,
-                pooled.test_mean_nll,
-                pooled.gap,
-                pooled.allowed()
+                fixed6(pooled.train_mean_nll),
+                fixed6(pooled.test_mean_nll),
+                fixed6(pooled.gap),
+                fixed6(pooled.allowed())
             );
             for w in &warnings {
                 let _ = writeln!(out, "warning: {w}");
             }
-            write_out(&out)
+            write_out(&out)?
         }
+    }
+    // Any fold that did not converge decides the exit status: 3 before 4.
+    let outcomes: Vec<infer::FitOutcome> = folds.iter().map(|f| f.outcome).collect();
+    match [
+        infer::FitOutcome::NotConverged,
+        infer::FitOutcome::NoMaximum,
+    ]
+    .into_iter()
+    .find(|o| outcomes.contains(o))
+    {
+        Some(o) => Err(Failure::Fit(o.exit_code())),
+        None => Ok(()),
     }
 }

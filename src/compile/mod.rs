@@ -556,6 +556,25 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
             }
         }
     }
+
+    // The same observations modelled twice count twice: the NLL doubles
+    // and the standard errors shrink by sqrt(2), with nothing to show why.
+    let likelihood: Vec<_> = model.statements.iter().filter(|s| !s.is_prior).collect();
+    for (i, s) in likelihood.iter().enumerate() {
+        let lhs = crate::syntax::print_expr(&s.lhs);
+        if let Some(first) = likelihood[..i]
+            .iter()
+            .find(|t| crate::syntax::print_expr(&t.lhs) == lhs)
+        {
+            out.push(
+                Diagnostic::warning("W204", format!("`{lhs}` is modelled by two statements: each row's observation counts twice in the likelihood"))
+                    .with_primary(s.span, "second statement")
+                    .with_secondary(first.span, "first statement")
+                    .with_note("The NLL is the sum over both statements, so the log-likelihood doubles and the standard errors shrink by about sqrt(2), as if every row had been seen twice.")
+                    .with_help("Keep one statement per observed column (in `nll repl` a new statement for the same left side replaces the old one)."),
+            );
+        }
+    }
     out
 }
 

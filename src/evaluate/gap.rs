@@ -52,7 +52,20 @@ pub fn check(train_nll: &[f64], test_nll: &[f64], k: usize) -> GapCheck {
         gap,
         expected_optimism,
         gap_se,
-        overconfident: gap > expected_optimism + GAP_SE * gap_se,
+        // A held-out row the model gives probability 0 (an infinite mean
+        // NLL) is the extreme of overconfidence, whatever the spread.
+        overconfident: gap > expected_optimism + GAP_SE * gap_se
+            || (test_mean == f64::INFINITY && train_mean.is_finite()),
+    }
+}
+
+/// Six decimals for a number of ordinary size; an exponent (or `inf`,
+/// `NaN`) otherwise, so a table column stays readable.
+pub fn fixed6(v: f64) -> String {
+    if v.is_finite() && v.abs() < 1e7 {
+        format!("{v:.6}")
+    } else {
+        crate::infer::fmt_num(v)
     }
 }
 
@@ -78,8 +91,12 @@ impl GapCheck {
     pub fn warning(&self, what: &str) -> Option<String> {
         self.overconfident.then(|| {
             format!(
-                "{what}: the held-out mean NLL ({:.6}) exceeds the training mean NLL ({:.6}) by {:.6}, more than the {:.6} expected from fitting (k / n_train) plus {GAP_SE} standard errors of the difference ({:.6} each): the model is overconfident on new data",
-                self.test_mean_nll, self.train_mean_nll, self.gap, self.expected_optimism, self.gap_se
+                "{what}: the held-out mean NLL ({}) exceeds the training mean NLL ({}) by {}, more than the {} expected from fitting (k / n_train) plus {GAP_SE} standard errors of the difference ({} each): the model is overconfident on new data",
+                fixed6(self.test_mean_nll),
+                fixed6(self.train_mean_nll),
+                fixed6(self.gap),
+                fixed6(self.expected_optimism),
+                fixed6(self.gap_se)
             )
         })
     }

@@ -61,7 +61,9 @@ pub fn prediction_csv(rows: &[StatementRows], source_rows: &[usize], level: f64)
             name.to_string()
         }
     };
-    let pct = format!("{}", level * 100.0);
+    // The level in percent, rounded to 9 decimals so that 0.29 names
+    // `29`, not the `28.999999999999996` its binary value multiplies to.
+    let pct = format!("{}", (level * 100.0 * 1e9).round() / 1e9);
     let mut header = vec!["row".to_string()];
     for sr in rows {
         for a in &sr.arg_names {

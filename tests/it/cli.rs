@@ -695,3 +695,73 @@ fn every_flat_direction_is_reported() {
         assert!(line.contains(p), "{line}");
     }
 }
+
+#[test]
+fn an_outcome_modelled_twice_is_warned_about() {
+    let text = run(&[
+        "fit",
+        "tests/fixtures/twice_observed.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+    ]);
+    assert!(text.contains("warning[W204]"), "{text}");
+    assert!(text.contains("counts twice"), "{text}");
+}
+
+#[test]
+fn held_out_fits_exit_like_plain_fits() {
+    // The optimizer stopped by the iteration limit: 3, split or not.
+    let text = run(&[
+        "fit",
+        "examples/engel_heteroscedastic.nll",
+        "--data",
+        "examples/data/engel.csv",
+        "--holdout",
+        "0.2",
+        "--seed",
+        "1",
+        "--max-iter",
+        "2",
+    ]);
+    assert!(text.starts_with("exit: 3"), "{text}");
+    // The same rows for training and testing are refused.
+    let text = run(&[
+        "fit",
+        "examples/breast_cancer_logistic.nll",
+        "--data",
+        "examples/data/breast_cancer.csv",
+        "--split-column",
+        "split",
+        "--train-value",
+        "test",
+        "--test-value",
+        "test",
+    ]);
+    assert!(text.starts_with("exit: 2"), "{text}");
+    assert!(text.contains("E708"), "{text}");
+}
+
+#[test]
+fn evaluation_options_reject_meaningless_values() {
+    let text = run(&[
+        "eval",
+        "tests/fixtures/linear.nll",
+        "--fit",
+        "no.json",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--bins",
+        "1",
+    ]);
+    assert!(text.starts_with("exit: 2"), "{text}");
+    // A negative share is read as a number and refused as a share.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--holdout",
+        "-0.2",
+    ]);
+    assert!(text.contains("--holdout -0.2"), "{text}");
+}

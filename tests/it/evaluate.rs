@@ -676,6 +676,22 @@ fn predict_writes_arguments_means_and_intervals() {
     let z = 1.644_853_626_951_472_2;
     assert!(close(fields[4], fields[1] - z * fields[2], 1e-9));
     assert!(close(fields[5], fields[1] + z * fields[2], 1e-9));
+    // A level whose percentage is not exact in binary still names a clean
+    // column: 0.29 * 100 is 28.999999999999996.
+    let head = nll_ok(&[
+        "predict",
+        model,
+        "--fit",
+        s(&fit),
+        "--data",
+        s(&new),
+        "--level",
+        "0.29",
+    ]);
+    assert!(
+        head.starts_with("row,mu,sigma,mean,lower_29,upper_29\n"),
+        "{head}"
+    );
 
     // A classifier: probabilities of class 1.
     let bc_fit = breast_cancer_fit(&dir);
