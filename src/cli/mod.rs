@@ -4,6 +4,7 @@
 //! data, compile, fit) and turns every problem into rendered diagnostics on
 //! standard error. Results go to standard output.
 
+mod bench;
 mod pipeline;
 
 use std::io::IsTerminal;
@@ -39,6 +40,8 @@ pub enum Command {
     Compile(CompileArgs),
     /// Print the model's negative log-likelihood as mathematics, with its derivatives.
     Explain(ExplainArgs),
+    /// Time loading, compiling, one evaluation and a fit of a model on data.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +113,20 @@ pub struct ExplainArgs {
     pub latex: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Worker threads for evaluation (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(usize))]
+    pub threads: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -173,6 +190,7 @@ pub fn run() -> i32 {
         Command::Check(args) => pipeline::check(args, color),
         Command::Compile(args) => pipeline::compile_cmd(args, color),
         Command::Explain(args) => pipeline::explain(args, color),
+        Command::Bench(args) => bench::bench(args, color),
     };
     match result {
         Ok(()) => 0,

@@ -23,7 +23,7 @@ pub enum Failure {
 
 /// Writes a command's result to standard output. A closed pipe (the reader
 /// went away, as in `nll fit ... | head`) ends the command quietly.
-fn write_out(text: &str) -> Result<(), Failure> {
+pub(super) fn write_out(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -34,19 +34,19 @@ fn write_out(text: &str) -> Result<(), Failure> {
 }
 
 /// A model file read and checked.
-struct Loaded {
-    name: String,
-    source: String,
-    model: Model,
+pub(super) struct Loaded {
+    pub(super) name: String,
+    pub(super) source: String,
+    pub(super) model: Model,
 }
 
-fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) {
+pub(super) fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) {
     for d in diags {
         eprint!("{}", render(d, name, source, color));
     }
 }
 
-fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
+pub(super) fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     let name = path.display().to_string();
     let source = match std::fs::read_to_string(path) {
         // A byte-order mark some editors write is not part of the model.
@@ -76,7 +76,7 @@ fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
     })
 }
 
-fn load_data(
+pub(super) fn load_data(
     loaded: &Loaded,
     args: &DataArgs,
     path: &Path,
@@ -107,7 +107,7 @@ fn load_data(
     }
 }
 
-fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
+pub(super) fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
     let compiled = compile::compile(&loaded.model, ds, &ds.source_rows).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);
         Failure::Input
