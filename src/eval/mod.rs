@@ -23,6 +23,7 @@
 //! result is bit-identical whatever the number of threads.
 
 mod exec;
+pub mod fastmath;
 
 use std::collections::HashMap;
 
@@ -78,6 +79,14 @@ pub(crate) enum RowOp {
     /// Add the operand's chunk to sum accumulator `acc`.
     Accumulate {
         acc: u32,
+    },
+    /// Add `a op b` over the chunk to sum accumulator `acc` without storing
+    /// it: a row node read only by its sum never needs a buffer.
+    AccumulateBinary {
+        acc: u32,
+        op: BinOp,
+        a: Src,
+        b: Src,
     },
 }
 
@@ -377,9 +386,44 @@ impl<'a> Builder<'a> {
         let g = self.graph;
         let position: HashMap<NodeId, usize> =
             row_nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+
+        // A binary node whose only reader is a sum is computed inside that
+        // sum's loop (a fused multiply-reduce for the usual gradient term
+        // sum_i r_i x_i) and gets no instruction or buffer of its own.
+        let mut n_readers: HashMap<NodeId, usize> = HashMap::new();
+        for &id in row_nodes {
+            for c in g.children(id) {
+                *n_readers.entry(c).or_default() += 1;
+            }
+        }
+        let fused: std::collections::HashSet<NodeId> = row_nodes
+            .iter()
+            .filter_map(|&id| match g.node(id) {
+                Node::Sum(a) => Some(*a),
+                _ => None,
+            })
+            .filter(|a| {
+                position.contains_key(a)
+                    && n_readers.get(a) == Some(&1)
+                    && !row_outputs.contains(a)
+                    && matches!(g.node(*a), Node::Binary(..))
+            })
+            .collect();
+        // The operands an instruction reads: those of a fused child count
+        // as read by the sum.
+        let operands = |id: NodeId| -> Vec<NodeId> {
+            match g.node(id) {
+                Node::Sum(a) if fused.contains(a) => g.children(*a),
+                _ => g.children(id),
+            }
+        };
+
         let mut last_use: HashMap<NodeId, usize> = HashMap::new();
         for (i, &id) in row_nodes.iter().enumerate() {
-            for c in g.children(id) {
+            if fused.contains(&id) {
+                continue;
+            }
+            for c in operands(id) {
                 if position.contains_key(&c) {
                     last_use.insert(c, i);
                 }
@@ -393,8 +437,33 @@ impl<'a> Builder<'a> {
         let mut n_bufs = 0u32;
         let mut dying: HashMap<usize, Vec<u32>> = HashMap::new();
         for (i, &id) in row_nodes.iter().enumerate() {
+            if fused.contains(&id) {
+                continue;
+            }
             let src = |n: &NodeId| self.loc[n];
             let mut instr = match g.node(id) {
+                Node::Sum(a) if fused.contains(a) => {
+                    let acc = self.sum_acc[&id];
+                    let Node::Binary(op, x, y) = g.node(*a) else {
+                        unreachable!("only binary nodes are fused into sums")
+                    };
+                    // x^2 as x * x: the same value (`pow` squares that way),
+                    // without the general power.
+                    let (op, y) = match op {
+                        BinOp::Pow if g.as_const(*y) == Some(2.0) => (BinOp::Mul, x),
+                        _ => (*op, y),
+                    };
+                    RowInstr {
+                        op: RowOp::AccumulateBinary {
+                            acc,
+                            op,
+                            a: src(x),
+                            b: src(y),
+                        },
+                        src: None,
+                        out: u32::MAX,
+                    }
+                }
                 Node::Sum(a) => {
                     let acc = self.sum_acc[&id];
                     RowInstr {
@@ -442,7 +511,11 @@ impl<'a> Builder<'a> {
                 other => panic!("unexpected row node {other:?}"),
             };
 
-            if !matches!(instr.op, RowOp::Accumulate { .. }) {
+            let is_accumulate = matches!(
+                instr.op,
+                RowOp::Accumulate { .. } | RowOp::AccumulateBinary { .. }
+            );
+            if !is_accumulate {
                 let buf = free.pop().unwrap_or_else(|| {
                     n_bufs += 1;
                     n_bufs - 1
