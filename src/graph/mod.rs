@@ -361,7 +361,42 @@ impl Graph {
             let k = self.constant(ca + cb);
             return self.mul(k, ua);
         }
+        if let Some(factored) = self.factor_common(BinOp::Add, a, b) {
+            return factored;
+        }
         self.intern(Node::Binary(BinOp::Add, a, b))
+    }
+
+    /// Takes a common row factor out of a sum or difference of two products:
+    ///   u w + v w = (u + v) w,   u w - v w = (u - v) w.
+    /// The distributive law holds for all reals. It matters for derivatives:
+    /// d/d beta_j of softplus(eta) - y eta is x_j logistic(eta) - x_j y,
+    /// which becomes x_j (logistic(eta) - y); the difference is then shared
+    /// by every coefficient, and no product of data columns (x_j y) is left
+    /// to be stored and read on every evaluation. Only row factors are
+    /// taken out, so scalar products keep the form sums pull factors from.
+    fn factor_common(&mut self, op: BinOp, a: NodeId, b: NodeId) -> Option<NodeId> {
+        let (Node::Binary(BinOp::Mul, a1, a2), Node::Binary(BinOp::Mul, b1, b2)) =
+            (self.node(a).clone(), self.node(b).clone())
+        else {
+            return None;
+        };
+        let (common, u, v) = if a1 == b1 {
+            (a1, a2, b2)
+        } else if a1 == b2 {
+            (a1, a2, b1)
+        } else if a2 == b1 {
+            (a2, a1, b2)
+        } else if a2 == b2 {
+            (a2, a1, b1)
+        } else {
+            return None;
+        };
+        if !self.is_row(common) {
+            return None;
+        }
+        let rest = self.binary(op, u, v);
+        Some(self.mul(common, rest))
     }
 
     pub fn sub(&mut self, a: NodeId, b: NodeId) -> NodeId {
@@ -394,6 +429,9 @@ impl Graph {
         if ua == ub {
             let k = self.constant(ca - cb);
             return self.mul(k, ua);
+        }
+        if let Some(factored) = self.factor_common(BinOp::Sub, a, b) {
+            return factored;
         }
         self.intern(Node::Binary(BinOp::Sub, a, b))
     }
