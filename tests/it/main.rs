@@ -5,6 +5,7 @@ mod common;
 mod compile;
 mod derivatives;
 mod diagnostics;
+mod eval;
 mod explain;
 mod families;
 mod mixture;
