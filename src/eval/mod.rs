@@ -48,6 +48,20 @@ pub struct Columns {
     pub factor: Vec<Vec<u32>>,
 }
 
+impl RowInstr {
+    /// Every operand the instruction reads.
+    fn operands(&self) -> Vec<Src> {
+        let mut out: Vec<Src> = self.src.into_iter().collect();
+        match &self.op {
+            RowOp::Unary(_, a) | RowOp::Square(a) => out.push(*a),
+            RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
+            RowOp::Select { items, .. } | RowOp::LogSumExp(items) => out.extend(items),
+            RowOp::Level { .. } | RowOp::Accumulate { .. } => {}
+        }
+        out
+    }
+}
+
 /// Where an instruction reads an operand from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Src {
@@ -131,6 +145,8 @@ pub struct Program {
     outputs: Vec<u32>,
     /// Row outputs: (buffer at the end of a chunk, or scalar slot) per node.
     row_outputs: Vec<Src>,
+    /// The data and kept columns the row instructions read, each once.
+    streamed: Vec<Src>,
 }
 
 /// Options for [`Program::new`].
@@ -316,6 +332,15 @@ impl<'a> Builder<'a> {
         let row_outputs_needed: Vec<NodeId> = row_roots.to_vec();
         let (n_bufs, row_out_locs) = self.allocate_rows(&row_nodes, &row_outputs_needed);
 
+        let mut streamed: Vec<Src> = Vec::new();
+        for instr in &self.rows {
+            for src in instr.operands() {
+                if matches!(src, Src::Col(_) | Src::Kept(_)) && !streamed.contains(&src) {
+                    streamed.push(src);
+                }
+            }
+        }
+
         let outputs = roots
             .iter()
             .map(|r| match self.loc[r] {
@@ -337,6 +362,7 @@ impl<'a> Builder<'a> {
             kept: self.kept,
             outputs,
             row_outputs: row_out_locs,
+            streamed,
         }
     }
 
