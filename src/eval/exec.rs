@@ -266,6 +266,17 @@ enum Arg<'a> {
     V(&'a [f64]),
 }
 
+impl Arg<'_> {
+    /// The value at row `row_idx` of the chunk.
+    #[inline(always)]
+    fn at(&self, row_idx: usize) -> f64 {
+        match self {
+            Arg::S(x) => *x,
+            Arg::V(v) => v[row_idx],
+        }
+    }
+}
+
 impl<'a> Chunk<'a> {
     #[inline(always)]
     fn arg<'b>(&self, src: Src, bufs: &'b [f64]) -> Arg<'b>
@@ -324,6 +335,22 @@ fn run_row_instr(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], accs: &mut [f6
         RowOp::Unary(f, a) => unary(*f, out, view.arg(ctx, *a)),
         RowOp::Square(a) => map1(out, view.arg(ctx, *a), |x| x * x),
         RowOp::Binary(op, a, b) => binary(*op, out, view.arg(ctx, *a), view.arg(ctx, *b)),
+        RowOp::AddProduct {
+            is_sub,
+            product_first,
+            other,
+            x,
+            y,
+        } => {
+            let (o, x, y) = (view.arg(ctx, *other), view.arg(ctx, *x), view.arg(ctx, *y));
+            // Each form rounds the product, then the sum, as the two
+            // separate instructions would.
+            match (is_sub, product_first) {
+                (false, _) => add_product(out, o, x, y, |o, p| o + p),
+                (true, false) => add_product(out, o, x, y, |o, p| o - p),
+                (true, true) => add_product(out, o, x, y, |o, p| p - o),
+            }
+        }
         RowOp::Level { col, level } => {
             let codes = &ctx.data.factor[*col as usize][ctx.start..ctx.start + ctx.len];
             for (o, c) in out.iter_mut().zip(codes) {
@@ -403,6 +430,39 @@ fn map1_kernel<K: fastmath::Kernel>(out: &mut [f64], a: Arg) {
         Arg::V(v) => {
             for (o, x) in out.iter_mut().zip(v) {
                 *o = K::apply(*x);
+            }
+        }
+    }
+}
+
+/// out_i = f(other_i, x_i y_i) over a chunk. The usual operands (a column
+/// or buffer, a scalar coefficient times a column) get loops of their own so
+/// they vectorise; x y = y x exactly, so the scalar factor may come first.
+#[inline(always)]
+fn add_product(out: &mut [f64], other: Arg, x: Arg, y: Arg, f: impl Fn(f64, f64) -> f64) {
+    let (x, y) = match (x, y) {
+        (Arg::V(_), Arg::S(_)) => (y, x),
+        _ => (x, y),
+    };
+    match (other, x, y) {
+        (Arg::V(o), Arg::S(s), Arg::V(v)) => {
+            for ((r, o), v) in out.iter_mut().zip(o).zip(v) {
+                *r = f(*o, s * *v);
+            }
+        }
+        (Arg::V(o), Arg::V(u), Arg::V(v)) => {
+            for (((r, o), u), v) in out.iter_mut().zip(o).zip(u).zip(v) {
+                *r = f(*o, *u * *v);
+            }
+        }
+        (Arg::S(o), Arg::S(s), Arg::V(v)) => {
+            for (r, v) in out.iter_mut().zip(v) {
+                *r = f(o, s * *v);
+            }
+        }
+        _ => {
+            for (row_idx, r) in out.iter_mut().enumerate() {
+                *r = f(other.at(row_idx), x.at(row_idx) * y.at(row_idx));
             }
         }
     }

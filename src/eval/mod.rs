@@ -55,6 +55,7 @@ impl RowInstr {
         match &self.op {
             RowOp::Unary(_, a) | RowOp::Square(a) => out.push(*a),
             RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
+            RowOp::AddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
             RowOp::Select { items, .. } | RowOp::LogSumExp(items) => out.extend(items),
             RowOp::Level { .. } | RowOp::Accumulate { .. } => {}
         }
@@ -90,6 +91,15 @@ pub(crate) enum RowOp {
         items: Vec<Src>,
     },
     LogSumExp(Vec<Src>),
+    /// other + x y, other - x y, or x y - other (when `product_first`):
+    /// a product read only by this sum or difference, computed in its loop.
+    AddProduct {
+        is_sub: bool,
+        product_first: bool,
+        other: Src,
+        x: Src,
+        y: Src,
+    },
     /// Add the operand's chunk to sum accumulator `acc`.
     Accumulate {
         acc: u32,
@@ -435,18 +445,57 @@ impl<'a> Builder<'a> {
                     && matches!(g.node(*a), Node::Binary(..))
             })
             .collect();
-        // The operands an instruction reads: those of a fused child count
-        // as read by the sum.
+        // Likewise a product whose only reader is a sum or difference
+        // (a + b x, the steps of a linear predictor) is computed inside
+        // that instruction's loop, unless that instruction is itself fused
+        // into a sum.
+        let mut product_of: HashMap<NodeId, NodeId> = HashMap::new();
+        for &id in row_nodes {
+            let Node::Binary(BinOp::Add | BinOp::Sub, u, v) = *g.node(id) else {
+                continue;
+            };
+            if fused.contains(&id) {
+                continue;
+            }
+            for m in [v, u] {
+                let is_single_product = position.contains_key(&m)
+                    && matches!(g.node(m), Node::Binary(BinOp::Mul, ..))
+                    && n_readers.get(&m) == Some(&1)
+                    && !row_outputs.contains(&m)
+                    && !fused.contains(&m);
+                if is_single_product {
+                    product_of.insert(id, m);
+                    break;
+                }
+            }
+        }
+        let is_inlined = |id: &NodeId| fused.contains(id) || product_of.values().any(|m| m == id);
+        let inlined: std::collections::HashSet<NodeId> = row_nodes
+            .iter()
+            .filter(|id| is_inlined(id))
+            .cloned()
+            .collect();
+
+        // The operands an instruction reads: those of an inlined child count
+        // as read by its reader.
         let operands = |id: NodeId| -> Vec<NodeId> {
             match g.node(id) {
                 Node::Sum(a) if fused.contains(a) => g.children(*a),
-                _ => g.children(id),
+                _ => match product_of.get(&id) {
+                    Some(m) => {
+                        let mut ops: Vec<NodeId> =
+                            g.children(id).into_iter().filter(|c| c != m).collect();
+                        ops.extend(g.children(*m));
+                        ops
+                    }
+                    None => g.children(id),
+                },
             }
         };
 
         let mut last_use: HashMap<NodeId, usize> = HashMap::new();
         for (i, &id) in row_nodes.iter().enumerate() {
-            if fused.contains(&id) {
+            if inlined.contains(&id) {
                 continue;
             }
             for c in operands(id) {
@@ -463,11 +512,29 @@ impl<'a> Builder<'a> {
         let mut n_bufs = 0u32;
         let mut dying: HashMap<usize, Vec<u32>> = HashMap::new();
         for (i, &id) in row_nodes.iter().enumerate() {
-            if fused.contains(&id) {
+            if inlined.contains(&id) {
                 continue;
             }
             let src = |n: &NodeId| self.loc[n];
             let mut instr = match g.node(id) {
+                Node::Binary(op, u, v) if product_of.contains_key(&id) => {
+                    let m = product_of[&id];
+                    let Node::Binary(BinOp::Mul, x, y) = *g.node(m) else {
+                        unreachable!("only products are inlined into sums and differences")
+                    };
+                    let other = if *v == m { *u } else { *v };
+                    RowInstr {
+                        op: RowOp::AddProduct {
+                            is_sub: *op == BinOp::Sub,
+                            product_first: *u == m,
+                            other: src(&other),
+                            x: src(&x),
+                            y: src(&y),
+                        },
+                        src: None,
+                        out: 0,
+                    }
+                }
                 Node::Sum(a) if fused.contains(a) => {
                     let acc = self.sum_acc[&id];
                     let Node::Binary(op, x, y) = g.node(*a) else {
