@@ -221,8 +221,8 @@ def write_doc(a, n, wls, rows, data):
 
 
 # The hand-written part of the document, kept below the generated tables.
-NOTES = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "performance_notes.md")).read() \
-    if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "performance_notes.md")) else ""
+NOTES_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "performance_notes.md")
+NOTES = open(NOTES_PATH).read() if os.path.exists(NOTES_PATH) else ""
 
 if __name__ == "__main__":
     main()
