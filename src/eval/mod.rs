@@ -165,12 +165,25 @@ pub struct ProgramOptions {
     /// Compute data-only row nodes once and keep them as columns. Saves work
     /// per evaluation at the cost of one column of memory each.
     pub keep_data_columns: bool,
+    /// With `keep_data_columns`, keep only the columns that the first this
+    /// many roots read (for a Hessian program: those of the NLL and the
+    /// gradient, not one product of data columns per Hessian entry).
+    pub keep_only_for_first_roots: Option<usize>,
+}
+
+impl ProgramOptions {
+    /// Options that compute everything on every evaluation.
+    pub const UNCACHED: ProgramOptions = ProgramOptions {
+        keep_data_columns: false,
+        keep_only_for_first_roots: None,
+    };
 }
 
 impl Default for ProgramOptions {
     fn default() -> Self {
         ProgramOptions {
             keep_data_columns: true,
+            keep_only_for_first_roots: None,
         }
     }
 }
@@ -269,12 +282,40 @@ impl<'a> Builder<'a> {
             after_sum.insert(id, flag);
         }
 
+        // Sums of data-only row nodes (sum_i lgamma(y_i + 1) in a Poisson
+        // NLL) do not change between evaluations: computed once here, they
+        // become constants.
+        if self.opts.keep_data_columns {
+            let g = self.graph;
+            let data_sums: Vec<NodeId> = order
+                .iter()
+                .filter(|id| matches!(g.node(**id), Node::Sum(_)) && g.info(**id).params.is_empty())
+                .cloned()
+                .collect();
+            if !data_sums.is_empty() {
+                let pre = Program::new(g, &data_sums, &[], self.data, ProgramOptions::UNCACHED);
+                let mut ws = Workspace::new(&pre);
+                let mut values = vec![0.0; data_sums.len()];
+                pre.eval(&mut ws, self.data, &[], &mut values);
+                for (id, value) in data_sums.iter().zip(values) {
+                    let slot = self.new_slot(value);
+                    self.loc.insert(*id, Src::Slot(slot));
+                }
+            }
+        }
+
         // Data-only row nodes worth keeping: those read by a node that
         // depends on parameters or by a sum.
-        let kept_nodes = if self.opts.keep_data_columns {
-            self.kept_frontier(&order)
-        } else {
-            Vec::new()
+        let kept_nodes = match (
+            self.opts.keep_data_columns,
+            self.opts.keep_only_for_first_roots,
+        ) {
+            (false, _) => Vec::new(),
+            (true, None) => self.kept_frontier(&order),
+            (true, Some(k)) => {
+                let first = self.graph.reachable(&roots[..k.min(roots.len())]);
+                self.kept_frontier(&first)
+            }
         };
         if !kept_nodes.is_empty() {
             let pre = Program::new(
@@ -282,9 +323,7 @@ impl<'a> Builder<'a> {
                 &[],
                 &kept_nodes,
                 self.data,
-                ProgramOptions {
-                    keep_data_columns: false,
-                },
+                ProgramOptions::UNCACHED,
             );
             let cols = pre.eval_rows(self.data, &[]);
             for (node, col) in kept_nodes.iter().zip(cols) {
@@ -386,8 +425,10 @@ impl<'a> Builder<'a> {
         let mut kept = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for &id in order {
+            // A folded data-only sum is a constant and reads nothing.
+            let is_folded = self.loc.contains_key(&id);
             let consumer_needs_it =
-                !g.info(id).params.is_empty() || matches!(g.node(id), Node::Sum(_));
+                !is_folded && (!g.info(id).params.is_empty() || matches!(g.node(id), Node::Sum(_)));
             if !consumer_needs_it {
                 continue;
             }
