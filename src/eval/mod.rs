@@ -25,7 +25,7 @@
 mod exec;
 pub mod fastmath;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::{BinOp, Func, Graph, Node, NodeId};
 
@@ -253,14 +253,14 @@ impl<'a> Builder<'a> {
             graph,
             data,
             opts,
-            loc: HashMap::new(),
+            loc: HashMap::default(),
             slot_init: Vec::new(),
             prologue: Vec::new(),
             rows: Vec::new(),
             epilogue: Vec::new(),
             kept: Vec::new(),
             n_accs: 0,
-            sum_acc: HashMap::new(),
+            sum_acc: HashMap::default(),
         }
     }
 
@@ -274,7 +274,7 @@ impl<'a> Builder<'a> {
         let order = self.graph.reachable(&all_roots);
 
         // A scalar node is in the epilogue when it depends on a row sum.
-        let mut after_sum: HashMap<NodeId, bool> = HashMap::new();
+        let mut after_sum: HashMap<NodeId, bool> = HashMap::default();
         for &id in &order {
             let node = self.graph.node(id);
             let flag = matches!(node, Node::Sum(_))
@@ -467,7 +467,7 @@ impl<'a> Builder<'a> {
         // A binary node whose only reader is a sum is computed inside that
         // sum's loop (a fused multiply-reduce for the usual gradient term
         // sum_i r_i x_i) and gets no instruction or buffer of its own.
-        let mut n_readers: HashMap<NodeId, usize> = HashMap::new();
+        let mut n_readers: HashMap<NodeId, usize> = HashMap::default();
         for &id in row_nodes {
             for c in g.children(id) {
                 *n_readers.entry(c).or_default() += 1;
@@ -490,7 +490,7 @@ impl<'a> Builder<'a> {
         // (a + b x, the steps of a linear predictor) is computed inside
         // that instruction's loop, unless that instruction is itself fused
         // into a sum.
-        let mut product_of: HashMap<NodeId, NodeId> = HashMap::new();
+        let mut product_of: HashMap<NodeId, NodeId> = HashMap::default();
         for &id in row_nodes {
             let Node::Binary(BinOp::Add | BinOp::Sub, u, v) = *g.node(id) else {
                 continue;
@@ -534,7 +534,7 @@ impl<'a> Builder<'a> {
             }
         };
 
-        let mut last_use: HashMap<NodeId, usize> = HashMap::new();
+        let mut last_use: HashMap<NodeId, usize> = HashMap::default();
         for (i, &id) in row_nodes.iter().enumerate() {
             if inlined.contains(&id) {
                 continue;
@@ -551,7 +551,7 @@ impl<'a> Builder<'a> {
 
         let mut free: Vec<u32> = Vec::new();
         let mut n_bufs = 0u32;
-        let mut dying: HashMap<usize, Vec<u32>> = HashMap::new();
+        let mut dying: HashMap<usize, Vec<u32>> = HashMap::default();
         for (i, &id) in row_nodes.iter().enumerate() {
             if inlined.contains(&id) {
                 continue;
