@@ -10,52 +10,14 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use nll::compile::{self, Compiled};
-use nll::data::{Column, ColumnKind, DataSet};
 use nll::eval::Workspace;
-use nll::model;
-use nll::syntax;
+
+mod common;
+
+use common::{compile_source, Rng};
 
 const N_ROWS: usize = 1_000_000;
 const REPEATS: usize = 15;
-
-/// A small deterministic generator (SplitMix64), so the data are the same
-/// in every run without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let u1 = self.next_f64().max(1e-300);
-        let u2 = self.next_f64();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-}
-
-fn compile_source(source: &str, columns: Vec<(&str, Vec<f64>)>) -> Compiled {
-    let program = syntax::parse_program(source).expect("benchmark model parses");
-    let (m, diags) = model::check(&program);
-    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
-    let ds = DataSet {
-        n_rows: N_ROWS,
-        columns: columns
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), ColumnKind::Real, Column::Real(v)))
-            .collect(),
-        n_dropped: 0,
-        n_filtered_out: 0,
-        source_rows: (1..=N_ROWS).collect(),
-    };
-    compile::compile(&m, &ds, &ds.source_rows).expect("benchmark model compiles")
-}
 
 fn median_seconds(mut f: impl FnMut() -> f64) -> (f64, f64) {
     let mut times = Vec::with_capacity(REPEATS);
@@ -129,6 +91,7 @@ fn main() {
         .collect();
     let c = compile_source(
         "data x, y\nparam a, b\nparam s > 0\ny ~ Normal(a + b * x, s)\n",
+        N_ROWS,
         vec![("x", x.clone()), ("y", y.clone())],
     );
     let theta = [0.9, 1.9, (0.6f64).ln()];
@@ -165,6 +128,7 @@ fn main() {
         .collect();
     let c = compile_source(
         "data y, x1, x2, x3\nparam b0, b1, b2, b3\ny ~ BernoulliLogit(b0 + b1 * x1 + b2 * x2 + b3 * x3)\n",
+        N_ROWS,
         vec![("y", yl.clone()), ("x1", xs[0].clone()), ("x2", xs[1].clone()), ("x3", xs[2].clone())],
     );
     let theta = [0.2, 0.7, -0.4, 0.1];

@@ -4,6 +4,7 @@
 //! data, compile, fit) and turns every problem into rendered diagnostics on
 //! standard error. Results go to standard output.
 
+mod bench;
 mod compare;
 mod evaluate;
 mod extras;
@@ -53,6 +54,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// K-fold cross-validation: training against held-out mean NLL.
     Cv(CvArgs),
+    /// Time loading, compiling, one evaluation and a fit of a model on data.
+    Bench(BenchArgs),
     /// Fit several models to the same data and compare them: AIC, BIC, Akaike weights, likelihood-ratio tests.
     Compare(CompareArgs),
     /// Build, evaluate and fit a model interactively (or from a script on standard input).
@@ -193,6 +196,20 @@ pub struct ExplainArgs {
     pub latex: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The model file (.nll).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Worker threads for evaluation (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(usize))]
+    pub threads: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -288,6 +305,7 @@ pub fn run() -> i32 {
         Command::Predict(args) => evaluate::predict(args, color),
         Command::Simulate(args) => evaluate::simulate(args, color),
         Command::Cv(args) => held_out::cv(args, color),
+        Command::Bench(args) => bench::bench(args, color),
     };
     match result {
         Ok(()) => 0,

@@ -154,13 +154,16 @@ impl Compiled {
         roots.extend(&self.hess);
         // Data-only products such as x_j x_k are not kept as columns here:
         // there may be one per Hessian entry, too many to hold for big data.
+        // Those the NLL and gradient read (lgamma(y + 1)) are, as in
+        // `grad_program`.
         Program::new(
             &self.graph,
             &roots,
             &[],
             &self.columns,
             ProgramOptions {
-                keep_data_columns: false,
+                keep_data_columns: true,
+                keep_only_for_first_roots: Some(1 + self.grad.len()),
             },
         )
     }
@@ -217,9 +220,7 @@ impl Compiled {
             &[],
             nodes,
             &self.columns,
-            ProgramOptions {
-                keep_data_columns: false,
-            },
+            ProgramOptions::UNCACHED,
         );
         prog.eval_rows(&self.columns, theta)
     }
@@ -231,9 +232,7 @@ impl Compiled {
             nodes,
             &[],
             &self.columns,
-            ProgramOptions {
-                keep_data_columns: false,
-            },
+            ProgramOptions::UNCACHED,
         );
         let mut ws = crate::eval::Workspace::new(&prog);
         let mut out = vec![0.0; nodes.len()];
@@ -433,7 +432,7 @@ fn find_linear_mean(c: &mut Compiled) -> Option<LinearMean> {
         .map(|s| s.term)
         .collect();
     let mut linear: Vec<(u32, NodeId)> = Vec::new();
-    for k in g.info(mu).params.clone() {
+    for k in g.info(mu).params.to_vec() {
         let d = g.diff(mu, k);
         if k < n_params
             && !g.depends_on(d, k)
@@ -640,15 +639,7 @@ fn check_observed_supports(
         if trials {
             nodes.push(s.args[0]);
         }
-        let prog = Program::new(
-            graph,
-            &[],
-            &nodes,
-            columns,
-            ProgramOptions {
-                keep_data_columns: false,
-            },
-        );
+        let prog = Program::new(graph, &[], &nodes, columns, ProgramOptions::UNCACHED);
         let rows = prog.eval_rows(columns, &[]);
         let values = &rows[0];
         // The number of trials must itself be a count.

@@ -23,8 +23,9 @@
 //! result is bit-identical whatever the number of threads.
 
 mod exec;
+pub mod fastmath;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::{BinOp, Func, Graph, Node, NodeId};
 
@@ -45,6 +46,21 @@ pub struct Columns {
     pub n_rows: usize,
     pub real: Vec<Vec<f64>>,
     pub factor: Vec<Vec<u32>>,
+}
+
+impl RowInstr {
+    /// Every operand the instruction reads.
+    fn operands(&self) -> Vec<Src> {
+        let mut out: Vec<Src> = self.src.into_iter().collect();
+        match &self.op {
+            RowOp::Unary(_, a) | RowOp::Square(a) => out.push(*a),
+            RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
+            RowOp::AddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
+            RowOp::Select { items, .. } | RowOp::LogSumExp(items) => out.extend(items),
+            RowOp::Level { .. } | RowOp::Accumulate { .. } => {}
+        }
+        out
+    }
 }
 
 /// Where an instruction reads an operand from.
@@ -75,9 +91,26 @@ pub(crate) enum RowOp {
         items: Vec<Src>,
     },
     LogSumExp(Vec<Src>),
+    /// other + x y, other - x y, or x y - other (when `product_first`):
+    /// a product read only by this sum or difference, computed in its loop.
+    AddProduct {
+        is_sub: bool,
+        product_first: bool,
+        other: Src,
+        x: Src,
+        y: Src,
+    },
     /// Add the operand's chunk to sum accumulator `acc`.
     Accumulate {
         acc: u32,
+    },
+    /// Add `a op b` over the chunk to sum accumulator `acc` without storing
+    /// it: a row node read only by its sum never needs a buffer.
+    AccumulateBinary {
+        acc: u32,
+        op: BinOp,
+        a: Src,
+        b: Src,
     },
 }
 
@@ -122,6 +155,8 @@ pub struct Program {
     outputs: Vec<u32>,
     /// Row outputs: (buffer at the end of a chunk, or scalar slot) per node.
     row_outputs: Vec<Src>,
+    /// The data and kept columns the row instructions read, each once.
+    streamed: Vec<Src>,
 }
 
 /// Options for [`Program::new`].
@@ -130,12 +165,25 @@ pub struct ProgramOptions {
     /// Compute data-only row nodes once and keep them as columns. Saves work
     /// per evaluation at the cost of one column of memory each.
     pub keep_data_columns: bool,
+    /// With `keep_data_columns`, keep only the columns that the first this
+    /// many roots read (for a Hessian program: those of the NLL and the
+    /// gradient, not one product of data columns per Hessian entry).
+    pub keep_only_for_first_roots: Option<usize>,
+}
+
+impl ProgramOptions {
+    /// Options that compute everything on every evaluation.
+    pub const UNCACHED: ProgramOptions = ProgramOptions {
+        keep_data_columns: false,
+        keep_only_for_first_roots: None,
+    };
 }
 
 impl Default for ProgramOptions {
     fn default() -> Self {
         ProgramOptions {
             keep_data_columns: true,
+            keep_only_for_first_roots: None,
         }
     }
 }
@@ -205,14 +253,14 @@ impl<'a> Builder<'a> {
             graph,
             data,
             opts,
-            loc: HashMap::new(),
+            loc: HashMap::default(),
             slot_init: Vec::new(),
             prologue: Vec::new(),
             rows: Vec::new(),
             epilogue: Vec::new(),
             kept: Vec::new(),
             n_accs: 0,
-            sum_acc: HashMap::new(),
+            sum_acc: HashMap::default(),
         }
     }
 
@@ -226,7 +274,7 @@ impl<'a> Builder<'a> {
         let order = self.graph.reachable(&all_roots);
 
         // A scalar node is in the epilogue when it depends on a row sum.
-        let mut after_sum: HashMap<NodeId, bool> = HashMap::new();
+        let mut after_sum: HashMap<NodeId, bool> = HashMap::default();
         for &id in &order {
             let node = self.graph.node(id);
             let flag = matches!(node, Node::Sum(_))
@@ -234,12 +282,40 @@ impl<'a> Builder<'a> {
             after_sum.insert(id, flag);
         }
 
+        // Sums of data-only row nodes (sum_i lgamma(y_i + 1) in a Poisson
+        // NLL) do not change between evaluations: computed once here, they
+        // become constants.
+        if self.opts.keep_data_columns {
+            let g = self.graph;
+            let data_sums: Vec<NodeId> = order
+                .iter()
+                .filter(|id| matches!(g.node(**id), Node::Sum(_)) && g.info(**id).params.is_empty())
+                .cloned()
+                .collect();
+            if !data_sums.is_empty() {
+                let pre = Program::new(g, &data_sums, &[], self.data, ProgramOptions::UNCACHED);
+                let mut ws = Workspace::new(&pre);
+                let mut values = vec![0.0; data_sums.len()];
+                pre.eval(&mut ws, self.data, &[], &mut values);
+                for (id, value) in data_sums.iter().zip(values) {
+                    let slot = self.new_slot(value);
+                    self.loc.insert(*id, Src::Slot(slot));
+                }
+            }
+        }
+
         // Data-only row nodes worth keeping: those read by a node that
         // depends on parameters or by a sum.
-        let kept_nodes = if self.opts.keep_data_columns {
-            self.kept_frontier(&order)
-        } else {
-            Vec::new()
+        let kept_nodes = match (
+            self.opts.keep_data_columns,
+            self.opts.keep_only_for_first_roots,
+        ) {
+            (false, _) => Vec::new(),
+            (true, None) => self.kept_frontier(&order),
+            (true, Some(k)) => {
+                let first = self.graph.reachable(&roots[..k.min(roots.len())]);
+                self.kept_frontier(&first)
+            }
         };
         if !kept_nodes.is_empty() {
             let pre = Program::new(
@@ -247,9 +323,7 @@ impl<'a> Builder<'a> {
                 &[],
                 &kept_nodes,
                 self.data,
-                ProgramOptions {
-                    keep_data_columns: false,
-                },
+                ProgramOptions::UNCACHED,
             );
             let cols = pre.eval_rows(self.data, &[]);
             for (node, col) in kept_nodes.iter().zip(cols) {
@@ -307,6 +381,15 @@ impl<'a> Builder<'a> {
         let row_outputs_needed: Vec<NodeId> = row_roots.to_vec();
         let (n_bufs, row_out_locs) = self.allocate_rows(&row_nodes, &row_outputs_needed);
 
+        let mut streamed: Vec<Src> = Vec::new();
+        for instr in &self.rows {
+            for src in instr.operands() {
+                if matches!(src, Src::Col(_) | Src::Kept(_)) && !streamed.contains(&src) {
+                    streamed.push(src);
+                }
+            }
+        }
+
         let outputs = roots
             .iter()
             .map(|r| match self.loc[r] {
@@ -328,6 +411,7 @@ impl<'a> Builder<'a> {
             kept: self.kept,
             outputs,
             row_outputs: row_out_locs,
+            streamed,
         }
     }
 
@@ -341,8 +425,10 @@ impl<'a> Builder<'a> {
         let mut kept = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for &id in order {
+            // A folded data-only sum is a constant and reads nothing.
+            let is_folded = self.loc.contains_key(&id);
             let consumer_needs_it =
-                !g.info(id).params.is_empty() || matches!(g.node(id), Node::Sum(_));
+                !is_folded && (!g.info(id).params.is_empty() || matches!(g.node(id), Node::Sum(_)));
             if !consumer_needs_it {
                 continue;
             }
@@ -377,9 +463,83 @@ impl<'a> Builder<'a> {
         let g = self.graph;
         let position: HashMap<NodeId, usize> =
             row_nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-        let mut last_use: HashMap<NodeId, usize> = HashMap::new();
-        for (i, &id) in row_nodes.iter().enumerate() {
+
+        // A binary node whose only reader is a sum is computed inside that
+        // sum's loop (a fused multiply-reduce for the usual gradient term
+        // sum_i r_i x_i) and gets no instruction or buffer of its own.
+        let mut n_readers: HashMap<NodeId, usize> = HashMap::default();
+        for &id in row_nodes {
             for c in g.children(id) {
+                *n_readers.entry(c).or_default() += 1;
+            }
+        }
+        let fused: std::collections::HashSet<NodeId> = row_nodes
+            .iter()
+            .filter_map(|&id| match g.node(id) {
+                Node::Sum(a) => Some(*a),
+                _ => None,
+            })
+            .filter(|a| {
+                position.contains_key(a)
+                    && n_readers.get(a) == Some(&1)
+                    && !row_outputs.contains(a)
+                    && matches!(g.node(*a), Node::Binary(..))
+            })
+            .collect();
+        // Likewise a product whose only reader is a sum or difference
+        // (a + b x, the steps of a linear predictor) is computed inside
+        // that instruction's loop, unless that instruction is itself fused
+        // into a sum.
+        let mut product_of: HashMap<NodeId, NodeId> = HashMap::default();
+        for &id in row_nodes {
+            let Node::Binary(BinOp::Add | BinOp::Sub, u, v) = *g.node(id) else {
+                continue;
+            };
+            if fused.contains(&id) {
+                continue;
+            }
+            for m in [v, u] {
+                let is_single_product = position.contains_key(&m)
+                    && matches!(g.node(m), Node::Binary(BinOp::Mul, ..))
+                    && n_readers.get(&m) == Some(&1)
+                    && !row_outputs.contains(&m)
+                    && !fused.contains(&m);
+                if is_single_product {
+                    product_of.insert(id, m);
+                    break;
+                }
+            }
+        }
+        let is_inlined = |id: &NodeId| fused.contains(id) || product_of.values().any(|m| m == id);
+        let inlined: std::collections::HashSet<NodeId> = row_nodes
+            .iter()
+            .filter(|id| is_inlined(id))
+            .cloned()
+            .collect();
+
+        // The operands an instruction reads: those of an inlined child count
+        // as read by its reader.
+        let operands = |id: NodeId| -> Vec<NodeId> {
+            match g.node(id) {
+                Node::Sum(a) if fused.contains(a) => g.children(*a),
+                _ => match product_of.get(&id) {
+                    Some(m) => {
+                        let mut ops: Vec<NodeId> =
+                            g.children(id).into_iter().filter(|c| c != m).collect();
+                        ops.extend(g.children(*m));
+                        ops
+                    }
+                    None => g.children(id),
+                },
+            }
+        };
+
+        let mut last_use: HashMap<NodeId, usize> = HashMap::default();
+        for (i, &id) in row_nodes.iter().enumerate() {
+            if inlined.contains(&id) {
+                continue;
+            }
+            for c in operands(id) {
                 if position.contains_key(&c) {
                     last_use.insert(c, i);
                 }
@@ -391,10 +551,53 @@ impl<'a> Builder<'a> {
 
         let mut free: Vec<u32> = Vec::new();
         let mut n_bufs = 0u32;
-        let mut dying: HashMap<usize, Vec<u32>> = HashMap::new();
+        let mut dying: HashMap<usize, Vec<u32>> = HashMap::default();
         for (i, &id) in row_nodes.iter().enumerate() {
+            if inlined.contains(&id) {
+                continue;
+            }
             let src = |n: &NodeId| self.loc[n];
             let mut instr = match g.node(id) {
+                Node::Binary(op, u, v) if product_of.contains_key(&id) => {
+                    let m = product_of[&id];
+                    let Node::Binary(BinOp::Mul, x, y) = *g.node(m) else {
+                        unreachable!("only products are inlined into sums and differences")
+                    };
+                    let other = if *v == m { *u } else { *v };
+                    RowInstr {
+                        op: RowOp::AddProduct {
+                            is_sub: *op == BinOp::Sub,
+                            product_first: *u == m,
+                            other: src(&other),
+                            x: src(&x),
+                            y: src(&y),
+                        },
+                        src: None,
+                        out: 0,
+                    }
+                }
+                Node::Sum(a) if fused.contains(a) => {
+                    let acc = self.sum_acc[&id];
+                    let Node::Binary(op, x, y) = g.node(*a) else {
+                        unreachable!("only binary nodes are fused into sums")
+                    };
+                    // x^2 as x * x: the same value (`pow` squares that way),
+                    // without the general power.
+                    let (op, y) = match op {
+                        BinOp::Pow if g.as_const(*y) == Some(2.0) => (BinOp::Mul, x),
+                        _ => (*op, y),
+                    };
+                    RowInstr {
+                        op: RowOp::AccumulateBinary {
+                            acc,
+                            op,
+                            a: src(x),
+                            b: src(y),
+                        },
+                        src: None,
+                        out: u32::MAX,
+                    }
+                }
                 Node::Sum(a) => {
                     let acc = self.sum_acc[&id];
                     RowInstr {
@@ -442,7 +645,11 @@ impl<'a> Builder<'a> {
                 other => panic!("unexpected row node {other:?}"),
             };
 
-            if !matches!(instr.op, RowOp::Accumulate { .. }) {
+            let is_accumulate = matches!(
+                instr.op,
+                RowOp::Accumulate { .. } | RowOp::AccumulateBinary { .. }
+            );
+            if !is_accumulate {
                 let buf = free.pop().unwrap_or_else(|| {
                     n_bufs += 1;
                     n_bufs - 1

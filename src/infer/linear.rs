@@ -62,15 +62,7 @@ impl Design {
         let s = &c.statements[lm.statement];
         let mut nodes = vec![s.y, s.args[0], s.args[1]];
         nodes.extend(&lm.design);
-        let program = Program::new(
-            &c.graph,
-            &[],
-            &nodes,
-            &c.columns,
-            ProgramOptions {
-                keep_data_columns: false,
-            },
-        );
+        let program = Program::new(&c.graph, &[], &nodes, &c.columns, ProgramOptions::UNCACHED);
         Design {
             program,
             n_coef: lm.params.len(),

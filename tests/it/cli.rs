@@ -765,3 +765,34 @@ fn evaluation_options_reject_meaningless_values() {
     ]);
     assert!(text.contains("--holdout -0.2"), "{text}");
 }
+
+/// `nll bench --format json` prints one JSON object whose fields the
+/// benchmark scripts read; the timings vary, so only their presence, sign and
+/// the fitted NLL (which must agree with `nll fit`) are checked.
+#[test]
+fn bench_reports_every_stage_as_json() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nll"))
+        .args([
+            "bench",
+            "tests/fixtures/linear.nll",
+            "--data",
+            "tests/fixtures/offset.csv",
+            "--threads",
+            "2",
+            "--format",
+            "json",
+        ])
+        .current_dir(repo_path(""))
+        .output()
+        .expect("the nll binary runs");
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("bench prints one JSON object");
+    for key in ["load_s", "compile_s", "eval_s", "eval_grad_hess_s", "fit_s"] {
+        let t = report[key].as_f64().unwrap_or(-1.0);
+        assert!(t >= 0.0, "{key} = {}", report[key]);
+    }
+    assert!(report["evals"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(report["threads"].as_u64(), Some(2));
+    assert!(report["nll"].as_f64().is_some_and(f64::is_finite));
+}

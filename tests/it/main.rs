@@ -6,6 +6,7 @@ mod compare;
 mod compile;
 mod derivatives;
 mod diagnostics;
+mod eval;
 mod evaluate;
 mod explain;
 mod families;

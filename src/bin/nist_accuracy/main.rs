@@ -126,7 +126,7 @@ is noticed.
 - **Lanczos1**: the data are a noise-free function written to 13 digits,
   so the certified RSS, 1.4307867721E-25, is an exact fit to rounding (the
   RSS at the 11-digit certified values is already about 4E-21); the fit's
-  RSS agrees with it to about 3 digits, all that double precision allows
+  RSS agrees with it to 1 to 3 digits, all that double precision allows
   for residuals of 1e-13 on values of order 1, and `sigma_hat` (7.7e-14)
   is so far below the data's scale that `nll` reports the scale as
   collapsing (no estimate for `sigma`) while the coefficients are right to
