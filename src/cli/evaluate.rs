@@ -368,6 +368,59 @@ fn compile_for_fit(
     Ok(compiled)
 }
 
+/// At most this many rows are listed in a warning about new data.
+const MAX_LISTED_ROWS: usize = 10;
+
+/// Warns (W701) about every distribution argument outside its support on
+/// rows of the new data at `path`, saying what `consequence` that has.
+fn warn_outside_support(
+    a_rows: &[StatementRows],
+    source_rows: &[usize],
+    path: &Path,
+    loaded: &Loaded,
+    consequence: &str,
+    color: bool,
+) {
+    let diags: Vec<Diagnostic> = a_rows
+        .iter()
+        .flat_map(|sr| sr.outside.iter().map(move |o| (sr, o)))
+        .map(|(sr, o)| {
+            let listed: Vec<String> = o
+                .rows
+                .iter()
+                .take(MAX_LISTED_ROWS)
+                .map(|(i, v)| {
+                    let row = source_rows.get(*i).copied().unwrap_or(i + 1);
+                    format!("{row} ({v})")
+                })
+                .collect();
+            let more = if o.rows.len() > MAX_LISTED_ROWS {
+                format!(", and {} more", o.rows.len() - MAX_LISTED_ROWS)
+            } else {
+                String::new()
+            };
+            Diagnostic::warning(
+                "W701",
+                format!(
+                    "`{}` of `{}` in `{}` is outside its support in {} of the new data",
+                    o.arg,
+                    o.family,
+                    sr.label,
+                    crate::model::plural(o.rows.len(), "row")
+                ),
+            )
+            .with_primary(o.span, format!("must be {}", o.support.describe()))
+            .with_note(format!(
+                "In data file `{}`, rows {}{more} (counted from 1 for the first data row; the value in parentheses).",
+                path.display(),
+                listed.join(", ")
+            ))
+            .with_note(consequence.to_string())
+        })
+        .collect();
+    emit(&diags, &loaded.name, &loaded.source, color);
+}
+
 pub(super) fn needs_data<'a>(
     args: &'a DataArgs,
     loaded: &Loaded,
@@ -402,6 +455,26 @@ pub fn eval(args: &EvalArgs, color: bool) -> Result<(), Failure> {
         seed: args.seed,
     };
     let rows = evaluate::statement_rows(&compiled, &fit.theta, &loaded.source, &opts);
+    warn_outside_support(
+        &rows,
+        &compiled.source_rows,
+        path,
+        &loaded,
+        "Those rows have no density there: they are left out of every metric.",
+        color,
+    );
+    if compiled.n_rows > 0 && evaluate::rows_in_support(&rows, compiled.n_rows).is_empty() {
+        let d = Diagnostic::error(
+            "E709",
+            format!(
+                "no row of `{}` can be evaluated: on every row a distribution argument is outside its support",
+                path.display()
+            ),
+        )
+        .with_help("Check the new data against the data the model was fitted on (a log or a scale of a value the fit never saw, such as 0 or a negative number).");
+        emit(&[d], &loaded.name, &loaded.source, color);
+        return Err(Failure::Input);
+    }
     let groups = match &args.by {
         Some(col) => Some(group_codes(&ds, col)),
         None => None,
@@ -485,6 +558,19 @@ fn apply_fit(
     let compiled = compile_for_fit(&loaded, &ds, &fit, color)?;
     let opts = EvalOptions::default();
     let rows = evaluate::statement_rows(&compiled, &fit.theta, &loaded.source, &opts);
+    let consequence = if command == "simulate" {
+        "Those rows have no distribution there: their draws are left empty."
+    } else {
+        "Those rows have no distribution there: their cells are left empty."
+    };
+    warn_outside_support(
+        &rows,
+        &compiled.source_rows,
+        path,
+        &loaded,
+        consequence,
+        color,
+    );
     Ok(Applied {
         loaded,
         ds,

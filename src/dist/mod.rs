@@ -82,6 +82,12 @@ pub struct Family {
 }
 
 impl Family {
+    /// The support of argument `a`: any finite number when the family
+    /// declares none (variadic and compound families).
+    pub fn arg_support_of(&self, a: usize) -> Support {
+        self.arg_support.get(a).copied().unwrap_or(Support::Real)
+    }
+
     /// The negative log-density of `y` given the arguments.
     pub fn neg_log_density(&self, g: &mut Graph, y: NodeId, args: &[NodeId]) -> NodeId {
         (self.build)(g, y, args)

@@ -27,6 +27,8 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 use crate::compile::{Compiled, LoweredStatement};
+use crate::diag::Span;
+use crate::dist::{Family, Support};
 use metrics::{Bin, Binning};
 pub use predictive::{Predictive, RowDist};
 
@@ -98,6 +100,87 @@ pub struct StatementRows {
     /// -log p(y_i) of each row.
     pub nll: Vec<f64>,
     pub prediction: Prediction,
+    /// The arguments outside their support on some rows: those rows have
+    /// no prediction, draw or metric.
+    pub outside: Vec<OutsideSupport>,
+}
+
+/// A distribution argument outside its support on some rows, by the
+/// supports `nll fit` checks at its start values (E401).
+#[derive(Debug, Clone)]
+pub struct OutsideSupport {
+    /// The argument's name: `sigma`, or `c1_sigma` for a component's.
+    pub arg: String,
+    pub family: &'static str,
+    pub support: Support,
+    /// Where the argument is written in the model.
+    pub span: Span,
+    /// Each offending row (an index into the statement's rows) with its value.
+    pub rows: Vec<(usize, f64)>,
+}
+
+impl StatementRows {
+    /// Whether each of `n_rows` rows has every argument inside its support.
+    pub fn row_ok(&self, n_rows: usize) -> Vec<bool> {
+        let mut ok = vec![true; n_rows];
+        for o in &self.outside {
+            for (i, _) in &o.rows {
+                if let Some(v) = ok.get_mut(*i) {
+                    *v = false;
+                }
+            }
+        }
+        ok
+    }
+}
+
+/// The rows (indices) where every statement's arguments are inside their
+/// supports.
+pub fn rows_in_support(rows: &[StatementRows], n_rows: usize) -> Vec<usize> {
+    let mut ok = vec![true; n_rows];
+    for sr in rows {
+        for (o, r) in ok.iter_mut().zip(sr.row_ok(n_rows)) {
+            *o &= r;
+        }
+    }
+    (0..n_rows).filter(|i| ok[*i]).collect()
+}
+
+/// The arguments of `family` (`args[arg][row]`) outside their supports;
+/// `prefix` names a compound's component (`c1_`).
+fn outside_support(
+    family: &'static Family,
+    args: &[Vec<f64>],
+    spans: &[Span],
+    fallback_span: Span,
+    prefix: &str,
+) -> Vec<OutsideSupport> {
+    let mut out = Vec::new();
+    for (a, values) in args.iter().enumerate() {
+        let support = family.arg_support_of(a);
+        let rows: Vec<(usize, f64)> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !support.contains(**v))
+            .map(|(i, v)| (i, *v))
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let name = family
+            .args
+            .get(a)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| format!("argument {}", a + 1));
+        out.push(OutsideSupport {
+            arg: format!("{prefix}{name}"),
+            family: family.name,
+            support,
+            span: spans.get(a).copied().unwrap_or(fallback_span),
+            rows,
+        });
+    }
+    out
 }
 
 /// The likelihood statements of `c` evaluated at `theta`, in the compiled
@@ -155,6 +238,13 @@ fn one_statement(
     } else {
         s.family.args.iter().map(|a| a.to_string()).collect()
     };
+    let mut outside = outside_support(s.family, &args, &s.arg_spans, s.span, "");
+    for (k, (family, _, span)) in s.components.iter().enumerate() {
+        if let Some((_, values)) = components.get(k) {
+            let prefix = format!("c{}_", k + 1);
+            outside.extend(outside_support(family, values, &[], *span, &prefix));
+        }
+    }
     let prediction = predict_rows(c, s, &args, &components, &y, rng);
     // A compound's component arguments follow its weights: `c1_mu`, ...
     let mut arg_names = arg_names;
@@ -176,6 +266,7 @@ fn one_statement(
         y,
         nll,
         prediction,
+        outside,
     }
 }
 

@@ -72,9 +72,11 @@ pub fn write_all(
         }
         if let Prediction::Distribution { dists, .. } = &sr.prediction {
             let title = format!("Observed vs 50% and 95% intervals: {}", sr.label);
-            save("intervals", &|name| {
-                intervals_svg(name, &title, dists, &sr.y)
-            })?;
+            // Only the rows the metrics use: every argument in its support.
+            let used = super::rows_in_support(rows, dists.len());
+            let dists: Vec<super::Predictive> = used.iter().map(|i| dists[*i].clone()).collect();
+            let y: Vec<f64> = used.iter().map(|i| sr.y[*i]).collect();
+            save("intervals", &|name| intervals_svg(name, &title, &dists, &y))?;
         }
     }
     Ok(written)

@@ -14,7 +14,12 @@ pub struct EvalReport {
     pub model: String,
     pub fit: String,
     pub data: String,
+    /// The rows evaluated.
     pub n_rows: usize,
+    /// Rows left out of every metric because a distribution argument is
+    /// outside its support there.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub excluded_rows: usize,
     /// Bins of the reliability tables and PIT histograms.
     pub bins: usize,
     /// Seed of the randomised PIT of counts.
@@ -25,6 +30,10 @@ pub struct EvalReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<GroupReport>,
     pub warnings: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Metrics per level of a column.
@@ -66,7 +75,10 @@ pub fn build(
     seed: u64,
     groups: Option<(&str, &[String], &[u32])>,
 ) -> EvalReport {
-    let all: Vec<usize> = (0..n_rows).collect();
+    // Rows where an argument is outside its support have no density: they
+    // are left out of every metric, of every statement.
+    let all = super::rows_in_support(rows, n_rows);
+    let excluded_rows = n_rows - all.len();
     let statements: Vec<StatementEval> = rows
         .iter()
         .map(|sr| evaluate_statement(sr, &all, n_bins))
@@ -77,7 +89,11 @@ pub fn build(
             .iter()
             .enumerate()
             .filter_map(|(k, level)| {
-                let members: Vec<usize> = (0..n_rows).filter(|i| codes[*i] as usize == k).collect();
+                let members: Vec<usize> = all
+                    .iter()
+                    .copied()
+                    .filter(|i| codes[*i] as usize == k)
+                    .collect();
                 (!members.is_empty()).then(|| Group {
                     level: level.clone(),
                     n_rows: members.len(),
@@ -105,7 +121,8 @@ pub fn build(
         model: header.0,
         fit: header.1,
         data: header.2,
-        n_rows,
+        n_rows: all.len(),
+        excluded_rows,
         bins: n_bins,
         seed,
         total_nll: statements.iter().map(|s| s.total_nll).sum(),
@@ -207,7 +224,17 @@ impl EvalReport {
         let mut out = String::new();
         let _ = writeln!(out, "model  {}", self.model);
         let _ = writeln!(out, "fit    {}", self.fit);
-        let _ = writeln!(out, "data   {} ({} rows)", self.data, self.n_rows);
+        if self.excluded_rows > 0 {
+            let _ = writeln!(
+                out,
+                "data   {} ({} rows; {} excluded: a distribution argument is outside its support there)",
+                self.data,
+                self.n_rows,
+                self.excluded_rows
+            );
+        } else {
+            let _ = writeln!(out, "data   {} ({} rows)", self.data, self.n_rows);
+        }
         let _ = writeln!(out, "total NLL  {}", num(self.total_nll));
         for s in &self.statements {
             let _ = writeln!(out);

@@ -88,9 +88,27 @@ pub fn prediction_csv(rows: &[StatementRows], source_rows: &[usize], level: f64)
     let mut out = header_line(&header);
     let lo_q = (1.0 - level) / 2.0;
     let hi_q = (1.0 + level) / 2.0;
+    let n_cells: Vec<usize> = rows
+        .iter()
+        .map(|sr| {
+            sr.args.len()
+                + match &sr.prediction {
+                    Prediction::Binary { .. } => 1,
+                    Prediction::Classes { levels, .. } => levels.len() + 1,
+                    Prediction::Distribution { .. } => 3,
+                    Prediction::Unsupported(_) => 0,
+                }
+        })
+        .collect();
+    let ok: Vec<Vec<bool>> = rows.iter().map(|sr| sr.row_ok(source_rows.len())).collect();
     for (i, row_no) in source_rows.iter().enumerate() {
         let mut fields = vec![row_no.to_string()];
-        for sr in rows {
+        for (k, sr) in rows.iter().enumerate() {
+            // An argument outside its support: no prediction, empty cells.
+            if !ok[k][i] {
+                fields.extend(std::iter::repeat_n(String::new(), n_cells[k]));
+                continue;
+            }
             for a in &sr.args {
                 fields.push(csv_num(Some(a[i])));
             }
@@ -169,8 +187,12 @@ pub fn simulation_csv(
 /// One draw of a statement's outcome per row, as CSV text: a number, or a
 /// class's level.
 fn draw_statement(sr: &StatementRows, n_rows: usize, rng: &mut StdRng) -> Vec<String> {
+    // A row with an argument outside its support has no distribution to
+    // draw from: its cell is left empty.
+    let ok = sr.row_ok(n_rows);
     (0..n_rows)
         .map(|i| match &sr.prediction {
+            _ if !ok[i] => String::new(),
             Prediction::Binary { p } => {
                 let u = predictive::open_unit(rng);
                 if u < p[i] { "1" } else { "0" }.to_string()

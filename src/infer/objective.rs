@@ -111,12 +111,7 @@ pub fn explain_nonfinite_start(c: &Compiled, theta: &[f64]) -> Diagnostic {
         }
         let source_row = |i: usize| c.source_rows.get(i).copied().unwrap_or(i + 1);
         for (a, arg_rows) in rows[1..].iter().enumerate() {
-            let support = s
-                .family
-                .arg_support
-                .get(a)
-                .copied()
-                .unwrap_or(crate::dist::Support::Real);
+            let support = s.family.arg_support_of(a);
             let bad: Vec<(usize, f64)> = bad_rows
                 .iter()
                 .filter(|i| !support.contains(arg_rows[**i]))

@@ -84,6 +84,7 @@ fn rows_by_hand(y: Vec<f64>, nll: Vec<f64>, prediction: Prediction) -> Statement
         y,
         nll,
         prediction,
+        outside: Vec::new(),
     }
 }
 
@@ -1187,4 +1188,99 @@ fn fit_file_names_elements_as_the_report_does() {
         header.ends_with("prob_setosa,prob_versicolor,prob_virginica,predicted"),
         "{header}"
     );
+}
+
+const ENGEL_HETERO: &str = "examples/engel_heteroscedastic.nll";
+const ENGEL_DATA: &str = "examples/data/engel.csv";
+
+/// Runs `nll ARGS`, requires success, returns standard output and error.
+fn nll_ok_err(args: &[&str]) -> (String, String) {
+    let out = nll(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "nll {args:?} failed:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+#[test]
+fn arguments_outside_their_support_on_new_data_are_named_and_skipped() {
+    // sigma = exp(g0 + g1 * log(income)) is NaN at a negative income and 0
+    // at income 0: those rows have no distribution.
+    let (dir, fit) = fitted("outside", ENGEL_HETERO, ENGEL_DATA, &[]);
+    let new = dir.join("new.csv");
+    std::fs::write(
+        &new,
+        "income,foodexp\n400,300\n-5,300\n0,200\n600,400\n800,500\n",
+    )
+    .expect("new data");
+    let args = |cmd: &'static str| vec![cmd, ENGEL_HETERO, "--fit", s(&fit), "--data", s(&new)];
+
+    let (pred, err) = nll_ok_err(&args("predict"));
+    assert!(err.contains("warning[W701]"), "{err}");
+    assert!(err.contains("`sigma` of `Normal`"), "{err}");
+    assert!(err.contains("rows 2 (NaN), 3 (0)"), "{err}");
+    assert!(err.contains("left empty"), "{err}");
+    assert!(!pred.contains("NaN"), "{pred}");
+    let lines: Vec<&str> = pred.lines().collect();
+    assert_eq!(lines.len(), 6, "{pred}");
+    assert_eq!(lines[2], "2,,,,,");
+    assert_eq!(lines[3], "3,,,,,");
+    assert!(lines[1].split(',').all(|f| !f.is_empty()), "{pred}");
+
+    let (sim, err) = nll_ok_err(&args("simulate"));
+    assert!(err.contains("warning[W701]"), "{err}");
+    assert!(!sim.contains("NaN"), "{sim}");
+    let lines: Vec<&str> = sim.lines().collect();
+    assert_eq!(lines[0], "draw,income,foodexp");
+    assert_eq!(lines[2], "1,-5,");
+    assert_eq!(lines[3], "1,0,");
+    assert!(!lines[1].ends_with(','), "{sim}");
+
+    // eval leaves the two rows out of every metric and says so.
+    let mut eval_args = args("eval");
+    eval_args.extend(["--format", "json"]);
+    let (report, err) = nll_ok_err(&eval_args);
+    assert!(err.contains("left out of every metric"), "{err}");
+    let v = json(&report);
+    assert_eq!(v["n_rows"], 3);
+    assert_eq!(v["excluded_rows"], 2);
+    assert!(v["total_nll"].as_f64().expect("number").is_finite());
+    let st = &v["statements"][0];
+    assert_eq!(st["n_rows"], 3);
+    assert_eq!(st["calibration"]["coverage"][0]["n_rows"], 3);
+    let pit: u64 = st["calibration"]["pit_histogram"]
+        .as_array()
+        .expect("histogram")
+        .iter()
+        .map(|c| c.as_u64().expect("count"))
+        .sum();
+    assert_eq!(pit, 3);
+    let (text, _) = nll_ok_err(&args("eval"));
+    assert!(text.contains("(3 rows; 2 excluded"), "{text}");
+
+    // Every row bad: an error, not a report of nothing.
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "income,foodexp\n-1,3\n0,2\n").expect("bad data");
+    let err = nll_err(&["eval", ENGEL_HETERO, "--fit", s(&fit), "--data", s(&bad)]);
+    assert!(err.contains("error[E709]"), "{err}");
+
+    // More than ten rows: ten listed and the rest counted.
+    let many = dir.join("many.csv");
+    let mut text = "income,foodexp\n".to_string();
+    for _ in 0..13 {
+        text.push_str("-1,3\n");
+    }
+    text.push_str("500,300\n");
+    std::fs::write(&many, text).expect("many rows");
+    let (_, err) = nll_ok_err(&[
+        "predict",
+        ENGEL_HETERO,
+        "--fit",
+        s(&fit),
+        "--data",
+        s(&many),
+    ]);
+    assert!(err.contains("10 (NaN), and 3 more"), "{err}");
+    assert!(err.contains("in 13 rows"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
