@@ -215,9 +215,9 @@ fn load_fit(loaded: &Loaded, path: &Path, color: bool) -> Result<FitFile, Failur
     })
 }
 
-/// Names on the left of likelihood statements that are plain columns,
-/// with the support of their distribution.
-fn outcome_columns(loaded: &Loaded) -> Vec<(String, crate::dist::Support)> {
+/// Names on the left of likelihood statements that are plain columns:
+/// the data name, the column and the support of their distribution.
+fn outcome_columns(loaded: &Loaded) -> Vec<(String, String, crate::dist::Support)> {
     use crate::syntax::ast::ExprKind;
     let mut out = Vec::new();
     for s in loaded.model.statements.iter().filter(|s| !s.is_prior) {
@@ -233,11 +233,41 @@ fn outcome_columns(loaded: &Loaded) -> Vec<(String, crate::dist::Support)> {
         };
         if let Some(dv) = loaded.model.data_var(name) {
             for c in &dv.columns {
-                out.push((c.clone(), support));
+                out.push((name.clone(), c.clone(), support));
             }
         }
     }
     out
+}
+
+/// Whether `e` mentions `name`, as a name or an indexed vector.
+fn mentions(e: &crate::syntax::ast::Expr, name: &str) -> bool {
+    use crate::syntax::ast::ExprKind;
+    match &e.kind {
+        ExprKind::Number(_) => false,
+        ExprKind::Name(n) => n == name,
+        ExprKind::Call { args, .. } => args.iter().any(|a| mentions(a, name)),
+        ExprKind::Index { base, indices } => {
+            base.name == name || indices.iter().any(|a| mentions(a, name))
+        }
+        ExprKind::Neg(inner) => mentions(inner, name),
+        ExprKind::Binary { lhs, rhs, .. } => mentions(lhs, name) || mentions(rhs, name),
+    }
+}
+
+/// Whether the data name `name` is used on the right of any statement or
+/// in a function body: then it is a covariate too, and its values count.
+fn used_as_covariate(loaded: &Loaded, name: &str) -> bool {
+    let m = &loaded.model;
+    m.funcs.iter().any(|f| mentions(&f.body, name))
+        || m.statements.iter().any(|s| {
+            s.args.iter().any(|a| mentions(a, name))
+                || s.compound.as_ref().is_some_and(|(_, comps)| {
+                    comps
+                        .iter()
+                        .any(|c| c.args.iter().any(|a| mentions(a, name)))
+                })
+        })
 }
 
 /// What new data must hold.
@@ -245,8 +275,9 @@ fn outcome_columns(loaded: &Loaded) -> Vec<(String, crate::dist::Support)> {
 enum Outcomes {
     /// Evaluation: every column, outcomes included.
     Required,
-    /// Prediction and simulation: outcome columns absent from the file get
-    /// stand-in values.
+    /// Prediction and simulation: outcomes are not needed. An outcome column
+    /// absent from the file, or used only as an outcome, is not read (so its
+    /// cells may be empty) and gets stand-in values.
     Optional,
 }
 
@@ -266,13 +297,15 @@ fn load_new_data(
     if outcomes == Outcomes::Optional {
         // A header that cannot be read is reported by the load below.
         if let Ok(header) = data::read_header(path) {
-            for (name, support) in outcome_columns(loaded) {
-                if header.iter().any(|h| h == &name) {
+            let all = requests.clone();
+            for (var, name, support) in outcome_columns(loaded) {
+                if header.iter().any(|h| h == &name) && used_as_covariate(loaded, &var) {
                     continue;
                 }
                 if let Some(pos) = requests.iter().position(|r| r.name == name) {
                     let r = requests.remove(pos);
-                    stand_ins.push((r, support));
+                    let at = all.iter().position(|a| a.name == name).unwrap_or(0);
+                    stand_ins.push((r, support, at));
                 }
             }
         }
@@ -287,8 +320,15 @@ fn load_new_data(
         filters: args.filters.clone(),
     };
     let mut ds = load_data_with(loaded, &requests, &opts, path, color)?;
-    for (r, support) in &stand_ins {
+    // In the place the column would have had, so `simulate` keeps the
+    // column order.
+    stand_ins.sort_by_key(|(_, _, at)| *at);
+    for (r, support, at) in &stand_ins {
         recode::add_placeholder(&mut ds, &r.name, r.kind, *support, fit.levels_of(&r.name));
+        if let Some(col) = ds.columns.pop() {
+            let at = (*at).min(ds.columns.len());
+            ds.columns.insert(at, col);
+        }
     }
     recode_to(&mut ds, |name| fit.levels_of(name), path, loaded, color)?;
     Ok(ds)

@@ -1284,3 +1284,47 @@ fn arguments_outside_their_support_on_new_data_are_named_and_skipped() {
     assert!(err.contains("in 13 rows"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn predict_and_simulate_do_not_need_the_outcome() {
+    let (dir, fit) = fitted("blanks", ENGEL_HETERO, ENGEL_DATA, &[]);
+    // The usual "fill in the blanks" file: the outcome column is there,
+    // empty on the rows to predict.
+    let new = dir.join("blanks.csv");
+    std::fs::write(&new, "income,foodexp\n400,\n500,300\n600,\n").expect("new data");
+    let args = |cmd: &'static str| vec![cmd, ENGEL_HETERO, "--fit", s(&fit), "--data", s(&new)];
+    let (pred, err) = nll_ok_err(&args("predict"));
+    assert!(!err.contains("error"), "{err}");
+    let lines: Vec<&str> = pred.lines().collect();
+    assert_eq!(lines.len(), 4, "{pred}");
+    assert!(lines[1].starts_with("1,"), "{pred}");
+    assert!(lines[3].starts_with("3,"), "{pred}");
+    let (sim, _) = nll_ok_err(&args("simulate"));
+    let lines: Vec<&str> = sim.lines().collect();
+    assert_eq!(lines[0], "draw,income,foodexp");
+    assert_eq!(lines.len(), 4, "{sim}");
+    assert!(lines[1].starts_with("1,400,"), "{sim}");
+    assert!(lines[1].split(',').all(|f| !f.is_empty()), "{sim}");
+
+    // --drop-missing keeps every row that has its covariates and drops
+    // only those missing one.
+    let gaps = dir.join("gaps.csv");
+    std::fs::write(&gaps, "income,foodexp\n400,\n,300\n600,\n").expect("gaps");
+    let plain = [
+        "predict",
+        ENGEL_HETERO,
+        "--fit",
+        s(&fit),
+        "--data",
+        s(&gaps),
+    ];
+    let mut drop = plain.to_vec();
+    drop.push("--drop-missing");
+    let (pred, _) = nll_ok_err(&drop);
+    let rows: Vec<&str> = pred.lines().skip(1).map(|l| &l[..2]).collect();
+    assert_eq!(rows, ["1,", "3,"], "{pred}");
+    // Without it, a missing covariate is still an error.
+    let err = nll_err(&plain);
+    assert!(err.contains("E307"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
