@@ -12,7 +12,7 @@ use crate::diag::{suggest, Diagnostic};
 use crate::infer::{self, fmt_num, FitOptions};
 use crate::syntax::{self, ast::Expr};
 
-use super::session::{base_name, DataFile, Entry, Origin, Reply, Session};
+use super::session::{base_name, join_entries, DataFile, Entry, Origin, Reply, Session};
 
 /// A REPL command, as `:help` lists it.
 #[derive(Debug, Clone, Copy)]
@@ -472,11 +472,61 @@ impl Session {
                 .with_help("Type `:model` to see the model.");
             return Reply::fail(self.render_input(&[d], &text, 0, line));
         }
+        if let Some(reply) = self.still_used(&names, &candidate) {
+            return reply;
+        }
         let mut reply = self.commit(candidate, None, &names);
         if !reply.failed {
             reply.out = dropped.iter().map(|d| format!("dropped {d}\n")).collect();
         }
         reply
+    }
+
+    /// When the model without the dropped `names` still uses one of them,
+    /// the failure (E007) saying where; the model is left as it was.
+    fn still_used(&self, names: &[String], candidate: &[Entry]) -> Option<Reply> {
+        let (source, _) = join_entries(candidate);
+        let diags = self.check(&source, self.data.as_ref()).err()?;
+        for name in names {
+            // The checker's "unknown name" (or function) errors at the uses.
+            let unknown = [
+                format!("unknown name `{name}`"),
+                format!("unknown function `{name}`"),
+            ];
+            let uses: Vec<crate::diag::Span> = diags
+                .iter()
+                .filter(|d| d.is_error() && unknown.contains(&d.message))
+                .filter_map(|d| d.primary.as_ref().map(|l| l.span))
+                .collect();
+            if uses.is_empty() {
+                continue;
+            }
+            // Shown on the model as it is (and stays), not as it would be.
+            let (current, uses) = match to_current(&self.entries, candidate, &uses) {
+                Some(mapped) => (join_entries(&self.entries).0, mapped),
+                None => (source.clone(), uses),
+            };
+            let first = &uses[0];
+            let (line, col) = line_col(&current, first.start);
+            let mut d = Diagnostic::error(
+                "E007",
+                format!("cannot drop `{name}`: it is used at <model>:{line}:{col}"),
+            )
+            .with_primary(*first, "still used here")
+            .with_note("The model is unchanged.")
+            .with_help(format!(
+                "Change or drop what uses `{name}` first, then drop it."
+            ));
+            for other in &uses[1..] {
+                d = d.with_secondary(*other, "and here");
+            }
+            let origin = Origin {
+                source: &current,
+                input: None,
+            };
+            return Some(Reply::fail(self.render_at(&[d], &origin)));
+        }
+        None
     }
 
     /// Evaluates an expression typed on its own at the current values: a
@@ -601,4 +651,48 @@ fn trim_lines(text: &str) -> String {
 /// A command line without its comment.
 fn strip_comment(text: &str) -> &str {
     text.split('#').next().unwrap_or(text)
+}
+
+/// The line and column (from 1, in characters) of byte offset `at`.
+fn line_col(source: &str, at: usize) -> (usize, usize) {
+    let before = source.get(..at).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
+}
+
+/// Spans in the model joined from `candidate` (the session's `entries`
+/// with some taken out or shortened) moved to where the same text is in
+/// the model joined from `entries`; `None` when one lies in an entry that
+/// changed.
+fn to_current(
+    entries: &[Entry],
+    candidate: &[Entry],
+    spans: &[crate::diag::Span],
+) -> Option<Vec<crate::diag::Span>> {
+    let (_, old) = join_entries(entries);
+    let (_, new) = join_entries(candidate);
+    // The candidate keeps the entries' order: match equal texts in turn.
+    let mut shift = Vec::new();
+    let mut j = 0;
+    for (k, c) in candidate.iter().enumerate() {
+        while j < entries.len() && entries[j].text != c.text {
+            j += 1;
+        }
+        let moved = (j < entries.len()).then(|| (new[k].clone(), old[j].start));
+        shift.push(moved);
+        j += 1;
+    }
+    spans
+        .iter()
+        .map(|sp| {
+            let (range, start) = shift
+                .iter()
+                .flatten()
+                .find(|(r, _)| r.contains(&sp.start))?;
+            let by = *start as isize - range.start as isize;
+            let at = |x: usize| (x as isize + by) as usize;
+            Some(crate::diag::Span::new(at(sp.start), at(sp.end)))
+        })
+        .collect()
 }

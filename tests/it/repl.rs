@@ -411,3 +411,33 @@ param s > 0
 ";
     assert!(!check_session("warning_once", script));
 }
+
+#[test]
+fn dropping_a_name_still_in_use_says_where_and_changes_nothing() {
+    let mut s = session_after(
+        "data x, y\nparam b0, b1, s > 0\nmu(x) = b0 + b1 * x\ny ~ Normal(mu(x), s)\n",
+    );
+    let before = s.model_text();
+    // Refused with E007 at the use, not "unknown name", and no change.
+    let mut refused = |command: &str, expected: &str| {
+        let reply = s.process(command);
+        assert!(reply.failed);
+        assert!(reply.err.contains(expected), "{}", reply.err);
+        assert!(reply.err.contains("still used here"), "{}", reply.err);
+        assert!(!reply.err.contains("E201"), "{}", reply.err);
+        assert!(!reply.err.contains("Did you mean"), "{}", reply.err);
+        s.model_text()
+    };
+    let after = refused(
+        ":drop b0",
+        "error[E007]: cannot drop `b0`: it is used at <model>:3:9",
+    );
+    assert_eq!(after, before);
+    // A function in use, too.
+    let after = refused(":drop mu", "cannot drop `mu`: it is used at <model>:4:12");
+    assert_eq!(after, before);
+    // Once nothing uses it, it goes.
+    assert!(!s.process("mu(x) = b1 * x").failed);
+    assert!(!s.process(":drop b0").failed);
+    assert!(!s.model_text().contains("b0"));
+}
