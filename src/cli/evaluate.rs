@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::pipeline::{emit, load_data_with, load_model, write_out, Failure, Loaded};
-use super::{DataArgs, Format};
+use super::{parse_level, DataArgs, Format};
 use crate::compile::{self, Compiled};
 use crate::data::{self, Column, ColumnKind, ColumnRequest, DataSet, LoadOptions};
 use crate::diag::Diagnostic;
@@ -108,20 +108,6 @@ pub struct SimulateArgs {
     /// Write the CSV to this file (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-fn parse_level(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number"))?;
-    if v > 0.0 && v < 1.0 {
-        Ok(v)
-    } else {
-        Err(format!(
-            "the level must be strictly between 0 and 1, found {v}"
-        ))
-    }
 }
 
 /// The `--where` filters as text, for the fit file's data summary.

@@ -250,7 +250,8 @@ fn parse_start(s: &str) -> Result<(String, f64), String> {
     Ok((name.trim().to_string(), v))
 }
 
-fn parse_level(s: &str) -> Result<f64, String> {
+/// A confidence level: a number strictly between 0 and 1.
+pub(crate) fn parse_level(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
