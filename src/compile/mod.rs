@@ -474,29 +474,51 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
     // Two parameters with the same gradient node enter the NLL only through
     // an expression symmetric in them (typically their sum): the data cannot
     // tell them apart. Hash-consing makes equal derivatives the same node.
-    let mut seen: HashMap<NodeId, usize> = HashMap::new();
+    // Parameters sharing one gradient node form a group, in the order of
+    // their first member; one warning per group.
+    let mut groups: Vec<(NodeId, Vec<usize>)> = Vec::new();
     for (k, g) in c.grad.iter().enumerate() {
         if c.graph.as_const(*g) == Some(0.0) {
             continue;
         }
-        match seen.get(g) {
-            Some(&j) => {
-                let (a, b) = (&c.params[j], &c.params[k]);
-                let mut d = Diagnostic::warning(
-                    "W201",
-                    format!("`{}` and `{}` enter the likelihood only together (for example through `{} + {}`): they are not identifiable", a.name, b.name, a.name, b.name),
-                )
-                .with_primary(b.span, "declared here")
-                .with_note("Their derivatives are identical, so any change of one can be undone by the other; the Hessian is singular.");
-                if a.span != b.span {
-                    d = d.with_secondary(a.span, "and here");
-                }
-                out.push(d.with_help("Drop one of them or fix it with a const."));
-            }
-            None => {
-                seen.insert(*g, k);
-            }
+        match groups.iter_mut().find(|(node, _)| node == g) {
+            Some((_, members)) => members.push(k),
+            None => groups.push((*g, vec![k])),
         }
+    }
+    for (_, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
+        let (a, b) = (&c.params[members[0]], &c.params[members[1]]);
+        let mut d = if members.len() == 2 {
+            Diagnostic::warning(
+                "W201",
+                format!("`{}` and `{}` enter the likelihood only together (for example through `{} + {}`): they are not identifiable", a.name, b.name, a.name, b.name),
+            )
+            .with_note("Their derivatives are identical, so any change of one can be undone by the other; the Hessian is singular.")
+        } else {
+            const LISTED: usize = 8;
+            let mut names: Vec<String> = members
+                .iter()
+                .take(LISTED)
+                .map(|k| format!("`{}`", c.params[*k].name))
+                .collect();
+            if members.len() > LISTED {
+                names.push(format!("and {} more", members.len() - LISTED));
+            }
+            Diagnostic::warning(
+                "W201",
+                format!("{} parameters enter the likelihood only together (for example through their sum): {}; they are not identifiable", members.len(), names.join(", ")),
+            )
+            .with_note("Their derivatives are identical, so a change of one can be undone by the others; the Hessian is singular.")
+        }
+        .with_primary(b.span, "declared here");
+        if a.span != b.span {
+            d = d.with_secondary(a.span, "and here");
+        }
+        out.push(d.with_help(if members.len() == 2 {
+            "Drop one of them or fix it with a const."
+        } else {
+            "Keep one of them and drop the others, or fix them with consts."
+        }));
     }
 
     // A scale argument that is a bare unconstrained parameter can reach 0

@@ -796,3 +796,19 @@ fn bench_reports_every_stage_as_json() {
     assert_eq!(report["threads"].as_u64(), Some(2));
     assert!(report["nll"].as_f64().is_some_and(f64::is_finite));
 }
+
+#[test]
+fn parameters_entering_together_get_one_warning_per_group() {
+    let text = run(&[
+        "fit",
+        "tests/fixtures/thirty_together.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+    ]);
+    assert_eq!(text.matches("warning[W201]").count(), 1, "{text}");
+    assert!(
+        text.contains("30 parameters enter the likelihood only together"),
+        "{text}"
+    );
+    assert!(text.contains("and 22 more"), "{text}");
+}
