@@ -5,7 +5,7 @@
 //! allocation. [`FactorBuilder::finish`] then sorts the levels and rewrites
 //! the codes, so the result does not depend on the order of the rows.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::cell::parse_finite;
 use super::Column;
@@ -14,7 +14,7 @@ use super::Column;
 #[derive(Debug, Default)]
 pub(crate) struct FactorBuilder {
     /// Provisional code of each level seen so far.
-    code_of: HashMap<Box<str>, u32>,
+    code_of: FxHashMap<Box<str>, u32>,
     /// Levels in order of first appearance; `levels[code]` is its text.
     levels: Vec<Box<str>>,
     /// Provisional code of each row.

@@ -37,6 +37,15 @@ impl<R> LineTracker<R> {
         }
     }
 
+    /// A tracker for input that starts after `n_newlines_passed` line
+    /// breaks of the file.
+    pub(crate) fn with_newlines_passed(inner: R, n_newlines_passed: u64) -> LineTracker<R> {
+        LineTracker {
+            n_newlines_passed,
+            ..LineTracker::new(inner)
+        }
+    }
+
     /// The 1-based line of the first content byte of the record whose
     /// parsing began at byte `start`. Must be called with increasing
     /// `start`, once per record, after the record has been read.

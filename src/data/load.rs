@@ -1,9 +1,10 @@
 //! The CSV reading loop: header, then one pass over the rows.
 //!
-//! The header is resolved into field indices first. Rows are then read as
-//! [`csv::ByteRecord`]s into one reused buffer; only the fields of requested
-//! and filter columns are looked at, and numeric cells are parsed straight
-//! from their bytes, so a clean row allocates nothing. Problems are logged
+//! The header is resolved into field indices first. Rows are then read by
+//! a [`RowReader`], which splits plain lines in place and hands anything
+//! with quotes to the `csv` crate; only the fields of requested and filter
+//! columns are looked at, and numeric cells are parsed straight from their
+//! bytes, so a clean row allocates nothing. Problems are logged
 //! per column and issue while reading and turned into [`DataProblem`]s at
 //! the end. Once any problem is seen, values are no longer stored, since the
 //! load will fail anyway.
@@ -12,14 +13,12 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use csv::ByteRecord;
-
 use super::cell::{classify, Cell};
 use super::error::{
     quote_text, BadCell, FilterMiss, RowFields, MAX_LISTED_ROWS, MAX_LISTED_VALUES,
 };
 use super::factor::FactorBuilder;
-use super::lines::LineTracker;
+use super::rows::{ReadError, Record, RowReader};
 use super::{
     CellIssue, Column, ColumnKind, ColumnRequest, ColumnRole, DataError, DataProblem, DataSet,
     LoadOptions, MissingCount,
@@ -99,9 +98,8 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
     };
 
     let file = File::open(path).map_err(|err| fail(vec![unreadable(&name, &err)]))?;
-    let mut reader = csv_reader(file);
-    let mut record = ByteRecord::new();
-    read_header_names(&mut reader, &mut record, &name).map_err(fail)
+    let mut reader = RowReader::new(file);
+    read_header_names(&mut reader, &name).map_err(fail)
 }
 
 /// Where a requested column is read from, and what has been read so far.
@@ -149,9 +147,8 @@ fn load_from_reader<R: io::Read>(
         source_name: source_name.to_string(),
         problems,
     };
-    let mut reader = csv_reader(input);
-    let mut record = ByteRecord::new();
-    let header = read_header_names(&mut reader, &mut record, source_name).map_err(fail)?;
+    let mut reader = RowReader::new(input);
+    let header = read_header_names(&mut reader, source_name).map_err(fail)?;
 
     // Resolve names. A request repeated with the same kind shares one plan,
     // so its problems are reported once.
@@ -208,19 +205,17 @@ fn load_from_reader<R: io::Read>(
     let mut has_read_error = false;
     let mut cells = vec![Cell::Missing; plans.len()];
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
+        let (record, line) = match reader.next_record() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
             Err(err) => {
-                problems.push(unreadable_csv(source_name, err));
+                problems.push(unreadable_read(source_name, err));
                 has_read_error = true;
                 break;
             }
-        }
+        };
         n_data_rows += 1;
         let row = n_data_rows;
-        let start = record.position().map_or(0, |p| p.byte());
-        let line = reader.get_mut().record_line(start);
 
         if record.len() != header.len() {
             n_ragged_rows += 1;
@@ -248,7 +243,7 @@ fn load_from_reader<R: io::Read>(
             let Some(field_idx) = plan.field_idx else {
                 continue;
             };
-            let raw = &record[field_idx];
+            let raw = record.field(field_idx);
             *cell = classify(raw, plan.kind);
             match *cell {
                 Cell::Missing => {
@@ -323,30 +318,20 @@ fn load_from_reader<R: io::Read>(
     })
 }
 
-fn csv_reader<R: io::Read>(input: R) -> csv::Reader<LineTracker<R>> {
-    // The header is read by hand, and field counts are checked by hand so
-    // that every bad row is reported rather than only the first.
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(LineTracker::new(input))
-}
-
 /// Read the first record and turn it into trimmed names.
 fn read_header_names<R: io::Read>(
-    reader: &mut csv::Reader<LineTracker<R>>,
-    record: &mut ByteRecord,
+    reader: &mut RowReader<R>,
     source_name: &str,
 ) -> Result<Vec<String>, Vec<DataProblem>> {
-    match reader.read_byte_record(record) {
-        Ok(true) => {}
-        Ok(false) => {
+    let record = match reader.next_record() {
+        Ok(Some((record, _))) => record,
+        Ok(None) => {
             return Err(vec![DataProblem::FileEmpty {
                 file: source_name.to_string(),
             }])
         }
-        Err(err) => return Err(vec![unreadable_csv(source_name, err)]),
-    }
+        Err(err) => return Err(vec![unreadable_read(source_name, err)]),
+    };
 
     let mut names = Vec::with_capacity(record.len());
     let mut problems = Vec::new();
@@ -433,13 +418,13 @@ fn most_missing(plans: &[ColumnPlan]) -> Option<MissingCount> {
 
 /// Whether `record` passes every filter. All filters are evaluated, not
 /// just up to the first failure, so that each one's match count is right.
-fn passes_filters(filters: &mut [FilterPlan], record: &ByteRecord) -> bool {
+fn passes_filters(filters: &mut [FilterPlan], record: &Record<'_>) -> bool {
     let mut passes = true;
     for filter in filters {
         let field_idx = filter
             .field_idx
             .expect("cells are checked only when filters resolve");
-        let cell = record[field_idx].trim_ascii();
+        let cell = record.field(field_idx).trim_ascii();
         if cell == filter.value.as_bytes() {
             filter.n_matched += 1;
         } else {
@@ -510,14 +495,14 @@ impl ColumnPlan {
     }
 
     /// Store a cell that `classify` found valid for this column.
-    fn store(&mut self, cell: Cell, record: &ByteRecord) {
+    fn store(&mut self, cell: Cell, record: &Record<'_>) {
         let Some(field_idx) = self.field_idx else {
             return;
         };
         match (&mut self.values, cell) {
             (Values::Real(values), Cell::Number(value)) => values.push(value),
             (Values::Factor(builder), Cell::Level) => {
-                let text = std::str::from_utf8(record[field_idx].trim_ascii())
+                let text = std::str::from_utf8(record.field(field_idx).trim_ascii())
                     .expect("classify accepts only UTF-8 levels");
                 builder.push(text);
             }
@@ -587,6 +572,13 @@ fn unreadable(path: &str, err: &io::Error) -> DataProblem {
         path: path.to_string(),
         reason: io_reason(err),
         io_kind: err.kind(),
+    }
+}
+
+fn unreadable_read(path: &str, err: ReadError) -> DataProblem {
+    match err {
+        ReadError::Io(err) => unreadable(path, &err),
+        ReadError::Csv(err) => unreadable_csv(path, err),
     }
 }
 

@@ -91,6 +91,7 @@ mod error;
 mod factor;
 mod lines;
 mod load;
+mod rows;
 
 use std::fmt;
 

@@ -1,0 +1,364 @@
+//! Splitting the input into records, with a fast path for plain lines.
+//!
+//! Most data files have no quoted fields. For those, a record is a
+//! non-empty line split at its commas, which [`RowReader`] finds with
+//! `memchr` in a reused block buffer, without copying fields anywhere. A
+//! line holding a `"`, or a `\r` anywhere but just before its `\n`, is left
+//! to the `csv` crate, which then reads the rest of the input: the switch
+//! happens at the start of that line, where both readers are in the same
+//! state, so every record, field and file line comes out as if the `csv`
+//! crate had read the whole input. Like that crate, the fast path strips a
+//! UTF-8 byte-order mark at the very start of the input, skips blank lines
+//! and accepts CRLF endings.
+
+use std::io::{self, Chain, Cursor, Read};
+
+use csv::ByteRecord;
+
+use super::lines::LineTracker;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Initial size of the block buffer; it grows to hold a longer line.
+const BLOCK_BYTES: usize = 1 << 18;
+
+type CsvReader<R> = csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>;
+
+/// An error while reading records.
+pub(crate) enum ReadError {
+    Io(io::Error),
+    Csv(csv::Error),
+}
+
+/// The fields of the record most recently read.
+pub(crate) enum Record<'a> {
+    /// A plain line; `ends[i]` is where field `i` ends in `line`.
+    Line {
+        line: &'a [u8],
+        ends: &'a [usize],
+    },
+    Csv(&'a ByteRecord),
+}
+
+impl Record<'_> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Record::Line { ends, .. } => ends.len(),
+            Record::Csv(record) => record.len(),
+        }
+    }
+
+    /// The raw bytes of field `idx`, which must be below [`Record::len`].
+    #[inline]
+    pub(crate) fn field(&self, idx: usize) -> &[u8] {
+        match self {
+            Record::Line { line, ends } => {
+                let start = if idx == 0 { 0 } else { ends[idx - 1] + 1 };
+                &line[start..ends[idx]]
+            }
+            Record::Csv(record) => &record[idx],
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len()).map(move |idx| self.field(idx))
+    }
+}
+
+/// Reads records one at a time, each with the file line it starts on.
+pub(crate) struct RowReader<R> {
+    state: State<R>,
+}
+
+enum State<R> {
+    Fast(FastLines<R>),
+    Csv(CsvReader<R>, ByteRecord),
+    /// Only while switching from one to the other.
+    Switching,
+}
+
+struct FastLines<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[pos..end]`.
+    pos: usize,
+    end: usize,
+    is_eof: bool,
+    /// Whether a byte-order mark was looked for (and stripped when found).
+    has_started: bool,
+    has_stripped_bom: bool,
+    /// `\n` bytes consumed so far.
+    n_newlines: u64,
+    /// The current record: `buf[line.0..line.1]` and its field ends.
+    line: (usize, usize),
+    current_line_no: u64,
+    ends: Vec<usize>,
+}
+
+enum Step {
+    Line,
+    End,
+    /// The next line needs the full CSV parser.
+    Switch,
+}
+
+impl<R: Read> RowReader<R> {
+    pub(crate) fn new(inner: R) -> RowReader<R> {
+        RowReader::with_block_bytes(inner, BLOCK_BYTES)
+    }
+
+    fn with_block_bytes(inner: R, block_bytes: usize) -> RowReader<R> {
+        RowReader {
+            state: State::Fast(FastLines {
+                inner,
+                buf: vec![0; block_bytes.max(1)],
+                pos: 0,
+                end: 0,
+                is_eof: false,
+                has_started: false,
+                has_stripped_bom: false,
+                n_newlines: 0,
+                line: (0, 0),
+                current_line_no: 0,
+                ends: Vec::new(),
+            }),
+        }
+    }
+
+    /// The next record and the 1-based file line of its first content
+    /// byte, or `None` at the end of the input.
+    pub(crate) fn next_record(&mut self) -> Result<Option<(Record<'_>, u64)>, ReadError> {
+        if let State::Fast(fast) = &mut self.state {
+            match fast.step().map_err(ReadError::Io)? {
+                Step::Line | Step::End => {}
+                Step::Switch => self.switch_to_csv(),
+            }
+        }
+        match &mut self.state {
+            State::Fast(fast) => {
+                if fast.is_done() {
+                    return Ok(None);
+                }
+                let (start, stop) = fast.line;
+                let line_no = fast.current_line_no;
+                Ok(Some((
+                    Record::Line {
+                        line: &fast.buf[start..stop],
+                        ends: &fast.ends,
+                    },
+                    line_no,
+                )))
+            }
+            State::Csv(reader, record) => {
+                if !reader.read_byte_record(record).map_err(ReadError::Csv)? {
+                    return Ok(None);
+                }
+                let start = record.position().map_or(0, |p| p.byte());
+                let line = reader.get_mut().record_line(start);
+                Ok(Some((Record::Csv(record), line)))
+            }
+            State::Switching => unreachable!("the switch completes before reading"),
+        }
+    }
+
+    /// Hand the unread input to the `csv` crate, in the state it would be
+    /// in had it read everything so far.
+    fn switch_to_csv(&mut self) {
+        let State::Fast(fast) = std::mem::replace(&mut self.state, State::Switching) else {
+            unreachable!("only the fast reader switches");
+        };
+        let rest = &fast.buf[fast.pos..fast.end];
+        let (prefix, n_newlines_passed) = if fast.n_newlines > 0 {
+            // A blank line first, standing for the lines already read, so
+            // that the crate neither strips a byte-order mark here nor
+            // counts a line twice.
+            let mut prefix = Vec::with_capacity(rest.len() + 1);
+            prefix.push(b'\n');
+            prefix.extend_from_slice(rest);
+            (prefix, fast.n_newlines - 1)
+        } else {
+            // Still on the first line: the crate reads it from the start.
+            let mut prefix = Vec::with_capacity(rest.len() + UTF8_BOM.len());
+            if fast.has_stripped_bom {
+                prefix.extend_from_slice(UTF8_BOM);
+            }
+            prefix.extend_from_slice(rest);
+            (prefix, 0)
+        };
+        let input = Cursor::new(prefix).chain(fast.inner);
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(LineTracker::with_newlines_passed(input, n_newlines_passed));
+        self.state = State::Csv(reader, ByteRecord::new());
+    }
+}
+
+impl<R: Read> FastLines<R> {
+    fn is_done(&self) -> bool {
+        self.line == (usize::MAX, usize::MAX)
+    }
+
+    /// Move to the next non-blank line, splitting it into fields.
+    fn step(&mut self) -> io::Result<Step> {
+        if !self.has_started {
+            while self.end < UTF8_BOM.len() && !self.is_eof {
+                self.fill()?;
+            }
+            if self.buf[..self.end].starts_with(UTF8_BOM) {
+                self.pos = UTF8_BOM.len();
+                self.has_stripped_bom = true;
+            }
+            self.has_started = true;
+        }
+        loop {
+            let unread = &self.buf[self.pos..self.end];
+            let (stop, has_newline) = match memchr::memchr(b'\n', unread) {
+                Some(idx) => (self.pos + idx, true),
+                None if !self.is_eof => {
+                    self.fill()?;
+                    continue;
+                }
+                None if unread.is_empty() => {
+                    self.line = (usize::MAX, usize::MAX);
+                    return Ok(Step::End);
+                }
+                None => (self.end, false),
+            };
+            let start = self.pos;
+            let mut len = stop - start;
+            if len > 0 && self.buf[stop - 1] == b'\r' {
+                len -= 1;
+            }
+            let line = &self.buf[start..start + len];
+            if memchr::memchr2(b'"', b'\r', line).is_some() {
+                return Ok(Step::Switch);
+            }
+            self.ends.clear();
+            self.ends.extend(memchr::memchr_iter(b',', line));
+            let line_no = self.n_newlines + 1;
+            self.pos = if has_newline { stop + 1 } else { stop };
+            if has_newline {
+                self.n_newlines += 1;
+            }
+            if len == 0 {
+                continue;
+            }
+            self.ends.push(len);
+            self.line = (start, start + len);
+            self.current_line_no = line_no;
+            return Ok(Step::Line);
+        }
+    }
+
+    /// Read more input after the unread bytes, moving them to the front
+    /// and growing the buffer when they fill it.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.is_eof = true;
+                    return Ok(());
+                }
+                Ok(n_read) => {
+                    self.end += n_read;
+                    return Ok(());
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Forget the first record's line: it is the header's, which is never
+    /// reported, and `LineTracker` does not count blank lines after a
+    /// byte-order mark before it.
+    fn without_header_line(mut records: Vec<(Vec<Vec<u8>>, u64)>) -> Vec<(Vec<Vec<u8>>, u64)> {
+        if let Some(first) = records.first_mut() {
+            first.1 = 0;
+        }
+        records
+    }
+
+    /// Every record's fields and line, as read by `RowReader`.
+    fn fast_records(input: &[u8], block_bytes: usize) -> Vec<(Vec<Vec<u8>>, u64)> {
+        let mut reader = RowReader::with_block_bytes(input, block_bytes);
+        let mut out = Vec::new();
+        while let Some((record, line)) = reader.next_record().ok().unwrap() {
+            out.push((record.iter().map(<[u8]>::to_vec).collect(), line));
+        }
+        without_header_line(out)
+    }
+
+    /// The same, read by the `csv` crate alone.
+    fn csv_records(input: &[u8]) -> Vec<(Vec<Vec<u8>>, u64)> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(LineTracker::new(input));
+        let mut record = ByteRecord::new();
+        let mut out = Vec::new();
+        while reader.read_byte_record(&mut record).unwrap() {
+            let start = record.position().unwrap().byte();
+            let line = reader.get_mut().record_line(start);
+            out.push((record.iter().map(<[u8]>::to_vec).collect(), line));
+        }
+        without_header_line(out)
+    }
+
+    #[test]
+    fn switches_to_the_csv_crate_mid_file() {
+        let text = b"x,y\n1,2\n\n\"a,b\",3\r\n4,5\n";
+        let expected = csv_records(text);
+        assert_eq!(expected.len(), 4);
+        assert_eq!(expected[2], (vec![b"a,b".to_vec(), b"3".to_vec()], 4));
+        assert_eq!(fast_records(text, 3), expected);
+        assert_eq!(fast_records(text, 1 << 10), expected);
+    }
+
+    #[test]
+    fn byte_order_mark_only_at_the_start() {
+        for text in [
+            &b"\xef\xbb\xbfx\n\xef\xbb\xbfy\n"[..],
+            b"\xef\xbb\xbf\xef\xbb\xbfx\n",
+            b"\xef\xbb\xbf\"x\"\n",
+            b"x\n\xef\xbb\xbf\"y\"\n",
+            b"\xef\xbb\xbf\n\n\"x\"\n",
+        ] {
+            assert_eq!(fast_records(text, 2), csv_records(text), "{text:?}");
+            assert_eq!(fast_records(text, 64), csv_records(text), "{text:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_records_and_lines_as_the_csv_crate(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just(&b"a"[..]), Just(&b"1"[..]), Just(&b","[..]), Just(&b"\n"[..]),
+                    Just(&b"\r\n"[..]), Just(&b"\r"[..]), Just(&b"\""[..]), Just(&b" "[..]),
+                    Just(&b"\xef\xbb\xbf"[..]),
+                ],
+                0..40,
+            ),
+            block_bytes in 1usize..16,
+        ) {
+            let text: Vec<u8> = parts.concat();
+            prop_assert_eq!(fast_records(&text, block_bytes), csv_records(&text));
+        }
+    }
+}
