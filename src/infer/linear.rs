@@ -124,13 +124,15 @@ pub(super) fn solve(
     let u = &r_inv * (q1.transpose() * &zv);
     let mut coef: Vec<f64> = (0..p).map(|j| u[j] / scale[j]).collect();
     let columns = &cols[2..];
-    let mut resid: Vec<f64> = (0..n)
-        .map(|i| {
-            let mut terms = vec![(zv[i], 1.0)];
-            terms.extend((0..p).map(|j| (columns[j][i], -coef[j])));
-            dot2(&terms)
-        })
-        .collect();
+    // z_i - r_i - x_i'b in doubled precision, without allocating per row.
+    let row_residual = |i: usize, r_i: f64, coef: &[f64]| {
+        dot2(
+            [(zv[i], 1.0), (r_i, -1.0)]
+                .into_iter()
+                .chain((0..p).map(|j| (columns[j][i], -coef[j]))),
+        )
+    };
+    let mut resid: Vec<f64> = (0..n).map(|i| row_residual(i, 0.0, &coef)).collect();
     // Iterative refinement on the augmented system
     //   [ I  X ] [r]   [z]
     //   [ X' 0 ] [b] = [0],
@@ -142,14 +144,9 @@ pub(super) fn solve(
     // dr = f - Q1 (Q1'f - h), with g_s = S^-1 g the scaled-column residual.
     let rt_inv = r_inv.transpose();
     for _ in 0..REFINEMENT_STEPS {
-        let f = DVector::from_fn(n, |i, _| {
-            let mut terms = vec![(zv[i], 1.0), (resid[i], -1.0)];
-            terms.extend((0..p).map(|j| (columns[j][i], -coef[j])));
-            dot2(&terms)
-        });
+        let f = DVector::from_fn(n, |i, _| row_residual(i, resid[i], &coef));
         let g_scaled = DVector::from_fn(p, |j, _| {
-            let terms: Vec<(f64, f64)> = (0..n).map(|i| (columns[j][i], -resid[i])).collect();
-            dot2(&terms) / scale[j]
+            dot2(columns[j].iter().zip(&resid).map(|(x, r)| (*x, -r))) / scale[j]
         });
         let h = &rt_inv * g_scaled;
         let d1 = q1.transpose() * &f - h;
@@ -195,6 +192,8 @@ pub(super) struct Projected<'a> {
     coefs: Vec<usize>,
     theta: Vec<f64>,
     last: Option<LeastSquares>,
+    /// The point `last` was solved at.
+    last_x: Option<Vec<f64>>,
     /// The coordinate of theta holding sigma, when it is profiled too:
     /// sigma = sqrt(RSS / n) at each point.
     scale: Option<usize>,
@@ -224,6 +223,7 @@ impl<'a> Projected<'a> {
             coefs,
             theta,
             last: None,
+            last_x: None,
             scale,
         }
     }
@@ -232,6 +232,12 @@ impl<'a> Projected<'a> {
     /// the full theta, or None where the least-squares problem has no
     /// unique solution.
     pub fn theta_at(&mut self, x: &[f64]) -> Option<Vec<f64>> {
+        // The optimizer asks for the value and then the Hessian at the same
+        // point: solve once.
+        if self.last.is_some() && self.last_x.as_deref() == Some(x) {
+            return Some(self.theta.clone());
+        }
+        self.last_x = None;
         for (i, v) in self.others.iter().zip(x) {
             self.theta[self.free[*i]] = *v;
         }
@@ -250,6 +256,7 @@ impl<'a> Projected<'a> {
             ls.sigma = sigma;
         }
         self.last = Some(ls);
+        self.last_x = Some(x.to_vec());
         Some(self.theta.clone())
     }
 
@@ -339,12 +346,12 @@ pub(super) fn schur_complement(
 /// once (Ogita, Rump and Oishi's Dot2): each product's rounding error comes
 /// exactly from a fused multiply-add, each sum's from Knuth's TwoSum, and
 /// the errors are accumulated separately.
-fn dot2(terms: &[(f64, f64)]) -> f64 {
+fn dot2(terms: impl IntoIterator<Item = (f64, f64)>) -> f64 {
     let mut sum = 0.0;
     let mut err = 0.0;
     for (a, b) in terms {
         let p = a * b;
-        let p_err = a.mul_add(*b, -p);
+        let p_err = a.mul_add(b, -p);
         let s = sum + p;
         let z = s - sum;
         let s_err = (sum - (s - z)) + (p - z);
@@ -361,11 +368,11 @@ mod tests {
     #[test]
     fn dot2_keeps_what_plain_summation_cancels() {
         // 1e16 + 1 - 1e16 is 0 in double precision, 1 exactly here.
-        assert_eq!(dot2(&[(1e16, 1.0), (1.0, 1.0), (-1e16, 1.0)]), 1.0);
+        assert_eq!(dot2([(1e16, 1.0), (1.0, 1.0), (-1e16, 1.0)]), 1.0);
         // (1 + 2^-30)^2 - 1 - 2^-29 = 2^-60: the product's rounding error.
         let a = 1.0 + 2f64.powi(-30);
         assert_eq!(
-            dot2(&[(a, a), (-1.0, 1.0), (-(2f64.powi(-29)), 1.0)]),
+            dot2([(a, a), (-1.0, 1.0), (-(2f64.powi(-29)), 1.0)]),
             2f64.powi(-60)
         );
     }
