@@ -37,28 +37,6 @@ fn bench_model(crit: &mut Criterion, name: &str, c: &Compiled, theta: &[f64]) {
     });
 }
 
-/// The fused loop for the linear Gaussian model, theta = (a, b, log s):
-///   r = y - a - b x,  nll = n (log s + log(2 pi)/2) + sum r^2 / (2 s^2),
-///   d/da = -sum r / s^2,  d/db = -sum r x / s^2,  d/dlog s = n - sum r^2 / s^2.
-fn linear_loop(x: &[f64], y: &[f64], theta: &[f64]) -> [f64; 4] {
-    let (a, b, s) = (theta[0], theta[1], theta[2].exp());
-    let inv_s2 = 1.0 / (s * s);
-    let (mut sr, mut srx, mut sr2) = (0.0, 0.0, 0.0);
-    for (xi, yi) in x.iter().zip(y) {
-        let r = yi - a - b * xi;
-        sr += r;
-        srx += r * xi;
-        sr2 += r * r;
-    }
-    let n = x.len() as f64;
-    [
-        n * (s.ln() + 0.918_938_533_204_672_8) + 0.5 * sr2 * inv_s2,
-        -sr * inv_s2,
-        -srx * inv_s2,
-        n - sr2 * inv_s2,
-    ]
-}
-
 fn evaluator(crit: &mut Criterion) {
     rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -79,7 +57,7 @@ fn evaluator(crit: &mut Criterion) {
     let theta = [1.4, 1.9, (0.6f64).ln(), 0.0];
     bench_model(crit, "linear", &c, &theta);
     crit.bench_function("linear/hand_loop", |b| {
-        b.iter(|| linear_loop(black_box(&x), black_box(&y), black_box(&theta)))
+        b.iter(|| common::linear_loop(black_box(&x), black_box(&y), black_box(&theta)))
     });
 
     let xs: Vec<Vec<f64>> = (0..3)

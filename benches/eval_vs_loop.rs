@@ -33,25 +33,6 @@ fn median_seconds(mut f: impl FnMut() -> f64) -> (f64, f64) {
 }
 
 /// The hand-written fused loop for the linear Gaussian model with
-/// theta = (a, b, log sigma); returns the NLL plus the gradient's sum.
-///   nll = sum_i log s + log(2 pi)/2 + r_i^2 / (2 s^2),  r = y - a - b x
-///   d/da = -sum r / s^2, d/db = -sum r x / s^2, d/dlog s = sum (1 - r^2/s^2)
-#[inline(never)]
-fn linear_loop(x: &[f64], y: &[f64], theta: &[f64]) -> f64 {
-    let (a, b, s) = (theta[0], theta[1], theta[2].exp());
-    let inv_s2 = 1.0 / (s * s);
-    let (mut sr, mut srx, mut sr2) = (0.0, 0.0, 0.0);
-    for (xi, yi) in x.iter().zip(y) {
-        let r = yi - a - b * xi;
-        sr += r;
-        srx += r * xi;
-        sr2 += r * r;
-    }
-    let n = x.len() as f64;
-    let nll = n * (s.ln() + 0.918_938_533_204_672_8) + 0.5 * sr2 * inv_s2;
-    nll - sr * inv_s2 - srx * inv_s2 + (n - sr2 * inv_s2)
-}
-
 /// The hand-written fused loop for logistic regression with three features:
 ///   nll = sum_i softplus(eta_i) - y_i eta_i;  d/db_j = sum (logistic(eta_i) - y_i) x_ij
 #[inline(never)]
@@ -102,8 +83,13 @@ fn main() {
         prog.eval(&mut ws, &c.columns, black_box(&theta), &mut out);
         out[0]
     });
-    let (t_loop, _) =
-        median_seconds(|| black_box(linear_loop(black_box(&x), black_box(&y), black_box(&theta))));
+    let (t_loop, _) = median_seconds(|| {
+        black_box(
+            common::linear_loop(black_box(&x), black_box(&y), black_box(&theta))
+                .iter()
+                .sum::<f64>(),
+        )
+    });
     println!(
         "{:<22} {:>14.1} {:>14.1} {:>10.2}",
         "linear Gaussian",

@@ -1,4 +1,5 @@
-//! Data generation and model compilation shared by the benchmarks.
+//! Data generation, model compilation and the hand-written reference loop
+//! shared by the benchmarks.
 
 use nll::compile::{self, Compiled};
 use nll::data::{Column, ColumnKind, DataSet};
@@ -43,4 +44,27 @@ pub fn compile_source(source: &str, n_rows: usize, columns: Vec<(&str, Vec<f64>)
         source_rows: (1..=n_rows).collect(),
     };
     compile::compile(&m, &ds, &ds.source_rows).expect("benchmark model compiles")
+}
+
+/// The fused loop for the linear Gaussian model, theta = (a, b, log s):
+///   r = y - a - b x,  nll = n (log s + log(2 pi)/2) + sum r^2 / (2 s^2),
+///   d/da = -sum r / s^2,  d/db = -sum r x / s^2,  d/dlog s = n - sum r^2 / s^2.
+#[inline(never)]
+pub fn linear_loop(x: &[f64], y: &[f64], theta: &[f64]) -> [f64; 4] {
+    let (a, b, s) = (theta[0], theta[1], theta[2].exp());
+    let inv_s2 = 1.0 / (s * s);
+    let (mut sr, mut srx, mut sr2) = (0.0, 0.0, 0.0);
+    for (xi, yi) in x.iter().zip(y) {
+        let r = yi - a - b * xi;
+        sr += r;
+        srx += r * xi;
+        sr2 += r * r;
+    }
+    let n = x.len() as f64;
+    [
+        n * (s.ln() + 0.918_938_533_204_672_8) + 0.5 * sr2 * inv_s2,
+        -sr * inv_s2,
+        -srx * inv_s2,
+        n - sr2 * inv_s2,
+    ]
 }
