@@ -17,9 +17,11 @@
 //! checked over their domains and at the edges (0, subnormals, +-inf, NaN,
 //! overflow and underflow thresholds) by the tests at the bottom of this file:
 //! [`exp`] and [`ln`] within [`EXP_LN_MAX_ULPS`], [`log1p`] within
-//! [`LOG1P_MAX_ULPS`]. The results do not depend on the CPU's vector width:
-//! the same operations run in the same order on every path (no fused
-//! multiply-add is used, since Rust never contracts `a * b + c`).
+//! [`LOG1P_MAX_ULPS`], with the polynomials evaluated by separate
+//! multiplications and additions ([`Separate`]) or by fused multiply-adds
+//! ([`Fused`], on CPUs that have them). The results do not depend on the
+//! CPU's vector width: the same operations run in the same order on every
+//! path (Rust never contracts `a * b + c` on its own).
 
 /// The largest distance in ulps from `f64::exp` and `f64::ln` that the tests
 /// accept. Each is within about 1 ulp of the exact value (the polynomial's
@@ -79,6 +81,12 @@ const EXP_COEFFS: [f64; 12] = [
 /// exact value would be.
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
+    exp_with::<Separate>(x)
+}
+
+/// [`exp`] with its polynomial evaluated by `M`'s multiply-add.
+#[inline(always)]
+pub fn exp_with<M: MulAdd>(x: f64) -> f64 {
     // NaN fails both comparisons and flows through to a NaN result.
     let xc = if x < EXP_ARG_MIN {
         EXP_ARG_MIN
@@ -96,7 +104,7 @@ pub fn exp(x: f64) -> f64 {
     let c = &EXP_COEFFS;
     let mut q = c[11];
     for k in (0..11).rev() {
-        q = c[k] + r * q;
+        q = M::mul_add(r, q, c[k]);
     }
     let exp_r = 1.0 + (r + r * r * q);
 
@@ -137,6 +145,12 @@ const TWO_POW_54: f64 = 18_014_398_509_481_984.0;
 /// leaves a relative error below s^22 / 23 ~ 6e-19.
 #[inline(always)]
 pub fn ln(x: f64) -> f64 {
+    ln_with::<Separate>(x)
+}
+
+/// [`ln`] with its polynomial evaluated by `M`'s multiply-add.
+#[inline(always)]
+pub fn ln_with<M: MulAdd>(x: f64) -> f64 {
     let is_subnormal = x < f64::MIN_POSITIVE;
     let xs = if is_subnormal { x * TWO_POW_54 } else { x };
     let bias = if is_subnormal { 1023 + 54 } else { 1023 };
@@ -154,7 +168,7 @@ pub fn ln(x: f64) -> f64 {
     let c = &LN_COEFFS;
     let mut r = c[9];
     for k in (0..9).rev() {
-        r = c[k] + z * r;
+        r = M::mul_add(z, r, c[k]);
     }
     let r = z * r;
     let hfsq = 0.5 * f * f;
@@ -185,9 +199,15 @@ pub fn ln(x: f64) -> f64 {
 /// corrects the rounding of 1 + x to first order.
 #[inline(always)]
 pub fn log1p(x: f64) -> f64 {
+    log1p_with::<Separate>(x)
+}
+
+/// [`log1p`] with `M`'s multiply-add.
+#[inline(always)]
+pub fn log1p_with<M: MulAdd>(x: f64) -> f64 {
     let u = 1.0 + x;
     let d = u - 1.0;
-    let y = ln(u) * (x / d);
+    let y = ln_with::<M>(u) * (x / d);
     if d == 0.0 || x == f64::INFINITY {
         x
     } else if u == 0.0 {
@@ -201,8 +221,14 @@ pub fn log1p(x: f64) -> f64 {
 /// full relative accuracy for large negative x where it is ~ exp(x).
 #[inline(always)]
 pub fn softplus(x: f64) -> f64 {
+    softplus_with::<Separate>(x)
+}
+
+/// [`softplus`] with `M`'s multiply-add.
+#[inline(always)]
+pub fn softplus_with<M: MulAdd>(x: f64) -> f64 {
     let pos = if x > 0.0 { x } else { 0.0 };
-    let y = pos + log1p(exp(-x.abs()));
+    let y = pos + log1p_with::<M>(exp_with::<M>(-x.abs()));
     if x.is_nan() {
         x
     } else {
@@ -214,7 +240,13 @@ pub fn softplus(x: f64) -> f64 {
 /// that exp never overflows and small results keep their relative accuracy.
 #[inline(always)]
 pub fn logistic(x: f64) -> f64 {
-    let e = exp(-x.abs());
+    logistic_with::<Separate>(x)
+}
+
+/// [`logistic`] with `M`'s multiply-add.
+#[inline(always)]
+pub fn logistic_with<M: MulAdd>(x: f64) -> f64 {
+    let e = exp_with::<M>(-x.abs());
     let num = if x >= 0.0 { 1.0 } else { e };
     let y = num / (1.0 + e);
     if x.is_nan() {
@@ -224,10 +256,38 @@ pub fn logistic(x: f64) -> f64 {
     }
 }
 
+/// How the polynomials above evaluate a * b + c.
+pub trait MulAdd {
+    fn mul_add(a: f64, b: f64, c: f64) -> f64;
+}
+
+/// A multiplication, then an addition: two roundings, and the same result
+/// on every CPU.
+pub struct Separate;
+
+impl MulAdd for Separate {
+    #[inline(always)]
+    fn mul_add(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
+    }
+}
+
+/// The fused multiply-add instruction: one rounding, and one instruction
+/// where the other takes two. Only for code compiled with the `fma` target
+/// feature; elsewhere `f64::mul_add` is a call into a software routine.
+pub struct Fused;
+
+impl MulAdd for Fused {
+    #[inline(always)]
+    fn mul_add(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+}
+
 /// One of the functions above as a type, for generic row loops that must
 /// inline it (see `exec::map1_kernel`).
 pub trait Kernel {
-    fn apply(x: f64) -> f64;
+    fn apply<M: MulAdd>(x: f64) -> f64;
 }
 
 macro_rules! kernel {
@@ -235,18 +295,18 @@ macro_rules! kernel {
         pub struct $name;
         impl Kernel for $name {
             #[inline(always)]
-            fn apply(x: f64) -> f64 {
-                $f(x)
+            fn apply<M: MulAdd>(x: f64) -> f64 {
+                $f::<M>(x)
             }
         }
     };
 }
 
-kernel!(Exp, exp);
-kernel!(Ln, ln);
-kernel!(Log1p, log1p);
-kernel!(Softplus, softplus);
-kernel!(Logistic, logistic);
+kernel!(Exp, exp_with);
+kernel!(Ln, ln_with);
+kernel!(Log1p, log1p_with);
+kernel!(Softplus, softplus_with);
+kernel!(Logistic, logistic_with);
 
 #[cfg(test)]
 mod tests {
@@ -291,6 +351,25 @@ mod tests {
             .unwrap_or((0, 0.0))
     }
 
+    /// [`worst`] over the version with separate multiply and add and the
+    /// one with fused multiply-adds (a library call where the CPU has none:
+    /// slow, but the same results).
+    fn worst_of_both(
+        xs: impl Iterator<Item = f64>,
+        separate: fn(f64) -> f64,
+        fused: fn(f64) -> f64,
+        reference: fn(f64) -> f64,
+    ) -> (u64, f64) {
+        let xs: Vec<f64> = xs.collect();
+        let a = worst(xs.iter().copied(), separate, reference);
+        let b = worst(xs.iter().copied(), fused, reference);
+        if a.0 >= b.0 {
+            a
+        } else {
+            b
+        }
+    }
+
     const N_SAMPLES: usize = 200_000;
 
     #[test]
@@ -299,11 +378,11 @@ mod tests {
         // Uniform over the whole finite range, including arguments whose
         // result is subnormal (below -708.4).
         let xs = (0..N_SAMPLES).map(|_| -745.0 + 1454.7 * u.next());
-        let (d, x) = worst(xs, exp, f64::exp);
+        let (d, x) = worst_of_both(xs, exp, exp_with::<Fused>, f64::exp);
         assert!(d <= EXP_LN_MAX_ULPS, "exp({x:e}) is {d} ulps off");
         // Small arguments, where exp(x) ~ 1 + x.
         let xs = (0..N_SAMPLES).map(|_| (u.next() - 0.5) * 1e-6);
-        let (d, x) = worst(xs, exp, f64::exp);
+        let (d, x) = worst_of_both(xs, exp, exp_with::<Fused>, f64::exp);
         assert!(d <= EXP_LN_MAX_ULPS, "exp({x:e}) is {d} ulps off");
     }
 
@@ -324,6 +403,10 @@ mod tests {
             709.78, 709.0, -708.39, -708.4, -740.0, -744.4, 1.0, -1.0, 0.5,
         ] {
             assert!(ulps(exp(x), x.exp()) <= EXP_LN_MAX_ULPS, "exp({x})");
+            assert!(
+                ulps(exp_with::<Fused>(x), x.exp()) <= EXP_LN_MAX_ULPS,
+                "exp({x}), fused"
+            );
         }
     }
 
@@ -332,11 +415,11 @@ mod tests {
         let mut u = Uniform(2);
         // Log-uniform over the normal and subnormal range.
         let xs = (0..N_SAMPLES).map(|_| (2f64).powf(-1074.0 + 2097.0 * u.next()));
-        let (d, x) = worst(xs, ln, f64::ln);
+        let (d, x) = worst_of_both(xs, ln, ln_with::<Fused>, f64::ln);
         assert!(d <= EXP_LN_MAX_ULPS, "ln({x:e}) is {d} ulps off");
         // Near 1, where ln(x) ~ x - 1 is small.
         let xs = (0..N_SAMPLES).map(|_| 1.0 + (u.next() - 0.5) * 1e-3);
-        let (d, x) = worst(xs, ln, f64::ln);
+        let (d, x) = worst_of_both(xs, ln, ln_with::<Fused>, f64::ln);
         assert!(d <= EXP_LN_MAX_ULPS, "ln({x:e}) is {d} ulps off");
     }
 
@@ -359,6 +442,10 @@ mod tests {
             std::f64::consts::E,
         ] {
             assert!(ulps(ln(x), x.ln()) <= EXP_LN_MAX_ULPS, "ln({x:e})");
+            assert!(
+                ulps(ln_with::<Fused>(x), x.ln()) <= EXP_LN_MAX_ULPS,
+                "ln({x:e}), fused"
+            );
         }
     }
 
@@ -375,7 +462,7 @@ mod tests {
                 -(m.min(1.0 - 1e-16))
             }
         });
-        let (d, x) = worst(xs, log1p, f64::ln_1p);
+        let (d, x) = worst_of_both(xs, log1p, log1p_with::<Fused>, f64::ln_1p);
         assert!(d <= LOG1P_MAX_ULPS, "log1p({x:e}) is {d} ulps off");
     }
 
@@ -390,6 +477,10 @@ mod tests {
         assert_eq!(log1p(1e-300), 1e-300);
         for x in [f64::MAX, 1e300, 1.0, -0.5, 1e-8, -1e-8] {
             assert!(ulps(log1p(x), x.ln_1p()) <= LOG1P_MAX_ULPS, "log1p({x:e})");
+            assert!(
+                ulps(log1p_with::<Fused>(x), x.ln_1p()) <= LOG1P_MAX_ULPS,
+                "log1p({x:e}), fused"
+            );
         }
     }
 
@@ -400,6 +491,16 @@ mod tests {
             let x = (u.next() - 0.5) * 1400.0;
             let sp = crate::graph::func::softplus(x);
             assert!(ulps(softplus(x), sp) <= LOG1P_MAX_ULPS + 2, "softplus({x})");
+            let fused = softplus_with::<Fused>(x);
+            assert!(
+                ulps(fused, sp) <= LOG1P_MAX_ULPS + 2,
+                "softplus({x}), fused"
+            );
+            let fused = logistic_with::<Fused>(x);
+            assert!(
+                ulps(fused, crate::graph::func::logistic(x)) <= EXP_LN_MAX_ULPS + 2,
+                "logistic({x}), fused"
+            );
             let lg = crate::graph::func::logistic(x);
             assert!(
                 ulps(logistic(x), lg) <= EXP_LN_MAX_ULPS + 2,

@@ -29,7 +29,7 @@ pub fn check(name: &str, args: &[&str]) {
         !text.contains("RUST_BACKTRACE"),
         "{name} printed a backtrace hint:\n{text}"
     );
-    insta::assert_snapshot!(name, text);
+    insta::assert_snapshot!(name, crate::common::redact_rounding(&text));
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn session_after(script: &str) -> Session {
 fn check_session(name: &str, script: &str) -> bool {
     let (transcript, failed) = feed(&mut session(), script);
     assert!(!transcript.contains("panicked"), "{transcript}");
-    insta::assert_snapshot!(name, transcript);
+    insta::assert_snapshot!(name, crate::common::redact_rounding(&transcript));
     failed
 }
 
@@ -306,7 +306,7 @@ fn piped_script_runs_without_prompt_and_sets_the_exit_code() {
         "b1\n:fit\nb1\n",
     );
     assert_eq!(code, 0, "{text}");
-    insta::assert_snapshot!("piped_clean", text);
+    insta::assert_snapshot!("piped_clean", crate::common::redact_rounding(&text));
 
     let (code, text) = run_piped(&[], "data x\nx ~ Normal(m, 1)\nparam m\n");
     assert_eq!(code, 1, "{text}");
