@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Measure nll against the hand-written lower bound on the benchmark workloads
-and write docs/performance.md.
+"""Measure nll against the hand-written lower bound, and against JAX when a
+Python with JAX is at hand, on the benchmark workloads and write
+docs/performance.md.
 
-    python3 bench/run.py [--n 1e6] [--workloads w1,w2,...] [--rounds 3]
-                         [--out docs/performance.md] [--no-build]
+    [BENCH_PY=python-with-jax] python3 bench/run.py [--n 1e6] [--workloads w1,w2,...]
+        [--rounds 3] [--out docs/performance.md] [--no-build] [--peers jax,numpy,...]
 
 Steps:
   1. Data: bench/data/n<N>/<wl>.csv, made by bench/gen_data.py when missing
@@ -11,11 +12,19 @@ Steps:
   2. Builds `nll` (cargo build --release) and the lower bound
      bench/limit-rs (its own crate, outside the nll workspace, built for the
      host CPU).
-  3. For each round and workload, runs `limit-rs eval` and then
-     `nll bench --format json` at 1 and 2 threads, one right after the other,
-     so each ratio compares figures measured under the same machine load.
-     A workload's ratio is the median over rounds of the per-round ratios.
+  3. For each round and workload, runs the peers (below), then `limit-rs eval`
+     and then `nll bench --format json` at 1 and 2 threads, one right after
+     the other, so each ratio compares figures measured under the same
+     machine load. A workload's ratio is the median over rounds of the
+     per-round ratios.
   4. Writes the table and the notes around it to OUT.
+
+Peers: when BENCH_PY is set and `$BENCH_PY -c "import jax"` succeeds, each
+peer of --peers (default jax: jit(value_and_grad) with scipy's L-BFGS-B, the
+fastest peer in the shared harness's README; the others are numpy,
+statsmodels, jax-optax, iminuit, iminuit-s0) is timed by bench/peers.py at
+one thread, in its own process, on the .npy copy of the same data. Otherwise
+the peers' figures are only quoted from the shared harness's README.
 
 Only the Python standard library is used here. The machine is usually
 shared: absolute times vary from run to run, ratios much less.
@@ -55,15 +64,28 @@ PEERS_ELSEWHERE = {
     "w7": ("JAX", 0.62, 17.3),
     "w7t": ("JAX", 1.05, 37.7),
 }
+PEERS = ["jax", "numpy", "statsmodels", "jax-optax", "iminuit", "iminuit-s0"]
+PEER_TITLES = {"jax": "JAX", "numpy": "numpy", "statsmodels": "statsmodels", "jax-optax": "JAX+optax",
+               "iminuit": "iminuit", "iminuit-s0": "iminuit s0"}
+# The Python modules each peer imports, for the versions written in the document.
+PEER_MODULES = {"jax": ["jax", "jaxlib", "scipy"], "numpy": ["numpy", "scipy"], "statsmodels": ["statsmodels"],
+                "jax-optax": ["jax", "jaxlib", "optax"], "iminuit": ["jax", "jaxlib", "iminuit"],
+                "iminuit-s0": ["jax", "jaxlib", "iminuit"]}
+# A peer process (import, load, jit, 15 evaluations, 3 fits) that takes
+# longer than this is counted as failed.
+PEER_TIMEOUT_S = 300
 
 
 def run(cmd, **kw):
     return subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, **kw)
 
 
-def ensure_data(n, workloads):
+def ensure_data(n, workloads, npy=False):
+    """The data folder; makes the workloads' files that are missing (the .csv
+    for nll and limit-rs, and with npy the .npy the peers read)."""
     data = os.path.join(ROOT, "bench", "data", f"n{n}")
-    missing = [w for w in workloads if not os.path.exists(os.path.join(data, f"{w}.csv"))]
+    exts = ["csv", "npy"] if npy else ["csv"]
+    missing = [w for w in workloads if not all(os.path.exists(os.path.join(data, f"{w}.{e}")) for e in exts)]
     if missing:
         py = os.environ.get("BENCH_PY", sys.executable)
         print(f"generating {','.join(missing)} with {py}", flush=True)
@@ -93,6 +115,49 @@ def nll_bench(data, wl, threads):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def peer_python(peers):
+    """(BENCH_PY, {module: version}) when BENCH_PY can import jax, else
+    (None, why the peers are not measured)."""
+    py = os.environ.get("BENCH_PY")
+    if not peers:
+        return None, "none was asked for (--peers '')"
+    if not py:
+        return None, "BENCH_PY was not set"
+    try:
+        ok = subprocess.run([py, "-c", "import jax"], capture_output=True, text=True, timeout=120).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if not ok:
+        return None, f"BENCH_PY ({py}) cannot import jax"
+    mods = sorted({m for p in peers for m in PEER_MODULES[p]})
+    out = run([py, "-c", "import importlib, sys\n"
+                         "for m in sys.argv[1:]:\n"
+                         "    try: print(m, importlib.import_module(m).__version__)\n"
+                         "    except Exception: print(m, 'missing')", *mods]).stdout
+    return py, dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def peer_run(py, data, wl, peer):
+    """The JSON record of one `bench/peers.py` run at one thread, or None
+    when it failed. With --threads 1, peers.py itself sets OMP, OpenBLAS, MKL
+    and numexpr to one thread, appends "--xla_cpu_multi_thread_eigen=false
+    intra_op_parallelism_threads=1" to XLA_FLAGS and pins its process to the
+    first CPU, all before importing numpy or JAX; nothing is added here."""
+    cmd = [py, "bench/peers.py", "--peer", peer, "--workload", wl, "--threads", "1", "--data", data]
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=PEER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        print(f"{peer} {wl}: no result in {PEER_TIMEOUT_S} s", flush=True)
+        return None
+    lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
+    rec = json.loads(lines[-1]) if lines else {}
+    if p.returncode != 0 or not rec.get("ok"):
+        err = rec.get("error") or (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
+        print(f"{peer} {wl} failed: {err}", flush=True)
+        return None
+    return rec
+
+
 def fmt_ms(s):
     ms = s * 1e3
     return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}" if ms >= 1 else f"{ms:.3f}"
@@ -109,10 +174,20 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default="docs/performance.md")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--peers", default="jax",
+                    help=f"peers to time when BENCH_PY can import jax, of {','.join(PEERS)} ('' for none)")
     a = ap.parse_args()
     n = int(a.n)
     wls = [w for w in a.workloads.split(",") if w]
-    data = ensure_data(n, wls)
+    peers = [p for p in a.peers.split(",") if p]
+    for p in peers:
+        if p not in PEERS:
+            ap.error(f"unknown peer {p}: choose among {','.join(PEERS)}")
+    py, versions = peer_python(peers)
+    if py is None:
+        print(f"peers not measured: {versions}", flush=True)
+        peers = []
+    data = ensure_data(n, wls, npy=bool(peers))
 
     if not a.no_build:
         print("building nll and limit-rs", flush=True)
@@ -122,11 +197,14 @@ def main():
     rows = {}
     for r in range(a.rounds):
         for wl in wls:
+            measured = {p: peer_run(py, data, wl, p) for p in peers}
             lim = limit_eval(data, wl)
             b1 = nll_bench(data, wl, 1)
             b2 = nll_bench(data, wl, 2)
             rec = rows.setdefault(wl, {"ratio1": [], "ratio2": [], "speedup": [], "hess": [],
-                                       "fit_ratio": [], "b1": [], "b2": [], "lim1": [], "lim2": []})
+                                       "fit_ratio": [], "b1": [], "b2": [], "lim1": [], "lim2": [],
+                                       "peers": {p: {"runs": [], "eval_ratio": [], "whole_ratio": [],
+                                                     "fit_ratio": []} for p in peers}})
             rec["ratio1"].append(b1["eval_s"] / lim[1][0])
             rec["ratio2"].append(b2["eval_s"] / lim[2][0])
             rec["speedup"].append(b1["eval_s"] / b2["eval_s"])
@@ -136,11 +214,24 @@ def main():
             rec["b2"].append(b2)
             rec["lim1"].append(lim[1])
             rec["lim2"].append(lim[2])
-            print(f"round {r + 1} {wl}: eval {fmt_ms(b1['eval_s'])} ms, limit {fmt_ms(lim[1][0])} ms, "
-                  f"ratio {rec['ratio1'][-1]:.2f}, 2 threads x{rec['speedup'][-1]:.2f}", flush=True)
+            line = (f"round {r + 1} {wl}: eval {fmt_ms(b1['eval_s'])} ms, limit {fmt_ms(lim[1][0])} ms, "
+                    f"ratio {rec['ratio1'][-1]:.2f}, 2 threads x{rec['speedup'][-1]:.2f}")
+            for p, pr in measured.items():
+                if pr is None:
+                    continue
+                # whole nll fit: load + compile + fit (which includes the
+                # Hessian and standard errors), against the peer's fit alone
+                whole = b1["load_s"] + b1["compile_s"] + b1["fit_s"]
+                pe = rec["peers"][p]
+                pe["runs"].append((pr, b1))
+                pe["eval_ratio"].append(b1["eval_s"] / pr["eval_s"])
+                pe["whole_ratio"].append(whole / pr["fit_s"])
+                pe["fit_ratio"].append(b1["fit_s"] / pr["fit_s"])
+                line += f"; {PEER_TITLES[p]} eval {fmt_ms(pr['eval_s'])} ms, nll/{PEER_TITLES[p]} {pe['eval_ratio'][-1]:.2f}"
+            print(line, flush=True)
 
     many = compile_many_params()
-    write_doc(a, n, wls, rows, data, many)
+    write_doc(a, n, wls, rows, data, many, peers, versions)
 
 
 def compile_many_params(n_features=199, n_rows=1000, reps=5):
@@ -169,16 +260,17 @@ def compile_many_params(n_features=199, n_rows=1000, reps=5):
     return med(times)
 
 
-def write_doc(a, n, wls, rows, data, many):
+def write_doc(a, n, wls, rows, data, many, peers, versions):
     L = []
     w = L.append
     w("# Performance")
     w("")
     w("How fast `nll` evaluates, compiles and loads on the benchmark workloads, measured against")
-    w("a hand-written fused Rust loop for each workload (`bench/limit-rs`, \"the limit\"). This")
-    w("file is written by `bench/run.py`; rerun it to update the numbers:")
+    w("a hand-written fused Rust loop for each workload (`bench/limit-rs`, \"the limit\") and,")
+    w("when a Python with JAX is at hand, against JAX in the same run. This file is written by")
+    w("`bench/run.py`; rerun it to update the numbers:")
     w("")
-    w("    BENCH_PY=/path/to/python-with-numpy-and-pandas python3 bench/run.py --n 1e6 --rounds 3")
+    w("    BENCH_PY=/path/to/python-with-numpy-pandas-scipy-and-jax python3 bench/run.py --n 1e6 --rounds 3")
     w("")
     w("## What is measured")
     w("")
@@ -229,25 +321,89 @@ def write_doc(a, n, wls, rows, data, many):
     w(f"A logistic regression with 200 parameters (199 features, 1000 rows; gradient and all")
     w(f"20 100 Hessian entries) compiles in {fmt_ms(many)} ms (median of 5).")
     w("")
-    w("## Peers")
-    w("")
-    w("No peer (JAX, numpy, statsmodels, iminuit) was measured in this run: no Python")
-    w("environment with JAX was available. For orientation only, the shared benchmark's README")
-    w("reports these figures for the fastest peer, **measured elsewhere** (another machine of the")
-    w("same kind, one thread, ms); compare them with the limit's column above, not with nll's")
-    w("times directly:")
-    w("")
-    w("| wl | fastest peer | peer eval ms | peer fit ms |")
-    w("|---|---|---:|---:|")
-    for wl in wls:
-        p = PEERS_ELSEWHERE[wl]
-        w(f"| {wl} | {p[0]} | {p[1]} | {p[2]} |")
-    w("")
+    if peers:
+        write_peers(w, a, wls, rows, peers, versions)
+    else:
+        w("## Peers")
+        w("")
+        w("No peer (JAX, numpy, statsmodels, iminuit) was measured in this run")
+        w(f"({versions}; run.py measures them when `BENCH_PY` names a Python that can import jax).")
+        w("For orientation only, the shared benchmark's README reports these figures for the fastest")
+        w("peer, **measured elsewhere** (another machine of the same kind, one thread, ms); compare")
+        w("them with the limit's column above, not with nll's times directly:")
+        w("")
+        w("| wl | fastest peer | peer eval ms | peer fit ms |")
+        w("|---|---|---:|---:|")
+        for wl in wls:
+            p = PEERS_ELSEWHERE[wl]
+            w(f"| {wl} | {p[0]} | {p[1]} | {p[2]} |")
+        w("")
     out = os.path.join(ROOT, a.out)
     with open(out, "w") as fh:
         fh.write("\n".join(L))
         fh.write(NOTES)
     print(f"wrote {a.out}")
+
+
+def write_peers(w, a, wls, rows, peers, versions):
+    names = ", ".join(PEER_TITLES[p] for p in peers)
+    w("## Peers, measured in this run")
+    w("")
+    w(f"{names} timed by `bench/peers.py` (from the shared benchmark harness), at one thread, in")
+    w("each round right before the limit and `nll bench` on the same workload; the peers read a")
+    w("copy of the same values from .npy files. Versions: "
+      + ", ".join(f"{m} {v}" for m, v in sorted(versions.items())) + ".")
+    w("")
+    w("- **peer eval**: one NLL+gradient evaluation at the true parameters, the median of up to")
+    w("  15 evaluations after warm-up (nll's is at the start values; the cost of an evaluation")
+    w("  hardly depends on where).")
+    w("- **nll / peer eval** = nll eval (1T) / peer eval, measured in the same round; the table")
+    w(f"  shows the median over {a.rounds} rounds. The target is nll at least 2x faster than JAX:")
+    w("  a ratio of at most 0.5.")
+    w("- **peer fit**: the median of up to 3 fits from the fixed start (JAX: scipy's L-BFGS-B on")
+    w("  `jit(value_and_grad)`, without standard errors) with the data already in memory and the")
+    w("  function already compiled. **peer evals**: the fit's NLL+gradient evaluations.")
+    w("- **nll whole fit** = load the CSV + compile + fit in one `nll bench` run at one thread;")
+    w("  nll's fit includes the exact Hessian at the optimum and the standard errors.")
+    w("  **whole / peer fit** compares it with the peer's fit alone; **fit / peer fit** compares")
+    w("  nll's fit alone (with standard errors) with the peer's.")
+    w("- **NLL diff** = nll's minimum NLL minus the peer's (both are the full NLL with every")
+    w("  constant); near 0 when both reach the same optimum.")
+    w("- One thread: `peers.py --threads 1` sets OMP, OpenBLAS, MKL and numexpr to one thread,")
+    w("  XLA_FLAGS to `--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1` and")
+    w("  pins the process to the first CPU; `nll bench --threads 1` runs one worker, not pinned.")
+    w("")
+    w("| wl | peer | peer eval ms | nll / peer eval | peer fit ms | peer evals | nll whole fit ms "
+      "| whole / peer fit | fit / peer fit | NLL diff |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for wl in wls:
+        for p in peers:
+            pe = rows[wl]["peers"][p]
+            if not pe["runs"]:
+                w(f"| {wl} | {PEER_TITLES[p]} | failed | | | | | | | |")
+                continue
+            prs = [pr for pr, _ in pe["runs"]]
+            whole = med([b["load_s"] + b["compile_s"] + b["fit_s"] for _, b in pe["runs"]])
+            pr, b1 = pe["runs"][-1]
+            w(f"| {wl} | {PEER_TITLES[p]} | {fmt_ms(med([x['eval_s'] for x in prs]))} | {med(pe['eval_ratio']):.2f} "
+              f"| {fmt_ms(med([x['fit_s'] for x in prs]))} | {pr['evals_label']} | {fmt_ms(whole)} "
+              f"| {med(pe['whole_ratio']):.2f} | {med(pe['fit_ratio']):.2f} | {b1['nll'] - pr['nll']:.2g} |")
+    w("")
+    done = [wl for wl in wls if "jax" in peers and rows[wl]["peers"]["jax"]["runs"]]
+    if done:
+        fast = [wl for wl in done if med(rows[wl]["peers"]["jax"]["eval_ratio"]) <= 0.5]
+        w(f"nll evaluates at least 2x faster than JAX on {len(fast)} of {len(done)} workloads"
+          + (f" ({', '.join(fast)})." if fast else "."))
+        jit = [pr["compile_s"] for wl in done for pr, _ in rows[wl]["peers"]["jax"]["runs"] if pr.get("compile_s")]
+        if jit:
+            w(f"JAX's jit compilation, left out of its fit times, took {fmt_ms(min(jit))} to {fmt_ms(max(jit))} ms")
+            w("per workload.")
+        w("")
+    failed = [f"{PEER_TITLES[p]} on {wl}" for wl in wls for p in peers
+              if 0 < len(rows[wl]["peers"][p]["runs"]) < a.rounds]
+    if failed:
+        w(f"Failed in some rounds (the figures above are from the others): {', '.join(failed)}.")
+        w("")
 
 
 # The hand-written part of the document, kept below the generated tables.
