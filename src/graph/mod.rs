@@ -678,6 +678,34 @@ impl Graph {
     ///   sum_i -u_i = -sum_i u_i,
     ///   sum_i (u_i + v_i) = sum_i u_i + sum_i v_i when either side is scalar,
     /// where a product or quotient is searched through for every scalar factor.
+    /// Whether `a` is a factor level indicator, or one times data, or data
+    /// chosen by a factor: [g_i = k], [g_i = k] x_i or (x_i if g_i = k,
+    /// else 0), with no parameter in it.
+    ///
+    /// [`Graph::sum`] splits sum_i (t_i - [g_i = k] x_i) into
+    /// sum_i t_i - sum_i [g_i = k] x_i when t has parameters: the second sum
+    /// is data only, so it is computed once, not on every evaluation, and
+    /// the indicator products need not be kept as columns (a softmax
+    /// gradient has one per class and covariate). Such a term is bounded by
+    /// the data it selects, the size of t's terms at the optimum (the
+    /// expected counts they match), so the split costs no accuracy. A bare
+    /// data column is not split off: in sum_i (y_i - mu_i) the observations
+    /// may dwarf the residuals, and sum_i y_i - sum_i mu_i would lose the
+    /// digits the residuals have.
+    fn is_selected_data(&self, a: NodeId) -> bool {
+        if !self.info(a).params.is_empty() {
+            return false;
+        }
+        match *self.node(a) {
+            Node::Level { .. } | Node::Select { .. } => true,
+            Node::Binary(BinOp::Mul, u, v) => {
+                matches!(self.node(u), Node::Level { .. })
+                    || matches!(self.node(v), Node::Level { .. })
+            }
+            _ => false,
+        }
+    }
+
     pub fn sum(&mut self, a: NodeId) -> NodeId {
         if self.raw {
             return self.intern(Node::Sum(a));
@@ -692,7 +720,9 @@ impl Graph {
                 self.neg(s)
             }
             Node::Binary(op @ (BinOp::Add | BinOp::Sub), u, v)
-                if !self.is_row(u) || !self.is_row(v) =>
+                if !self.is_row(u)
+                    || !self.is_row(v)
+                    || self.is_selected_data(u) != self.is_selected_data(v) =>
             {
                 let su = self.sum(u);
                 let sv = self.sum(v);
@@ -936,6 +966,32 @@ mod tests {
         let sx = g.sum(x);
         assert_eq!(*g.node(s), Node::Binary(BinOp::Mul, a, sx));
         assert!(!g.is_row(s));
+    }
+
+    #[test]
+    fn sums_split_off_data_selected_by_a_factor_but_not_observations() {
+        let mut g = Graph::new();
+        let a = g.param(0);
+        let x = g.data(0);
+        let e = g.unary(Func::Exp, a);
+        let ex = g.mul(e, x);
+        let ex = g.mul(ex, x);
+        // sum_i (e x_i^2 - [g_i = 1] x_i): the indicator part is data only.
+        let ind = g.level(1, 1);
+        let selected = g.mul(ind, x);
+        let t = g.sub(ex, selected);
+        let s = g.sum(t);
+        let Node::Binary(BinOp::Sub, _, right) = *g.node(s) else {
+            panic!("not split: {:?}", g.node(s));
+        };
+        assert!(g.info(right).params.is_empty());
+        // sum_i (y_i - a x_i^2) stays one sum: splitting off sum_i y_i
+        // would cancel the digits of small residuals.
+        let y = g.data(2);
+        let mu = g.mul(a, ex);
+        let r = g.sub(y, mu);
+        let s = g.sum(r);
+        assert!(matches!(g.node(s), Node::Sum(_)));
     }
 
     #[test]
