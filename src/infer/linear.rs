@@ -97,9 +97,11 @@ pub(super) fn solve(
     if z.iter().any(|v| !v.is_finite()) {
         return None;
     }
+    // Only the design columns are read from here on.
+    cols.drain(..2);
     let mut scale = Vec::with_capacity(p);
     let mut x = DMatrix::zeros(n, p);
-    for (j, col) in cols[2..].iter().enumerate() {
+    for (j, col) in cols.iter().enumerate() {
         let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
         if !(norm.is_finite() && norm > 0.0) {
             return None;
@@ -109,8 +111,11 @@ pub(super) fn solve(
             x[(i, j)] = v / norm;
         }
     }
-    let qr = x.clone().qr();
-    let r = qr.r();
+    // The factorisation is dropped once R and the thin Q are out of it.
+    let (r, q1) = {
+        let qr = x.qr();
+        (qr.r(), qr.q())
+    };
     let diag: Vec<f64> = (0..p).map(|j| r[(j, j)].abs()).collect();
     let largest = diag.iter().cloned().fold(0.0, f64::max);
     let smallest = diag.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -118,12 +123,11 @@ pub(super) fn solve(
         return None;
     }
     let r_inv = r.clone().solve_upper_triangular(&DMatrix::identity(p, p))?;
-    let q1 = qr.q();
     let zv = DVector::from_vec(z);
     // The scaled coefficients u = R^-1 Q'z; b = S^-1 u.
     let u = &r_inv * (q1.transpose() * &zv);
     let mut coef: Vec<f64> = (0..p).map(|j| u[j] / scale[j]).collect();
-    let columns = &cols[2..];
+    let columns = &cols[..];
     // z_i - r_i - x_i'b in doubled precision, without allocating per row.
     let row_residual = |i: usize, r_i: f64, coef: &[f64]| {
         dot2(
