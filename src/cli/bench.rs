@@ -71,13 +71,13 @@ fn bench_in_pool(args: &BenchArgs, color: bool) -> Result<(), Failure> {
     };
 
     let t_load = Instant::now();
-    let ds = load_data(&loaded, &args.data, path, color)?;
+    let mut ds = load_data(&loaded, &args.data, path, color)?;
     let load_s = t_load.elapsed().as_secs_f64();
 
     let t_compile = Instant::now();
-    let compiled = compile_on(&loaded, &ds, color)?;
+    let compiled = compile_on(&loaded, &mut ds, color)?;
     let grad_prog = compiled.grad_program();
-    let hess_prog = compiled.hess_program();
+    let hess_prog = compiled.hess_program_from(&grad_prog);
     let compile_s = parse_s + t_compile.elapsed().as_secs_f64();
     let n_data_values: usize = compiled.columns.real.len() * compiled.n_rows;
     let data_mib = (n_data_values * std::mem::size_of::<f64>()) as f64 / (1024.0 * 1024.0);

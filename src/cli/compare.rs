@@ -42,8 +42,8 @@ pub fn compare_cmd(args: &CompareArgs, color: bool) -> Result<(), Failure> {
     let mut fitted = Vec::new();
     for (model_path, label) in args.models.iter().zip(labels) {
         let loaded = load_model(model_path, color)?;
-        let ds = load_data(&loaded, &fit_args, path, color)?;
-        let compiled = compile_on(&loaded, &ds, color)?;
+        let mut ds = load_data(&loaded, &fit_args, path, color)?;
+        let compiled = compile_on(&loaded, &mut ds, color)?;
         let opts = FitOptions {
             starts: Vec::new(),
             max_iter: args.max_iter,
@@ -116,8 +116,8 @@ fn held_out(
         drop_missing: args.data.drop_missing,
         filters,
     };
-    let ds = load_data(loaded, &test_args, path, color)?;
-    let test = compile_on(loaded, &ds, color)?;
+    let mut ds = load_data(loaded, &test_args, path, color)?;
+    let test = compile_on(loaded, &mut ds, color)?;
     Ok(compare::held_out_nll(train, &report.theta, &test))
 }
 

@@ -114,8 +114,14 @@ pub(super) fn load_data_with(
     }
 }
 
-pub(super) fn compile_on(loaded: &Loaded, ds: &DataSet, color: bool) -> Result<Compiled, Failure> {
-    let compiled = compile::compile(&loaded.model, ds, &ds.source_rows).map_err(|diags| {
+/// Compiles the model on `ds`, moving the data out of it (see
+/// [`compile::compile_taking`]).
+pub(super) fn compile_on(
+    loaded: &Loaded,
+    ds: &mut DataSet,
+    color: bool,
+) -> Result<Compiled, Failure> {
+    let compiled = compile::compile_taking(&loaded.model, ds).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);
         Failure::Input
     })?;
@@ -137,8 +143,8 @@ pub fn check(args: &CheckArgs, color: bool) -> Result<(), Failure> {
             ))?;
         }
         Some(path) => {
-            let ds = load_data(&loaded, &args.data, path, color)?;
-            let compiled = compile_on(&loaded, &ds, color)?;
+            let mut ds = load_data(&loaded, &args.data, path, color)?;
+            let compiled = compile_on(&loaded, &mut ds, color)?;
             let mut text = format!(
                 "{}: ok on {} ({}, {}, {} graph nodes)\n",
                 loaded.name,
@@ -178,8 +184,8 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
     if args.held_out.holdout.is_some() || args.held_out.split_column.is_some() {
         return super::held_out::fit_held_out(args, &loaded, path, color);
     }
-    let ds = load_data(&loaded, &args.data, path, color)?;
-    let mut compiled = compile_on(&loaded, &ds, color)?;
+    let mut ds = load_data(&loaded, &args.data, path, color)?;
+    let mut compiled = compile_on(&loaded, &mut ds, color)?;
     if args.jacobian {
         compiled = compiled.with_jacobian();
     }
@@ -222,7 +228,7 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
 
 pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
     let loaded = load_model(&args.model, color)?;
-    let ds = match &args.data.data {
+    let mut ds = match &args.data.data {
         Some(path) => load_data(&loaded, &args.data, path, color)?,
         None => {
             // Without data the graph is built on zero rows; factor levels
@@ -242,7 +248,7 @@ pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
             DataSet::empty(&compile::column_requests(&loaded.model))
         }
     };
-    let compiled = compile_on(&loaded, &ds, color)?;
+    let compiled = compile_on(&loaded, &mut ds, color)?;
     write_out(&compiled.to_text(args.show))
 }
 

@@ -6,6 +6,7 @@ use super::{ColRef, LoweredStatement, ParamElement};
 use crate::data::{Column, DataSet};
 use crate::diag::{Diagnostic, Span};
 use crate::dist::{self, Support};
+use crate::eval::Columns;
 use crate::graph::{Func, Graph, NodeId};
 use crate::model::{eval_const, graph_op, Model, ParamDim};
 use crate::syntax::ast::{DataKind, Expr, ExprKind};
@@ -30,6 +31,10 @@ struct ParamShape {
 pub(super) struct Lowerer<'a> {
     model: &'a Model,
     data: &'a DataSet,
+    /// The evaluator's columns and the source rows: `data` may no longer
+    /// hold its values (see `compile::compile_taking`).
+    columns: &'a Columns,
+    source_rows: &'a [usize],
     cols: &'a HashMap<String, ColRef>,
     graph: &'a mut Graph,
     shapes: HashMap<String, ParamShape>,
@@ -55,6 +60,8 @@ impl<'a> Lowerer<'a> {
     pub(super) fn new(
         model: &'a Model,
         data: &'a DataSet,
+        columns: &'a Columns,
+        source_rows: &'a [usize],
         cols: &'a HashMap<String, ColRef>,
         graph: &'a mut Graph,
     ) -> Lowerer<'a> {
@@ -65,6 +72,8 @@ impl<'a> Lowerer<'a> {
         Lowerer {
             model,
             data,
+            columns,
+            source_rows,
             cols,
             graph,
             shapes: HashMap::new(),
@@ -381,7 +390,7 @@ impl<'a> Lowerer<'a> {
                     } else {
                         bad.push(format!(
                             "row {} ({v})",
-                            self.data.source_rows.get(i).copied().unwrap_or(i + 1)
+                            self.source_rows.get(i).copied().unwrap_or(i + 1)
                         ));
                         codes.push(0);
                     }
@@ -420,15 +429,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn data_real(&self, c: u32) -> Vec<f64> {
-        // Real columns are numbered in declaration order; find it by index.
-        let name = self.cols.iter().find_map(|(n, r)| match r {
-            ColRef::Real(i) if *i == c => Some(n.clone()),
-            _ => None,
-        });
-        match name.and_then(|n| self.data.column(&n)) {
-            Some(Column::Real(v)) => v.clone(),
-            _ => Vec::new(),
-        }
+        self.columns
+            .real
+            .get(c as usize)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Lowers an expression typed on its own, outside any statement.

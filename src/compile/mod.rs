@@ -149,6 +149,17 @@ impl Compiled {
 
     /// The program computing [nll, grad..., hess...].
     pub fn hess_program(&self) -> Program {
+        self.hess_program_with(None)
+    }
+
+    /// Like [`Compiled::hess_program`], taking the data-only sums and kept
+    /// columns from `grad`, a [`Compiled::grad_program`] of this model,
+    /// instead of computing them again.
+    pub fn hess_program_from(&self, grad: &Program) -> Program {
+        self.hess_program_with(Some(grad))
+    }
+
+    fn hess_program_with(&self, grad: Option<&Program>) -> Program {
         let mut roots = vec![self.nll];
         roots.extend(&self.grad);
         roots.extend(&self.hess);
@@ -156,16 +167,14 @@ impl Compiled {
         // there may be one per Hessian entry, too many to hold for big data.
         // Those the NLL and gradient read (lgamma(y + 1)) are, as in
         // `grad_program`.
-        Program::new(
-            &self.graph,
-            &roots,
-            &[],
-            &self.columns,
-            ProgramOptions {
-                keep_data_columns: true,
-                keep_only_for_first_roots: Some(1 + self.grad.len()),
-            },
-        )
+        let opts = ProgramOptions {
+            keep_data_columns: true,
+            keep_only_for_first_roots: Some(1 + self.grad.len()),
+        };
+        match grad {
+            Some(g) => Program::new_reusing(&self.graph, &roots, &[], &self.columns, opts, g),
+            None => Program::new(&self.graph, &roots, &[], &self.columns, opts),
+        }
     }
 
     /// Adds the log-Jacobian of the parameter transforms to the objective,
@@ -286,6 +295,25 @@ pub fn compile(
     compile_with(model, data, source_rows, Graph::new(), &[]).map(|(c, _)| c)
 }
 
+/// Like [`compile`], moving the data columns the model uses and the source
+/// rows out of `data` instead of copying them: the data are held once.
+/// Afterwards `data` keeps its row counts and factor levels, while those
+/// columns' values and `source_rows` are empty.
+pub fn compile_taking(model: &Model, data: &mut DataSet) -> Result<Compiled, Vec<Diagnostic>> {
+    let (columns, col_index) = build_columns(model, data.n_rows, |name| take_column(data, name));
+    let source_rows = std::mem::take(&mut data.source_rows);
+    compile_from(
+        model,
+        data,
+        columns,
+        col_index,
+        source_rows,
+        Graph::new(),
+        &[],
+    )
+    .map(|(c, _)| c)
+}
+
 /// Like [`compile`], and lowers `probes` too: expressions typed on their own
 /// (at the REPL), already checked with [`crate::model::check_expr`], into
 /// the same graph. Returns their nodes in order; each is one number per row
@@ -316,8 +344,30 @@ fn compile_with(
     graph: Graph,
     probes: &[crate::syntax::ast::Expr],
 ) -> Result<(Compiled, Vec<NodeId>), Vec<Diagnostic>> {
+    let (columns, col_index) = build_columns(model, data.n_rows, |name| data.column(name).cloned());
+    compile_from(
+        model,
+        data,
+        columns,
+        col_index,
+        source_rows.to_vec(),
+        graph,
+        probes,
+    )
+}
+
+/// Lowers on `columns`, built by [`build_columns`] from `data`, whose factor
+/// levels and row count are read.
+fn compile_from(
+    model: &Model,
+    data: &DataSet,
+    columns: Columns,
+    col_index: HashMap<String, ColRef>,
+    source_rows: Vec<usize>,
+    graph: Graph,
+    probes: &[crate::syntax::ast::Expr],
+) -> Result<(Compiled, Vec<NodeId>), Vec<Diagnostic>> {
     let mut graph = graph;
-    let (columns, col_index) = build_columns(model, data);
     let mut real_names = vec![String::new(); columns.real.len()];
     let mut factor_names = vec![String::new(); columns.factor.len()];
     let mut factor_levels = vec![Vec::new(); columns.factor.len()];
@@ -333,7 +383,8 @@ fn compile_with(
         }
     }
 
-    let mut lowerer = lower::Lowerer::new(model, data, &col_index, &mut graph);
+    let mut lowerer =
+        lower::Lowerer::new(model, data, &columns, &source_rows, &col_index, &mut graph);
     let params = lowerer.layout_params();
     lowerer.declare_smoothing(params.len() as u32);
     let statements = lowerer.lower_statements()?;
@@ -351,7 +402,7 @@ fn compile_with(
         columns.factor.push(codes);
     }
 
-    check_observed_supports(&graph, &statements, &columns, source_rows)?;
+    check_observed_supports(&graph, &statements, &columns, &source_rows)?;
 
     // NLL = sum over likelihood statements of sum_i term_i + prior terms.
     let mut nll = graph.constant(0.0);
@@ -392,7 +443,7 @@ fn compile_with(
         factor_names,
         factor_levels,
         warnings: Vec::new(),
-        source_rows: source_rows.to_vec(),
+        source_rows,
         jacobian: None,
         transformed_observations: model
             .statements
@@ -606,9 +657,15 @@ pub(crate) enum ColRef {
     Factor { col: u32, n_levels: usize },
 }
 
-fn build_columns(model: &Model, data: &DataSet) -> (Columns, HashMap<String, ColRef>) {
+/// The columns the model uses, each once, as `column` hands them out by
+/// name (a copy, or values moved out of the data set).
+fn build_columns(
+    model: &Model,
+    n_rows: usize,
+    mut column: impl FnMut(&str) -> Option<Column>,
+) -> (Columns, HashMap<String, ColRef>) {
     let mut columns = Columns {
-        n_rows: data.n_rows,
+        n_rows,
         ..Columns::default()
     };
     let mut index = HashMap::new();
@@ -617,13 +674,13 @@ fn build_columns(model: &Model, data: &DataSet) -> (Columns, HashMap<String, Col
             if index.contains_key(name) {
                 continue;
             }
-            match data.column(name) {
+            match column(name) {
                 Some(Column::Real(v)) => {
-                    columns.real.push(v.clone());
+                    columns.real.push(v);
                     index.insert(name.clone(), ColRef::Real(columns.real.len() as u32 - 1));
                 }
                 Some(Column::Factor { codes, levels }) => {
-                    columns.factor.push(codes.clone());
+                    columns.factor.push(codes);
                     index.insert(
                         name.clone(),
                         ColRef::Factor {
@@ -637,6 +694,18 @@ fn build_columns(model: &Model, data: &DataSet) -> (Columns, HashMap<String, Col
         }
     }
     (columns, index)
+}
+
+/// The values of column `name` moved out of `data` (its levels copied).
+fn take_column(data: &mut DataSet, name: &str) -> Option<Column> {
+    let (_, _, column) = data.columns.iter_mut().find(|(n, _, _)| n == name)?;
+    Some(match column {
+        Column::Real(v) => Column::Real(std::mem::take(v)),
+        Column::Factor { codes, levels } => Column::Factor {
+            codes: std::mem::take(codes),
+            levels: levels.clone(),
+        },
+    })
 }
 
 /// Rows listed in a data error: the first few, then a count.
@@ -661,8 +730,23 @@ fn check_observed_supports(
         if trials {
             nodes.push(s.args[0]);
         }
-        let prog = Program::new(graph, &[], &nodes, columns, ProgramOptions::UNCACHED);
-        let rows = prog.eval_rows(columns, &[]);
+        // A data column is checked in place; an expression of data is
+        // evaluated first.
+        let rows: Vec<std::borrow::Cow<[f64]>> = match nodes
+            .iter()
+            .map(|n| match graph.node(*n) {
+                Node::Data(c) => Some(std::borrow::Cow::Borrowed(&columns.real[*c as usize][..])),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(cols) => cols,
+            None => Program::new(graph, &[], &nodes, columns, ProgramOptions::UNCACHED)
+                .eval_rows(columns, &[])
+                .into_iter()
+                .map(std::borrow::Cow::Owned)
+                .collect(),
+        };
         let values = &rows[0];
         // The number of trials must itself be a count.
         let within_trials =

@@ -151,6 +151,10 @@ pub struct Program {
     n_bufs: usize,
     n_accs: usize,
     kept: Vec<Vec<f64>>,
+    /// The node each kept column holds, for [`Program::new_reusing`].
+    kept_nodes: Vec<NodeId>,
+    /// The data-only sums folded into constants, with their values.
+    data_sums: Vec<(NodeId, f64)>,
     /// Slots of the root nodes, in the order asked for.
     outputs: Vec<u32>,
     /// Row outputs: (buffer at the end of a chunk, or scalar slot) per node.
@@ -198,7 +202,26 @@ impl Program {
         data: &Columns,
         opts: ProgramOptions,
     ) -> Program {
-        Builder::new(graph, data, opts).build(roots, row_roots)
+        Builder::new(graph, data, opts, None).build(roots, row_roots)
+    }
+
+    /// Like [`Program::new`], taking the data-only sums and kept columns
+    /// that `from` (built on the same graph and data) already computed
+    /// instead of another pass over the data for each.
+    pub fn new_reusing(
+        graph: &Graph,
+        roots: &[NodeId],
+        row_roots: &[NodeId],
+        data: &Columns,
+        opts: ProgramOptions,
+        from: &Program,
+    ) -> Program {
+        Builder::new(graph, data, opts, Some(from)).build(roots, row_roots)
+    }
+
+    /// Number of data-only columns computed when the program was built.
+    pub fn n_kept(&self) -> usize {
+        self.kept.len()
     }
 
     pub fn n_outputs(&self) -> usize {
@@ -245,10 +268,19 @@ struct Builder<'a> {
     n_accs: usize,
     /// The accumulator of each sum node.
     sum_acc: HashMap<NodeId, u32>,
+    /// A program whose data-only sums and kept columns are taken over.
+    reuse: Option<&'a Program>,
+    kept_nodes: Vec<NodeId>,
+    data_sums: Vec<(NodeId, f64)>,
 }
 
 impl<'a> Builder<'a> {
-    fn new(graph: &'a Graph, data: &'a Columns, opts: ProgramOptions) -> Builder<'a> {
+    fn new(
+        graph: &'a Graph,
+        data: &'a Columns,
+        opts: ProgramOptions,
+        reuse: Option<&'a Program>,
+    ) -> Builder<'a> {
         Builder {
             graph,
             data,
@@ -261,6 +293,9 @@ impl<'a> Builder<'a> {
             kept: Vec::new(),
             n_accs: 0,
             sum_acc: HashMap::default(),
+            reuse,
+            kept_nodes: Vec::new(),
+            data_sums: Vec::new(),
         }
     }
 
@@ -292,15 +327,31 @@ impl<'a> Builder<'a> {
                 .filter(|id| matches!(g.node(**id), Node::Sum(_)) && g.info(**id).params.is_empty())
                 .cloned()
                 .collect();
-            if !data_sums.is_empty() {
-                let pre = Program::new(g, &data_sums, &[], self.data, ProgramOptions::UNCACHED);
+            let known: Vec<Option<f64>> = data_sums
+                .iter()
+                .map(|id| {
+                    let reused = self.reuse.map(|p| p.data_sums.iter());
+                    reused.and_then(|mut it| it.find(|(n, _)| n == id).map(|(_, v)| *v))
+                })
+                .collect();
+            let missing: Vec<NodeId> = data_sums
+                .iter()
+                .zip(&known)
+                .filter(|(_, v)| v.is_none())
+                .map(|(id, _)| *id)
+                .collect();
+            let mut computed = vec![0.0; missing.len()];
+            if !missing.is_empty() {
+                let pre = Program::new(g, &missing, &[], self.data, ProgramOptions::UNCACHED);
                 let mut ws = Workspace::new(&pre);
-                let mut values = vec![0.0; data_sums.len()];
-                pre.eval(&mut ws, self.data, &[], &mut values);
-                for (id, value) in data_sums.iter().zip(values) {
-                    let slot = self.new_slot(value);
-                    self.loc.insert(*id, Src::Slot(slot));
-                }
+                pre.eval(&mut ws, self.data, &[], &mut computed);
+            }
+            let mut computed = computed.into_iter();
+            for (id, value) in data_sums.iter().zip(known) {
+                let value = value.unwrap_or_else(|| computed.next().expect("one per missing sum"));
+                let slot = self.new_slot(value);
+                self.loc.insert(*id, Src::Slot(slot));
+                self.data_sums.push((*id, value));
             }
         }
 
@@ -317,20 +368,39 @@ impl<'a> Builder<'a> {
                 self.kept_frontier(&first)
             }
         };
-        if !kept_nodes.is_empty() {
+        let reused = |node: &NodeId| {
+            self.reuse.and_then(|p| {
+                let i = p.kept_nodes.iter().position(|n| n == node)?;
+                Some(&p.kept[i])
+            })
+        };
+        let missing: Vec<NodeId> = kept_nodes
+            .iter()
+            .filter(|n| reused(n).is_none())
+            .cloned()
+            .collect();
+        let mut computed = if missing.is_empty() {
+            Vec::new()
+        } else {
             let pre = Program::new(
                 self.graph,
                 &[],
-                &kept_nodes,
+                &missing,
                 self.data,
                 ProgramOptions::UNCACHED,
             );
-            let cols = pre.eval_rows(self.data, &[]);
-            for (node, col) in kept_nodes.iter().zip(cols) {
-                self.kept.push(col);
-                self.loc
-                    .insert(*node, Src::Kept((self.kept.len() - 1) as u32));
-            }
+            pre.eval_rows(self.data, &[])
+        }
+        .into_iter();
+        for node in &kept_nodes {
+            let col = match reused(node) {
+                Some(col) => col.clone(),
+                None => computed.next().expect("one column per missing node"),
+            };
+            self.kept.push(col);
+            self.kept_nodes.push(*node);
+            self.loc
+                .insert(*node, Src::Kept((self.kept.len() - 1) as u32));
         }
 
         let mut row_nodes: Vec<NodeId> = Vec::new();
@@ -409,6 +479,8 @@ impl<'a> Builder<'a> {
             n_bufs,
             n_accs: self.n_accs,
             kept: self.kept,
+            kept_nodes: self.kept_nodes,
+            data_sums: self.data_sums,
             outputs,
             row_outputs: row_out_locs,
             streamed,
@@ -422,6 +494,19 @@ impl<'a> Builder<'a> {
                 && g.info(id).params.is_empty()
                 && !matches!(g.node(id), Node::Data(_) | Node::Level { .. })
         };
+        // One addition, subtraction or product of data columns, level
+        // indicators and scalars, or a choice among them by a factor
+        // (x_j [y = k], `select by y (0, x_j, 0, ...)` in a softmax
+        // gradient), costs about as much in the row loop as reading it back
+        // from a kept column, and keeping it costs a column of memory each:
+        // computed per evaluation instead.
+        let is_leaf =
+            |id: NodeId| !g.is_row(id) || matches!(g.node(id), Node::Data(_) | Node::Level { .. });
+        let is_cheap = |id: NodeId| match g.node(id) {
+            Node::Binary(BinOp::Add | BinOp::Sub | BinOp::Mul, a, b) => is_leaf(*a) && is_leaf(*b),
+            Node::Select { items, .. } => items.iter().all(|i| is_leaf(*i)),
+            _ => false,
+        };
         let mut kept = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for &id in order {
@@ -433,7 +518,7 @@ impl<'a> Builder<'a> {
                 continue;
             }
             for c in g.children(id) {
-                if is_data_only(c) && seen.insert(c) {
+                if is_data_only(c) && !is_cheap(c) && seen.insert(c) {
                     kept.push(c);
                 }
             }

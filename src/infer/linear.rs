@@ -120,9 +120,11 @@ pub(super) fn solve(
     if z.iter().any(|v| !v.is_finite()) {
         return None;
     }
+    // Only the design columns are read from here on.
+    cols.drain(..2);
     let mut scale = Vec::with_capacity(p);
     let mut x = DMatrix::zeros(n, p);
-    for (j, col) in cols[2..].iter().enumerate() {
+    for (j, col) in cols.iter().enumerate() {
         let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
         if !(norm.is_finite() && norm > 0.0) {
             return None;
@@ -148,7 +150,7 @@ pub(super) fn solve(
     qr.q_tr_mul(&mut qtz);
     let u = &r_inv * qtz.rows(0, p);
     let mut coef: Vec<f64> = (0..p).map(|j| u[j] / scale[j]).collect();
-    let columns = &cols[2..];
+    let columns = &cols[..];
     // z_i - r_i - x_i'b in doubled precision, without allocating per row.
     let row_residual = |i: usize, r_i: f64, coef: &[f64]| {
         dot2(

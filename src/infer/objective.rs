@@ -75,7 +75,7 @@ impl Objective for ModelObjective<'_> {
     fn value_grad_hess(&mut self, x: &[f64], grad: &mut [f64], hess: &mut DMatrix<f64>) -> f64 {
         self.set(x);
         if self.hess_prog.is_none() {
-            let p = self.c.hess_program();
+            let p = self.c.hess_program_from(&self.grad_prog);
             let ws = Workspace::new(&p);
             self.hess_prog = Some((p, ws));
         }
