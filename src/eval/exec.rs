@@ -379,13 +379,23 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
         }
         RowOp::Select { col, items } => {
             let codes = &ctx.data.factor[*col as usize][ctx.start..ctx.start + ctx.len];
-            let args: Vec<Arg> = items.iter().map(|i| view.arg(ctx, *i)).collect();
-            for (row, (o, c)) in out.iter_mut().zip(codes).enumerate() {
-                *o = match args.get(*c as usize) {
-                    Some(Arg::S(x)) => *x,
-                    Some(Arg::V(v)) => v[row],
-                    None => f64::NAN,
-                };
+            // One blend per item, each a vector loop; a code with no item
+            // keeps NaN.
+            out.fill(f64::NAN);
+            for (k, item) in items.iter().enumerate() {
+                let k = k as u32;
+                match view.arg(ctx, *item) {
+                    Arg::S(x) => {
+                        for (o, c) in out.iter_mut().zip(codes) {
+                            *o = if *c == k { x } else { *o };
+                        }
+                    }
+                    Arg::V(v) => {
+                        for ((o, c), x) in out.iter_mut().zip(codes).zip(v) {
+                            *o = if *c == k { *x } else { *o };
+                        }
+                    }
+                }
             }
         }
         RowOp::LogSumExp(items) => {
@@ -589,6 +599,9 @@ fn sum_map1(len: usize, a: Arg, f: impl Fn(f64) -> f64) -> f64 {
         Arg::V(v) => {
             let mut lanes = [0.0; LANES];
             for x in v.chunks_exact(LANES) {
+                // As an array, so the length is known and the loop has no
+                // bounds checks left to stop it from vectorising.
+                let x: &[f64; LANES] = x.try_into().expect("chunks are LANES long");
                 for k in 0..LANES {
                     lanes[k] += f(x[k]);
                 }
@@ -606,6 +619,8 @@ fn sum_map2(len: usize, a: Arg, b: Arg, f: impl Fn(f64, f64) -> f64) -> f64 {
         (Arg::V(u), Arg::V(v)) => {
             let mut lanes = [0.0; LANES];
             for (x, y) in u.chunks_exact(LANES).zip(v.chunks_exact(LANES)) {
+                let x: &[f64; LANES] = x.try_into().expect("chunks are LANES long");
+                let y: &[f64; LANES] = y.try_into().expect("chunks are LANES long");
                 for k in 0..LANES {
                     lanes[k] += f(x[k], y[k]);
                 }

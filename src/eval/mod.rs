@@ -355,6 +355,11 @@ impl<'a> Builder<'a> {
             }
         }
 
+        // What folded sums alone read is not computed at all.
+        let order = self
+            .graph
+            .reachable_until(&all_roots, |id| self.loc.contains_key(&id));
+
         // Data-only row nodes worth keeping: those read by a node that
         // depends on parameters or by a sum.
         let kept_nodes = match (
@@ -364,7 +369,11 @@ impl<'a> Builder<'a> {
             (false, _) => Vec::new(),
             (true, None) => self.kept_frontier(&order),
             (true, Some(k)) => {
-                let first = self.graph.reachable(&roots[..k.min(roots.len())]);
+                let first = self
+                    .graph
+                    .reachable_until(&roots[..k.min(roots.len())], |id| {
+                        self.loc.contains_key(&id)
+                    });
                 self.kept_frontier(&first)
             }
         };

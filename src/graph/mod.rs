@@ -821,13 +821,22 @@ impl Graph {
 
     /// The nodes reachable from `roots`, in id (topological) order.
     pub fn reachable(&self, roots: &[NodeId]) -> Vec<NodeId> {
+        self.reachable_until(roots, |_| false)
+    }
+
+    /// As [`Graph::reachable`], without going below the nodes for which
+    /// `stop` holds (they are included, their children only when reached
+    /// another way).
+    pub fn reachable_until(&self, roots: &[NodeId], stop: impl Fn(NodeId) -> bool) -> Vec<NodeId> {
         let mut seen = vec![false; self.nodes.len()];
         let mut stack: Vec<NodeId> = roots.to_vec();
         while let Some(id) = stack.pop() {
             if std::mem::replace(&mut seen[id.idx()], true) {
                 continue;
             }
-            stack.extend(self.children(id));
+            if !stop(id) {
+                stack.extend(self.children(id));
+            }
         }
         (0..self.nodes.len())
             .filter(|i| seen[*i])

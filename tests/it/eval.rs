@@ -324,3 +324,41 @@ fn program_matches_reference_at_edge_row_counts() {
         check_eval(&e, n_rows, 42).unwrap_or_else(|msg| panic!("{msg}"));
     }
 }
+
+/// sum_i (e^a x_i - (x_i if g_i = 1, else 0)) is split into a sum that
+/// depends on a and one of data only; the second is computed once when the
+/// program is built, and the choice it alone reads is not computed on each
+/// evaluation.
+#[test]
+fn what_only_a_folded_sum_reads_is_not_computed() {
+    let mut g = Graph::new();
+    let a = g.param(0);
+    let x = g.data(0);
+    let zero = g.constant(0.0);
+    let chosen = g.select(0, vec![zero, x, zero]);
+    let ea = g.unary(Func::Exp, a);
+    let t = g.mul(ea, x);
+    let d = g.sub(t, chosen);
+    let s = g.sum(d);
+    let data = columns(1000, 7);
+    let prog = Program::new(&g, &[s], &[], &data, ProgramOptions::default());
+    // e^a is a scalar factor, sum_i e^a x_i = e^a sum_i x_i: both sums are
+    // data only, and nothing is left to compute per row.
+    assert_eq!(prog.n_row_instrs(), 0);
+    let theta = [0.3];
+    let mut ws = Workspace::new(&prog);
+    let mut out = [0.0];
+    prog.eval(&mut ws, &data, &theta, &mut out);
+    let want: f64 = (0..1000)
+        .map(|i| {
+            let xi = data.real[0][i];
+            let c = if data.factor[0][i] == 1 { xi } else { 0.0 };
+            0.3f64.exp() * xi - c
+        })
+        .sum();
+    assert!(
+        (out[0] - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "{} vs {want}",
+        out[0]
+    );
+}
