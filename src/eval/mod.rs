@@ -643,6 +643,60 @@ impl<'a> Builder<'a> {
             last_use.insert(*r, usize::MAX);
         }
 
+        // Several divisions by one row value (r / s^2, x r / s^2 and
+        // r^2 / s^2 in a Gaussian scale model's gradient) become
+        // multiplications by its reciprocal, computed once per chunk: a
+        // vector division costs many multiplications. Each result is then
+        // rounded twice instead of once (within 1 ulp of the quotient),
+        // and where 1 / d overflows (|d| below 5.6e-309, a scale that has
+        // collapsed) a finite quotient becomes infinite.
+        // The division an instruction performs: its own node's, or that of
+        // the binary node fused into its sum.
+        let division_at = |id: NodeId| -> Option<NodeId> {
+            let node = match g.node(id) {
+                Node::Sum(a) if fused.contains(a) => *a,
+                _ => id,
+            };
+            match *g.node(node) {
+                Node::Binary(BinOp::Div, _, d) => Some(d),
+                _ => None,
+            }
+        };
+        // Likewise a division by a scalar (a constant, or a slot of the
+        // prologue: row instructions read nothing else) becomes a
+        // multiplication by its reciprocal, computed once per evaluation.
+        let mut scalar_reciprocal: HashMap<u32, u32> = HashMap::default();
+        for &id in row_nodes {
+            let Some(d) = division_at(id).filter(|_| !inlined.contains(&id)) else {
+                continue;
+            };
+            if let Some(Src::Slot(s)) = self.loc.get(&d).copied() {
+                if !scalar_reciprocal.contains_key(&s) {
+                    let one = self.new_slot(1.0);
+                    let out = self.new_slot(f64::NAN);
+                    self.prologue.push(ScalarInstr {
+                        op: ScalarOp::Binary(BinOp::Div, one, s),
+                        out,
+                    });
+                    scalar_reciprocal.insert(s, out);
+                }
+            }
+        }
+        let mut divisor_uses: HashMap<NodeId, (usize, usize, usize)> = HashMap::default();
+        for (i, &id) in row_nodes.iter().enumerate() {
+            if inlined.contains(&id) {
+                continue;
+            }
+            if let Some(d) = division_at(id).filter(|d| position.contains_key(d)) {
+                let e = divisor_uses.entry(d).or_insert((i, i, 0));
+                e.1 = i;
+                e.2 += 1;
+            }
+        }
+        divisor_uses.retain(|_, e| e.2 >= 2);
+        let one = (!divisor_uses.is_empty()).then(|| self.new_slot(1.0));
+        let mut reciprocal: HashMap<NodeId, u32> = HashMap::default();
+
         let mut free: Vec<u32> = Vec::new();
         let mut n_bufs = 0u32;
         let mut dying: HashMap<usize, Vec<u32>> = HashMap::default();
@@ -650,6 +704,34 @@ impl<'a> Builder<'a> {
             if inlined.contains(&id) {
                 continue;
             }
+            let shared_divisor = division_at(id).filter(|d| divisor_uses.contains_key(d));
+            if let (Some(d), Some(one)) = (shared_divisor, one) {
+                let (first, last, _) = divisor_uses[&d];
+                if i == first {
+                    let buf = free.pop().unwrap_or_else(|| {
+                        n_bufs += 1;
+                        n_bufs - 1
+                    });
+                    self.rows.push(RowInstr {
+                        op: RowOp::Binary(BinOp::Div, Src::Slot(one), self.loc[&d]),
+                        src: None,
+                        out: buf,
+                    });
+                    reciprocal.insert(d, buf);
+                    dying.entry(last).or_default().push(buf);
+                }
+            }
+            // x / d as x * (1 / d) when the reciprocal is shared.
+            let divide = |op: BinOp, b: NodeId| -> (BinOp, Src) {
+                match (op, reciprocal.get(&b), self.loc[&b]) {
+                    (BinOp::Div, Some(buf), _) => (BinOp::Mul, Src::Buf(*buf)),
+                    (BinOp::Div, None, Src::Slot(s)) => match scalar_reciprocal.get(&s) {
+                        Some(r) => (BinOp::Mul, Src::Slot(*r)),
+                        None => (op, Src::Slot(s)),
+                    },
+                    (_, _, src) => (op, src),
+                }
+            };
             let src = |n: &NodeId| self.loc[n];
             let mut instr = match g.node(id) {
                 Node::Binary(op, u, v) if product_of.contains_key(&id) => {
@@ -677,16 +759,16 @@ impl<'a> Builder<'a> {
                     };
                     // x^2 as x * x: the same value (`pow` squares that way),
                     // without the general power.
-                    let (op, y) = match op {
-                        BinOp::Pow if g.as_const(*y) == Some(2.0) => (BinOp::Mul, x),
-                        _ => (*op, y),
+                    let (op, b) = match op {
+                        BinOp::Pow if g.as_const(*y) == Some(2.0) => (BinOp::Mul, src(x)),
+                        _ => divide(*op, *y),
                     };
                     RowInstr {
                         op: RowOp::AccumulateBinary {
                             acc,
                             op,
                             a: src(x),
-                            b: src(y),
+                            b,
                         },
                         src: None,
                         out: u32::MAX,
@@ -710,11 +792,14 @@ impl<'a> Builder<'a> {
                     src: None,
                     out: 0,
                 },
-                Node::Binary(op, a, b) => RowInstr {
-                    op: RowOp::Binary(*op, src(a), src(b)),
-                    src: None,
-                    out: 0,
-                },
+                Node::Binary(op, a, b) => {
+                    let (op, b) = divide(*op, *b);
+                    RowInstr {
+                        op: RowOp::Binary(op, src(a), b),
+                        src: None,
+                        out: 0,
+                    }
+                }
                 Node::Level { col, level } => RowInstr {
                     op: RowOp::Level {
                         col: *col,
