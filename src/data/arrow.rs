@@ -36,8 +36,12 @@ use arrow_array::types::{
     UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{Array, RecordBatch};
-use arrow_buffer::NullBuffer;
-use arrow_ipc::reader::{FileReader, StreamReader};
+use std::sync::Arc;
+
+use arrow_buffer::{Buffer, NullBuffer};
+use arrow_ipc::convert::try_fb_to_schema;
+use arrow_ipc::reader::{read_footer_length, FileDecoder, StreamReader};
+use arrow_ipc::{root_as_footer, Block};
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
 use super::cell::{classify, classify_number, Cell};
@@ -99,47 +103,134 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 
 /// The batches of an open Arrow file or stream.
 enum Batches {
-    File(FileReader<File>),
+    File(FileBatches),
     Stream(StreamReader<io::BufReader<File>>),
 }
 
+/// An Arrow IPC file read whole into memory, its record batches decoded
+/// one by one as views into those bytes, without copying them again.
+struct FileBatches {
+    bytes: Buffer,
+    decoder: FileDecoder,
+    schema: SchemaRef,
+    blocks: Vec<Block>,
+    next: usize,
+}
+
 impl Batches {
-    /// Open the file and read its schema. Every column is decoded: the
-    /// reader reads whole record batches from the file anyway, and arrays
-    /// are views into them.
+    /// Open the file and read its schema. Every column is decoded, which
+    /// for the file format costs little: arrays are views into the bytes.
     fn open(path: &Path, format: Format) -> Result<Batches, Problem> {
-        let mut file = File::open(path).map_err(Problem::Io)?;
         match format {
             Format::File => {
-                // FileReader reads the footer first: check the start, so
-                // that any other file gets a plain message.
-                let mut start = [0u8; 6];
-                let n = read_up_to(&mut file, &mut start).map_err(Problem::Io)?;
-                if &start[..n] != FILE_MAGIC {
+                let bytes = std::fs::read(path).map_err(Problem::Io)?;
+                if !bytes.starts_with(FILE_MAGIC) {
                     return Err(Problem::NotArrow);
                 }
-                guard(|| FileReader::try_new(file, None))
+                let bytes = Buffer::from_vec(bytes);
+                guard(|| FileBatches::new(bytes))
                     .map(Batches::File)
                     .map_err(Problem::Arrow)
             }
-            Format::Stream => guard(|| StreamReader::try_new_buffered(file, None))
-                .map(Batches::Stream)
-                .map_err(Problem::Arrow),
+            Format::Stream => {
+                let file = File::open(path).map_err(Problem::Io)?;
+                guard(|| StreamReader::try_new_buffered(file, None))
+                    .map(Batches::Stream)
+                    .map_err(Problem::Arrow)
+            }
         }
     }
 
     fn schema(&self) -> SchemaRef {
         match self {
-            Batches::File(reader) => reader.schema(),
+            Batches::File(file) => file.schema.clone(),
             Batches::Stream(reader) => reader.schema(),
         }
     }
 
     fn next_batch(&mut self) -> Option<Result<RecordBatch, ArrowError>> {
         match self {
-            Batches::File(reader) => guard(|| reader.next().transpose()).transpose(),
+            Batches::File(file) => guard(|| file.next_batch()).transpose(),
             Batches::Stream(reader) => guard(|| reader.next().transpose()).transpose(),
         }
+    }
+}
+
+impl FileBatches {
+    /// Read the footer (schema and where the batches are) and the
+    /// dictionaries of the file held in `bytes`.
+    fn new(bytes: Buffer) -> Result<FileBatches, ArrowError> {
+        let no_footer = || {
+            ArrowError::IpcError(
+                "it has no Arrow IPC footer at its end: the file is truncated or not an Arrow \
+                 IPC file"
+                    .into(),
+            )
+        };
+        let n = bytes.len();
+        let trailer: [u8; 10] = bytes
+            .get(n.saturating_sub(10)..)
+            .and_then(|t| t.try_into().ok())
+            .ok_or_else(no_footer)?;
+        let footer_len = read_footer_length(trailer).map_err(|_| no_footer())?;
+        let footer_start = (n - 10).checked_sub(footer_len).ok_or_else(no_footer)?;
+        let footer = root_as_footer(&bytes[footer_start..n - 10])
+            .map_err(|err| ArrowError::ParseError(format!("its footer is invalid: {err}")))?;
+        let ipc_schema = footer
+            .schema()
+            .ok_or_else(|| ArrowError::ParseError("its footer has no schema".into()))?;
+        if !ipc_schema.endianness().equals_to_target_endianness() {
+            return Err(ArrowError::IpcError(
+                "it was written with the other byte order (endianness)".into(),
+            ));
+        }
+        let schema = Arc::new(try_fb_to_schema(ipc_schema)?);
+        let mut decoder = FileDecoder::new(schema.clone(), footer.version());
+        for block in footer.dictionaries().iter().flatten() {
+            decoder.read_dictionary(block, &block_bytes(&bytes, block)?)?;
+        }
+        let blocks = footer
+            .recordBatches()
+            .map(|blocks| blocks.iter().copied().collect())
+            .unwrap_or_default();
+        Ok(FileBatches {
+            bytes,
+            decoder,
+            schema,
+            blocks,
+            next: 0,
+        })
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        let Some(block) = self.blocks.get(self.next) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        let data = block_bytes(&self.bytes, block)?;
+        match self.decoder.read_record_batch(block, &data)? {
+            Some(batch) => Ok(Some(batch)),
+            None => Err(ArrowError::IpcError(
+                "a record batch of its footer points at no record batch".into(),
+            )),
+        }
+    }
+}
+
+/// The bytes of `block` (its message and body) within the file's `bytes`.
+fn block_bytes(bytes: &Buffer, block: &Block) -> Result<Buffer, ArrowError> {
+    let start = usize::try_from(block.offset()).ok();
+    let len = usize::try_from(block.metaDataLength())
+        .ok()
+        .zip(usize::try_from(block.bodyLength()).ok())
+        .and_then(|(meta, body)| meta.checked_add(body));
+    match start.zip(len) {
+        Some((start, len)) if start.checked_add(len).is_some_and(|end| end <= bytes.len()) => {
+            Ok(bytes.slice_with_length(start, len))
+        }
+        _ => Err(ArrowError::IpcError(
+            "its footer points past the end of the file: the file is truncated or corrupt".into(),
+        )),
     }
 }
 
@@ -282,16 +373,31 @@ pub(super) fn load_arrow(
         is_clean: !has_header_problem,
         drop_missing: opts.drop_missing,
     };
+    // All batches first (views into the file's bytes, or the stream's
+    // buffers), so that the columns are allocated once at their size.
     let mut has_read_error = false;
+    let mut all = Vec::new();
     while let Some(batch) = batches.next_batch() {
-        let batch = match batch {
-            Ok(batch) => batch,
+        match batch {
+            Ok(batch) => all.push(batch),
             Err(err) => {
                 problems.push(file_problem(&source_name, Problem::Arrow(err)));
                 has_read_error = true;
                 break;
             }
-        };
+        }
+    }
+    drop(batches);
+    let n_rows: usize = all.iter().map(RecordBatch::num_rows).sum();
+    if pass.is_clean {
+        for plan in plans.iter_mut() {
+            if let Values::Real(values) = &mut plan.values {
+                values.reserve_exact(n_rows);
+            }
+        }
+        pass.tally.source_rows.reserve_exact(n_rows);
+    }
+    for batch in &all {
         if !can_check_cells {
             pass.tally.n_data_rows += batch.num_rows();
             continue;
