@@ -21,9 +21,12 @@
 //! E301; a requested or filter column of another type (a list, a date, a
 //! decimal…) is E313.
 //!
-//! Only the columns in use are decoded. A clean batch of numbers without
-//! nulls is appended with one copy per column after a check of its values,
-//! so a `Float64` column is one `memcpy`.
+//! A file (not a stream) is read whole with one read, and its record
+//! batches are decoded as views into those bytes. A batch whose numbers
+//! are all present and valid for their column is appended with one copy
+//! per column after a check of its values, so a `Float64` column is one
+//! `memcpy` per batch into a vector allocated once at its final size. A
+//! file or stream is held in memory whole while it is read.
 
 use std::borrow::Cow;
 use std::fs::File;
