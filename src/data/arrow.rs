@@ -165,8 +165,8 @@ impl FileBatches {
     fn new(bytes: Buffer) -> Result<FileBatches, ArrowError> {
         let no_footer = || {
             ArrowError::IpcError(
-                "it has no Arrow IPC footer at its end: the file is truncated or not an Arrow \
-                 IPC file"
+                "no Arrow IPC footer at the end of the file, which is truncated or not an \
+                 Arrow IPC file"
                     .into(),
             )
         };
@@ -178,13 +178,13 @@ impl FileBatches {
         let footer_len = read_footer_length(trailer).map_err(|_| no_footer())?;
         let footer_start = (n - 10).checked_sub(footer_len).ok_or_else(no_footer)?;
         let footer = root_as_footer(&bytes[footer_start..n - 10])
-            .map_err(|err| ArrowError::ParseError(format!("its footer is invalid: {err}")))?;
+            .map_err(|err| ArrowError::ParseError(format!("invalid footer: {err}")))?;
         let ipc_schema = footer
             .schema()
-            .ok_or_else(|| ArrowError::ParseError("its footer has no schema".into()))?;
+            .ok_or_else(|| ArrowError::ParseError("the footer has no schema".into()))?;
         if !ipc_schema.endianness().equals_to_target_endianness() {
             return Err(ArrowError::IpcError(
-                "it was written with the other byte order (endianness)".into(),
+                "the file was written with the other byte order (endianness)".into(),
             ));
         }
         let schema = Arc::new(try_fb_to_schema(ipc_schema)?);
@@ -214,7 +214,7 @@ impl FileBatches {
         match self.decoder.read_record_batch(block, &data)? {
             Some(batch) => Ok(Some(batch)),
             None => Err(ArrowError::IpcError(
-                "a record batch of its footer points at no record batch".into(),
+                "a block of the footer holds no record batch".into(),
             )),
         }
     }
@@ -232,7 +232,7 @@ fn block_bytes(bytes: &Buffer, block: &Block) -> Result<Buffer, ArrowError> {
             Ok(bytes.slice_with_length(start, len))
         }
         _ => Err(ArrowError::IpcError(
-            "its footer points past the end of the file: the file is truncated or corrupt".into(),
+            "the footer points past the end of the file, which is truncated or corrupt".into(),
         )),
     }
 }
