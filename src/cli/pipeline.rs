@@ -104,7 +104,7 @@ pub(super) fn load_data_with(
     path: &Path,
     color: bool,
 ) -> Result<DataSet, Failure> {
-    match data::load_csv(path, requests, opts) {
+    match data::load_file(path, requests, opts) {
         Ok(ds) => Ok(ds),
         Err(err) => {
             let diags = err.to_diagnostics(&path.display().to_string());

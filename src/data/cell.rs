@@ -48,6 +48,13 @@ pub(crate) fn classify(raw: &[u8], kind: ColumnKind) -> Cell {
     let Some(value) = parse_number(bytes) else {
         return Cell::Invalid(CellIssue::NotANumber);
     };
+    classify_number(value, kind)
+}
+
+/// Classify a number already read, for a `Real` or `Int` column: NaN is
+/// missing, infinities are invalid, and an `Int` column wants whole numbers.
+#[inline]
+pub(crate) fn classify_number(value: f64, kind: ColumnKind) -> Cell {
     if value.is_nan() {
         return Cell::Missing;
     }
@@ -64,7 +71,7 @@ pub(crate) fn classify(raw: &[u8], kind: ColumnKind) -> Cell {
 /// `value.fract() == 0.0`, without a call to `trunc` on CPUs that lack an
 /// instruction for it.
 #[inline]
-fn is_whole(value: f64) -> bool {
+pub(crate) fn is_whole(value: f64) -> bool {
     // From 2^52 on every f64 is whole; below it the cast is exact.
     value.abs() >= 4_503_599_627_370_496.0 || value == (value as i64) as f64
 }

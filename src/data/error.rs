@@ -9,7 +9,8 @@
 //! confuse: `row 3 (file line 4)` is the third data row, counted from 1 after
 //! the header, and the line of the file where it starts. The two differ by
 //! one in a plain file, and by more when blank lines or quoted line breaks
-//! come before the row.
+//! come before the row. A binary file (Arrow IPC) has no lines: there a
+//! `line` of 0 stands for "no line", and only the row is named.
 
 use std::io;
 
@@ -76,6 +77,15 @@ pub enum DataProblem {
         role: ColumnRole,
         header: Vec<String>,
         suggestion: Option<String>,
+    },
+    /// A requested or filter column of a typed file (Arrow IPC) whose type
+    /// cannot be read as data, such as a list or a timestamp.
+    ColumnType {
+        file: String,
+        name: String,
+        role: ColumnRole,
+        /// The file's name for the type, such as `List(Int64)`.
+        type_name: String,
     },
     /// Rows whose number of fields differs from the header's.
     RowFieldCount {
@@ -203,6 +213,7 @@ impl DataProblem {
             DataProblem::ColumnDuplicate { .. } => "E304",
             DataProblem::ColumnUnknown { .. } => "E305",
             DataProblem::RowFieldCount { .. } => "E306",
+            DataProblem::ColumnType { .. } => "E313",
             DataProblem::CellsInvalid { issue, .. } => match issue {
                 CellIssue::Missing => "E307",
                 CellIssue::NonFinite => "E308",
@@ -250,6 +261,20 @@ impl DataProblem {
                     list_columns(header)
                 )
             }
+            DataProblem::ColumnType {
+                file,
+                name,
+                role,
+                type_name,
+            } => {
+                let what = match role {
+                    ColumnRole::Requested => "column",
+                    ColumnRole::Filter => "filter column",
+                };
+                format!(
+                    "{what} `{name}` of `{file}` has type {type_name}, which cannot be read as data"
+                )
+            }
             DataProblem::RowFieldCount {
                 n_header_fields,
                 n_rows,
@@ -292,6 +317,11 @@ impl DataProblem {
                 Some(name) => Some(format!("Did you mean `{name}`?")),
                 None => other_separator_help(header),
             },
+            DataProblem::ColumnType { .. } => Some(
+                "Columns are read from numbers (integers or floating point), text, booleans \
+                 and dictionaries of these; convert the column to one of them."
+                    .into(),
+            ),
             DataProblem::RowFieldCount { .. } => Some(
                 "A value that contains a comma must be quoted; check these rows for missing \
                  or extra commas."
@@ -353,6 +383,16 @@ pub(crate) fn quote_text(raw: &[u8]) -> String {
     short
 }
 
+/// `row 3 (file line 4)`, or `row 3` where the file has no lines (`line`
+/// is 0).
+fn row_at(row: usize, line: u64) -> String {
+    if line == 0 {
+        format!("row {row}")
+    } else {
+        format!("row {row} (file line {line})")
+    }
+}
+
 fn row_field_count_message(n_header_fields: usize, n_rows: usize, first: &[RowFields]) -> String {
     if let [only] = first {
         if n_rows == 1 {
@@ -397,7 +437,7 @@ fn cells_message(
         } else {
             format!("`{}`", cell.text)
         };
-        format!("row {} (file line {}) {text}", cell.row, cell.line)
+        format!("{} {text}", row_at(cell.row, cell.line))
     });
     // Only the integer check depends on the declared kind, so only then is
     // the kind worth naming.

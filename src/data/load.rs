@@ -83,14 +83,13 @@ pub fn load_csv_str(
     load_from_reader(text.as_bytes(), source_name, requests, opts)
 }
 
-/// The trimmed column names in the header of the CSV file at `path`, for
-/// suggesting names when a model refers to a column that does not exist.
+/// The trimmed column names in the header of the CSV file at `path`.
 ///
 /// # Errors
 ///
 /// E301 when the file cannot be read, E302 when it has no header row, E303
 /// for names that are not UTF-8 text.
-pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
+pub(super) fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
     let name = path.display().to_string();
     let fail = |problems| DataError {
         source_name: name.clone(),
@@ -103,18 +102,18 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
 }
 
 /// Where a requested column is read from, and what has been read so far.
-struct ColumnPlan {
-    name: String,
-    kind: ColumnKind,
+pub(super) struct ColumnPlan {
+    pub(super) name: String,
+    pub(super) kind: ColumnKind,
     /// `None` when the column is not (unambiguously) in the header.
-    field_idx: Option<usize>,
-    values: Values,
+    pub(super) field_idx: Option<usize>,
+    pub(super) values: Values,
     issues: Vec<IssueLog>,
     /// Missing cells in rows that passed the filters, logged or not.
-    n_missing: usize,
+    pub(super) n_missing: usize,
 }
 
-enum Values {
+pub(super) enum Values {
     Real(Vec<f64>),
     Factor(FactorBuilder),
 }
@@ -127,11 +126,11 @@ struct IssueLog {
 }
 
 /// One `(column, value)` filter and what it has matched.
-struct FilterPlan {
-    column: String,
-    value: String,
-    field_idx: Option<usize>,
-    n_matched: usize,
+pub(super) struct FilterPlan {
+    pub(super) column: String,
+    pub(super) value: String,
+    pub(super) field_idx: Option<usize>,
+    pub(super) n_matched: usize,
     /// Distinct values seen while nothing matched, to explain a miss.
     seen: Vec<String>,
     has_more: bool,
@@ -149,47 +148,12 @@ fn load_from_reader<R: io::Read>(
     };
     let mut reader = RowReader::new(input);
     let header = read_header_names(&mut reader, source_name).map_err(fail)?;
-
-    // Resolve names. A request repeated with the same kind shares one plan,
-    // so its problems are reported once.
-    let mut problems = Vec::new();
-    let mut plans: Vec<ColumnPlan> = Vec::new();
-    let mut plan_of_request = Vec::with_capacity(requests.len());
-    for request in requests {
-        let existing = plans
-            .iter()
-            .position(|p| p.name == request.name && p.kind == request.kind);
-        let plan_idx = existing.unwrap_or_else(|| {
-            let field_idx = resolve(
-                &header,
-                &request.name,
-                ColumnRole::Requested,
-                source_name,
-                &mut problems,
-            );
-            plans.push(ColumnPlan::new(request, field_idx));
-            plans.len() - 1
-        });
-        plan_of_request.push(plan_idx);
-    }
-    let mut filters: Vec<FilterPlan> = opts
-        .filters
-        .iter()
-        .map(|(column, value)| FilterPlan {
-            column: column.clone(),
-            value: value.trim().to_string(),
-            field_idx: resolve(
-                &header,
-                column,
-                ColumnRole::Filter,
-                source_name,
-                &mut problems,
-            ),
-            n_matched: 0,
-            seen: Vec::new(),
-            has_more: false,
-        })
-        .collect();
+    let Planned {
+        mut problems,
+        mut plans,
+        plan_of_request,
+        mut filters,
+    } = plan_columns(&header, requests, opts, source_name);
     let has_header_problem = !problems.is_empty();
     let can_check_cells = filters.iter().all(|f| f.field_idx.is_some());
 
@@ -286,17 +250,129 @@ fn load_from_reader<R: io::Read>(
             first: ragged_rows,
         });
     }
-    for plan in &mut plans {
-        problems.extend(plan.take_problems());
-    }
     let is_row_count_known =
         !has_header_problem && !has_read_error && n_ragged_rows == 0 && can_check_cells;
-    if is_row_count_known && n_kept == 0 {
-        problems.push(DataProblem::RowsNoneLeft {
-            file: source_name.to_string(),
+    let planned = Planned {
+        problems,
+        plans,
+        plan_of_request,
+        filters,
+    };
+    conclude(
+        source_name,
+        planned,
+        requests,
+        Tally {
             n_data_rows,
             n_filtered_out,
             n_dropped,
+            n_kept,
+            source_rows,
+            is_row_count_known,
+        },
+    )
+}
+
+/// The plans of a load: requested columns and filters resolved against the
+/// header, with the problems found doing so.
+pub(super) struct Planned {
+    pub(super) problems: Vec<DataProblem>,
+    pub(super) plans: Vec<ColumnPlan>,
+    /// The index into `plans` of each request.
+    pub(super) plan_of_request: Vec<usize>,
+    pub(super) filters: Vec<FilterPlan>,
+}
+
+/// What the pass over the rows counted and kept.
+pub(super) struct Tally {
+    pub(super) n_data_rows: usize,
+    pub(super) n_filtered_out: usize,
+    pub(super) n_dropped: usize,
+    pub(super) n_kept: usize,
+    pub(super) source_rows: Vec<usize>,
+    /// Whether every row was read and checked, so that `n_kept == 0` means
+    /// that no row is left.
+    pub(super) is_row_count_known: bool,
+}
+
+/// Resolve the requested and filter columns against `header`. A request
+/// repeated with the same kind shares one plan, so its problems are
+/// reported once.
+pub(super) fn plan_columns(
+    header: &[String],
+    requests: &[ColumnRequest],
+    opts: &LoadOptions,
+    source_name: &str,
+) -> Planned {
+    let mut problems = Vec::new();
+    let mut plans: Vec<ColumnPlan> = Vec::new();
+    let mut plan_of_request = Vec::with_capacity(requests.len());
+    for request in requests {
+        let existing = plans
+            .iter()
+            .position(|p| p.name == request.name && p.kind == request.kind);
+        let plan_idx = existing.unwrap_or_else(|| {
+            let field_idx = resolve(
+                header,
+                &request.name,
+                ColumnRole::Requested,
+                source_name,
+                &mut problems,
+            );
+            plans.push(ColumnPlan::new(request, field_idx));
+            plans.len() - 1
+        });
+        plan_of_request.push(plan_idx);
+    }
+    let filters = opts
+        .filters
+        .iter()
+        .map(|(column, value)| FilterPlan {
+            column: column.clone(),
+            value: value.trim().to_string(),
+            field_idx: resolve(
+                header,
+                column,
+                ColumnRole::Filter,
+                source_name,
+                &mut problems,
+            ),
+            n_matched: 0,
+            seen: Vec::new(),
+            has_more: false,
+        })
+        .collect();
+    Planned {
+        problems,
+        plans,
+        plan_of_request,
+        filters,
+    }
+}
+
+/// The end of a load: the problems logged by the plans (after the
+/// file-level ones already in `planned`), the lack of rows, or the data set.
+pub(super) fn conclude(
+    source_name: &str,
+    planned: Planned,
+    requests: &[ColumnRequest],
+    tally: Tally,
+) -> Result<DataSet, DataError> {
+    let Planned {
+        mut problems,
+        mut plans,
+        plan_of_request,
+        filters,
+    } = planned;
+    for plan in &mut plans {
+        problems.extend(plan.take_problems());
+    }
+    if tally.is_row_count_known && tally.n_kept == 0 {
+        problems.push(DataProblem::RowsNoneLeft {
+            file: source_name.to_string(),
+            n_data_rows: tally.n_data_rows,
+            n_filtered_out: tally.n_filtered_out,
+            n_dropped: tally.n_dropped,
             filter_miss: filters
                 .into_iter()
                 .find(|f| f.n_matched == 0)
@@ -305,16 +381,19 @@ fn load_from_reader<R: io::Read>(
         });
     }
     if !problems.is_empty() {
-        return Err(fail(problems));
+        return Err(DataError {
+            source_name: source_name.to_string(),
+            problems,
+        });
     }
 
     let columns = finish_columns(requests, plans, &plan_of_request);
     Ok(DataSet {
-        n_rows: n_kept,
+        n_rows: tally.n_kept,
         columns,
-        n_dropped,
-        n_filtered_out,
-        source_rows,
+        n_dropped: tally.n_dropped,
+        n_filtered_out: tally.n_filtered_out,
+        source_rows: tally.source_rows,
     })
 }
 
@@ -476,7 +555,7 @@ impl ColumnPlan {
         }
     }
 
-    fn log(&mut self, issue: CellIssue, row: usize, line: u64, raw: &[u8]) {
+    pub(super) fn log(&mut self, issue: CellIssue, row: usize, line: u64, raw: &[u8]) {
         let log = match self.issues.iter().position(|log| log.issue == issue) {
             Some(idx) => &mut self.issues[idx],
             None => {
@@ -546,7 +625,7 @@ fn issue_rank(issue: CellIssue) -> u8 {
 }
 
 impl FilterPlan {
-    fn remember(&mut self, cell: &[u8]) {
+    pub(super) fn remember(&mut self, cell: &[u8]) {
         if self.has_more || self.seen.iter().any(|seen| seen.as_bytes() == cell) {
             return;
         }
@@ -567,7 +646,7 @@ impl FilterPlan {
     }
 }
 
-fn unreadable(path: &str, err: &io::Error) -> DataProblem {
+pub(super) fn unreadable(path: &str, err: &io::Error) -> DataProblem {
     DataProblem::FileUnreadable {
         path: path.to_string(),
         reason: io_reason(err),

@@ -1,4 +1,4 @@
-//! Data: reading the columns a model needs from a CSV file.
+//! Data: reading the columns a model needs from a CSV or Arrow IPC file.
 //!
 //! This stage sits between the checked model, which knows which data columns
 //! it uses and of what kind, and evaluation, which wants each column as a
@@ -79,13 +79,21 @@
 //! | E310 | numbers with a fractional part in an integer column |
 //! | E311 | cells that are not UTF-8 text in a factor column |
 //! | E312 | no rows left after filtering and dropping, or no data rows at all |
+//! | E313 | a requested or filter column of an Arrow file has a type that is not data (a list, a date…) |
 //!
 //! Cell problems are grouped per column and issue, listing the first
 //! [`MAX_LISTED_ROWS`] rows with their text and counting the rest. When the
 //! header is unusable (E301 to E305), rows are still checked for their
 //! number of fields, and cells are checked in the columns that were found,
 //! but only if every filter column was found.
+//!
+//! # Arrow IPC
+//!
+//! [`load_file`] also reads Arrow IPC files (Feather v2) and streams, with
+//! the same rules: nulls are missing cells, numbers and text are read as
+//! the cells of a CSV file would be. The details are in `arrow.rs`.
 
+mod arrow;
 mod cell;
 mod error;
 mod factor;
@@ -100,7 +108,43 @@ pub use error::{
     BadCell, CellIssue, ColumnRole, DataError, DataProblem, FilterMiss, MissingCount, RowFields,
     MAX_LISTED_COLUMNS, MAX_LISTED_ROWS, MAX_LISTED_VALUES, MAX_QUOTED_CHARS,
 };
-pub use load::{load_csv, load_csv_str, read_header};
+pub use load::{load_csv, load_csv_str};
+
+use std::path::Path;
+
+/// Load the requested columns of the data file at `path`: an Arrow IPC
+/// file or stream (told by its first bytes, or an `.arrow`, `.arrows`,
+/// `.feather` or `.ipc` extension), else CSV. Both are read with the same
+/// rules and give the same [`DataSet`]; see the module documentation.
+///
+/// # Errors
+///
+/// Every problem found in the file, as for [`load_csv`].
+pub fn load_file(
+    path: &Path,
+    requests: &[ColumnRequest],
+    opts: &LoadOptions,
+) -> Result<DataSet, DataError> {
+    match arrow::sniff(path) {
+        Some(format) => arrow::load_arrow(path, format, requests, opts),
+        None => load_csv(path, requests, opts),
+    }
+}
+
+/// The column names of the data file at `path` (CSV or Arrow IPC, as for
+/// [`load_file`]), for suggesting names when a model refers to a column
+/// that does not exist. CSV names are trimmed.
+///
+/// # Errors
+///
+/// E301 when the file cannot be read, E302 when a CSV file has no header
+/// row, E303 for CSV names that are not UTF-8 text.
+pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
+    match arrow::sniff(path) {
+        Some(format) => arrow::read_names(path, format),
+        None => load::read_header(path),
+    }
+}
 
 /// How the values of a column are read and stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

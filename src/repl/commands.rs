@@ -217,7 +217,7 @@ impl Session {
         };
         // The whole file is read once, for its rows, even before the model
         // asks for any column.
-        let rows = match data::load_csv(&df.path, &[], &self.load_opts) {
+        let rows = match data::load_file(&df.path, &[], &self.load_opts) {
             Ok(ds) => ds.n_rows,
             Err(e) => return Reply::fail(self.render_model(&e.to_diagnostics(file))),
         };

@@ -392,7 +392,7 @@ impl Session {
         df: &DataFile,
         model: &Model,
     ) -> Result<DataSet, Vec<Diagnostic>> {
-        data::load_csv(&df.path, &compile::column_requests(model), &self.load_opts)
+        data::load_file(&df.path, &compile::column_requests(model), &self.load_opts)
             .map_err(|e| e.to_diagnostics(&df.shown))
     }
 

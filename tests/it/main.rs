@@ -1,5 +1,6 @@
 //! Integration tests, one binary with a module per boundary.
 
+mod arrow;
 mod cli;
 mod common;
 mod compare;
