@@ -402,6 +402,15 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
             let args: Vec<Arg> = items.iter().map(|i| view.arg(ctx, *i)).collect();
             log_sum_exp_rows::<M>(out, &args);
         }
+        RowOp::SoftplusLogistic { a, logistic_out } => {
+            // The second output goes through the stack: the buffers other
+            // than `out` are only readable here.
+            let mut logistic = [0.0; CHUNK];
+            let logistic = &mut logistic[..ctx.len];
+            softplus_logistic_rows::<M>(out, logistic, view.arg(ctx, *a));
+            let at = *logistic_out as usize * CHUNK;
+            bufs[at..at + ctx.len].copy_from_slice(logistic);
+        }
         RowOp::Accumulate { .. } | RowOp::AccumulateBinary { .. } => {
             unreachable!("handled above")
         }
@@ -444,6 +453,23 @@ fn map1(out: &mut [f64], a: Arg, f: impl Fn(f64) -> f64) {
         Arg::V(v) => {
             for (o, x) in out.iter_mut().zip(v) {
                 *o = f(*x);
+            }
+        }
+    }
+}
+
+/// softplus and logistic of `a` into `sp` and `lg`, row by row.
+#[inline(always)]
+fn softplus_logistic_rows<M: MulAdd>(sp: &mut [f64], lg: &mut [f64], a: Arg) {
+    match a {
+        Arg::S(x) => {
+            let (s, l) = fastmath::softplus_logistic_with::<M>(x);
+            sp.fill(s);
+            lg.fill(l);
+        }
+        Arg::V(v) => {
+            for ((s, l), x) in sp.iter_mut().zip(lg.iter_mut()).zip(v) {
+                (*s, *l) = fastmath::softplus_logistic_with::<M>(*x);
             }
         }
     }

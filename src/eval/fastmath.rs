@@ -256,6 +256,30 @@ pub fn logistic_with<M: MulAdd>(x: f64) -> f64 {
     }
 }
 
+/// softplus(x) and logistic(x) together, from one exp, one ln and one
+/// division (each alone takes an exp, and softplus a second division):
+///   e = exp(-|x|),  u = 1 + e,  v = 1 / u,
+///   logistic(x) = v for x >= 0, e v otherwise,
+///   softplus(x) = max(x, 0) + log1p(e),
+///   log1p(e) = ln(u) + (e - (u - 1)) v.
+/// The last line corrects ln of the rounded u to first order: u - 1 is
+/// exact, e - (u - 1) is the rounding error of u, and ln(1 + e) =
+/// ln(u) + ln(1 + (e - (u - 1)) / u), whose argument is below one ulp.
+#[inline(always)]
+pub fn softplus_logistic_with<M: MulAdd>(x: f64) -> (f64, f64) {
+    let e = exp_with::<M>(-x.abs());
+    let u = 1.0 + e;
+    let v = 1.0 / u;
+    let logistic = if x >= 0.0 { v } else { e * v };
+    let pos = if x > 0.0 { x } else { 0.0 };
+    let softplus = pos + (ln_with::<M>(u) + (e - (u - 1.0)) * v);
+    if x.is_nan() {
+        (x, x)
+    } else {
+        (softplus, logistic)
+    }
+}
+
 /// How the polynomials above evaluate a * b + c.
 pub trait MulAdd {
     fn mul_add(a: f64, b: f64, c: f64) -> f64;
@@ -507,6 +531,27 @@ mod tests {
                 "logistic({x})"
             );
         }
+        for _ in 0..N_SAMPLES {
+            let x = (u.next() - 0.5) * 1400.0;
+            let x = if u.next() < 0.5 { x } else { x * 1e-3 };
+            for (sp, lg) in [
+                softplus_logistic_with::<Separate>(x),
+                softplus_logistic_with::<Fused>(x),
+            ] {
+                let want = crate::graph::func::softplus(x);
+                assert!(ulps(sp, want) <= LOG1P_MAX_ULPS + 2, "softplus({x}) paired");
+                let want = crate::graph::func::logistic(x);
+                assert!(
+                    ulps(lg, want) <= EXP_LN_MAX_ULPS + 2,
+                    "logistic({x}) paired"
+                );
+            }
+        }
+        for x in [f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 1e-300, -1e-300] {
+            let (sp, lg) = softplus_logistic_with::<Separate>(x);
+            assert_eq!((sp, lg), (softplus(x), logistic(x)), "at {x}");
+        }
+        assert!(softplus_logistic_with::<Separate>(f64::NAN).0.is_nan());
         assert_eq!(softplus(f64::INFINITY), f64::INFINITY);
         assert_eq!(softplus(f64::NEG_INFINITY), 0.0);
         assert_eq!(logistic(f64::INFINITY), 1.0);

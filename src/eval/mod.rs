@@ -53,7 +53,9 @@ impl RowInstr {
     fn operands(&self) -> Vec<Src> {
         let mut out: Vec<Src> = self.src.into_iter().collect();
         match &self.op {
-            RowOp::Unary(_, a) | RowOp::Square(a) => out.push(*a),
+            RowOp::Unary(_, a) | RowOp::Square(a) | RowOp::SoftplusLogistic { a, .. } => {
+                out.push(*a)
+            }
             RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
             RowOp::AddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
             RowOp::Select { items, .. } | RowOp::LogSumExp(items) => out.extend(items),
@@ -91,6 +93,13 @@ pub(crate) enum RowOp {
         items: Vec<Src>,
     },
     LogSumExp(Vec<Src>),
+    /// softplus(a) into the output buffer and logistic(a) into buffer
+    /// `logistic_out`, from one exp (a logistic regression's NLL and
+    /// gradient need both).
+    SoftplusLogistic {
+        a: Src,
+        logistic_out: u32,
+    },
     /// other + x y, other - x y, or x y - other (when `product_first`):
     /// a product read only by this sum or difference, computed in its loop.
     AddProduct {
@@ -697,11 +706,31 @@ impl<'a> Builder<'a> {
         let one = (!divisor_uses.is_empty()).then(|| self.new_slot(1.0));
         let mut reciprocal: HashMap<NodeId, u32> = HashMap::default();
 
+        // softplus(a) and logistic(a) of one operand are computed by one
+        // instruction, at the first of the two; the second is then done.
+        let mut partner: HashMap<NodeId, NodeId> = HashMap::default();
+        for &id in row_nodes {
+            if let Node::Unary(Func::Softplus, a) = *g.node(id) {
+                let logistic = row_nodes
+                    .iter()
+                    .find(|n| matches!(*g.node(**n), Node::Unary(Func::Logistic, b) if b == a));
+                if let Some(&l) = logistic.filter(|l| !inlined.contains(*l)) {
+                    if !inlined.contains(&id) {
+                        partner.insert(id, l);
+                        partner.insert(l, id);
+                    }
+                }
+            }
+        }
+
         let mut free: Vec<u32> = Vec::new();
         let mut n_bufs = 0u32;
         let mut dying: HashMap<usize, Vec<u32>> = HashMap::default();
         for (i, &id) in row_nodes.iter().enumerate() {
-            if inlined.contains(&id) {
+            let partner_done = partner
+                .get(&id)
+                .is_some_and(|other| self.loc.contains_key(other));
+            if inlined.contains(&id) || partner_done {
                 continue;
             }
             let shared_divisor = division_at(id).filter(|d| divisor_uses.contains_key(d));
@@ -782,6 +811,14 @@ impl<'a> Builder<'a> {
                         out: u32::MAX,
                     }
                 }
+                Node::Unary(_, a) if partner.contains_key(&id) => RowInstr {
+                    op: RowOp::SoftplusLogistic {
+                        a: src(a),
+                        logistic_out: 0,
+                    },
+                    src: None,
+                    out: 0,
+                },
                 Node::Unary(f, a) => RowInstr {
                     op: RowOp::Unary(*f, src(a)),
                     src: None,
@@ -829,17 +866,42 @@ impl<'a> Builder<'a> {
                 RowOp::Accumulate { .. } | RowOp::AccumulateBinary { .. }
             );
             if !is_accumulate {
-                let buf = free.pop().unwrap_or_else(|| {
-                    n_bufs += 1;
-                    n_bufs - 1
-                });
-                instr.out = buf;
-                self.loc.insert(id, Src::Buf(buf));
-                match last_use.get(&id) {
-                    Some(&last) if last != usize::MAX => dying.entry(last).or_default().push(buf),
-                    Some(_) => {}
-                    // Never read again (a dead end of the graph): free now.
-                    None => dying.entry(i).or_default().push(buf),
+                // Each node this instruction computes gets a buffer, held
+                // until its last reader has run.
+                let mut outputs = vec![id];
+                outputs.extend(partner.get(&id));
+                let mut bufs = Vec::with_capacity(2);
+                for node in outputs {
+                    let buf = free.pop().unwrap_or_else(|| {
+                        n_bufs += 1;
+                        n_bufs - 1
+                    });
+                    self.loc.insert(node, Src::Buf(buf));
+                    bufs.push((node, buf));
+                    match last_use.get(&node) {
+                        Some(&last) if last != usize::MAX && last >= i => {
+                            dying.entry(last).or_default().push(buf)
+                        }
+                        Some(&last) if last != usize::MAX => {
+                            unreachable!("node read at {last}, before it is computed at {i}")
+                        }
+                        Some(_) => {}
+                        // Never read again (a dead end of the graph): free now.
+                        None => dying.entry(i).or_default().push(buf),
+                    }
+                }
+                instr.out = bufs[0].1;
+                if let RowOp::SoftplusLogistic { logistic_out, .. } = &mut instr.op {
+                    // The instruction is at the softplus node or at the
+                    // logistic one: its output is that node's buffer.
+                    let is_softplus = matches!(g.node(id), Node::Unary(Func::Softplus, _));
+                    let (sp, lg) = if is_softplus {
+                        (bufs[0].1, bufs[1].1)
+                    } else {
+                        (bufs[1].1, bufs[0].1)
+                    };
+                    instr.out = sp;
+                    *logistic_out = lg;
                 }
             }
             self.rows.push(instr);
