@@ -709,6 +709,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
     let mut out = Vec::new();
     for s in c.statements.iter().filter(|s| !s.is_prior) {
+        // Families without a scale (Bernoulli, Poisson) have nothing to
+        // collapse: no pass over the rows for them.
+        let has_scale = s.family.scale_arg.is_some()
+            || s.components.iter().any(|(f, _, _)| f.scale_arg.is_some());
+        if !has_scale {
+            continue;
+        }
         let y = c.eval_rows(&[s.y], theta).pop().unwrap_or_default();
         let spread = y
             .iter()

@@ -18,6 +18,11 @@ pub struct ModelObjective<'a> {
     grad_ws: Workspace,
     hess_prog: Option<(Program, Workspace)>,
     out: Vec<f64>,
+    /// The whole theta and the Hessian program's outputs there, from its
+    /// last run: the fit asks for the Hessian at the optimum the optimizer
+    /// has just evaluated it at, and at 1e6 rows one evaluation is tens of
+    /// milliseconds.
+    last_hess: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 impl<'a> ModelObjective<'a> {
@@ -32,6 +37,7 @@ impl<'a> ModelObjective<'a> {
             grad_ws,
             hess_prog: None,
             out: Vec::new(),
+            last_hess: None,
         }
     }
 
@@ -82,16 +88,28 @@ impl Objective for ModelObjective<'_> {
         let Some((prog, ws)) = self.hess_prog.as_mut() else {
             unreachable!()
         };
-        self.out.resize(prog.n_outputs(), 0.0);
-        prog.eval(ws, &self.c.columns, &self.theta, &mut self.out);
+        let same_point = self.last_hess.as_ref().is_some_and(|(theta, _)| {
+            theta
+                .iter()
+                .zip(&self.theta)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        });
+        if !same_point {
+            let mut out = vec![0.0; prog.n_outputs()];
+            prog.eval(ws, &self.c.columns, &self.theta, &mut out);
+            self.last_hess = Some((self.theta.clone(), out));
+        }
+        let Some((_, out)) = &self.last_hess else {
+            unreachable!("set just above")
+        };
         let p = self.c.n_params();
         for (i, k) in self.free.iter().enumerate() {
-            grad[i] = self.out[1 + k];
+            grad[i] = out[1 + k];
             for (j, l) in self.free.iter().enumerate() {
-                hess[(i, j)] = self.out[1 + p + Compiled::hess_index(*k, *l)];
+                hess[(i, j)] = out[1 + p + Compiled::hess_index(*k, *l)];
             }
         }
-        self.out[0]
+        out[0]
     }
 }
 
