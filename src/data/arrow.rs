@@ -283,7 +283,15 @@ fn file_problem(source_name: &str, problem: Problem) -> DataProblem {
 }
 
 /// The Arrow error without its kind prefix, which says little to a user.
+/// Errors from decoding a message's metadata carry the decoder's internal
+/// state (byte positions, type names, a trace), which says nothing to a
+/// user either: they are replaced by what they mean.
 fn arrow_reason(err: &ArrowError) -> String {
+    let text = err.to_string();
+    if text.contains("Unable to get root as") {
+        return "the metadata of a message is corrupt (the file was damaged or cut short)"
+            .to_string();
+    }
     match err {
         ArrowError::IpcError(text)
         | ArrowError::ParseError(text)
@@ -465,6 +473,8 @@ enum CellsView<'a> {
     Numbers {
         values: Cow<'a, [f64]>,
         nulls: Option<NullBuffer>,
+        /// The array itself, for the exact text of an integer.
+        array: &'a dyn Array,
     },
     /// Anything read as text: `values` holds the texts, looked up through
     /// `keys` for a dictionary.
@@ -480,7 +490,11 @@ impl<'a> CellsView<'a> {
     fn new(array: &'a dyn Array) -> CellsView<'a> {
         let nulls = array.logical_nulls();
         if let Some(values) = numbers(array) {
-            return CellsView::Numbers { values, nulls };
+            return CellsView::Numbers {
+                values,
+                nulls,
+                array,
+            };
         }
         if let Some(dict) = array.as_any_dictionary_opt() {
             let values = dict.values().as_ref();
@@ -520,14 +534,14 @@ impl<'a> CellsView<'a> {
             return Cell::Missing;
         }
         match self {
-            CellsView::Numbers { values, .. } => {
+            CellsView::Numbers { values, array, .. } => {
                 let value = values[row];
                 if kind == ColumnKind::Factor {
                     if value.is_nan() {
                         text.push_str("NaN");
                         return Cell::Missing;
                     }
-                    push_number(text, value);
+                    push_exact_number(text, *array, row, value);
                     return Cell::Level;
                 }
                 let cell = classify_number(value, kind);
@@ -558,7 +572,9 @@ impl<'a> CellsView<'a> {
             return;
         }
         match self {
-            CellsView::Numbers { values, .. } => push_number(text, values[row]),
+            CellsView::Numbers { values, array, .. } => {
+                push_exact_number(text, *array, row, values[row])
+            }
             CellsView::Texts { values, keys, .. } => {
                 let at = keys.as_ref().map_or(row, |keys| keys[row]);
                 push_text(text, *values, at);
@@ -573,7 +589,7 @@ impl<'a> CellsView<'a> {
     /// The values when every one of them is a valid, present number for a
     /// column of `kind`, to be appended at once.
     fn clean_numbers(&self, kind: ColumnKind) -> Option<&[f64]> {
-        let CellsView::Numbers { values, nulls } = self else {
+        let CellsView::Numbers { values, nulls, .. } = self else {
             return None;
         };
         if kind == ColumnKind::Factor || nulls.as_ref().is_some_and(|n| n.null_count() > 0) {
@@ -630,6 +646,22 @@ fn numbers(array: &dyn Array) -> Option<Cow<'_, [f64]>> {
 fn push_number(text: &mut String, value: f64) {
     use std::fmt::Write;
     let _ = write!(text, "{value}");
+}
+
+/// Append the text of entry `at` of the numeric `array`, whose value as an
+/// f64 is `value`: integers in full (a 64-bit integer above 2^53 has no
+/// exact f64, and two such identifiers must stay two factor levels), other
+/// numbers as [`push_number`] writes them.
+fn push_exact_number(text: &mut String, array: &dyn Array, at: usize, value: f64) {
+    use std::fmt::Write;
+    let _ = match array.data_type() {
+        DataType::Int64 => write!(text, "{}", array.as_primitive::<Int64Type>().value(at)),
+        DataType::UInt64 => write!(text, "{}", array.as_primitive::<UInt64Type>().value(at)),
+        _ => {
+            push_number(text, value);
+            Ok(())
+        }
+    };
 }
 
 /// Append the text of entry `at` of `array`, which is text, boolean, null or

@@ -24,6 +24,12 @@ use crate::syntax::ast::{
 pub use consts::eval_const;
 
 /// Builtin functions of more than one argument or over vectors.
+/// The most elements one parameter declaration may have. The fit's
+/// Hessian is dense, p (p + 1) / 2 entries for p parameters: at 10 000 that
+/// is 50 million entries, symbolic and numeric, already far more than a
+/// fit of this kind can use.
+pub const MAX_PARAM_ELEMENTS: usize = 10_000;
+
 pub const SPECIAL_FUNCTIONS: &[(&str, usize)] = &[("pow", 2), ("dot", 2), ("sum", 1)];
 
 /// A data name: one CSV column, or a vector of columns.
@@ -397,6 +403,27 @@ impl Checker {
                     }
                 },
             }
+        }
+        let n_elements = dims.iter().fold(1usize, |n, d| match d {
+            ParamDim::Size(size) => n.saturating_mul(*size),
+            ParamDim::Factor(_) => n,
+        });
+        if n_elements > MAX_PARAM_ELEMENTS {
+            let span = p.dims.iter().fold(p.name.span, |s, d| match d {
+                Dim::Size { span, .. } => s.to(*span),
+                Dim::Factor(id) => s.to(id.span),
+            });
+            self.diags.push(
+                Diagnostic::error(
+                    "E212",
+                    format!("a parameter with {n_elements} elements is more than a fit can handle"),
+                )
+                .with_primary(span, format!("at most {MAX_PARAM_ELEMENTS} elements"))
+                .with_note(
+                    "Standard errors come from the dense Hessian, with one entry per pair of parameters: at this size it would not fit in memory.",
+                ),
+            );
+            return None;
         }
         if dims.len() > 2 {
             self.diags.push(

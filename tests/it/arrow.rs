@@ -462,3 +462,29 @@ fn a_large_float_column_is_read_whole() {
     assert_eq!(data.column("y").unwrap().as_real().unwrap(), &y[..]);
     assert_eq!(data.source_rows.last(), Some(&n));
 }
+
+/// 64-bit integers above 2^53 have no exact f64: as factor levels and in
+/// filters they are read in full, as the CSV file's digits would be.
+#[test]
+fn large_integer_identifiers_stay_distinct_levels() {
+    let ids: ArrayRef = Arc::new(Int64Array::from(vec![
+        9_007_199_254_740_992,
+        9_007_199_254_740_993,
+        3,
+    ]));
+    let arrow = write_arrow("bigint.arrow", vec![("id", ids)]);
+    let csv = write_csv("bigint.csv", "id\n9007199254740992\n9007199254740993\n3\n");
+    let requests = [("id", ColumnKind::Factor)];
+    let from_arrow = load(arrow.path(), &requests, &LoadOptions::default());
+    let from_csv = load(csv.path(), &requests, &LoadOptions::default());
+    assert_eq!(from_arrow.columns, from_csv.columns);
+    let (_, levels) = from_arrow.column("id").unwrap().as_factor().unwrap();
+    assert_eq!(levels.len(), 3, "{levels:?}");
+
+    let opts = LoadOptions {
+        filters: vec![("id".to_string(), "9007199254740993".to_string())],
+        ..LoadOptions::default()
+    };
+    let kept = load(arrow.path(), &requests, &opts);
+    assert_eq!(kept.n_rows, 1);
+}

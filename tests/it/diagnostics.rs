@@ -24,6 +24,10 @@ fn check_source(source: &str) -> String {
 
 const CASES: &[(&str, &str)] = &[
     (
+        "E212_parameter_too_large",
+        "data y\nparam b[3, 5000]\ny ~ Normal(b[1, 1], 1)\n",
+    ),
+    (
         "E201_unknown_name",
         "data x, y\nparam a, sigma > 0\ny ~ Normal(a * x, sigm)\n",
     ),
