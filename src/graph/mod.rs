@@ -671,16 +671,9 @@ impl Graph {
         self.intern(Node::LogSumExp(items))
     }
 
-    /// The sum over rows of `a`.
-    ///
-    /// Scalar parts are pulled out so the row loop does less work:
-    ///   sum_i c = n c,  sum_i (c u_i) = c sum_i u_i,  sum_i (u_i / c) = (sum_i u_i) / c,
-    ///   sum_i -u_i = -sum_i u_i,
-    ///   sum_i (u_i + v_i) = sum_i u_i + sum_i v_i when either side is scalar,
-    /// where a product or quotient is searched through for every scalar factor.
     /// Whether `a` is a factor level indicator, or one times data, or data
     /// chosen by a factor: [g_i = k], [g_i = k] x_i or (x_i if g_i = k,
-    /// else 0), with no parameter in it.
+    /// else 0), or a normalising term lgamma(...), with no parameter in it.
     ///
     /// [`Graph::sum`] splits sum_i (t_i - [g_i = k] x_i) into
     /// sum_i t_i - sum_i [g_i = k] x_i when t has parameters: the second sum
@@ -688,16 +681,18 @@ impl Graph {
     /// the indicator products need not be kept as columns (a softmax
     /// gradient has one per class and covariate). Such a term is bounded by
     /// the data it selects, the size of t's terms at the optimum (the
-    /// expected counts they match), so the split costs no accuracy. A bare
-    /// data column is not split off: in sum_i (y_i - mu_i) the observations
-    /// may dwarf the residuals, and sum_i y_i - sum_i mu_i would lose the
-    /// digits the residuals have.
+    /// expected counts they match), so the split costs no accuracy. The
+    /// lgamma terms of count likelihoods (log y! in a Poisson NLL) enter
+    /// the NLL's value only, never a derivative, and a kept column of them
+    /// would be read on every evaluation. A bare data column is not split
+    /// off: in sum_i (y_i - mu_i) the observations may dwarf the residuals,
+    /// and sum_i y_i - sum_i mu_i would lose the digits the residuals have.
     fn is_selected_data(&self, a: NodeId) -> bool {
         if !self.info(a).params.is_empty() {
             return false;
         }
         match *self.node(a) {
-            Node::Level { .. } | Node::Select { .. } => true,
+            Node::Level { .. } | Node::Select { .. } | Node::Unary(Func::Lgamma, _) => true,
             Node::Binary(BinOp::Mul, u, v) => {
                 matches!(self.node(u), Node::Level { .. })
                     || matches!(self.node(v), Node::Level { .. })
@@ -706,6 +701,15 @@ impl Graph {
         }
     }
 
+    /// The sum over rows of `a`.
+    ///
+    /// Scalar parts are pulled out so the row loop does less work:
+    ///   sum_i c = n c,  sum_i (c u_i) = c sum_i u_i,  sum_i (u_i / c) = (sum_i u_i) / c,
+    ///   sum_i -u_i = -sum_i u_i,
+    ///   sum_i (u_i + v_i) = sum_i u_i + sum_i v_i when either side is scalar,
+    /// where a product or quotient is searched through for every scalar factor,
+    /// and when one side is data of the kinds [`Graph::is_selected_data`]
+    /// accepts and the other is not.
     pub fn sum(&mut self, a: NodeId) -> NodeId {
         if self.raw {
             return self.intern(Node::Sum(a));
