@@ -166,11 +166,26 @@ pub fn softplus(x: f64) -> f64 {
 /// relative); NaN for x <= 0 where the models never need it.
 #[inline]
 pub fn lgamma(x: f64) -> f64 {
+    // Counts make most arguments small whole numbers (log y! is
+    // lgamma(y + 1)): those come from a table of the same function's values,
+    // computed once. At a million rows this took a model's compilation from
+    // 25 ms, most of it this one column, to a few.
+    if x >= 1.0 && x <= LGAMMA_TABLE_LEN as f64 && x.fract() == 0.0 {
+        return lgamma_table()[x as usize - 1];
+    }
     if x > 0.0 {
         ln_gamma(x)
     } else {
         f64::NAN
     }
+}
+
+/// Whole arguments 1..=LGAMMA_TABLE_LEN have their lgamma in a table.
+const LGAMMA_TABLE_LEN: usize = 1024;
+
+fn lgamma_table() -> &'static [f64; LGAMMA_TABLE_LEN] {
+    static TABLE: std::sync::OnceLock<[f64; LGAMMA_TABLE_LEN]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|k| ln_gamma((k + 1) as f64)))
 }
 
 /// The polygamma function psi^(m)(x) for m >= 1 and x > 0.
@@ -322,6 +337,21 @@ const POLYGAMMA_SHIFT: f64 = 20.0;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lgamma_of_whole_numbers_from_the_table_is_the_function_itself() {
+        for k in 1..=LGAMMA_TABLE_LEN + 2 {
+            let x = k as f64;
+            assert_eq!(lgamma(x).to_bits(), ln_gamma(x).to_bits(), "lgamma({x})");
+        }
+        // Neighbours of table entries are computed, not looked up.
+        for x in [1.5, 2.000_000_000_000_000_4, 1023.999] {
+            assert_eq!(lgamma(x).to_bits(), ln_gamma(x).to_bits(), "lgamma({x})");
+        }
+        assert!(lgamma(1.0).abs() < 1e-15);
+        assert!((lgamma(5.0) - 24f64.ln()).abs() < 1e-14);
+        assert!(lgamma(0.0).is_nan() && lgamma(-3.0).is_nan());
+    }
 
     #[test]
     fn trigamma_matches_known_values() {
