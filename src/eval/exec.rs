@@ -335,6 +335,13 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
             };
             return;
         }
+        RowOp::LogSumExp {
+            ref items,
+            ref weights,
+        } if weights.iter().any(Option::is_some) => {
+            log_sum_exp_with_weights::<M>(ctx, items, weights, instr.out, bufs);
+            return;
+        }
         _ => {}
     }
 
@@ -398,9 +405,13 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
                 }
             }
         }
-        RowOp::LogSumExp(items) => {
-            let args: Vec<Arg> = items.iter().map(|i| view.arg(ctx, *i)).collect();
-            log_sum_exp_rows::<M>(out, &args);
+        RowOp::LogSumExp { items, weights } => {
+            if weights.iter().all(Option::is_none) {
+                let args: Vec<Arg> = items.iter().map(|i| view.arg(ctx, *i)).collect();
+                log_sum_exp_rows::<M>(out, &args);
+            } else {
+                unreachable!("handled above")
+            }
         }
         RowOp::SoftplusLogistic { a, logistic_out } => {
             // The second output goes through the stack: the buffers other
@@ -695,6 +706,69 @@ fn log_sum_exp_rows<M: MulAdd>(out: &mut [f64], args: &[Arg]) {
     }
     for (o, m) in out.iter_mut().zip(max.iter()) {
         let y = *m + <fastmath::Ln as fastmath::Kernel>::apply::<M>(*o);
+        *o = if m.is_finite() { y } else { *m };
+    }
+}
+
+/// As [`log_sum_exp_rows`], into buffer `out`, and the softmax weights
+///   w_k = exp(item_k - m) / sum_j exp(item_j - m) = exp(item_k - LSE)
+/// into the buffers `weights[k]` given, from the same exps. Every output
+/// buffer differs from every item's, so each item is read before any
+/// output is written over it.
+#[inline(always)]
+fn log_sum_exp_with_weights<M: MulAdd>(
+    ctx: &Chunk,
+    items: &[Src],
+    weights: &[Option<u32>],
+    out: u32,
+    bufs: &mut [f64],
+) {
+    let n = ctx.len;
+    let mut max = [f64::NEG_INFINITY; CHUNK];
+    let max = &mut max[..n];
+    for item in items {
+        map2_in_place(max, ctx.arg(*item, bufs), |m, x| {
+            if x > m || x.is_nan() {
+                x
+            } else {
+                m
+            }
+        });
+    }
+    let mut sum = [0.0; CHUNK];
+    let sum = &mut sum[..n];
+    let mut e = [0.0; CHUNK];
+    let e = &mut e[..n];
+    for (item, weight) in items.iter().zip(weights) {
+        match ctx.arg(*item, bufs) {
+            Arg::S(x) => {
+                for (e, m) in e.iter_mut().zip(max.iter()) {
+                    *e = <fastmath::Exp as fastmath::Kernel>::apply::<M>(x - *m);
+                }
+            }
+            Arg::V(v) => {
+                for ((e, m), x) in e.iter_mut().zip(max.iter()).zip(v) {
+                    *e = <fastmath::Exp as fastmath::Kernel>::apply::<M>(*x - *m);
+                }
+            }
+        }
+        for (s, e) in sum.iter_mut().zip(e.iter()) {
+            *s += *e;
+        }
+        if let Some(w) = weight {
+            let at = *w as usize * CHUNK;
+            bufs[at..at + n].copy_from_slice(e);
+        }
+    }
+    for w in weights.iter().flatten() {
+        let at = *w as usize * CHUNK;
+        for (w, s) in bufs[at..at + n].iter_mut().zip(sum.iter()) {
+            *w /= *s;
+        }
+    }
+    let at = out as usize * CHUNK;
+    for ((o, m), s) in bufs[at..at + n].iter_mut().zip(max.iter()).zip(sum.iter()) {
+        let y = *m + <fastmath::Ln as fastmath::Kernel>::apply::<M>(*s);
         *o = if m.is_finite() { y } else { *m };
     }
 }

@@ -58,7 +58,7 @@ impl RowInstr {
             }
             RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
             RowOp::AddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
-            RowOp::Select { items, .. } | RowOp::LogSumExp(items) => out.extend(items),
+            RowOp::Select { items, .. } | RowOp::LogSumExp { items, .. } => out.extend(items),
             RowOp::Level { .. } | RowOp::Accumulate { .. } => {}
         }
         out
@@ -92,7 +92,13 @@ pub(crate) enum RowOp {
         col: u32,
         items: Vec<Src>,
     },
-    LogSumExp(Vec<Src>),
+    /// log(sum_k exp(item_k)), and into buffer `weights[k]` (where given)
+    /// the softmax weight exp(item_k - log-sum-exp): a mixture's or a
+    /// softmax's gradient reads them, and they come out of the same exps.
+    LogSumExp {
+        items: Vec<Src>,
+        weights: Vec<Option<u32>>,
+    },
     /// softplus(a) into the output buffer and logistic(a) into buffer
     /// `logistic_out`, from one exp (a logistic regression's NLL and
     /// gradient need both).
@@ -706,6 +712,32 @@ impl<'a> Builder<'a> {
         let one = (!divisor_uses.is_empty()).then(|| self.new_slot(1.0));
         let mut reciprocal: HashMap<NodeId, u32> = HashMap::default();
 
+        // exp(item_k - L) for a log-sum-exp L of those items is computed by
+        // L's instruction, from the exps it takes anyway, when the
+        // difference is read by nothing else.
+        let mut weight_of: HashMap<NodeId, (NodeId, usize)> = HashMap::default();
+        let mut absorbed: std::collections::HashSet<NodeId> = Default::default();
+        for &id in row_nodes {
+            let Node::Unary(Func::Exp, d) = *g.node(id) else {
+                continue;
+            };
+            let Node::Binary(BinOp::Sub, x, l) = *g.node(d) else {
+                continue;
+            };
+            let Node::LogSumExp(items) = g.node(l) else {
+                continue;
+            };
+            let Some(k) = items.iter().position(|i| *i == x) else {
+                continue;
+            };
+            let alone = n_readers.get(&d) == Some(&1) && !row_outputs.contains(&d);
+            let free_standing = ![id, d, l].iter().any(|n| inlined.contains(n));
+            if alone && free_standing && position.contains_key(&l) {
+                weight_of.insert(id, (l, k));
+                absorbed.insert(d);
+            }
+        }
+
         // softplus(a) and logistic(a) of one operand are computed by one
         // instruction, at the first of the two; the second is then done.
         let mut partner: HashMap<NodeId, NodeId> = HashMap::default();
@@ -730,7 +762,11 @@ impl<'a> Builder<'a> {
             let partner_done = partner
                 .get(&id)
                 .is_some_and(|other| self.loc.contains_key(other));
-            if inlined.contains(&id) || partner_done {
+            if inlined.contains(&id)
+                || partner_done
+                || absorbed.contains(&id)
+                || weight_of.contains_key(&id)
+            {
                 continue;
             }
             let shared_divisor = division_at(id).filter(|d| divisor_uses.contains_key(d));
@@ -854,7 +890,10 @@ impl<'a> Builder<'a> {
                     out: 0,
                 },
                 Node::LogSumExp(items) => RowInstr {
-                    op: RowOp::LogSumExp(items.iter().map(src).collect()),
+                    op: RowOp::LogSumExp {
+                        items: items.iter().map(src).collect(),
+                        weights: vec![None; items.len()],
+                    },
                     src: None,
                     out: 0,
                 },
@@ -870,6 +909,14 @@ impl<'a> Builder<'a> {
                 // until its last reader has run.
                 let mut outputs = vec![id];
                 outputs.extend(partner.get(&id));
+                let weights: Vec<(NodeId, usize)> = row_nodes
+                    .iter()
+                    .filter_map(|n| match weight_of.get(n) {
+                        Some(&(l, k)) if l == id => Some((*n, k)),
+                        _ => None,
+                    })
+                    .collect();
+                outputs.extend(weights.iter().map(|(n, _)| *n));
                 let mut bufs = Vec::with_capacity(2);
                 for node in outputs {
                     let buf = free.pop().unwrap_or_else(|| {
@@ -891,6 +938,11 @@ impl<'a> Builder<'a> {
                     }
                 }
                 instr.out = bufs[0].1;
+                if let RowOp::LogSumExp { weights: slots, .. } = &mut instr.op {
+                    for ((_, k), (_, buf)) in weights.iter().zip(&bufs[1..]) {
+                        slots[*k] = Some(*buf);
+                    }
+                }
                 if let RowOp::SoftplusLogistic { logistic_out, .. } = &mut instr.op {
                     // The instruction is at the softplus node or at the
                     // logistic one: its output is that node's buffer.
