@@ -341,7 +341,7 @@ def write_doc(a, n, wls, rows, data, many, peers, versions):
     out = os.path.join(ROOT, a.out)
     with open(out, "w") as fh:
         fh.write("\n".join(L))
-        fh.write(NOTES)
+        fh.write("\n" + NOTES)
     print(f"wrote {a.out}")
 
 

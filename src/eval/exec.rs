@@ -311,11 +311,12 @@ impl<'a> Chunk<'a> {
 }
 
 // TODO: each instruction is one pass over the chunk, writing its result to
-// a buffer the next one reads back; only a product into a sum or difference
-// and a binary node into a sum are fused. Fusing whole chains of
-// elementwise instructions into one loop is what separates an evaluation
-// from a hand-written fused loop (2.5x to 4.5x slower on the benchmark
-// workloads, see docs/performance.md).
+// a buffer the next one reads back; only a few patterns are fused (a
+// product into a sum or difference, a binary node into a sum, softplus with
+// logistic, a log-sum-exp with its softmax weights). Fusing whole chains of
+// elementwise instructions into one loop, or a JIT, is what separates an
+// evaluation from a hand-written fused loop (1.9x to 2.8x slower on the
+// benchmark workloads, see docs/performance.md).
 #[inline(always)]
 fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], accs: &mut [f64]) {
     match instr.op {
