@@ -767,6 +767,29 @@ fn log_sum_exp_with_weights<M: MulAdd>(
             *w /= *s;
         }
     }
+    // Where the maximum is infinite or NaN the log-sum-exp is that maximum,
+    // and exp(item_k - LSE) is 0 for a finite item, not the NaN that
+    // exp(inf - inf) put into the sum: those rows get the weight from its
+    // definition.
+    if max.iter().any(|m| !m.is_finite()) {
+        for (item, weight) in items.iter().zip(weights) {
+            let Some(w) = weight else { continue };
+            let arg = ctx.arg(*item, bufs);
+            for (i, m) in max.iter().enumerate() {
+                e[i] = if m.is_finite() {
+                    f64::NAN
+                } else {
+                    <fastmath::Exp as fastmath::Kernel>::apply::<M>(arg.at(i) - *m)
+                };
+            }
+            let at = *w as usize * CHUNK;
+            for ((w, e), m) in bufs[at..at + n].iter_mut().zip(e.iter()).zip(max.iter()) {
+                if !m.is_finite() {
+                    *w = *e;
+                }
+            }
+        }
+    }
     let at = out as usize * CHUNK;
     for ((o, m), s) in bufs[at..at + n].iter_mut().zip(max.iter()).zip(sum.iter()) {
         let y = *m + <fastmath::Ln as fastmath::Kernel>::apply::<M>(*s);
