@@ -550,7 +550,20 @@ impl Graph {
             return self.constant(c);
         }
         let mut factors: Vec<(NodeId, i32)> = fa.into_iter().chain(fb).collect();
-        factors.sort_by_key(|f| f.0);
+        // Factor order: level indicators (which rows a term is for), then
+        // factors with parameters, then data, each by node. Products are
+        // built left to right, so products that differ only in their data
+        // share the parameter part: a Hessian entry sum_i w_i x_ij x_ik
+        // reuses w_i (and w_i x_ij) across the entries of a row of the
+        // Hessian instead of computing x_ij x_ik w_i from scratch each time.
+        factors.sort_by_key(|f| {
+            let class = match self.node(f.0) {
+                Node::Level { .. } => 0,
+                _ if !self.info(f.0).params.is_empty() => 1,
+                _ => 2,
+            };
+            (class, f.0)
+        });
         let mut merged: Vec<(NodeId, i32)> = Vec::new();
         for (b, e) in factors {
             match merged.last_mut() {

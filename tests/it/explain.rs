@@ -306,7 +306,7 @@ fn zero_inflation_has_both_cases() {
         "l_{D,i} = -log p_D(y_i) = rate - y_i*log(rate) + log(y_i!)",
         "l_i = -log p(y_i) = -log(pi + (1 - pi)*exp(-l_{D,i}))   for y_i = 0",
         "l_i = -log p(y_i) = l_{D,i} - log(1 - pi)   for y_i > 0",
-        "dl_i/dpi = [y_i > 0]/(1 - pi) - [y_i = 0]*(1 - exp(-l_{D,i}))/(pi + (1 - pi)*exp(-l_{D,i}))",
+        "dl_i/dpi = [y_i > 0]/(1 - pi) - (1 - exp(-l_{D,i}))*[y_i = 0]/(pi + (1 - pi)*exp(-l_{D,i}))",
     ] {
         assert!(has_line(&text, line), "missing `{line}` in\n{text}");
     }
