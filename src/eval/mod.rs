@@ -24,12 +24,14 @@
 
 mod exec;
 pub mod fastmath;
+mod plan;
 
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::{BinOp, Func, Graph, Node, NodeId};
 
 pub use exec::Workspace;
+use plan::Plan;
 
 /// Rows per chunk: large enough to amortise instruction dispatch, small
 /// enough that a few dozen chunk buffers stay in the L2 cache.
@@ -572,91 +574,8 @@ impl<'a> Builder<'a> {
         let g = self.graph;
         let position: HashMap<NodeId, usize> =
             row_nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-
-        // A binary node whose only reader is a sum is computed inside that
-        // sum's loop (a fused multiply-reduce for the usual gradient term
-        // sum_i r_i x_i) and gets no instruction or buffer of its own.
-        let mut n_readers: HashMap<NodeId, usize> = HashMap::default();
-        for &id in row_nodes {
-            for c in g.children(id) {
-                *n_readers.entry(c).or_default() += 1;
-            }
-        }
-        let fused: std::collections::HashSet<NodeId> = row_nodes
-            .iter()
-            .filter_map(|&id| match g.node(id) {
-                Node::Sum(a) => Some(*a),
-                _ => None,
-            })
-            .filter(|a| {
-                position.contains_key(a)
-                    && n_readers.get(a) == Some(&1)
-                    && !row_outputs.contains(a)
-                    && matches!(g.node(*a), Node::Binary(..))
-            })
-            .collect();
-        // Likewise a product whose only reader is a sum or difference
-        // (a + b x, the steps of a linear predictor) is computed inside
-        // that instruction's loop, unless that instruction is itself fused
-        // into a sum.
-        let mut product_of: HashMap<NodeId, NodeId> = HashMap::default();
-        for &id in row_nodes {
-            let Node::Binary(BinOp::Add | BinOp::Sub, u, v) = *g.node(id) else {
-                continue;
-            };
-            if fused.contains(&id) {
-                continue;
-            }
-            for m in [v, u] {
-                let is_single_product = position.contains_key(&m)
-                    && matches!(g.node(m), Node::Binary(BinOp::Mul, ..))
-                    && n_readers.get(&m) == Some(&1)
-                    && !row_outputs.contains(&m)
-                    && !fused.contains(&m);
-                if is_single_product {
-                    product_of.insert(id, m);
-                    break;
-                }
-            }
-        }
-        let is_inlined = |id: &NodeId| fused.contains(id) || product_of.values().any(|m| m == id);
-        let inlined: std::collections::HashSet<NodeId> = row_nodes
-            .iter()
-            .filter(|id| is_inlined(id))
-            .cloned()
-            .collect();
-
-        // The operands an instruction reads: those of an inlined child count
-        // as read by its reader.
-        let operands = |id: NodeId| -> Vec<NodeId> {
-            match g.node(id) {
-                Node::Sum(a) if fused.contains(a) => g.children(*a),
-                _ => match product_of.get(&id) {
-                    Some(m) => {
-                        let mut ops: Vec<NodeId> =
-                            g.children(id).into_iter().filter(|c| c != m).collect();
-                        ops.extend(g.children(*m));
-                        ops
-                    }
-                    None => g.children(id),
-                },
-            }
-        };
-
-        let mut last_use: HashMap<NodeId, usize> = HashMap::default();
-        for (i, &id) in row_nodes.iter().enumerate() {
-            if inlined.contains(&id) {
-                continue;
-            }
-            for c in operands(id) {
-                if position.contains_key(&c) {
-                    last_use.insert(c, i);
-                }
-            }
-        }
-        for r in row_outputs {
-            last_use.insert(*r, usize::MAX);
-        }
+        let plan = Plan::new(g, row_nodes, row_outputs, &position);
+        let division_at = |id: NodeId| plan.division_at(g, id);
 
         // Several divisions by one row value (r / s^2, x r / s^2 and
         // r^2 / s^2 in a Gaussian scale model's gradient) become
@@ -665,24 +584,12 @@ impl<'a> Builder<'a> {
         // rounded twice instead of once (within 1 ulp of the quotient),
         // and where 1 / d overflows (|d| below 5.6e-309, a scale that has
         // collapsed) a finite quotient becomes infinite.
-        // The division an instruction performs: its own node's, or that of
-        // the binary node fused into its sum.
-        let division_at = |id: NodeId| -> Option<NodeId> {
-            let node = match g.node(id) {
-                Node::Sum(a) if fused.contains(a) => *a,
-                _ => id,
-            };
-            match *g.node(node) {
-                Node::Binary(BinOp::Div, _, d) => Some(d),
-                _ => None,
-            }
-        };
         // Likewise a division by a scalar (a constant, or a slot of the
         // prologue: row instructions read nothing else) becomes a
         // multiplication by its reciprocal, computed once per evaluation.
         let mut scalar_reciprocal: HashMap<u32, u32> = HashMap::default();
         for &id in row_nodes {
-            let Some(d) = division_at(id).filter(|_| !inlined.contains(&id)) else {
+            let Some(d) = division_at(id).filter(|_| !plan.inlined.contains(&id)) else {
                 continue;
             };
             if let Some(Src::Slot(s)) = self.loc.get(&d).copied() {
@@ -699,7 +606,7 @@ impl<'a> Builder<'a> {
         }
         let mut divisor_uses: HashMap<NodeId, (usize, usize, usize)> = HashMap::default();
         for (i, &id) in row_nodes.iter().enumerate() {
-            if inlined.contains(&id) {
+            if plan.inlined.contains(&id) {
                 continue;
             }
             if let Some(d) = division_at(id).filter(|d| position.contains_key(d)) {
@@ -712,60 +619,18 @@ impl<'a> Builder<'a> {
         let one = (!divisor_uses.is_empty()).then(|| self.new_slot(1.0));
         let mut reciprocal: HashMap<NodeId, u32> = HashMap::default();
 
-        // exp(item_k - L) for a log-sum-exp L of those items is computed by
-        // L's instruction, from the exps it takes anyway, when the
-        // difference is read by nothing else.
-        let mut weight_of: HashMap<NodeId, (NodeId, usize)> = HashMap::default();
-        let mut absorbed: std::collections::HashSet<NodeId> = Default::default();
-        for &id in row_nodes {
-            let Node::Unary(Func::Exp, d) = *g.node(id) else {
-                continue;
-            };
-            let Node::Binary(BinOp::Sub, x, l) = *g.node(d) else {
-                continue;
-            };
-            let Node::LogSumExp(items) = g.node(l) else {
-                continue;
-            };
-            let Some(k) = items.iter().position(|i| *i == x) else {
-                continue;
-            };
-            let alone = n_readers.get(&d) == Some(&1) && !row_outputs.contains(&d);
-            let free_standing = ![id, d, l].iter().any(|n| inlined.contains(n));
-            if alone && free_standing && position.contains_key(&l) {
-                weight_of.insert(id, (l, k));
-                absorbed.insert(d);
-            }
-        }
-
-        // softplus(a) and logistic(a) of one operand are computed by one
-        // instruction, at the first of the two; the second is then done.
-        let mut partner: HashMap<NodeId, NodeId> = HashMap::default();
-        for &id in row_nodes {
-            if let Node::Unary(Func::Softplus, a) = *g.node(id) {
-                let logistic = row_nodes
-                    .iter()
-                    .find(|n| matches!(*g.node(**n), Node::Unary(Func::Logistic, b) if b == a));
-                if let Some(&l) = logistic.filter(|l| !inlined.contains(*l)) {
-                    if !inlined.contains(&id) {
-                        partner.insert(id, l);
-                        partner.insert(l, id);
-                    }
-                }
-            }
-        }
-
         let mut free: Vec<u32> = Vec::new();
         let mut n_bufs = 0u32;
         let mut dying: HashMap<usize, Vec<u32>> = HashMap::default();
         for (i, &id) in row_nodes.iter().enumerate() {
-            let partner_done = partner
+            let partner_done = plan
+                .partner
                 .get(&id)
                 .is_some_and(|other| self.loc.contains_key(other));
-            if inlined.contains(&id)
+            if plan.inlined.contains(&id)
                 || partner_done
-                || absorbed.contains(&id)
-                || weight_of.contains_key(&id)
+                || plan.absorbed.contains(&id)
+                || plan.weight_of.contains_key(&id)
             {
                 continue;
             }
@@ -799,8 +664,8 @@ impl<'a> Builder<'a> {
             };
             let src = |n: &NodeId| self.loc[n];
             let mut instr = match g.node(id) {
-                Node::Binary(op, u, v) if product_of.contains_key(&id) => {
-                    let m = product_of[&id];
+                Node::Binary(op, u, v) if plan.product_of.contains_key(&id) => {
+                    let m = plan.product_of[&id];
                     let Node::Binary(BinOp::Mul, x, y) = *g.node(m) else {
                         unreachable!("only products are inlined into sums and differences")
                     };
@@ -817,7 +682,7 @@ impl<'a> Builder<'a> {
                         out: 0,
                     }
                 }
-                Node::Sum(a) if fused.contains(a) => {
+                Node::Sum(a) if plan.fused.contains(a) => {
                     let acc = self.sum_acc[&id];
                     let Node::Binary(op, x, y) = g.node(*a) else {
                         unreachable!("only binary nodes are fused into sums")
@@ -847,7 +712,7 @@ impl<'a> Builder<'a> {
                         out: u32::MAX,
                     }
                 }
-                Node::Unary(_, a) if partner.contains_key(&id) => RowInstr {
+                Node::Unary(_, a) if plan.partner.contains_key(&id) => RowInstr {
                     op: RowOp::SoftplusLogistic {
                         a: src(a),
                         logistic_out: 0,
@@ -908,10 +773,10 @@ impl<'a> Builder<'a> {
                 // Each node this instruction computes gets a buffer, held
                 // until its last reader has run.
                 let mut outputs = vec![id];
-                outputs.extend(partner.get(&id));
+                outputs.extend(plan.partner.get(&id));
                 let weights: Vec<(NodeId, usize)> = row_nodes
                     .iter()
-                    .filter_map(|n| match weight_of.get(n) {
+                    .filter_map(|n| match plan.weight_of.get(n) {
                         Some(&(l, k)) if l == id => Some((*n, k)),
                         _ => None,
                     })
@@ -925,7 +790,7 @@ impl<'a> Builder<'a> {
                     });
                     self.loc.insert(node, Src::Buf(buf));
                     bufs.push((node, buf));
-                    match last_use.get(&node) {
+                    match plan.last_use.get(&node) {
                         Some(&last) if last != usize::MAX && last >= i => {
                             dying.entry(last).or_default().push(buf)
                         }

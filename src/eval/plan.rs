@@ -1,0 +1,183 @@
+//! Which row nodes a program computes inside another node's instruction,
+//! which instructions compute more than one node, and how long each row
+//! value must be kept: the decisions [`super::Builder`] makes before it
+//! assigns chunk buffers and emits instructions.
+
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::graph::{BinOp, Func, Graph, Node, NodeId};
+
+pub(super) struct Plan {
+    /// Binary nodes whose only reader is a sum: computed inside that sum's
+    /// loop (a fused multiply-reduce for the usual gradient term
+    /// sum_i r_i x_i), with no instruction or buffer of their own.
+    pub fused: HashSet<NodeId>,
+    /// A sum or difference, and the product whose only reader it is
+    /// (a + b x, a step of a linear predictor): the product is computed
+    /// inside that instruction's loop.
+    pub product_of: HashMap<NodeId, NodeId>,
+    /// Every node computed inside another's instruction, by the two rules
+    /// above.
+    pub inlined: HashSet<NodeId>,
+    /// exp(item_k - L) for a log-sum-exp L of those items: computed by L's
+    /// instruction, from the exps it takes anyway, as weight k. The value
+    /// is (L, k).
+    pub weight_of: HashMap<NodeId, (NodeId, usize)>,
+    /// The differences item_k - L of those weights, read by nothing else
+    /// and so never computed.
+    pub absorbed: HashSet<NodeId>,
+    /// softplus(a) and logistic(a) of one operand, each mapped to the
+    /// other: one instruction computes both, at the first of the two.
+    pub partner: HashMap<NodeId, NodeId>,
+    /// The position (in the row order) of the last instruction reading
+    /// each row node; `usize::MAX` for the nodes asked for per row.
+    pub last_use: HashMap<NodeId, usize>,
+}
+
+impl Plan {
+    /// The plan for `row_nodes` (in topological order; `position` maps each
+    /// to its index), of which `row_outputs` are asked for per row.
+    pub fn new(
+        g: &Graph,
+        row_nodes: &[NodeId],
+        row_outputs: &[NodeId],
+        position: &HashMap<NodeId, usize>,
+    ) -> Plan {
+        let mut n_readers: HashMap<NodeId, usize> = HashMap::default();
+        for &id in row_nodes {
+            for c in g.children(id) {
+                *n_readers.entry(c).or_default() += 1;
+            }
+        }
+        let read_once = |n: NodeId| n_readers.get(&n) == Some(&1) && !row_outputs.contains(&n);
+
+        let fused: HashSet<NodeId> = row_nodes
+            .iter()
+            .filter_map(|&id| match g.node(id) {
+                Node::Sum(a) => Some(*a),
+                _ => None,
+            })
+            .filter(|a| {
+                position.contains_key(a) && read_once(*a) && matches!(g.node(*a), Node::Binary(..))
+            })
+            .collect();
+        // Not for a sum or difference that is itself fused into a sum.
+        let mut product_of: HashMap<NodeId, NodeId> = HashMap::default();
+        for &id in row_nodes {
+            let Node::Binary(BinOp::Add | BinOp::Sub, u, v) = *g.node(id) else {
+                continue;
+            };
+            if fused.contains(&id) {
+                continue;
+            }
+            for m in [v, u] {
+                let is_single_product = position.contains_key(&m)
+                    && matches!(g.node(m), Node::Binary(BinOp::Mul, ..))
+                    && read_once(m)
+                    && !fused.contains(&m);
+                if is_single_product {
+                    product_of.insert(id, m);
+                    break;
+                }
+            }
+        }
+        let products: HashSet<NodeId> = product_of.values().copied().collect();
+        let inlined: HashSet<NodeId> = fused.union(&products).copied().collect();
+
+        let mut weight_of: HashMap<NodeId, (NodeId, usize)> = HashMap::default();
+        let mut absorbed: HashSet<NodeId> = HashSet::new();
+        for &id in row_nodes {
+            let Node::Unary(Func::Exp, d) = *g.node(id) else {
+                continue;
+            };
+            let Node::Binary(BinOp::Sub, x, l) = *g.node(d) else {
+                continue;
+            };
+            let Node::LogSumExp(items) = g.node(l) else {
+                continue;
+            };
+            let Some(k) = items.iter().position(|i| *i == x) else {
+                continue;
+            };
+            let free_standing = ![id, d, l].iter().any(|n| inlined.contains(n));
+            if read_once(d) && free_standing && position.contains_key(&l) {
+                weight_of.insert(id, (l, k));
+                absorbed.insert(d);
+            }
+        }
+
+        let mut logistic_of: HashMap<NodeId, NodeId> = HashMap::default();
+        for &id in row_nodes {
+            if let Node::Unary(Func::Logistic, a) = *g.node(id) {
+                if !inlined.contains(&id) {
+                    logistic_of.entry(a).or_insert(id);
+                }
+            }
+        }
+        let mut partner: HashMap<NodeId, NodeId> = HashMap::default();
+        for &id in row_nodes {
+            if let Node::Unary(Func::Softplus, a) = *g.node(id) {
+                if let Some(&l) = logistic_of.get(&a).filter(|_| !inlined.contains(&id)) {
+                    partner.insert(id, l);
+                    partner.insert(l, id);
+                }
+            }
+        }
+
+        // The operands an instruction reads: those of an inlined child
+        // count as read by its reader.
+        let operands = |id: NodeId| -> Vec<NodeId> {
+            match g.node(id) {
+                Node::Sum(a) if fused.contains(a) => g.children(*a),
+                _ => match product_of.get(&id) {
+                    Some(m) => {
+                        let mut ops: Vec<NodeId> =
+                            g.children(id).into_iter().filter(|c| c != m).collect();
+                        ops.extend(g.children(*m));
+                        ops
+                    }
+                    None => g.children(id),
+                },
+            }
+        };
+        let mut last_use: HashMap<NodeId, usize> = HashMap::default();
+        for (i, &id) in row_nodes.iter().enumerate() {
+            if inlined.contains(&id) {
+                continue;
+            }
+            for c in operands(id) {
+                if position.contains_key(&c) {
+                    last_use.insert(c, i);
+                }
+            }
+        }
+        for r in row_outputs {
+            last_use.insert(*r, usize::MAX);
+        }
+
+        Plan {
+            fused,
+            product_of,
+            inlined,
+            weight_of,
+            absorbed,
+            partner,
+            last_use,
+        }
+    }
+
+    /// The divisor of the division the instruction at node `id` performs:
+    /// its own node's, or that of the binary node fused into its sum.
+    pub fn division_at(&self, g: &Graph, id: NodeId) -> Option<NodeId> {
+        let node = match g.node(id) {
+            Node::Sum(a) if self.fused.contains(a) => *a,
+            _ => id,
+        };
+        match *g.node(node) {
+            Node::Binary(BinOp::Div, _, d) => Some(d),
+            _ => None,
+        }
+    }
+}
