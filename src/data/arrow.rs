@@ -48,7 +48,7 @@ use arrow_ipc::{root_as_footer, Block};
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
 use super::cell::{classify, classify_number, Cell};
-use super::load::{conclude, plan_columns, unreadable, ColumnPlan, Planned, Tally, Values};
+use super::columns::{conclude, plan_columns, unreadable, ColumnPlan, Planned, Tally, Values};
 use super::{
     CellIssue, ColumnKind, ColumnRequest, ColumnRole, DataError, DataProblem, DataSet, LoadOptions,
 };
@@ -703,7 +703,7 @@ impl Pass {
         n_rows: usize,
         plans: &mut [ColumnPlan],
         columns: &[Option<CellsView<'_>>],
-        filters: &mut [super::load::FilterPlan],
+        filters: &mut [super::columns::FilterPlan],
         filter_columns: &[CellsView<'_>],
     ) {
         let first_row = self.tally.n_data_rows + 1;
@@ -795,7 +795,7 @@ impl Pass {
 /// Whether row `idx` passes every filter; all are evaluated, so that each
 /// one's match count is right.
 fn passes_filters(
-    filters: &mut [super::load::FilterPlan],
+    filters: &mut [super::columns::FilterPlan],
     columns: &[CellsView<'_>],
     idx: usize,
     text: &mut String,

@@ -95,6 +95,7 @@
 
 mod arrow;
 mod cell;
+mod columns;
 mod error;
 mod factor;
 mod lines;
