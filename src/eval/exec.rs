@@ -195,6 +195,9 @@ fn run_block_generic<M: MulAdd>(
 ) {
     let block_start = block * BLOCK;
     let block_end = (block_start + BLOCK).min(p.n_rows);
+    // The next chunks' lines to prefetch, spread over the instructions.
+    let n_lines = p.streamed.len() * CHUNK.div_ceil(F64_PER_LINE);
+    let per_instr = n_lines.div_ceil(p.rows.len().max(1));
     let mut start = block_start;
     while start < block_end {
         let len = CHUNK.min(block_end - start);
@@ -205,8 +208,6 @@ fn run_block_generic<M: MulAdd>(
             start,
             len,
         };
-        let n_lines = p.streamed.len() * CHUNK.div_ceil(F64_PER_LINE);
-        let per_instr = n_lines.div_ceil(p.rows.len().max(1));
         for (k, instr) in p.rows.iter().enumerate() {
             prefetch_lines(p, data, start + len + CHUNK, k * per_instr, per_instr);
             run_row_instr::<M>(&ctx, instr, bufs, accs);
@@ -339,8 +340,8 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
         RowOp::LogSumExp {
             ref items,
             ref weights,
-        } if weights.iter().any(Option::is_some) => {
-            log_sum_exp_with_weights::<M>(ctx, items, weights, instr.out, bufs);
+        } => {
+            log_sum_exp_rows::<M>(ctx, items, weights, instr.out, bufs);
             return;
         }
         _ => {}
@@ -406,14 +407,6 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
                 }
             }
         }
-        RowOp::LogSumExp { items, weights } => {
-            if weights.iter().all(Option::is_none) {
-                let args: Vec<Arg> = items.iter().map(|i| view.arg(ctx, *i)).collect();
-                log_sum_exp_rows::<M>(out, &args);
-            } else {
-                unreachable!("handled above")
-            }
-        }
         RowOp::SoftplusLogistic { a, logistic_out } => {
             // The second output goes through the stack: the buffers other
             // than `out` are only readable here.
@@ -423,7 +416,7 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
             let at = *logistic_out as usize * CHUNK;
             bufs[at..at + ctx.len].copy_from_slice(logistic);
         }
-        RowOp::Accumulate { .. } | RowOp::AccumulateBinary { .. } => {
+        RowOp::Accumulate { .. } | RowOp::AccumulateBinary { .. } | RowOp::LogSumExp { .. } => {
             unreachable!("handled above")
         }
     }
@@ -673,51 +666,15 @@ fn sum_map2(len: usize, a: Arg, b: Arg, f: impl Fn(f64, f64) -> f64) -> f64 {
 
 /// Per row, log(sum_k exp(item_k)) with the maximum taken out:
 ///   m + log(sum_k exp(item_k - m)),  m = max_k item_k,
-/// computed item by item over the chunk so each step is a vector loop.
-/// Where m is infinite or NaN the result is m, as in [`log_sum_exp`].
-#[inline(always)]
-fn log_sum_exp_rows<M: MulAdd>(out: &mut [f64], args: &[Arg]) {
-    let n = out.len();
-    let mut max = [f64::NEG_INFINITY; CHUNK];
-    let max = &mut max[..n];
-    for a in args {
-        map2_in_place(max, *a, |m, x| {
-            // NaN wins, so a NaN item gives a NaN result.
-            if x > m || x.is_nan() {
-                x
-            } else {
-                m
-            }
-        });
-    }
-    out.iter_mut().for_each(|o| *o = 0.0);
-    for a in args {
-        match a {
-            Arg::S(x) => {
-                for (o, m) in out.iter_mut().zip(max.iter()) {
-                    *o += <fastmath::Exp as fastmath::Kernel>::apply::<M>(*x - *m);
-                }
-            }
-            Arg::V(v) => {
-                for ((o, m), x) in out.iter_mut().zip(max.iter()).zip(v.iter()) {
-                    *o += <fastmath::Exp as fastmath::Kernel>::apply::<M>(*x - *m);
-                }
-            }
-        }
-    }
-    for (o, m) in out.iter_mut().zip(max.iter()) {
-        let y = *m + <fastmath::Ln as fastmath::Kernel>::apply::<M>(*o);
-        *o = if m.is_finite() { y } else { *m };
-    }
-}
-
-/// As [`log_sum_exp_rows`], into buffer `out`, and the softmax weights
+/// into buffer `out`, computed item by item over the chunk so each step is
+/// a vector loop; where m is infinite or NaN the result is m, as in
+/// [`log_sum_exp`]. The softmax weights
 ///   w_k = exp(item_k - m) / sum_j exp(item_j - m) = exp(item_k - LSE)
-/// into the buffers `weights[k]` given, from the same exps. Every output
+/// go into the buffers `weights[k]` given, from the same exps. Every output
 /// buffer differs from every item's, so each item is read before any
 /// output is written over it.
 #[inline(always)]
-fn log_sum_exp_with_weights<M: MulAdd>(
+fn log_sum_exp_rows<M: MulAdd>(
     ctx: &Chunk,
     items: &[Src],
     weights: &[Option<u32>],
@@ -729,6 +686,7 @@ fn log_sum_exp_with_weights<M: MulAdd>(
     let max = &mut max[..n];
     for item in items {
         map2_in_place(max, ctx.arg(*item, bufs), |m, x| {
+            // NaN wins, so a NaN item gives a NaN result.
             if x > m || x.is_nan() {
                 x
             } else {

@@ -95,9 +95,11 @@ impl Objective for ModelObjective<'_> {
                 .all(|(a, b)| a.to_bits() == b.to_bits())
         });
         if !same_point {
-            let mut out = vec![0.0; prog.n_outputs()];
+            let (mut theta, mut out) = self.last_hess.take().unwrap_or_default();
+            theta.clone_from(&self.theta);
+            out.resize(prog.n_outputs(), 0.0);
             prog.eval(ws, &self.c.columns, &self.theta, &mut out);
-            self.last_hess = Some((self.theta.clone(), out));
+            self.last_hess = Some((theta, out));
         }
         let Some((_, out)) = &self.last_hess else {
             unreachable!("set just above")
