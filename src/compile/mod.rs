@@ -224,14 +224,30 @@ impl Compiled {
 
     /// Per-row values of some nodes at theta.
     pub fn eval_rows(&self, nodes: &[NodeId], theta: &[f64]) -> Vec<Vec<f64>> {
-        let prog = Program::new(
+        self.row_program(nodes).eval_rows(&self.columns, theta)
+    }
+
+    /// Per-row values of some nodes at theta, a block of rows at a time (see
+    /// [`Program::for_each_row_block`]).
+    pub fn for_each_row_block(
+        &self,
+        nodes: &[NodeId],
+        theta: &[f64],
+        f: impl FnMut(usize, &[&[f64]]),
+    ) {
+        self.row_program(nodes)
+            .for_each_row_block(&self.columns, theta, f)
+    }
+
+    /// A program computing the per-row values of `nodes`, for one use.
+    fn row_program(&self, nodes: &[NodeId]) -> Program {
+        Program::new(
             &self.graph,
             &[],
             nodes,
             &self.columns,
             ProgramOptions::UNCACHED,
-        );
-        prog.eval_rows(&self.columns, theta)
+        )
     }
 
     /// Values of scalar nodes (those that are not per row) at theta.

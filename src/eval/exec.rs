@@ -36,7 +36,7 @@ pub(super) fn run(
     data: &Columns,
     theta: &[f64],
     out: &mut [f64],
-    mut row_cols: Option<&mut Vec<Vec<f64>>>,
+    mut row_cols: Option<&mut RowOut>,
 ) {
     if ws.slots.len() != p.slot_init.len() {
         *ws = Workspace::new(p);
@@ -90,13 +90,74 @@ pub(super) fn run(
     for (o, s) in out.iter_mut().zip(&p.outputs) {
         *o = ws.slots[*s as usize];
     }
-    if let Some(cols) = row_cols {
-        // Scalar row outputs are the same in every row.
-        for (col, src) in cols.iter_mut().zip(&p.row_outputs) {
-            if let Src::Slot(s) = src {
-                col.iter_mut().for_each(|v| *v = ws.slots[*s as usize]);
-            }
+    if let Some(out) = row_cols {
+        fill_scalar_outputs(p, &ws.slots, out.cols);
+    }
+}
+
+/// Where the row loop writes the per-row values of the program's row
+/// outputs: one column per output, holding the rows from `first_row` on.
+pub(super) struct RowOut<'a> {
+    pub cols: &'a mut [Vec<f64>],
+    pub first_row: usize,
+}
+
+/// Scalar row outputs are the same in every row.
+fn fill_scalar_outputs(p: &Program, slots: &[f64], cols: &mut [Vec<f64>]) {
+    for (col, src) in cols.iter_mut().zip(&p.row_outputs) {
+        if let Src::Slot(s) = src {
+            col.iter_mut().for_each(|v| *v = slots[*s as usize]);
         }
+    }
+}
+
+/// Runs the program block after block on one thread, handing each block's
+/// per-row outputs to `f` (its first row, one slice per output) instead of
+/// keeping whole columns: a pass over derived values in the memory of one
+/// block.
+pub(super) fn run_by_block(
+    p: &Program,
+    ws: &mut Workspace,
+    data: &Columns,
+    theta: &[f64],
+    f: &mut dyn FnMut(usize, &[&[f64]]),
+) {
+    // A row output computed after the row loop (one that depends on a sum)
+    // needs a whole pass first.
+    let needs_sums = p
+        .row_outputs
+        .iter()
+        .any(|src| matches!(src, Src::Slot(s) if p.epilogue.iter().any(|instr| instr.out == *s)));
+    if needs_sums {
+        let mut scalars = vec![0.0; p.outputs.len()];
+        run(p, ws, data, theta, &mut scalars, None);
+    } else {
+        if ws.slots.len() != p.slot_init.len() {
+            *ws = Workspace::new(p);
+        }
+        run_scalars(&p.prologue, &mut ws.slots, theta, &[]);
+    }
+    let mut cols = vec![vec![0.0; BLOCK.min(p.n_rows)]; p.row_outputs.len()];
+    fill_scalar_outputs(p, &ws.slots, &mut cols);
+    let mut accs = vec![0.0; p.n_accs];
+    for block in 0..p.n_rows.div_ceil(BLOCK) {
+        let first_row = block * BLOCK;
+        let mut out = RowOut {
+            cols: &mut cols,
+            first_row,
+        };
+        run_block(
+            p,
+            data,
+            &ws.slots,
+            &mut ws.bufs,
+            &mut accs,
+            block,
+            Some(&mut out),
+        );
+        let len = BLOCK.min(p.n_rows - first_row);
+        let views: Vec<&[f64]> = cols.iter().map(|c| &c[..len]).collect();
+        f(first_row, &views);
     }
 }
 
@@ -140,7 +201,7 @@ fn run_block(
     bufs: &mut [f64],
     accs: &mut [f64],
     block: usize,
-    row_cols: Option<&mut Vec<Vec<f64>>>,
+    row_cols: Option<&mut RowOut>,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -173,7 +234,7 @@ macro_rules! run_block_with_features {
             bufs: &mut [f64],
             accs: &mut [f64],
             block: usize,
-            row_cols: Option<&mut Vec<Vec<f64>>>,
+            row_cols: Option<&mut RowOut>,
         ) {
             run_block_generic::<Fused>(p, data, slots, bufs, accs, block, row_cols)
         }
@@ -191,7 +252,7 @@ fn run_block_generic<M: MulAdd>(
     bufs: &mut [f64],
     accs: &mut [f64],
     block: usize,
-    mut row_cols: Option<&mut Vec<Vec<f64>>>,
+    mut row_cols: Option<&mut RowOut>,
 ) {
     let block_start = block * BLOCK;
     let block_end = (block_start + BLOCK).min(p.n_rows);
@@ -212,10 +273,11 @@ fn run_block_generic<M: MulAdd>(
             prefetch_lines(p, data, start + len + CHUNK, k * per_instr, per_instr);
             run_row_instr::<M>(&ctx, instr, bufs, accs);
         }
-        if let Some(cols) = row_cols.as_deref_mut() {
-            for (col, src) in cols.iter_mut().zip(&p.row_outputs) {
+        if let Some(out) = row_cols.as_deref_mut() {
+            let at = start - out.first_row;
+            for (col, src) in out.cols.iter_mut().zip(&p.row_outputs) {
                 if let Arg::V(v) = ctx.arg(*src, bufs) {
-                    col[start..start + len].copy_from_slice(v);
+                    col[at..at + len].copy_from_slice(v);
                 }
             }
         }

@@ -265,8 +265,26 @@ impl Program {
         let mut ws = Workspace::new(self);
         let mut cols = vec![vec![0.0; self.n_rows]; self.row_outputs.len()];
         let mut scalar_out = vec![0.0; self.outputs.len()];
-        exec::run(self, &mut ws, data, theta, &mut scalar_out, Some(&mut cols));
+        let mut out = exec::RowOut {
+            cols: &mut cols,
+            first_row: 0,
+        };
+        exec::run(self, &mut ws, data, theta, &mut scalar_out, Some(&mut out));
         cols
+    }
+
+    /// Passes the per-row values of the row roots at `theta` to `f` a block
+    /// of rows at a time (the block's first row, one slice per row root),
+    /// without holding whole columns: for a reduction over derived values
+    /// of a large data set.
+    pub fn for_each_row_block(
+        &self,
+        data: &Columns,
+        theta: &[f64],
+        mut f: impl FnMut(usize, &[&[f64]]),
+    ) {
+        let mut ws = Workspace::new(self);
+        exec::run_by_block(self, &mut ws, data, theta, &mut f);
     }
 }
 

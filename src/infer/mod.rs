@@ -149,10 +149,20 @@ const SMOOTHING_END: f64 = 1e-9;
 fn residual_scale(c: &Compiled, theta: &[f64]) -> f64 {
     let mut scale: f64 = 0.0;
     for s in c.statements.iter().filter(|s| !s.is_prior) {
-        let y = c.eval_rows(&[s.y], theta).pop().unwrap_or_default();
-        let n = y.len().max(1) as f64;
-        let mean = y.iter().sum::<f64>() / n;
-        let mad = y.iter().map(|v| (v - mean).abs()).sum::<f64>() / n;
+        // Two passes over the observations, a block of rows at a time.
+        let n = c.n_rows.max(1) as f64;
+        let mut sum = 0.0;
+        c.for_each_row_block(&[s.y], theta, |_, cols| {
+            sum = cols[0].iter().fold(sum, |acc, v| acc + v);
+        });
+        let mean = sum / n;
+        let mut abs_dev = 0.0;
+        c.for_each_row_block(&[s.y], theta, |_, cols| {
+            abs_dev = cols[0]
+                .iter()
+                .fold(abs_dev, |acc, v| acc + (v - mean).abs());
+        });
+        let mad = abs_dev / n;
         if mad.is_finite() {
             scale = scale.max(mad);
         }
@@ -716,45 +726,68 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
         if !has_scale {
             continue;
         }
-        let y = c.eval_rows(&[s.y], theta).pop().unwrap_or_default();
-        let spread = y
-            .iter()
-            .fold(0.0_f64, |m, v| m.max(v.abs()))
-            .max(f64::MIN_POSITIVE);
-        let scale_rows = match s.family.scale_arg {
-            Some(i) => c.eval_rows(&[s.args[i]], theta).pop().unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let max_scale = if scale_rows.is_empty() {
+        // Two passes a block of rows at a time: the spread of the
+        // observations, then the scales against it (no whole columns).
+        let mut spread = f64::MIN_POSITIVE;
+        c.for_each_row_block(&[s.y], theta, |_, cols| {
+            spread = cols[0].iter().fold(spread, |m, v| m.max(v.abs()));
+        });
+        // the statement's own scale (if any), then each component's
+        let mut scale_nodes: Vec<crate::graph::NodeId> = Vec::new();
+        scale_nodes.extend(s.family.scale_arg.map(|i| s.args[i]));
+        let n_own = scale_nodes.len();
+        let mut components = Vec::new();
+        for (k, (family, args, _)) in s.components.iter().enumerate() {
+            if let Some(ci) = family.scale_arg {
+                scale_nodes.push(args[ci]);
+                components.push((k, family, ci));
+            }
+        }
+        // the largest |scale| of each node, and the rows where the
+        // statement's own scale is below the collapse level
+        let mut max_abs = vec![0.0_f64; scale_nodes.len()];
+        let mut n_collapsed = 0;
+        let mut collapsed_rows: Vec<usize> = Vec::new();
+        let level = SCALE_COLLAPSE_REL * spread;
+        c.for_each_row_block(&scale_nodes, theta, |first, cols| {
+            for (m, col) in max_abs.iter_mut().zip(cols) {
+                *m = col.iter().fold(*m, |m, v| m.max(v.abs()));
+            }
+            if n_own == 1 {
+                for (i, v) in cols[0].iter().enumerate() {
+                    if v.abs() < level {
+                        n_collapsed += 1;
+                        if collapsed_rows.len() < crate::compile::MAX_LISTED_ROWS {
+                            collapsed_rows.push(first + i);
+                        }
+                    }
+                }
+            }
+        });
+        let n_rows = if n_own == 1 { c.n_rows } else { 0 };
+        let max_scale = if n_rows == 0 {
             f64::INFINITY
         } else {
-            scale_rows.iter().fold(0.0_f64, |m, v| m.max(v.abs()))
+            max_abs[0]
         };
         // A scale per group (`s[g]`) may collapse on some rows only: a group
         // with a single observation fitted exactly.
-        let collapsed_rows: Vec<usize> = (0..scale_rows.len())
-            .filter(|i| scale_rows[*i].abs() < SCALE_COLLAPSE_REL * spread)
-            .collect();
-        if !collapsed_rows.is_empty() && collapsed_rows.len() < scale_rows.len() {
+        if n_collapsed > 0 && n_collapsed < n_rows {
             let listed: Vec<String> = collapsed_rows
                 .iter()
-                .take(crate::compile::MAX_LISTED_ROWS)
                 .map(|i| format!("row {}", c.source_rows.get(*i).copied().unwrap_or(i + 1)))
                 .collect();
             out.push(format!(
                 "the scale `{}` of `{}` collapses toward 0 on {} of {} rows ({}): those rows are fitted exactly (a group with a single observation, for example), so the likelihood grows without bound there and the estimates are degenerate",
                 s.family.args[s.family.scale_arg.unwrap_or(0)],
                 s.family.name,
-                collapsed_rows.len(),
-                scale_rows.len(),
+                n_collapsed,
+                n_rows,
                 listed.join(", ")
             ));
         }
         let scale_idx = s.family.scale_arg.unwrap_or(0);
-        for (k, (family, args, _)) in s.components.iter().enumerate() {
-            let Some(ci) = family.scale_arg else { continue };
-            let comp_scale = c.eval_rows(&[args[ci]], theta).pop().unwrap_or_default();
-            let max_comp = comp_scale.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        for (&(k, family, ci), &max_comp) in components.iter().zip(&max_abs[n_own..]) {
             if max_comp < SCALE_COLLAPSE_REL * spread {
                 out.push(format!(
                     "component {} (`{}`) of `{}` collapses: its scale `{}` goes to 0 (largest value {max_comp:.3e}) while its location sits on a single observation, so the likelihood grows without bound there; this is a degenerate solution, not a fit (try other start values or a lower bound on the scale)",

@@ -369,3 +369,40 @@ fn what_only_a_folded_sum_reads_is_not_computed() {
         out[0]
     );
 }
+
+/// Per-row values handed over a block at a time are the whole columns of
+/// `eval_rows`, cut at block boundaries, for row counts below, at and across
+/// the block size, including a sum over all rows asked for per row (which
+/// needs a pass of its own first) and a parameter (the same in every row).
+#[test]
+fn row_blocks_are_the_columns_cut_in_pieces() {
+    for n_rows in [0usize, 1, 7, 16384, 40000] {
+        let mut g = Graph::new();
+        let x = g.data(0);
+        let a = g.param(0);
+        let ax = g.mul(a, x);
+        let e = g.unary(Func::Exp, ax);
+        let total = g.sum(ax);
+        let columns = Columns {
+            n_rows,
+            real: vec![(0..n_rows)
+                .map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0)
+                .collect()],
+            factor: Vec::new(),
+        };
+        let roots = [e, total, a];
+        let prog = Program::new(&g, &[], &roots, &columns, ProgramOptions::default());
+        let whole = prog.eval_rows(&columns, &[0.3]);
+        let mut pieces = vec![Vec::new(); roots.len()];
+        let mut next_row = 0;
+        prog.for_each_row_block(&columns, &[0.3], |first, cols| {
+            assert_eq!(first, next_row, "blocks in order, without gaps");
+            next_row += cols[0].len();
+            for (piece, col) in pieces.iter_mut().zip(cols) {
+                piece.extend_from_slice(col);
+            }
+        });
+        assert_eq!(next_row, n_rows);
+        assert_eq!(pieces, whole, "{n_rows} rows");
+    }
+}
