@@ -53,13 +53,16 @@ const THOROUGH_CELLS: usize = 10_000;
 /// digits far beyond those a certified value or a standard error shows.
 const REFINED_REL: f64 = 1e-12;
 
-/// No refinement at all when the scaled design's condition number is at
-/// most this. The plain QR solution's relative error is about
+/// A large design whose scaled condition number is at most this is
+/// factorised a block of rows at a time, never held whole, and gets no
+/// refinement on the augmented system (which needs the design and the
+/// residuals in memory), only one corrected semi-normal step
+/// ([`solve_by_blocks`]). The plain QR solution's relative error is about
 ///   eps (cond + cond^2 |r| / (|X| |b|))
 /// (Golub and Van Loan, section 5.3.8), at most ~1e-12 here whatever the
-/// residuals; cond is bounded above by ||R||_F ||R^-1||_F. Typical
-/// regression designs (an intercept and covariates of comparable scale)
-/// are well inside this.
+/// residuals, and the corrected step multiplies it by about cond^2 eps;
+/// cond is bounded above by ||R||_F ||R^-1||_F. Typical regression designs
+/// (an intercept and covariates of comparable scale) are well inside this.
 const COND_WITHOUT_REFINEMENT: f64 = 64.0;
 
 /// The least-squares solution and what the covariance needs from it.
@@ -114,6 +117,14 @@ pub(super) fn solve(
     let mut at_zero = theta.to_vec();
     for k in &lm.params {
         at_zero[*k] = 0.0;
+    }
+    if n * p > THOROUGH_CELLS {
+        match solve_by_blocks(c, design, &at_zero) {
+            ByBlocks::Solved(ls) => return Some(ls),
+            ByBlocks::Unsolvable => return None,
+            // Refinement needs the design and residuals at hand.
+            ByBlocks::NeedsRefinement => {}
+        }
     }
     let mut cols = design.program.eval_rows(&c.columns, &at_zero);
     let sigma = cols[2].first().copied().unwrap_or(f64::NAN);
@@ -217,6 +228,122 @@ pub(super) fn solve(
         inv_gram,
         sigma,
         rss: resid.iter().map(|r| r * r).sum(),
+    })
+}
+
+/// What [`solve_by_blocks`] found.
+enum ByBlocks {
+    Solved(LeastSquares),
+    /// A zero or non-finite column or observation, or a rank-deficient design.
+    Unsolvable,
+    /// The scaled design is not well enough conditioned to skip refinement.
+    NeedsRefinement,
+}
+
+/// Least squares on a large design without holding it: the design, with z as
+/// an extra column, is factorised a block of rows at a time, each block
+/// stacked under the triangular factor of the blocks before it,
+///   [R_k; X_k+1 z_k+1] = Q R_k+1,
+/// a sequence of orthogonal transformations of [X z] as a Householder QR of
+/// the whole would apply (the same backward stability). Its top p x p part
+/// is R and its last column above the diagonal Q'z. The column scales are
+/// the norms of R's columns (Q keeps norms), so the scaled factor is R S^-1.
+/// When the scaled design is well conditioned (the bound of
+/// [`COND_WITHOUT_REFINEMENT`]) the QR solution needs no refinement, and a
+/// second pass computes the residual sum of squares in doubled precision.
+/// Memory: one block of design rows instead of the n x p design, its
+/// factors and a few n-vectors.
+fn solve_by_blocks(c: &Compiled, design: &Design, at_zero: &[f64]) -> ByBlocks {
+    let p = design.n_coef;
+    let mut r_aug = DMatrix::<f64>::zeros(0, p + 1);
+    let mut sigma = f64::NAN;
+    let mut finite_z = true;
+    design
+        .program
+        .for_each_row_block(&c.columns, at_zero, |first, cols| {
+            if first == 0 {
+                sigma = cols[2].first().copied().unwrap_or(f64::NAN);
+            }
+            let m = cols[0].len();
+            let top = r_aug.nrows();
+            let mut stacked = DMatrix::zeros(top + m, p + 1);
+            stacked.rows_mut(0, top).copy_from(&r_aug);
+            for i in 0..m {
+                for j in 0..p {
+                    stacked[(top + i, j)] = cols[3 + j][i];
+                }
+                let z = cols[0][i] - cols[1][i];
+                finite_z &= z.is_finite();
+                stacked[(top + i, p)] = z;
+            }
+            r_aug = stacked.qr().r();
+        });
+    if !finite_z || r_aug.nrows() < p {
+        return ByBlocks::Unsolvable;
+    }
+    let mut r = r_aug.view((0, 0), (p, p)).into_owned();
+    let mut scale = Vec::with_capacity(p);
+    for j in 0..p {
+        let norm = r.column(j).norm();
+        if !(norm.is_finite() && norm > 0.0) {
+            return ByBlocks::Unsolvable;
+        }
+        r.column_mut(j).unscale_mut(norm);
+        scale.push(norm);
+    }
+    let diag: Vec<f64> = (0..p).map(|j| r[(j, j)].abs()).collect();
+    let largest = diag.iter().cloned().fold(0.0, f64::max);
+    let smallest = diag.iter().cloned().fold(f64::INFINITY, f64::min);
+    if !(smallest > RANK_TOL * largest) {
+        return ByBlocks::Unsolvable;
+    }
+    let Some(r_inv) = r.clone().solve_upper_triangular(&DMatrix::identity(p, p)) else {
+        return ByBlocks::Unsolvable;
+    };
+    if r.norm() * r_inv.norm() > COND_WITHOUT_REFINEMENT {
+        return ByBlocks::NeedsRefinement;
+    }
+    // u = R_s^-1 Q'z, b = S^-1 u
+    let qtz = r_aug.view((0, p), (p, 1)).into_owned();
+    let u = &r_inv * qtz;
+    let coef: Vec<f64> = (0..p).map(|j| u[j] / scale[j]).collect();
+    // The residuals f = z - X b, each in doubled precision, give the RSS
+    // and X'f (summed in doubled precision: it is near 0 at the solution,
+    // the difference of large terms). One step of the corrected semi-normal
+    // equations, X'X db = X'f, i.e. with R_s = R S^-1,
+    //   S db = R_s^-1 R_s^-T S^-1 X'f,
+    // then removes most of the QR solution's rounding error (the factor
+    // left is about cond(X)^2 eps, at most ~1e-12 here). The RSS at b + db
+    // differs from the one at b in the square of |X db|, far below its
+    // rounding.
+    let mut rss = 0.0;
+    let mut xtf = vec![Dot2::default(); p];
+    design
+        .program
+        .for_each_row_block(&c.columns, at_zero, |_, cols| {
+            for i in 0..cols[0].len() {
+                let z = cols[0][i] - cols[1][i];
+                let terms = (0..p).map(|j| (cols[3 + j][i], -coef[j]));
+                let f = dot2(std::iter::once((z, 1.0)).chain(terms));
+                rss += f * f;
+                for (j, acc) in xtf.iter_mut().enumerate() {
+                    acc.add(cols[3 + j][i], f);
+                }
+            }
+        });
+    let g = DVector::from_fn(p, |j, _| xtf[j].value() / scale[j]);
+    let step = &r_inv * (r_inv.transpose() * g);
+    let coef: Vec<f64> = (0..p).map(|j| coef[j] + step[j] / scale[j]).collect();
+    if coef.iter().any(|v| !v.is_finite()) {
+        return ByBlocks::Unsolvable;
+    }
+    let unscaled = &r_inv * r_inv.transpose();
+    let inv_gram = DMatrix::from_fn(p, p, |i, j| unscaled[(i, j)] / (scale[i] * scale[j]));
+    ByBlocks::Solved(LeastSquares {
+        coef,
+        inv_gram,
+        sigma,
+        rss,
     })
 }
 
@@ -394,18 +521,34 @@ pub(super) fn schur_complement(
 /// exactly from a fused multiply-add, each sum's from Knuth's TwoSum, and
 /// the errors are accumulated separately.
 fn dot2(terms: impl IntoIterator<Item = (f64, f64)>) -> f64 {
-    let mut sum = 0.0;
-    let mut err = 0.0;
+    let mut acc = Dot2::default();
     for (a, b) in terms {
+        acc.add(a, b);
+    }
+    acc.value()
+}
+
+/// The running state of [`dot2`]: a sum and the rounding errors it left.
+#[derive(Clone, Copy, Default)]
+struct Dot2 {
+    sum: f64,
+    err: f64,
+}
+
+impl Dot2 {
+    fn add(&mut self, a: f64, b: f64) {
         let p = a * b;
         let p_err = a.mul_add(b, -p);
-        let s = sum + p;
-        let z = s - sum;
-        let s_err = (sum - (s - z)) + (p - z);
-        sum = s;
-        err += s_err + p_err;
+        let s = self.sum + p;
+        let z = s - self.sum;
+        let s_err = (self.sum - (s - z)) + (p - z);
+        self.sum = s;
+        self.err += s_err + p_err;
     }
-    sum + err
+
+    fn value(self) -> f64 {
+        self.sum + self.err
+    }
 }
 
 #[cfg(test)]

@@ -173,9 +173,13 @@ pub fn rss_lre(p: &Problem, rss: f64) -> f64 {
 /// `NAME.csv` from `start`; panics with the rendered diagnostics if the
 /// model cannot be fitted at all.
 pub fn run(p: &Problem, start: Start) -> Run {
+    run_on(p, start, &nist_dir().join(format!("{}.csv", p.name)))
+}
+
+/// Like [`run`], with the data read from `data_path`.
+pub fn run_on(p: &Problem, start: Start, data_path: &Path) -> Run {
     let started = Instant::now();
     let model_path = nist_dir().join(format!("{}.nll", p.name));
-    let data_path = nist_dir().join(format!("{}.csv", p.name));
     let shown = model_path.display().to_string();
     let source = std::fs::read_to_string(&model_path).unwrap_or_else(|e| panic!("{shown}: {e}"));
     let fail = |diags: Vec<nll::diag::Diagnostic>| -> ! {
@@ -191,7 +195,7 @@ pub fn run(p: &Problem, start: Start) -> Run {
         fail(diags);
     }
     let ds = data::load_csv(
-        &data_path,
+        data_path,
         &nll::compile::column_requests(&model),
         &LoadOptions::default(),
     )
