@@ -767,15 +767,17 @@ fn check_observed_supports(
         // The number of trials must itself be a count.
         let within_trials =
             |i: usize| !trials || (values[i] <= rows[1][i] && Support::Count.contains(rows[1][i]));
-        let bad: Vec<(usize, f64)> = values
-            .iter()
-            .enumerate()
-            .filter(|(i, v)| !s.support.contains(**v) || !within_trials(*i))
-            .map(|(i, v)| (source_rows.get(i).copied().unwrap_or(i + 1), *v))
-            .collect();
-        if bad.is_empty() {
+        let support = s.support;
+        let is_bad = |i: usize| !support.contains(values[i]) | !within_trials(i);
+        // Counted first, in a loop without branches to mispredict: there is
+        // almost never anything to list.
+        if (0..values.len()).filter(|i| is_bad(*i)).count() == 0 {
             continue;
         }
+        let bad: Vec<(usize, f64)> = (0..values.len())
+            .filter(|i| is_bad(*i))
+            .map(|i| (source_rows.get(i).copied().unwrap_or(i + 1), values[i]))
+            .collect();
         let listed: Vec<String> = bad
             .iter()
             .take(MAX_LISTED_ROWS)

@@ -628,6 +628,7 @@ fn unary<M: MulAdd>(f: Func, out: &mut [f64], a: Arg) {
         Func::Sign => map1(out, a, func::sign),
         Func::Logistic => map1_kernel::<fastmath::Logistic, M>(out, a),
         Func::Softplus => map1_kernel::<fastmath::Softplus, M>(out, a),
+        Func::Lgamma => map1(out, a, func::lgamma),
         other => map1(out, a, |x| other.apply(x)),
     }
 }
