@@ -406,6 +406,14 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
             log_sum_exp_rows::<M>(ctx, items, weights, instr.out, bufs);
             return;
         }
+        RowOp::AccumulateSelect {
+            acc,
+            col,
+            ref items,
+        } => {
+            accs[acc as usize] += sum_select(ctx, col, items, bufs);
+            return;
+        }
         _ => {}
     }
 
@@ -478,9 +486,10 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
             let at = *logistic_out as usize * CHUNK;
             bufs[at..at + ctx.len].copy_from_slice(logistic);
         }
-        RowOp::Accumulate { .. } | RowOp::AccumulateBinary { .. } | RowOp::LogSumExp { .. } => {
-            unreachable!("handled above")
-        }
+        RowOp::Accumulate { .. }
+        | RowOp::AccumulateBinary { .. }
+        | RowOp::AccumulateSelect { .. }
+        | RowOp::LogSumExp { .. } => unreachable!("handled above"),
     }
 }
 
@@ -725,6 +734,51 @@ fn sum_map2(len: usize, a: Arg, b: Arg, f: impl Fn(f64, f64) -> f64) -> f64 {
         (Arg::S(x), Arg::V(_)) => sum_map1(len, b, |y| f(x, y)),
         (Arg::S(x), Arg::S(y)) => f(x, y) * len as f64,
     }
+}
+
+/// sum_i items[code_i]_i over a chunk, NaN if a code has no item (as the
+/// choice itself gives).
+///
+/// One masked sum per item, each over the whole chunk: item k adds its
+/// value where the code is k and +0 elsewhere, and a scalar item s adds
+/// s times the number of rows choosing it; items that are 0 add nothing.
+/// The usual case, sum_i [g_i = k] x_i of a gradient, has a single
+/// non-zero item and so is summed exactly as [`sum_map1`] sums the chosen
+/// values.
+#[inline(always)]
+fn sum_select(ctx: &Chunk, col: u32, items: &[Src], bufs: &[f64]) -> f64 {
+    let codes = &ctx.data.factor[col as usize][ctx.start..ctx.start + ctx.len];
+    let n_items = items.len() as u32;
+    // (a maximum rather than `any`, whose early exit keeps the loop from
+    // vectorising)
+    if codes.iter().fold(0, |m, c| m.max(*c)) >= n_items {
+        return f64::NAN;
+    }
+    let mut total = 0.0;
+    for (k, item) in items.iter().enumerate() {
+        let k = k as u32;
+        total += match ctx.arg(*item, bufs) {
+            Arg::S(x) if x == 0.0 => 0.0,
+            Arg::S(x) => x * codes.iter().filter(|c| **c == k).count() as f64,
+            Arg::V(v) if v.len() < CHUNK => v
+                .iter()
+                .zip(codes)
+                .map(|(x, c)| if *c == k { *x } else { 0.0 })
+                .sum(),
+            Arg::V(v) => {
+                let mut lanes = [0.0; LANES];
+                for (x, c) in v.chunks_exact(LANES).zip(codes.chunks_exact(LANES)) {
+                    let x: &[f64; LANES] = x.try_into().expect("chunks are LANES long");
+                    let c: &[u32; LANES] = c.try_into().expect("chunks are LANES long");
+                    for j in 0..LANES {
+                        lanes[j] += if c[j] == k { x[j] } else { 0.0 };
+                    }
+                }
+                reduce_lanes(lanes)
+            }
+        };
+    }
+    total
 }
 
 /// Per row, log(sum_k exp(item_k)) with the maximum taken out:

@@ -60,7 +60,9 @@ impl RowInstr {
             }
             RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
             RowOp::AddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
-            RowOp::Select { items, .. } | RowOp::LogSumExp { items, .. } => out.extend(items),
+            RowOp::Select { items, .. }
+            | RowOp::LogSumExp { items, .. }
+            | RowOp::AccumulateSelect { items, .. } => out.extend(items),
             RowOp::Level { .. } | RowOp::Accumulate { .. } => {}
         }
         out
@@ -128,6 +130,13 @@ pub(crate) enum RowOp {
         op: BinOp,
         a: Src,
         b: Src,
+    },
+    /// Add the factor choice `items[code_i]` over the chunk to sum
+    /// accumulator `acc` without storing it.
+    AccumulateSelect {
+        acc: u32,
+        col: u32,
+        items: Vec<Src>,
     },
 }
 
@@ -700,10 +709,26 @@ impl<'a> Builder<'a> {
                         out: 0,
                     }
                 }
+                Node::Sum(a)
+                    if plan.fused.contains(a) && matches!(g.node(*a), Node::Select { .. }) =>
+                {
+                    let Node::Select { col, items } = g.node(*a) else {
+                        unreachable!("matched just above")
+                    };
+                    RowInstr {
+                        op: RowOp::AccumulateSelect {
+                            acc: self.sum_acc[&id],
+                            col: *col,
+                            items: items.iter().map(src).collect(),
+                        },
+                        src: None,
+                        out: u32::MAX,
+                    }
+                }
                 Node::Sum(a) if plan.fused.contains(a) => {
                     let acc = self.sum_acc[&id];
                     let Node::Binary(op, x, y) = g.node(*a) else {
-                        unreachable!("only binary nodes are fused into sums")
+                        unreachable!("only binary and choice nodes are fused into sums")
                     };
                     // x^2 as x * x: the same value (`pow` squares that way),
                     // without the general power.
@@ -785,7 +810,9 @@ impl<'a> Builder<'a> {
 
             let is_accumulate = matches!(
                 instr.op,
-                RowOp::Accumulate { .. } | RowOp::AccumulateBinary { .. }
+                RowOp::Accumulate { .. }
+                    | RowOp::AccumulateBinary { .. }
+                    | RowOp::AccumulateSelect { .. }
             );
             if !is_accumulate {
                 // Each node this instruction computes gets a buffer, held

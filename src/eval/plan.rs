@@ -10,9 +10,10 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::graph::{BinOp, Func, Graph, Node, NodeId};
 
 pub(super) struct Plan {
-    /// Binary nodes whose only reader is a sum: computed inside that sum's
-    /// loop (a fused multiply-reduce for the usual gradient term
-    /// sum_i r_i x_i), with no instruction or buffer of their own.
+    /// Binary and factor-choice nodes whose only reader is a sum: computed
+    /// inside that sum's loop (a fused multiply-reduce for the usual
+    /// gradient term sum_i r_i x_i, a masked sum for sum_i [g_i = k] x_i),
+    /// with no instruction or buffer of their own.
     pub fused: HashSet<NodeId>,
     /// A sum or difference, and the product whose only reader it is
     /// (a + b x, a step of a linear predictor): the product is computed
@@ -60,7 +61,9 @@ impl Plan {
                 _ => None,
             })
             .filter(|a| {
-                position.contains_key(a) && read_once(*a) && matches!(g.node(*a), Node::Binary(..))
+                position.contains_key(a)
+                    && read_once(*a)
+                    && matches!(g.node(*a), Node::Binary(..) | Node::Select { .. })
             })
             .collect();
         // Not for a sum or difference that is itself fused into a sum.

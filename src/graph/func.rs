@@ -165,7 +165,6 @@ pub fn softplus(x: f64) -> f64 {
 /// log |Gamma(x)| for x > 0 (statrs' Lanczos approximation, about 1e-15
 /// relative); NaN for x <= 0 where the models never need it.
 #[inline]
-#[inline]
 pub fn lgamma(x: f64) -> f64 {
     // Counts make most arguments small whole numbers (log y! is
     // lgamma(y + 1)): those come from a table of the same function's values,

@@ -406,3 +406,62 @@ fn row_blocks_are_the_columns_cut_in_pieces() {
         assert_eq!(pieces, whole, "{n_rows} rows");
     }
 }
+
+/// A sum of factor choices, computed as masked sums without the choices
+/// themselves: zero, non-zero scalar and per-row items, a row count that is
+/// not a whole number of chunks, and a code with no item (the sum is NaN, as
+/// the choice of that row is).
+#[test]
+fn sums_of_factor_choices_match_a_row_by_row_sum() {
+    for n_rows in [0usize, 1, 7, 1000, 100003] {
+        for n_levels in [3u32, 4, 5] {
+            let mut g = Graph::new();
+            let x = g.data(0);
+            let a = g.param(0);
+            let zero = g.constant(0.0);
+            let ax = g.mul(a, x);
+            let items = vec![zero, x, a, ax];
+            let chosen = g.select(0, items);
+            let total = g.sum(chosen);
+            let xs: Vec<f64> = (0..n_rows)
+                .map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0)
+                .collect();
+            let codes: Vec<u32> = (0..n_rows)
+                .map(|i| ((i * 7) % n_levels as usize) as u32)
+                .collect();
+            let theta = [0.7];
+            let expected: f64 = xs
+                .iter()
+                .zip(&codes)
+                .map(|(x, c)| match c {
+                    0 => 0.0,
+                    1 => *x,
+                    2 => theta[0],
+                    3 => theta[0] * x,
+                    _ => f64::NAN,
+                })
+                .sum();
+            let columns = Columns {
+                n_rows,
+                real: vec![xs],
+                factor: vec![codes],
+            };
+            let prog = Program::new(&g, &[total], &[], &columns, ProgramOptions::default());
+            let mut ws = Workspace::new(&prog);
+            let mut out = [0.0];
+            prog.eval(&mut ws, &columns, &theta, &mut out);
+            let what = format!(
+                "{n_rows} rows, {n_levels} levels: {} against {expected}",
+                out[0]
+            );
+            if expected.is_nan() {
+                assert!(out[0].is_nan(), "{what}");
+            } else {
+                assert!(
+                    (out[0] - expected).abs() <= 1e-12 * (n_rows as f64 + 1.0),
+                    "{what}"
+                );
+            }
+        }
+    }
+}
