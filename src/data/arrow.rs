@@ -596,9 +596,7 @@ impl<'a> CellsView<'a> {
             return None;
         }
         let is_clean = match kind {
-            ColumnKind::Int => values
-                .iter()
-                .all(|&v| v.is_finite() && super::cell::is_whole(v)),
+            ColumnKind::Int => values.iter().all(|&v| crate::graph::func::is_whole(v)),
             _ => values.iter().all(|v| v.is_finite()),
         };
         is_clean.then_some(values.as_ref())

@@ -6,6 +6,7 @@
 
 use super::error::CellIssue;
 use super::ColumnKind;
+use crate::graph::func::is_whole;
 
 /// Cell texts that mean "no value", after trimming surrounding whitespace.
 ///
@@ -65,15 +66,6 @@ pub(crate) fn classify_number(value: f64, kind: ColumnKind) -> Cell {
         return Cell::Invalid(CellIssue::NotInteger);
     }
     Cell::Number(value)
-}
-
-/// Whether the finite `value` has no fractional part. Same as
-/// `value.fract() == 0.0`, without a call to `trunc` on CPUs that lack an
-/// instruction for it.
-#[inline]
-pub(crate) fn is_whole(value: f64) -> bool {
-    // From 2^52 on every f64 is whole; below it the cast is exact.
-    value.abs() >= 4_503_599_627_370_496.0 || value == (value as i64) as f64
 }
 
 /// Parse `bytes` exactly as `str::parse::<f64>` would.
