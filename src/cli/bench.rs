@@ -43,7 +43,7 @@ struct BenchReport {
     converged: bool,
     /// Estimates on the natural scale, by parameter element name.
     params: serde_json::Map<String, serde_json::Value>,
-    /// Bytes of the loaded data columns as f64, and the peak resident set
+    /// Bytes of the loaded data columns (factors too) as f64, and the peak resident set
     /// size of the process (Linux only; 0 elsewhere), in MiB.
     data_mib: f64,
     peak_rss_mib: f64,
@@ -79,7 +79,9 @@ fn bench_in_pool(args: &BenchArgs, color: bool) -> Result<(), Failure> {
     let grad_prog = compiled.grad_program();
     let hess_prog = compiled.hess_program_from(&grad_prog);
     let compile_s = parse_s + t_compile.elapsed().as_secs_f64();
-    let n_data_values: usize = compiled.columns.real.len() * compiled.n_rows;
+    // Every column the model reads, factors included, counted as doubles.
+    let n_columns = compiled.columns.real.len() + compiled.columns.factor.len();
+    let n_data_values: usize = n_columns * compiled.n_rows;
     let data_mib = (n_data_values * std::mem::size_of::<f64>()) as f64 / (1024.0 * 1024.0);
     drop(ds);
 

@@ -774,14 +774,32 @@ fn check_observed_supports(
         if (0..values.len()).filter(|i| is_bad(*i)).count() == 0 {
             continue;
         }
-        let bad: Vec<(usize, f64)> = (0..values.len())
-            .filter(|i| is_bad(*i))
-            .map(|i| (source_rows.get(i).copied().unwrap_or(i + 1), values[i]))
-            .collect();
+        let bad: Vec<usize> = (0..values.len()).filter(|i| is_bad(*i)).collect();
+        // 1e300 as written, not as its 301 digits
+        let show = |v: f64| {
+            let plain = v.to_string();
+            if plain.len() > 16 {
+                format!("{v:e}")
+            } else {
+                plain
+            }
+        };
         let listed: Vec<String> = bad
             .iter()
             .take(MAX_LISTED_ROWS)
-            .map(|(row, v)| format!("row {row} ({v})"))
+            .map(|&i| {
+                let row = source_rows.get(i).copied().unwrap_or(i + 1);
+                if trials {
+                    // the bad value may be the number of trials
+                    format!(
+                        "row {row} ({}, of {} trials)",
+                        show(values[i]),
+                        show(rows[1][i])
+                    )
+                } else {
+                    format!("row {row} ({})", show(values[i]))
+                }
+            })
             .collect();
         let more = if bad.len() > MAX_LISTED_ROWS {
             format!(", and {} more", bad.len() - MAX_LISTED_ROWS)

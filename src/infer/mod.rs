@@ -135,8 +135,16 @@ const RECESSION_STEPS: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
 const RECESSION_REL_DECREASE: f64 = 1e-12;
 
 /// A scale argument smaller than this fraction of the observations' spread
-/// means the fit reproduces the data exactly and the scale is collapsing.
+/// (their largest distance from their mean) means the fit reproduces the
+/// data exactly and the scale is collapsing.
 const SCALE_COLLAPSE_REL: f64 = 1e-7;
+
+/// ... or smaller than this fraction of the largest |observation|: the
+/// residuals of an exact fit are rounding errors of the observations'
+/// size, so on data far from 0 (y = 1e9 + 2 x exactly) a collapsed scale
+/// is about 1e-16 |y|, which can exceed SCALE_COLLAPSE_REL times a small
+/// spread; 1e-12 is well above that and far below any real noise.
+const SCALE_ROUNDING_REL: f64 = 1e-12;
 
 /// The first smoothing width of kinks, relative to the residual scale, and
 /// the last: 1e-9 makes the smoothed NLL differ from the kinked one by at
@@ -532,7 +540,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         (0..n_free).any(|i| cov[(i, i)].sqrt() > HUGE_RELATIVE_SE * outcome.x[i].abs().max(1.0))
     });
     if !diverging && (!hessian_pd || huge_se) && !kinked && !scale_collapsed {
-        if let Some(desc) = perfectly_fitted_rows(c, &theta) {
+        if let Some(desc) = perfectly_fitted_rows(c, &theta, perfect_fit_level(nll)) {
             diverging = true;
             // Name the parameters the data do not bound: those with a huge
             // standard error, or else the flattest direction.
@@ -726,12 +734,22 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
         if !has_scale {
             continue;
         }
-        // Two passes a block of rows at a time: the spread of the
-        // observations, then the scales against it (no whole columns).
-        let mut spread = f64::MIN_POSITIVE;
+        // Passes a block of rows at a time (no whole columns): the mean
+        // and size of the observations, their spread about the mean, then
+        // the scales against the collapse level.
+        let (mut sum, mut largest) = (0.0, 0.0_f64);
         c.for_each_row_block(&[s.y], theta, |_, cols| {
-            spread = cols[0].iter().fold(spread, |m, v| m.max(v.abs()));
+            sum = cols[0].iter().fold(sum, |acc, v| acc + v);
+            largest = cols[0].iter().fold(largest, |m, v| m.max(v.abs()));
         });
+        let mean = sum / c.n_rows.max(1) as f64;
+        let mut spread = 0.0_f64;
+        c.for_each_row_block(&[s.y], theta, |_, cols| {
+            spread = cols[0].iter().fold(spread, |m, v| m.max((v - mean).abs()));
+        });
+        let level = (SCALE_COLLAPSE_REL * spread)
+            .max(SCALE_ROUNDING_REL * largest)
+            .max(f64::MIN_POSITIVE);
         // the statement's own scale (if any), then each component's
         let mut scale_nodes: Vec<crate::graph::NodeId> = Vec::new();
         scale_nodes.extend(s.family.scale_arg.map(|i| s.args[i]));
@@ -748,7 +766,6 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
         let mut max_abs = vec![0.0_f64; scale_nodes.len()];
         let mut n_collapsed = 0;
         let mut collapsed_rows: Vec<usize> = Vec::new();
-        let level = SCALE_COLLAPSE_REL * spread;
         c.for_each_row_block(&scale_nodes, theta, |first, cols| {
             for (m, col) in max_abs.iter_mut().zip(cols) {
                 *m = col.iter().fold(*m, |m, v| m.max(v.abs()));
@@ -788,7 +805,7 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
         }
         let scale_idx = s.family.scale_arg.unwrap_or(0);
         for (&(k, family, ci), &max_comp) in components.iter().zip(&max_abs[n_own..]) {
-            if max_comp < SCALE_COLLAPSE_REL * spread {
+            if max_comp < level {
                 out.push(format!(
                     "component {} (`{}`) of `{}` collapses: its scale `{}` goes to 0 (largest value {max_comp:.3e}) while its location sits on a single observation, so the likelihood grows without bound there; this is a degenerate solution, not a fit (try other start values or a lower bound on the scale)",
                     k + 1,
@@ -798,7 +815,7 @@ fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
                 ));
             }
         }
-        if max_scale < SCALE_COLLAPSE_REL * spread {
+        if max_scale < level {
             out.push(format!(
                 "the scale `{}` of `{}` collapses toward 0 (largest value {max_scale:.3e}): the mean reproduces the data exactly, so the likelihood grows without bound and the scale has no estimate; the other estimates are the exact-fit values",
                 s.family.args[scale_idx], s.family.name
@@ -874,18 +891,28 @@ const HUGE_RELATIVE_SE: f64 = 1e3;
 /// A term below this is a row predicted with probability 1 - 1e-10 or more.
 const PERFECT_FIT_TERM: f64 = 1e-10;
 
+/// The term below which a row counts as predicted with probability 1 at an
+/// optimum with NLL `f`: [`PERFECT_FIT_TERM`], or more on large data. A row
+/// whose parameter runs off (a factor level seen once, with one class)
+/// contributes about its term t = -log p ~ 1 - p to that parameter's
+/// gradient, and the optimizer stops once the relative gradient is below
+/// DEFAULT_GRAD_REL_TOL |f|: with 30 000 rows (|f| ~ 3e4) it stopped with
+/// t ~ 2e-10, which the fixed level missed while the parameter's standard
+/// error was 3 000 times its estimate.
+fn perfect_fit_level(f: f64) -> f64 {
+    PERFECT_FIT_TERM.max(crate::optim::DEFAULT_GRAD_REL_TOL * f.abs())
+}
+
 /// Describes the rows of binary or categorical outcomes fitted with
 /// probability 1, by class, or None when there are none.
-fn perfectly_fitted_rows(c: &Compiled, theta: &[f64]) -> Option<String> {
+fn perfectly_fitted_rows(c: &Compiled, theta: &[f64], level: f64) -> Option<String> {
     use crate::dist::Support;
     let mut parts = Vec::new();
     for s in c.statements.iter().filter(|s| {
         !s.is_prior && matches!(s.support, Support::Binary | Support::Level | Support::Count)
     }) {
         let rows = c.eval_rows(&[s.term, s.y], theta);
-        let perfect: Vec<usize> = (0..rows[0].len())
-            .filter(|i| rows[0][*i] < PERFECT_FIT_TERM)
-            .collect();
+        let perfect: Vec<usize> = (0..rows[0].len()).filter(|i| rows[0][*i] < level).collect();
         if perfect.is_empty() {
             continue;
         }

@@ -42,22 +42,11 @@ fn engel_rows() -> Vec<(f64, f64)> {
 }
 
 fn fit_source(source: &str, columns: Vec<(&str, Vec<f64>)>) -> FitReport {
-    let program = syntax::parse_program(source).expect("parses");
-    let (m, diags) = model::check(&program);
-    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
-    let n_rows = columns[0].1.len();
-    let ds = DataSet {
-        n_rows,
-        columns: columns
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), ColumnKind::Real, Column::Real(v)))
-            .collect(),
-        n_dropped: 0,
-        n_filtered_out: 0,
-        source_rows: (1..=n_rows).collect(),
-    };
-    let c = compile::compile(&m, &ds, &ds.source_rows).expect("compiles");
-    infer::fit(&c, &FitOptions::default()).expect("fits")
+    let columns = columns
+        .into_iter()
+        .map(|(n, v)| (n, Column::Real(v)))
+        .collect();
+    fit_mixed_source(source, columns)
 }
 
 #[test]
@@ -265,4 +254,97 @@ fn standard_errors_do_not_depend_on_the_units_of_a_column() {
     let se = |r: &FitReport, i: usize| r.parameters[i].std_error.unwrap();
     assert!((se(&cents, 1) * 100.0 - se(&francs, 1)).abs() < 1e-6 * se(&francs, 1));
     assert!((se(&cents, 0) - se(&francs, 0)).abs() < 1e-6 * se(&francs, 0));
+}
+
+/// Fits `source` on `columns`, each real or a factor (codes into levels).
+fn fit_mixed_source(source: &str, columns: Vec<(&str, Column)>) -> FitReport {
+    let program = syntax::parse_program(source).expect("parses");
+    let (m, diags) = model::check(&program);
+    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
+    let n_rows = match &columns[0].1 {
+        Column::Real(v) => v.len(),
+        Column::Factor { codes, .. } => codes.len(),
+    };
+    let ds = DataSet {
+        n_rows,
+        columns: columns
+            .into_iter()
+            .map(|(n, c)| {
+                let kind = match c {
+                    Column::Real(_) => ColumnKind::Real,
+                    Column::Factor { .. } => ColumnKind::Factor,
+                };
+                (n.to_string(), kind, c)
+            })
+            .collect(),
+        n_dropped: 0,
+        n_filtered_out: 0,
+        source_rows: (1..=n_rows).collect(),
+    };
+    let c = compile::compile(&m, &ds, &ds.source_rows).expect("compiles");
+    infer::fit(&c, &FitOptions::default()).expect("fits")
+}
+
+#[test]
+fn observations_far_from_zero_do_not_look_like_a_collapsed_scale() {
+    // y = 1e9 + 2 x + noise of sd 1: sigma is 1, a billionth of |y| but
+    // not of the spread of y about its mean. The same line without noise
+    // is an exact fit, whose scale does collapse.
+    let mut rng = Rng(7);
+    let x: Vec<f64> = (0..2000).map(|i| i as f64 / 1000.0).collect();
+    let noisy: Vec<f64> = x.iter().map(|x| 1e9 + 2.0 * x + rng.normal()).collect();
+    let exact: Vec<f64> = x.iter().map(|x| 1e9 + 2.0 * x).collect();
+    let source = "data x, y\nparam a, b\nparam sigma > 0 = 1\ny ~ Normal(a + b*x, sigma)\n";
+    let fit = fit_source(source, vec![("x", x.clone()), ("y", noisy)]);
+    assert!(fit.converged, "{}: {:?}", fit.status, fit.warnings);
+    let sigma = fit.parameters.iter().find(|p| p.name == "sigma").unwrap();
+    assert!((sigma.estimate - 1.0).abs() < 0.1, "{}", sigma.estimate);
+    let collapsed = fit_source(source, vec![("x", x), ("y", exact)]);
+    assert!(
+        collapsed.warnings.iter().any(|w| w.contains("collapses")),
+        "{:?}",
+        collapsed.warnings
+    );
+}
+
+#[test]
+fn a_level_seen_once_with_one_class_is_separation_on_large_data_too() {
+    // Three classes at random in three common groups, and one row of its
+    // own group with class v: that group's parameters have no finite
+    // estimate. On 30 000 rows the optimizer stops where that row's
+    // probability is 1 - 2e-10, not 1 - 1e-10: still separation.
+    let mut rng = Rng(11);
+    let n = 30_000;
+    let group: Vec<u32> = (0..n)
+        .map(|i| if i == n / 2 { 3 } else { (i % 3) as u32 })
+        .collect();
+    let class: Vec<u32> = (0..n)
+        .map(|i| {
+            if i == n / 2 {
+                1
+            } else {
+                (rng.uniform() * 3.0) as u32
+            }
+        })
+        .collect();
+    let factor = |codes: Vec<u32>, levels: &[&str]| Column::Factor {
+        codes,
+        levels: levels.iter().map(|l| l.to_string()).collect(),
+    };
+    let fit = fit_mixed_source(
+        "data c: factor, g: factor\nparam a2[g], a3[g]\nc ~ CategoricalLogit(0, a2[g], a3[g])\n",
+        vec![
+            ("c", factor(class, &["u", "v", "w"])),
+            ("g", factor(group, &["G0", "G1", "G2", "once"])),
+        ],
+    );
+    assert!(!fit.converged, "{}", fit.status);
+    assert!(
+        fit.warnings
+            .iter()
+            .any(|w| w.contains("separation") && w.contains("a2[once]")),
+        "{}: {:?}",
+        fit.status,
+        fit.warnings
+    );
 }
