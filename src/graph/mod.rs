@@ -952,6 +952,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn small_whole_powers_are_the_products_the_evaluator_uses() {
+        // The row loops write x^k for these k as plain products; they must
+        // be the values `pow` gives.
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1e-160,
+            1e160,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ];
+        let mut z = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+            xs.push((unit - 0.5) * 10f64.powi((z % 40) as i32 - 20));
+        }
+        for x in xs {
+            let products = [
+                (2.0, x * x),
+                (3.0, x * (x * x)),
+                (4.0, (x * x) * (x * x)),
+                (-1.0, 1.0 / x),
+                (-2.0, 1.0 / (x * x)),
+            ];
+            for (k, p) in products {
+                assert_eq!(pow(x, k).to_bits(), p.to_bits(), "{x:e}^{k}");
+            }
+        }
+    }
+
+    #[test]
     fn interning_twice_gives_the_same_id() {
         let mut g = Graph::new();
         let a = g.param(0);
