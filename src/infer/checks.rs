@@ -1,0 +1,282 @@
+//! Checks of the estimate that the optimizer cannot make: a scale
+//! collapsing onto an exact fit, a likelihood that keeps increasing along
+//! some direction (separation), rows fitted with probability 1, densities
+//! losing precision, and probabilities that do not sum to 1. Each returns
+//! what [`super::fit`] reports; none changes the estimate.
+
+use super::{ModelObjective, RECESSION_REL_DECREASE};
+use crate::compile::Compiled;
+
+/// Steps along the flattest direction used to detect a likelihood that
+/// keeps increasing without bound, in units of 1 + max |theta|.
+const RECESSION_STEPS: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
+
+/// A scale argument smaller than this fraction of the observations' spread
+/// (their largest distance from their mean) means the fit reproduces the
+/// data exactly and the scale is collapsing.
+const SCALE_COLLAPSE_REL: f64 = 1e-7;
+
+/// ... or smaller than this fraction of the largest |observation|: the
+/// residuals of an exact fit are rounding errors of the observations'
+/// size, so on data far from 0 (y = 1e9 + 2 x exactly) a collapsed scale
+/// is about 1e-16 |y|, which can exceed SCALE_COLLAPSE_REL times a small
+/// spread; 1e-12 is well above that and far below any real noise.
+const SCALE_ROUNDING_REL: f64 = 1e-12;
+
+/// A warning for each likelihood statement whose scale argument is collapsing
+/// toward 0 relative to the spread of its observations.
+pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in c.statements.iter().filter(|s| !s.is_prior) {
+        // Families without a scale (Bernoulli, Poisson) have nothing to
+        // collapse: no pass over the rows for them.
+        let has_scale = s.family.scale_arg.is_some()
+            || s.components.iter().any(|(f, _, _)| f.scale_arg.is_some());
+        if !has_scale {
+            continue;
+        }
+        // Passes a block of rows at a time (no whole columns): the mean
+        // and size of the observations, their spread about the mean, then
+        // the scales against the collapse level.
+        let (mut sum, mut largest) = (0.0, 0.0_f64);
+        c.for_each_row_block(&[s.y], theta, |_, cols| {
+            sum = cols[0].iter().fold(sum, |acc, v| acc + v);
+            largest = cols[0].iter().fold(largest, |m, v| m.max(v.abs()));
+        });
+        let mean = sum / c.n_rows.max(1) as f64;
+        let mut spread = 0.0_f64;
+        c.for_each_row_block(&[s.y], theta, |_, cols| {
+            spread = cols[0].iter().fold(spread, |m, v| m.max((v - mean).abs()));
+        });
+        let level = (SCALE_COLLAPSE_REL * spread)
+            .max(SCALE_ROUNDING_REL * largest)
+            .max(f64::MIN_POSITIVE);
+        // the statement's own scale (if any), then each component's
+        let mut scale_nodes: Vec<crate::graph::NodeId> = Vec::new();
+        scale_nodes.extend(s.family.scale_arg.map(|i| s.args[i]));
+        let n_own = scale_nodes.len();
+        let mut components = Vec::new();
+        for (k, (family, args, _)) in s.components.iter().enumerate() {
+            if let Some(ci) = family.scale_arg {
+                scale_nodes.push(args[ci]);
+                components.push((k, family, ci));
+            }
+        }
+        // the largest |scale| of each node, and the rows where the
+        // statement's own scale is below the collapse level
+        let mut max_abs = vec![0.0_f64; scale_nodes.len()];
+        let mut n_collapsed = 0;
+        let mut collapsed_rows: Vec<usize> = Vec::new();
+        c.for_each_row_block(&scale_nodes, theta, |first, cols| {
+            for (m, col) in max_abs.iter_mut().zip(cols) {
+                *m = col.iter().fold(*m, |m, v| m.max(v.abs()));
+            }
+            if n_own == 1 {
+                for (i, v) in cols[0].iter().enumerate() {
+                    if v.abs() < level {
+                        n_collapsed += 1;
+                        if collapsed_rows.len() < crate::compile::MAX_LISTED_ROWS {
+                            collapsed_rows.push(first + i);
+                        }
+                    }
+                }
+            }
+        });
+        let n_rows = if n_own == 1 { c.n_rows } else { 0 };
+        let max_scale = if n_rows == 0 {
+            f64::INFINITY
+        } else {
+            max_abs[0]
+        };
+        // A scale per group (`s[g]`) may collapse on some rows only: a group
+        // with a single observation fitted exactly.
+        if n_collapsed > 0 && n_collapsed < n_rows {
+            let listed: Vec<String> = collapsed_rows
+                .iter()
+                .map(|i| format!("row {}", c.source_rows.get(*i).copied().unwrap_or(i + 1)))
+                .collect();
+            out.push(format!(
+                "the scale `{}` of `{}` collapses toward 0 on {} of {} rows ({}): those rows are fitted exactly (a group with a single observation, for example), so the likelihood grows without bound there and the estimates are degenerate",
+                s.family.args[s.family.scale_arg.unwrap_or(0)],
+                s.family.name,
+                n_collapsed,
+                n_rows,
+                listed.join(", ")
+            ));
+        }
+        let scale_idx = s.family.scale_arg.unwrap_or(0);
+        for (&(k, family, ci), &max_comp) in components.iter().zip(&max_abs[n_own..]) {
+            if max_comp < level {
+                out.push(format!(
+                    "component {} (`{}`) of `{}` collapses: its scale `{}` goes to 0 (largest value {max_comp:.3e}) while its location sits on a single observation, so the likelihood grows without bound there; this is a degenerate solution, not a fit (try other start values or a lower bound on the scale)",
+                    k + 1,
+                    family.name,
+                    s.family.name,
+                    family.args[ci]
+                ));
+            }
+        }
+        if max_scale < level {
+            out.push(format!(
+                "the scale `{}` of `{}` collapses toward 0 (largest value {max_scale:.3e}): the mean reproduces the data exactly, so the likelihood grows without bound and the scale has no estimate; the other estimates are the exact-fit values",
+                s.family.args[scale_idx], s.family.name
+            ));
+        }
+    }
+    out
+}
+
+/// The direction (in free coordinates) along which the NLL keeps
+/// decreasing from the optimum `x`, if any: a likelihood without a finite
+/// maximum.
+pub(super) fn recession_direction(
+    obj: &mut ModelObjective,
+    x: &[f64],
+    f: f64,
+    dir: &[f64],
+) -> Option<Vec<f64>> {
+    let scale = 1.0 + x.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    for sign in [1.0, -1.0] {
+        let mut prev = f;
+        let mut monotone = true;
+        for t in RECESSION_STEPS {
+            let trial: Vec<f64> = x
+                .iter()
+                .zip(dir)
+                .map(|(xi, di)| xi + sign * t * scale * di)
+                .collect();
+            let ft = obj.nll_at(&trial);
+            if !(ft <= prev) {
+                monotone = false;
+                break;
+            }
+            prev = ft;
+        }
+        if monotone && f - prev > RECESSION_REL_DECREASE * f.abs().max(f64::MIN_POSITIVE) {
+            return Some(dir.iter().map(|v| sign * v).collect());
+        }
+    }
+    None
+}
+
+/// A standard error (on the unconstrained scale) above this multiple of
+/// max(1, |theta|) marks a parameter the data do not bound.
+pub(super) const HUGE_RELATIVE_SE: f64 = 1e3;
+
+/// A term below this is a row predicted with probability 1 - 1e-10 or more.
+const PERFECT_FIT_TERM: f64 = 1e-10;
+
+/// The term below which a row counts as predicted with probability 1 at an
+/// optimum with NLL `f`: [`PERFECT_FIT_TERM`], or more on large data. A row
+/// whose parameter runs off (a factor level seen once, with one class)
+/// contributes about its term t = -log p ~ 1 - p to that parameter's
+/// gradient, and the optimizer stops once the relative gradient is below
+/// DEFAULT_GRAD_REL_TOL |f|: with 30 000 rows (|f| ~ 3e4) it stopped with
+/// t ~ 2e-10, which the fixed level missed while the parameter's standard
+/// error was 3 000 times its estimate.
+pub(super) fn perfect_fit_level(f: f64) -> f64 {
+    PERFECT_FIT_TERM.max(crate::optim::DEFAULT_GRAD_REL_TOL * f.abs())
+}
+
+/// Describes the rows of binary or categorical outcomes fitted with
+/// probability 1, by class, or None when there are none.
+pub(super) fn perfectly_fitted_rows(c: &Compiled, theta: &[f64], level: f64) -> Option<String> {
+    use crate::dist::Support;
+    let mut parts = Vec::new();
+    for s in c.statements.iter().filter(|s| {
+        !s.is_prior && matches!(s.support, Support::Binary | Support::Level | Support::Count)
+    }) {
+        // Count per class (the factor level, or the 0/1 value), a block of
+        // rows at a time.
+        let mut counts: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
+        let mut n_perfect = 0;
+        c.for_each_row_block(&[s.term, s.y], theta, |first, cols| {
+            for (k, (term, y)) in cols[0].iter().zip(cols[1]).enumerate() {
+                if !(*term < level) {
+                    continue;
+                }
+                n_perfect += 1;
+                let class = match s.outcome_factor {
+                    Some(col) => {
+                        let code = c.columns.factor[col as usize][first + k] as usize;
+                        c.factor_levels
+                            .get(col as usize)
+                            .and_then(|l| l.get(code))
+                            .cloned()
+                            .unwrap_or_else(|| code.to_string())
+                    }
+                    None => format!("{y}"),
+                };
+                *counts.entry(class).or_default() += 1;
+            }
+        });
+        if n_perfect == 0 {
+            continue;
+        }
+        let by_class: Vec<String> = counts
+            .iter()
+            .map(|(k, n)| format!("{n} of class {k}"))
+            .collect();
+        parts.push(format!("{n_perfect} rows ({})", by_class.join(", ")));
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("; "))
+    }
+}
+
+/// NegBinomial's size phi above this makes its density a difference of
+/// log-gamma values too large for double precision to resolve.
+const NEG_BINOMIAL_MAX_PHI: f64 = 1e8;
+
+/// Warnings about estimates where a density loses numerical precision.
+pub(super) fn precision_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in c
+        .statements
+        .iter()
+        .filter(|s| s.family.name == "NegBinomial")
+    {
+        let phi = c.eval_rows(&[s.args[1]], theta).pop().unwrap_or_default();
+        let max_phi = phi.iter().fold(0.0_f64, |m, v| m.max(*v));
+        if max_phi > NEG_BINOMIAL_MAX_PHI {
+            out.push(format!(
+                "`phi` of `NegBinomial` reaches {max_phi:.3e}: the counts show no overdispersion, the negative binomial is indistinguishable from a Poisson here and its density loses precision; fit a Poisson model instead"
+            ));
+        }
+    }
+    out
+}
+
+/// Categorical probabilities may sum to 1 to within this (rounding in the
+/// expressions that build them).
+const PROBABILITY_SUM_TOL: f64 = 1e-8;
+
+/// A warning when the probabilities of a `Categorical` do not sum to 1 at
+/// the estimate: the "likelihood" is then not one, and maximising it drives
+/// every probability to 1.
+pub(super) fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in c
+        .statements
+        .iter()
+        .filter(|s| s.family.name == "Categorical")
+    {
+        let rows = c.eval_rows(&s.args, theta);
+        let n = rows.first().map(|r| r.len()).unwrap_or(0);
+        let worst = (0..n)
+            .map(|i| (i, rows.iter().map(|r| r[i]).sum::<f64>()))
+            .max_by(|a, b| (a.1 - 1.0).abs().total_cmp(&(b.1 - 1.0).abs()));
+        if let Some((i, total)) = worst {
+            if (total - 1.0).abs() > PROBABILITY_SUM_TOL {
+                out.push(format!(
+                    "the probabilities of `Categorical` sum to {total} on row {}, not 1: this is not a likelihood; build them so they sum to 1 (or use CategoricalLogit, whose softmax does)",
+                    c.source_rows.get(i).copied().unwrap_or(i + 1)
+                ));
+            }
+        }
+    }
+    out
+}
