@@ -335,12 +335,14 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         let mut delta = scale * SMOOTHING_START;
         let mut iterations = outcome.iterations;
         let mut evals = outcome.n_evals;
+        let mut hess_evals = outcome.n_hess_evals;
         while delta > scale * SMOOTHING_END && !cancelled() {
             delta /= 10.0;
             obj.set_theta(si, delta);
             outcome = optim::minimize(&mut obj, &outcome.x.clone(), &options);
             iterations += outcome.iterations;
             evals += outcome.n_evals;
+            hess_evals += outcome.n_hess_evals;
             log::debug!(
                 "smoothing width {delta:.3e}: nll {:.12e}, {}",
                 outcome.f,
@@ -350,11 +352,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         theta0[si] = delta;
         outcome.iterations = iterations;
         outcome.n_evals = evals;
+        outcome.n_hess_evals = hess_evals;
     }
     log::info!(
-        "fit: {} iterations, {} evaluations, nll {:.10e}, {:.3} s, {}",
+        "fit: {} iterations, {} evaluations ({} with the Hessian), nll {:.10e}, {:.3} s, {}",
         outcome.iterations,
-        outcome.n_evals,
+        outcome.n_evals + outcome.n_hess_evals,
+        outcome.n_hess_evals,
         outcome.f,
         started.elapsed().as_secs_f64(),
         outcome.stop
@@ -401,9 +405,11 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 {
                     let iterations = outcome.iterations + polish.iterations;
                     let evals = outcome.n_evals + polish.n_evals;
+                    let hess_evals = outcome.n_hess_evals + polish.n_hess_evals;
                     outcome = polish;
                     outcome.iterations = iterations;
                     outcome.n_evals = evals;
+                    outcome.n_hess_evals = hess_evals;
                     for (i, k) in free.iter().enumerate() {
                         theta[*k] = outcome.x[i];
                     }
@@ -702,7 +708,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         outcome: outcome_class,
         status,
         iterations: outcome.iterations,
-        evaluations: outcome.n_evals,
+        evaluations: outcome.n_evals + outcome.n_hess_evals,
         grad_norm,
         min_hessian_eigenvalue: min_eigenvalue,
         warnings,

@@ -62,6 +62,8 @@ pub struct FitReport {
     pub outcome: FitOutcome,
     pub status: String,
     pub iterations: usize,
+    /// Passes over the data made by the optimizer: the NLL with its
+    /// gradient, some of them also with the Hessian.
     pub evaluations: usize,
     /// max_k |d NLL / d theta_k| on the unconstrained scale, at the estimate.
     pub grad_norm: f64,
