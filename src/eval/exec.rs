@@ -4,6 +4,8 @@
 use rayon::prelude::*;
 
 use super::fastmath::{self, Fused, MulAdd, Separate};
+use super::fuse::MAX_LIN_TERMS;
+use super::lanes::{self, AddOp, DivOp, LaneOp, MulOp, SubOp, LANES};
 use super::{
     Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK,
 };
@@ -219,12 +221,12 @@ fn run_block(
             return unsafe { run_block_avx2(p, data, slots, bufs, accs, block, row_cols) };
         }
     }
-    run_block_generic::<Separate>(p, data, slots, bufs, accs, block, row_cols)
+    run_block_generic::<Separate, false>(p, data, slots, bufs, accs, block, row_cols)
 }
 
 /// `run_block_generic` compiled with more target features enabled.
 macro_rules! run_block_with_features {
-    ($name:ident, $features:literal) => {
+    ($name:ident, $features:literal, $wide:literal) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $features)]
         unsafe fn $name(
@@ -236,16 +238,16 @@ macro_rules! run_block_with_features {
             block: usize,
             row_cols: Option<&mut RowOut>,
         ) {
-            run_block_generic::<Fused>(p, data, slots, bufs, accs, block, row_cols)
+            run_block_generic::<Fused, $wide>(p, data, slots, bufs, accs, block, row_cols)
         }
     };
 }
 
-run_block_with_features!(run_block_avx512, "avx512f,avx512dq,avx2,fma");
-run_block_with_features!(run_block_avx2, "avx2,fma");
+run_block_with_features!(run_block_avx512, "avx512f,avx512dq,avx2,fma", true);
+run_block_with_features!(run_block_avx2, "avx2,fma", false);
 
 #[inline(always)]
-fn run_block_generic<M: MulAdd>(
+fn run_block_generic<M: MulAdd, const WIDE: bool>(
     p: &Program,
     data: &Columns,
     slots: &[f64],
@@ -259,6 +261,11 @@ fn run_block_generic<M: MulAdd>(
     // The next chunks' lines to prefetch, spread over the instructions.
     let n_lines = p.streamed.len() * CHUNK.div_ceil(F64_PER_LINE);
     let per_instr = n_lines.div_ceil(p.rows.len().max(1));
+    let per_instr = if std::env::var_os("NLL_NOPF").is_some() {
+        0
+    } else {
+        per_instr
+    };
     let mut start = block_start;
     while start < block_end {
         let len = CHUNK.min(block_end - start);
@@ -271,7 +278,7 @@ fn run_block_generic<M: MulAdd>(
         };
         for (k, instr) in p.rows.iter().enumerate() {
             prefetch_lines(p, data, start + len + CHUNK, k * per_instr, per_instr);
-            run_row_instr::<M>(&ctx, instr, bufs, accs);
+            run_row_instr::<M, WIDE>(&ctx, instr, bufs, accs);
         }
         if let Some(out) = row_cols.as_deref_mut() {
             let at = start - out.first_row;
@@ -381,20 +388,25 @@ impl<'a> Chunk<'a> {
 // evaluation from a hand-written fused loop (1.9x to 2.8x slower on the
 // benchmark workloads, see docs/performance.md).
 #[inline(always)]
-fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], accs: &mut [f64]) {
+fn run_row_instr<M: MulAdd, const WIDE: bool>(
+    ctx: &Chunk,
+    instr: &RowInstr,
+    bufs: &mut [f64],
+    accs: &mut [f64],
+) {
     match instr.op {
         RowOp::Accumulate { acc } => {
             let src = instr.src.expect("accumulate has an operand");
-            accs[acc as usize] += sum_map1(ctx.len, ctx.arg(src, bufs), |x| x);
+            accs[acc as usize] += sum_values::<WIDE>(ctx.len, ctx.arg(src, bufs));
             return;
         }
         RowOp::AccumulateBinary { acc, op, a, b } => {
             let (a, b) = (ctx.arg(a, bufs), ctx.arg(b, bufs));
             accs[acc as usize] += match op {
-                BinOp::Add => sum_map2(ctx.len, a, b, |x, y| x + y),
-                BinOp::Sub => sum_map2(ctx.len, a, b, |x, y| x - y),
-                BinOp::Mul => sum_map2(ctx.len, a, b, |x, y| x * y),
-                BinOp::Div => sum_map2(ctx.len, a, b, |x, y| x / y),
+                BinOp::Add => sum_op::<WIDE, AddOp>(ctx.len, a, b),
+                BinOp::Sub => sum_op::<WIDE, SubOp>(ctx.len, a, b),
+                BinOp::Mul => sum_op::<WIDE, MulOp>(ctx.len, a, b),
+                BinOp::Div => sum_op::<WIDE, DivOp>(ctx.len, a, b),
                 BinOp::Pow => sum_map2(ctx.len, a, b, crate::graph::pow),
             };
             return;
@@ -486,10 +498,71 @@ fn run_row_instr<M: MulAdd>(ctx: &Chunk, instr: &RowInstr, bufs: &mut [f64], acc
             let at = *logistic_out as usize * CHUNK;
             bufs[at..at + ctx.len].copy_from_slice(logistic);
         }
+        RowOp::LinComb { base, terms } => {
+            let mut args = [(Arg::S(0.0), Arg::S(0.0)); MAX_LIN_TERMS];
+            for (a, (x, y)) in args.iter_mut().zip(terms) {
+                *a = (view.arg(ctx, *x), view.arg(ctx, *y));
+            }
+            lin_comb(out, view.arg(ctx, *base), &args[..terms.len()]);
+        }
         RowOp::Accumulate { .. }
         | RowOp::AccumulateBinary { .. }
         | RowOp::AccumulateSelect { .. }
         | RowOp::LogSumExp { .. } => unreachable!("handled above"),
+    }
+}
+
+/// Rows a [`lin_comb`] keeps in registers at a time: 4 AVX-512 or 8 AVX2
+/// registers of running sums.
+const LIN_ROWS: usize = 32;
+
+/// out_i = base_i + x1_i y1_i + ... + xk_i yk_i, each product rounded and
+/// then added, left to right (what the chain of `AddProduct` steps it
+/// replaces computes), [`LIN_ROWS`] rows at a time: the running sums stay
+/// in registers while each term's column is read once.
+#[inline(always)]
+fn lin_comb(out: &mut [f64], base: Arg, terms: &[(Arg, Arg)]) {
+    let len = out.len();
+    let mut at = 0;
+    while at + LIN_ROWS <= len {
+        let rows = at..at + LIN_ROWS;
+        let mut sum = [0.0; LIN_ROWS];
+        match base {
+            Arg::S(b) => sum = [b; LIN_ROWS],
+            Arg::V(v) => sum.copy_from_slice(&v[rows.clone()]),
+        }
+        for &(x, y) in terms {
+            match (x, y) {
+                (Arg::S(s), Arg::V(v)) | (Arg::V(v), Arg::S(s)) => {
+                    let v: &[f64; LIN_ROWS] = v[rows.clone()].try_into().expect("LIN_ROWS long");
+                    for k in 0..LIN_ROWS {
+                        sum[k] += s * v[k];
+                    }
+                }
+                (Arg::V(u), Arg::V(v)) => {
+                    let u: &[f64; LIN_ROWS] = u[rows.clone()].try_into().expect("LIN_ROWS long");
+                    let v: &[f64; LIN_ROWS] = v[rows.clone()].try_into().expect("LIN_ROWS long");
+                    for k in 0..LIN_ROWS {
+                        sum[k] += u[k] * v[k];
+                    }
+                }
+                (Arg::S(a), Arg::S(b)) => {
+                    let p = a * b;
+                    for s in &mut sum {
+                        *s += p;
+                    }
+                }
+            }
+        }
+        out[rows].copy_from_slice(&sum);
+        at += LIN_ROWS;
+    }
+    for (row_idx, o) in out.iter_mut().enumerate().skip(at) {
+        let mut s = base.at(row_idx);
+        for (x, y) in terms {
+            s += x.at(row_idx) * y.at(row_idx);
+        }
+        *o = s;
     }
 }
 
@@ -664,36 +737,6 @@ fn binary(op: BinOp, out: &mut [f64], a: Arg, b: Arg) {
     }
 }
 
-/// Partial sums per chunk: term i of a full chunk is added to partial sum
-/// i mod LANES, and the partial sums are then added pairwise.
-///
-/// The partial sums are independent, so the additions do not wait on one
-/// running sum (a few cycles each), and the loop vectorises at any width:
-/// 16 lanes are 2 AVX-512 registers, 4 AVX2 or 8 SSE2 ones, and every width
-/// performs the same additions in the same order, so the result does not
-/// depend on the CPU or on the number of threads. Measured with `nll bench`
-/// on the logistic regression workload at 1e5 rows, this took 18% less time
-/// than the pairwise summation of the whole chunk it replaced, which wrote
-/// every term to memory first; 32 and 64 lanes were no faster. The rounding
-/// error of a partial sum grows with its 512 / 16 = 32 terms (against 9
-/// levels for the pairwise sum of a chunk), far below the error already in
-/// the terms for the models here.
-const LANES: usize = 16;
-
-/// The sum of the partial sums, added pairwise: the upper half onto the lower
-/// half, then the upper quarter onto the lower quarter, down to one value.
-#[inline(always)]
-fn reduce_lanes(mut lanes: [f64; LANES]) -> f64 {
-    let mut width = LANES / 2;
-    while width > 0 {
-        for k in 0..width {
-            lanes[k] += lanes[k + width];
-        }
-        width /= 2;
-    }
-    lanes[0]
-}
-
 /// sum_i f(a_i) over a chunk.
 ///
 /// A chunk shorter than [`CHUNK`] (all the data, when there are fewer rows
@@ -710,19 +753,43 @@ fn sum_map1(len: usize, a: Arg, f: impl Fn(f64) -> f64) -> f64 {
     match a {
         Arg::S(x) => f(x) * len as f64,
         Arg::V(v) if v.len() < CHUNK => v.iter().map(|x| f(*x)).sum(),
-        Arg::V(v) => {
-            let mut lanes = [0.0; LANES];
-            for x in v.chunks_exact(LANES) {
-                // As an array, so the length is known and the loop has no
-                // bounds checks left to stop it from vectorising.
-                let x: &[f64; LANES] = x.try_into().expect("chunks are LANES long");
-                for k in 0..LANES {
-                    lanes[k] += f(x[k]);
-                }
-            }
-            reduce_lanes(lanes)
-        }
+        Arg::V(v) => lanes::reduce(lanes::of1(v, f)),
     }
+}
+
+/// sum_i a_i over a chunk, as [`sum_map1`]; with `WIDE`, through AVX-512
+/// registers (see [`lanes`]).
+#[inline(always)]
+fn sum_values<const WIDE: bool>(len: usize, a: Arg) -> f64 {
+    match a {
+        #[cfg(target_arch = "x86_64")]
+        Arg::V(v) if WIDE && v.len() == CHUNK => {
+            // SAFETY: WIDE is set only in code run on a CPU with AVX-512F,
+            // and a full chunk is a multiple of LANES long.
+            lanes::reduce(unsafe { lanes::avx512::of_values(v) })
+        }
+        _ => sum_map1(len, a, |x| x),
+    }
+}
+
+/// sum_i O(a_i, b_i) over a chunk, as [`sum_map1`]; with `WIDE`, through
+/// AVX-512 registers.
+#[inline(always)]
+fn sum_op<const WIDE: bool, O: LaneOp>(len: usize, a: Arg, b: Arg) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if WIDE && len == CHUNK {
+        // SAFETY: as in `sum_values`.
+        let lanes = unsafe {
+            match (a, b) {
+                (Arg::V(u), Arg::V(v)) => lanes::avx512::of2::<O>(u, v),
+                (Arg::V(u), Arg::S(y)) => lanes::avx512::of_vs::<O>(u, y),
+                (Arg::S(x), Arg::V(v)) => lanes::avx512::of_sv::<O>(x, v),
+                (Arg::S(x), Arg::S(y)) => return O::f(x, y) * len as f64,
+            }
+        };
+        return lanes::reduce(lanes);
+    }
+    sum_map2(len, a, b, O::f)
 }
 
 /// sum_i f(a_i, b_i) over a chunk, as [`sum_map1`].
@@ -730,17 +797,7 @@ fn sum_map1(len: usize, a: Arg, f: impl Fn(f64) -> f64) -> f64 {
 fn sum_map2(len: usize, a: Arg, b: Arg, f: impl Fn(f64, f64) -> f64) -> f64 {
     match (a, b) {
         (Arg::V(u), Arg::V(v)) if u.len() < CHUNK => u.iter().zip(v).map(|(x, y)| f(*x, *y)).sum(),
-        (Arg::V(u), Arg::V(v)) => {
-            let mut lanes = [0.0; LANES];
-            for (x, y) in u.chunks_exact(LANES).zip(v.chunks_exact(LANES)) {
-                let x: &[f64; LANES] = x.try_into().expect("chunks are LANES long");
-                let y: &[f64; LANES] = y.try_into().expect("chunks are LANES long");
-                for k in 0..LANES {
-                    lanes[k] += f(x[k], y[k]);
-                }
-            }
-            reduce_lanes(lanes)
-        }
+        (Arg::V(u), Arg::V(v)) => lanes::reduce(lanes::of2(u, v, f)),
         (Arg::V(_), Arg::S(y)) => sum_map1(len, a, |x| f(x, y)),
         (Arg::S(x), Arg::V(_)) => sum_map1(len, b, |y| f(x, y)),
         (Arg::S(x), Arg::S(y)) => f(x, y) * len as f64,
@@ -785,7 +842,7 @@ fn sum_select(ctx: &Chunk, col: u32, items: &[Src], bufs: &[f64]) -> f64 {
                         lanes[j] += if c[j] == k { x[j] } else { 0.0 };
                     }
                 }
-                reduce_lanes(lanes)
+                lanes::reduce(lanes)
             }
         };
     }

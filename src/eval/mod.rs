@@ -24,6 +24,8 @@
 
 mod exec;
 pub mod fastmath;
+mod fuse;
+mod lanes;
 mod plan;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -60,12 +62,34 @@ impl RowInstr {
             }
             RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
             RowOp::AddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
+            RowOp::LinComb { base, terms } => {
+                out.push(*base);
+                for (x, y) in terms {
+                    out.extend([*x, *y]);
+                }
+            }
             RowOp::Select { items, .. }
             | RowOp::LogSumExp { items, .. }
             | RowOp::AccumulateSelect { items, .. } => out.extend(items),
             RowOp::Level { .. } | RowOp::Accumulate { .. } => {}
         }
         out
+    }
+
+    /// Every chunk buffer the instruction writes.
+    fn written_buffers(&self) -> Vec<u32> {
+        match &self.op {
+            RowOp::Accumulate { .. }
+            | RowOp::AccumulateBinary { .. }
+            | RowOp::AccumulateSelect { .. } => Vec::new(),
+            RowOp::SoftplusLogistic { logistic_out, .. } => vec![self.out, *logistic_out],
+            RowOp::LogSumExp { weights, .. } => {
+                let mut out = vec![self.out];
+                out.extend(weights.iter().flatten());
+                out
+            }
+            _ => vec![self.out],
+        }
     }
 }
 
@@ -118,6 +142,13 @@ pub(crate) enum RowOp {
         other: Src,
         x: Src,
         y: Src,
+    },
+    /// base + x_1 y_1 + ... + x_k y_k, added left to right (each product
+    /// rounded, then each sum): a chain of `AddProduct` steps in one pass,
+    /// at most [`fuse::MAX_LIN_TERMS`] terms.
+    LinComb {
+        base: Src,
+        terms: Vec<(Src, Src)>,
     },
     /// Add the operand's chunk to sum accumulator `acc`.
     Accumulate {
@@ -875,7 +906,8 @@ impl<'a> Builder<'a> {
             }
         }
 
-        let outs = row_outputs.iter().map(|r| self.loc[r]).collect();
+        let outs: Vec<Src> = row_outputs.iter().map(|r| self.loc[r]).collect();
+        self.rows = fuse::linear_chains(std::mem::take(&mut self.rows), &outs);
         (n_bufs as usize, outs)
     }
 }

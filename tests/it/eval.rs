@@ -332,6 +332,34 @@ fn program_matches_reference_at_edge_row_counts() {
     }
 }
 
+/// A linear predictor of several terms (one pass that keeps its running
+/// sum in registers, a few rows at a time) inside a logistic NLL, at row
+/// counts that leave a partial group of rows at the end of a chunk and of
+/// the data.
+#[test]
+fn linear_predictors_match_reference() {
+    use Expr::*;
+    let p = |k| Box::new(Param(k));
+    let x = |c| Box::new(Data(c));
+    // eta = a + b x0 + c x1 + a x2 + (b x0) x1
+    let mut eta = Binary(0, p(0), Box::new(Binary(2, p(1), x(0))));
+    eta = Binary(0, Box::new(eta), Box::new(Binary(2, p(2), x(1))));
+    eta = Binary(0, Box::new(eta), Box::new(Binary(2, p(0), x(2))));
+    eta = Binary(
+        0,
+        Box::new(eta),
+        Box::new(Binary(2, Box::new(Binary(2, p(1), x(0))), x(1))),
+    );
+    let e = Binary(
+        1,
+        Box::new(Unary(Func::Softplus, Box::new(eta.clone()))),
+        Box::new(Binary(2, x(1), Box::new(eta))),
+    );
+    for n_rows in [0, 1, 31, 33, 545, 100_003] {
+        check_eval(&e, n_rows, 7).unwrap_or_else(|msg| panic!("{msg}"));
+    }
+}
+
 /// sum_i (e^a x_i - (x_i if g_i = 1, else 0)) is split into a sum that
 /// depends on a and one of data only; the second is computed once when the
 /// program is built, and the choice it alone reads is not computed on each
