@@ -259,7 +259,10 @@ impl Program {
         data: &Columns,
         opts: ProgramOptions,
     ) -> Program {
-        Builder::new(graph, data, opts, None).build(roots, row_roots)
+        match graph.with_exp_divisions_as_products(&[roots, row_roots]) {
+            Some((g, r)) => Builder::new(&g, data, opts, None).build(&r[0], &r[1]),
+            None => Builder::new(graph, data, opts, None).build(roots, row_roots),
+        }
     }
 
     /// Like [`Program::new`], taking the data-only sums and kept columns
@@ -273,7 +276,10 @@ impl Program {
         opts: ProgramOptions,
         from: &Program,
     ) -> Program {
-        Builder::new(graph, data, opts, Some(from)).build(roots, row_roots)
+        match graph.with_exp_divisions_as_products(&[roots, row_roots]) {
+            Some((g, r)) => Builder::new(&g, data, opts, Some(from)).build(&r[0], &r[1]),
+            None => Builder::new(graph, data, opts, Some(from)).build(roots, row_roots),
+        }
     }
 
     /// Number of data-only columns computed when the program was built.

@@ -21,6 +21,7 @@ mod diff;
 pub mod func;
 mod infix;
 mod print;
+mod rewrite;
 
 use std::sync::Arc;
 
