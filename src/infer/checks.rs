@@ -20,8 +20,9 @@ const SCALE_COLLAPSE_REL: f64 = 1e-7;
 /// residuals of an exact fit are rounding errors of the observations'
 /// size, so on data far from 0 (y = 1e9 + 2 x exactly) a collapsed scale
 /// is about 1e-16 |y|, which can exceed SCALE_COLLAPSE_REL times a small
-/// spread; 1e-12 is well above that and far below any real noise.
-const SCALE_ROUNDING_REL: f64 = 1e-12;
+/// spread; 1e-14 is well above that and below real noise (noise of 1e-12
+/// |y|, 5 000 ulps, was called a collapse at 1e-12).
+const SCALE_ROUNDING_REL: f64 = 1e-14;
 
 /// A warning for each likelihood statement whose scale argument is collapsing
 /// toward 0 relative to the spread of its observations.

@@ -308,6 +308,30 @@ fn observations_far_from_zero_do_not_look_like_a_collapsed_scale() {
 }
 
 #[test]
+fn noise_of_thousands_of_ulps_is_not_a_collapsed_scale() {
+    // y = 1e7 + noise of sd 1e-5: the noise is 1e-12 of |y| (5 000 ulps),
+    // small but real; the fit is the one of y - 1e7.
+    let mut rng = Rng(3);
+    let noise: Vec<f64> = (0..500).map(|_| 1e-5 * rng.normal()).collect();
+    let y: Vec<f64> = noise.iter().map(|e| 1e7 + e).collect();
+    let source = "data y\nparam m = 1e7\nparam s > 0 = 1e-5\ny ~ Normal(m, s)\n";
+    let fit = fit_source(source, vec![("y", y.clone())]);
+    assert!(fit.converged, "{}: {:?}", fit.status, fit.warnings);
+    assert!(fit.warnings.is_empty(), "{:?}", fit.warnings);
+    // The maximum-likelihood scale: the root mean square about the mean,
+    // of the values as stored.
+    let mean = y.iter().map(|v| v - 1e7).sum::<f64>() / y.len() as f64;
+    let ms = y.iter().map(|v| (v - 1e7 - mean).powi(2)).sum::<f64>() / y.len() as f64;
+    let s = fit.parameters.iter().find(|p| p.name == "s").unwrap();
+    assert!(
+        (s.estimate / ms.sqrt() - 1.0).abs() < 1e-6,
+        "{} {}",
+        s.estimate,
+        ms.sqrt()
+    );
+}
+
+#[test]
 fn a_level_seen_once_with_one_class_is_separation_on_large_data_too() {
     // Three classes at random in three common groups, and one row of its
     // own group with class v: that group's parameters have no finite
