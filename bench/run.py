@@ -108,11 +108,32 @@ def limit_eval(data, wl):
     return res
 
 
-def nll_bench(data, wl, threads):
+def nll_bench(data, wl, threads, ext="csv"):
     exe = os.path.join(ROOT, "target", "release", "nll")
-    out = run([exe, "bench", f"bench/models/{wl}.nll", "--data", os.path.join(data, f"{wl}.csv"),
+    out = run([exe, "bench", f"bench/models/{wl}.nll", "--data", os.path.join(data, f"{wl}.{ext}"),
                "--threads", str(threads), "--format", "json"]).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def ensure_arrow(py, data, workloads):
+    """Writes an uncompressed Arrow IPC copy of each workload's CSV with
+    pyarrow (when `py` has it) and returns whether the copies exist."""
+    if py is None:
+        return False
+    script = ("import sys, pyarrow.csv as c, pyarrow.feather as f\n"
+              "for src, dst in zip(sys.argv[1::2], sys.argv[2::2]):\n"
+              "    f.write_feather(c.read_csv(src), dst, compression='uncompressed')\n")
+    todo = []
+    for wl in workloads:
+        dst = os.path.join(data, f"{wl}.arrow")
+        if not os.path.exists(dst):
+            todo += [os.path.join(data, f"{wl}.csv"), dst]
+    if todo:
+        p = subprocess.run([py, "-c", script, *todo], capture_output=True, text=True)
+        if p.returncode != 0:
+            print("no Arrow copies (BENCH_PY cannot write them with pyarrow)", flush=True)
+            return False
+    return True
 
 
 def peer_python(peers):
@@ -188,6 +209,7 @@ def main():
         print(f"peers not measured: {versions}", flush=True)
         peers = []
     data = ensure_data(n, wls, npy=bool(peers))
+    arrow = ensure_arrow(py, data, wls)
 
     if not a.no_build:
         print("building nll and limit-rs", flush=True)
@@ -201,10 +223,11 @@ def main():
             lim = limit_eval(data, wl)
             b1 = nll_bench(data, wl, 1)
             b2 = nll_bench(data, wl, 2)
+            ba = nll_bench(data, wl, 1, "arrow") if arrow else None
             rec = rows.setdefault(wl, {"ratio1": [], "ratio2": [], "speedup": [], "hess": [],
-                                       "fit_ratio": [], "b1": [], "b2": [], "lim1": [], "lim2": [],
+                                       "fit_ratio": [], "b1": [], "b2": [], "ba": [], "lim1": [], "lim2": [],
                                        "peers": {p: {"runs": [], "eval_ratio": [], "whole_ratio": [],
-                                                     "fit_ratio": []} for p in peers}})
+                                                     "arrow_ratio": [], "fit_ratio": []} for p in peers}})
             rec["ratio1"].append(b1["eval_s"] / lim[1][0])
             rec["ratio2"].append(b2["eval_s"] / lim[2][0])
             rec["speedup"].append(b1["eval_s"] / b2["eval_s"])
@@ -212,6 +235,8 @@ def main():
             rec["fit_ratio"].append(b1["fit_s"] / lim[1][1])
             rec["b1"].append(b1)
             rec["b2"].append(b2)
+            if ba is not None:
+                rec["ba"].append(ba)
             rec["lim1"].append(lim[1])
             rec["lim2"].append(lim[2])
             line = (f"round {r + 1} {wl}: eval {fmt_ms(b1['eval_s'])} ms, limit {fmt_ms(lim[1][0])} ms, "
@@ -227,6 +252,8 @@ def main():
                 pe["eval_ratio"].append(b1["eval_s"] / pr["eval_s"])
                 pe["whole_ratio"].append(whole / pr["fit_s"])
                 pe["fit_ratio"].append(b1["fit_s"] / pr["fit_s"])
+                if ba is not None:
+                    pe["arrow_ratio"].append((ba["load_s"] + ba["compile_s"] + ba["fit_s"]) / pr["fit_s"])
                 line += f"; {PEER_TITLES[p]} eval {fmt_ms(pr['eval_s'])} ms, nll/{PEER_TITLES[p]} {pe['eval_ratio'][-1]:.2f}"
             print(line, flush=True)
 
@@ -307,15 +334,21 @@ def write_doc(a, n, wls, rows, data, many, peers, versions):
     w("")
     w("## Compile, load, fit, memory (one thread)")
     w("")
-    w("| wl | compile ms | load ms | CSV MB/s | fit ms | evals | fit / limit fit | peak/data |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    w("| wl | compile ms | load ms | CSV MB/s | Arrow load ms | Arrow MB/s | fit ms | evals "
+      "| fit / limit fit | peak/data |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for wl in wls:
         r = rows[wl]
         size = os.path.getsize(os.path.join(data, f"{wl}.csv")) / 1e6
         load = med([b["load_s"] for b in r["b1"]])
         peak = med([b["peak_rss_mib"] / b["data_mib"] for b in r["b1"]])
+        arrow = "| | "
+        if r["ba"]:
+            arrow_size = os.path.getsize(os.path.join(data, f"{wl}.arrow")) / 1e6
+            arrow_load = med([b["load_s"] for b in r["ba"]])
+            arrow = f"| {fmt_ms(arrow_load)} | {arrow_size / arrow_load:.0f} "
         w(f"| {wl} | {fmt_ms(med([b['compile_s'] for b in r['b1']]))} | {fmt_ms(load)} | {size / load:.0f} "
-          f"| {fmt_ms(med([b['fit_s'] for b in r['b1']]))} | {r['b1'][-1]['evals']} "
+          f"{arrow}| {fmt_ms(med([b['fit_s'] for b in r['b1']]))} | {r['b1'][-1]['evals']} "
           f"| {med(r['fit_ratio']):.1f} | {peak:.1f} |")
     w("")
     w(f"A logistic regression with 200 parameters (199 features, 1000 rows; gradient and all")
@@ -366,7 +399,9 @@ def write_peers(w, a, wls, rows, peers, versions):
     w("- **nll whole fit** = load the CSV + compile + fit in one `nll bench` run at one thread;")
     w("  nll's fit includes the exact Hessian at the optimum and the standard errors.")
     w("  **whole / peer fit** compares it with the peer's fit alone; **fit / peer fit** compares")
-    w("  nll's fit alone (with standard errors) with the peer's.")
+    w("  nll's fit alone (with standard errors) with the peer's. **Arrow whole / peer fit**: the")
+    w("  same whole fit reading an uncompressed Arrow IPC copy of the data (written with pyarrow")
+    w("  when BENCH_PY has it) instead of the CSV.")
     w("- **NLL diff** = nll's minimum NLL minus the peer's (both are the full NLL with every")
     w("  constant); near 0 when both reach the same optimum.")
     w("- One thread: `peers.py --threads 1` sets OMP, OpenBLAS, MKL and numexpr to one thread,")
@@ -374,20 +409,22 @@ def write_peers(w, a, wls, rows, peers, versions):
     w("  pins the process to the first CPU; `nll bench --threads 1` runs one worker, not pinned.")
     w("")
     w("| wl | peer | peer eval ms | nll / peer eval | peer fit ms | peer evals | nll whole fit ms "
-      "| whole / peer fit | fit / peer fit | NLL diff |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "| whole / peer fit | Arrow whole / peer fit | fit / peer fit | NLL diff |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for wl in wls:
         for p in peers:
             pe = rows[wl]["peers"][p]
             if not pe["runs"]:
-                w(f"| {wl} | {PEER_TITLES[p]} | failed | | | | | | | |")
+                w(f"| {wl} | {PEER_TITLES[p]} | failed | | | | | | | | |")
                 continue
             prs = [pr for pr, _ in pe["runs"]]
             whole = med([b["load_s"] + b["compile_s"] + b["fit_s"] for _, b in pe["runs"]])
             pr, b1 = pe["runs"][-1]
+            arrow_ratio = f"{med(pe['arrow_ratio']):.2f}" if pe["arrow_ratio"] else ""
             w(f"| {wl} | {PEER_TITLES[p]} | {fmt_ms(med([x['eval_s'] for x in prs]))} | {med(pe['eval_ratio']):.2f} "
               f"| {fmt_ms(med([x['fit_s'] for x in prs]))} | {pr['evals_label']} | {fmt_ms(whole)} "
-              f"| {med(pe['whole_ratio']):.2f} | {med(pe['fit_ratio']):.2f} | {b1['nll'] - pr['nll']:.2g} |")
+              f"| {med(pe['whole_ratio']):.2f} | {arrow_ratio} "
+              f"| {med(pe['fit_ratio']):.2f} | {b1['nll'] - pr['nll']:.2g} |")
     w("")
     done = [wl for wl in wls if "jax" in peers and rows[wl]["peers"]["jax"]["runs"]]
     if done:
