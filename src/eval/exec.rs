@@ -411,6 +411,22 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
             };
             return;
         }
+        RowOp::AccumulateAddProduct {
+            acc,
+            is_sub,
+            product_first,
+            other,
+            x,
+            y,
+        } => {
+            let (o, x, y) = (ctx.arg(other, bufs), ctx.arg(x, bufs), ctx.arg(y, bufs));
+            accs[acc as usize] += match (is_sub, product_first) {
+                (false, _) => sum_add_product::<WIDE, AddOp, false>(ctx.len, o, x, y),
+                (true, false) => sum_add_product::<WIDE, SubOp, false>(ctx.len, o, x, y),
+                (true, true) => sum_add_product::<WIDE, SubOp, true>(ctx.len, o, x, y),
+            };
+            return;
+        }
         RowOp::LogSumExp {
             ref items,
             ref weights,
@@ -507,6 +523,7 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
         }
         RowOp::Accumulate { .. }
         | RowOp::AccumulateBinary { .. }
+        | RowOp::AccumulateAddProduct { .. }
         | RowOp::AccumulateSelect { .. }
         | RowOp::LogSumExp { .. } => unreachable!("handled above"),
     }
@@ -790,6 +807,47 @@ fn sum_op<const WIDE: bool, O: LaneOp>(len: usize, a: Arg, b: Arg) -> f64 {
         return lanes::reduce(lanes);
     }
     sum_map2(len, a, b, O::f)
+}
+
+/// sum_i (o_i + x_i y_i) over a chunk (O the addition), or o_i - x_i y_i
+/// (O the subtraction), or x_i y_i - o_i (with `SWAP`), each product rounded
+/// before the sum or difference, as [`sum_map1`]: partial sums for the
+/// usual full chunks (a column or buffer plus a scalar times one, or plus
+/// a product of two), a plain sum in row order otherwise.
+#[inline(always)]
+fn sum_add_product<const WIDE: bool, O: LaneOp, const SWAP: bool>(
+    len: usize,
+    o: Arg,
+    x: Arg,
+    y: Arg,
+) -> f64 {
+    let f = lanes::with_product::<O, SWAP>;
+    // The scalar factor, if any, first: x y = y x exactly.
+    let (x, y) = match (x, y) {
+        (Arg::V(_), Arg::S(_)) => (y, x),
+        _ => (x, y),
+    };
+    match (o, x, y) {
+        (Arg::V(o), Arg::S(s), Arg::V(v)) if len == CHUNK => {
+            #[cfg(target_arch = "x86_64")]
+            if WIDE {
+                // SAFETY: as in `sum_values`.
+                return lanes::reduce(unsafe {
+                    lanes::avx512::of_scaled_product::<O, SWAP>(o, s, v)
+                });
+            }
+            lanes::reduce(lanes::of2(o, v, |a, b| f(a, s * b)))
+        }
+        (Arg::V(o), Arg::V(u), Arg::V(v)) if len == CHUNK => {
+            #[cfg(target_arch = "x86_64")]
+            if WIDE {
+                // SAFETY: as in `sum_values`.
+                return lanes::reduce(unsafe { lanes::avx512::of_product::<O, SWAP>(o, u, v) });
+            }
+            lanes::reduce(lanes::of3(o, u, v, |a, b, c| f(a, b * c)))
+        }
+        _ => (0..len).map(|i| f(o.at(i), x.at(i) * y.at(i))).sum(),
+    }
 }
 
 /// sum_i f(a_i, b_i) over a chunk, as [`sum_map1`].

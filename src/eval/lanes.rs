@@ -109,6 +109,42 @@ pub(super) fn of2(u: &[f64], v: &[f64], f: impl Fn(f64, f64) -> f64) -> [f64; LA
     lanes
 }
 
+/// The partial sums of f(o_i, u_i, v_i); lengths equal, a multiple of
+/// [`LANES`].
+#[inline(always)]
+pub(super) fn of3(
+    o: &[f64],
+    u: &[f64],
+    v: &[f64],
+    f: impl Fn(f64, f64, f64) -> f64,
+) -> [f64; LANES] {
+    let mut lanes = [0.0; LANES];
+    let rows = o
+        .chunks_exact(LANES)
+        .zip(u.chunks_exact(LANES))
+        .zip(v.chunks_exact(LANES));
+    for ((a, x), y) in rows {
+        let a: &[f64; LANES] = a.try_into().expect("chunks are LANES long");
+        let x: &[f64; LANES] = x.try_into().expect("chunks are LANES long");
+        let y: &[f64; LANES] = y.try_into().expect("chunks are LANES long");
+        for k in 0..LANES {
+            lanes[k] += f(a[k], x[k], y[k]);
+        }
+    }
+    lanes
+}
+
+/// o + p (or p - o when `SWAP`, with O the subtraction) of a sum of
+/// `other` and a product, on one value.
+#[inline(always)]
+pub(super) fn with_product<O: LaneOp, const SWAP: bool>(o: f64, p: f64) -> f64 {
+    if SWAP {
+        O::f(p, o)
+    } else {
+        O::f(o, p)
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 pub(super) mod avx512 {
     //! The loops above with 8-lane registers. Each function requires
@@ -166,6 +202,51 @@ pub(super) mod avx512 {
         sum(u.len(), |i| O::v(_mm512_loadu_pd(u.as_ptr().add(i)), s))
     }
 
+    /// with_product::<O, SWAP> on 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn with_product<O: LaneOp, const SWAP: bool>(o: __m512d, p: __m512d) -> __m512d {
+        if SWAP {
+            O::v(p, o)
+        } else {
+            O::v(o, p)
+        }
+    }
+
+    /// As [`super::of2`] with f(o, v) = with_product(o, s v).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(in crate::eval) unsafe fn of_scaled_product<O: LaneOp, const SWAP: bool>(
+        o: &[f64],
+        s: f64,
+        v: &[f64],
+    ) -> [f64; LANES] {
+        assert_eq!(o.len(), v.len());
+        let s = _mm512_set1_pd(s);
+        sum(o.len(), |i| {
+            let p = _mm512_mul_pd(s, _mm512_loadu_pd(v.as_ptr().add(i)));
+            with_product::<O, SWAP>(_mm512_loadu_pd(o.as_ptr().add(i)), p)
+        })
+    }
+
+    /// As [`super::of3`] with f(o, u, v) = with_product(o, u v).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(in crate::eval) unsafe fn of_product<O: LaneOp, const SWAP: bool>(
+        o: &[f64],
+        u: &[f64],
+        v: &[f64],
+    ) -> [f64; LANES] {
+        assert!(o.len() == u.len() && u.len() == v.len());
+        sum(o.len(), |i| {
+            let p = _mm512_mul_pd(
+                _mm512_loadu_pd(u.as_ptr().add(i)),
+                _mm512_loadu_pd(v.as_ptr().add(i)),
+            );
+            with_product::<O, SWAP>(_mm512_loadu_pd(o.as_ptr().add(i)), p)
+        })
+    }
+
     /// As [`super::of1`] with f(x) = O::f(s, x).
     #[inline]
     #[target_feature(enable = "avx512f")]
@@ -216,6 +297,41 @@ mod tests {
                 bits(of1(&v, |y| O::f(-2.5, y)))
             );
             assert_eq!(bits(avx512::of_values(&u)), bits(of1(&u, |x| x)));
+            let w = values(512, 3);
+            let sum3 = |swap: bool| {
+                of3(&u, &v, &w, |o, x, y| {
+                    if swap {
+                        O::f(x * y, o)
+                    } else {
+                        O::f(o, x * y)
+                    }
+                })
+            };
+            let sum2 = |swap: bool| {
+                of2(&u, &w, |o, y| {
+                    if swap {
+                        O::f(1.7 * y, o)
+                    } else {
+                        O::f(o, 1.7 * y)
+                    }
+                })
+            };
+            assert_eq!(
+                bits(avx512::of_product::<O, false>(&u, &v, &w)),
+                bits(sum3(false))
+            );
+            assert_eq!(
+                bits(avx512::of_product::<O, true>(&u, &v, &w)),
+                bits(sum3(true))
+            );
+            assert_eq!(
+                bits(avx512::of_scaled_product::<O, false>(&u, 1.7, &w)),
+                bits(sum2(false))
+            );
+            assert_eq!(
+                bits(avx512::of_scaled_product::<O, true>(&u, 1.7, &w)),
+                bits(sum2(true))
+            );
         }
     }
 

@@ -61,7 +61,8 @@ impl RowInstr {
                 out.push(*a)
             }
             RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
-            RowOp::AddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
+            RowOp::AddProduct { other, x, y, .. }
+            | RowOp::AccumulateAddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
             RowOp::LinComb { base, terms } => {
                 out.push(*base);
                 for (x, y) in terms {
@@ -81,6 +82,7 @@ impl RowInstr {
         match &self.op {
             RowOp::Accumulate { .. }
             | RowOp::AccumulateBinary { .. }
+            | RowOp::AccumulateAddProduct { .. }
             | RowOp::AccumulateSelect { .. } => Vec::new(),
             RowOp::SoftplusLogistic { logistic_out, .. } => vec![self.out, *logistic_out],
             RowOp::LogSumExp { weights, .. } => {
@@ -161,6 +163,17 @@ pub(crate) enum RowOp {
         op: BinOp,
         a: Src,
         b: Src,
+    },
+    /// Add `other + x y`, `other - x y` or `x y - other` (as in
+    /// `AddProduct`) over the chunk to sum accumulator `acc` without
+    /// storing it.
+    AccumulateAddProduct {
+        acc: u32,
+        is_sub: bool,
+        product_first: bool,
+        other: Src,
+        x: Src,
+        y: Src,
     },
     /// Add the factor choice `items[code_i]` over the chunk to sum
     /// accumulator `acc` without storing it.
@@ -762,6 +775,27 @@ impl<'a> Builder<'a> {
                         out: u32::MAX,
                     }
                 }
+                Node::Sum(a) if plan.sum_product_of.contains_key(a) => {
+                    let m = plan.sum_product_of[a];
+                    let (Node::Binary(op, u, v), Node::Binary(BinOp::Mul, x, y)) =
+                        (g.node(*a), g.node(m))
+                    else {
+                        unreachable!("a sum or difference with a product")
+                    };
+                    let other = if *v == m { *u } else { *v };
+                    RowInstr {
+                        op: RowOp::AccumulateAddProduct {
+                            acc: self.sum_acc[&id],
+                            is_sub: *op == BinOp::Sub,
+                            product_first: *u == m,
+                            other: src(&other),
+                            x: src(x),
+                            y: src(y),
+                        },
+                        src: None,
+                        out: u32::MAX,
+                    }
+                }
                 Node::Sum(a) if plan.fused.contains(a) => {
                     let acc = self.sum_acc[&id];
                     let Node::Binary(op, x, y) = g.node(*a) else {
@@ -849,6 +883,7 @@ impl<'a> Builder<'a> {
                 instr.op,
                 RowOp::Accumulate { .. }
                     | RowOp::AccumulateBinary { .. }
+                    | RowOp::AccumulateAddProduct { .. }
                     | RowOp::AccumulateSelect { .. }
             );
             if !is_accumulate {

@@ -19,7 +19,11 @@ pub(super) struct Plan {
     /// (a + b x, a step of a linear predictor): the product is computed
     /// inside that instruction's loop.
     pub product_of: HashMap<NodeId, NodeId>,
-    /// Every node computed inside another's instruction, by the two rules
+    /// A sum or difference fused into a sum, and the product whose only
+    /// reader it is (sum_i (a_i + x_i y_i)): the product is computed in the
+    /// sum's loop too.
+    pub sum_product_of: HashMap<NodeId, NodeId>,
+    /// Every node computed inside another's instruction, by the three rules
     /// above.
     pub inlined: HashSet<NodeId>,
     /// exp(item_k - L) for a log-sum-exp L of those items: computed by L's
@@ -66,28 +70,35 @@ impl Plan {
                     && matches!(g.node(*a), Node::Binary(..) | Node::Select { .. })
             })
             .collect();
-        // Not for a sum or difference that is itself fused into a sum.
-        let mut product_of: HashMap<NodeId, NodeId> = HashMap::default();
-        for &id in row_nodes {
+        // The product a sum or difference reads, when it is its only reader.
+        let single_product = |id: NodeId| -> Option<NodeId> {
             let Node::Binary(BinOp::Add | BinOp::Sub, u, v) = *g.node(id) else {
-                continue;
+                return None;
             };
-            if fused.contains(&id) {
-                continue;
-            }
-            for m in [v, u] {
-                let is_single_product = position.contains_key(&m)
-                    && matches!(g.node(m), Node::Binary(BinOp::Mul, ..))
-                    && read_once(m)
-                    && !fused.contains(&m);
-                if is_single_product {
-                    product_of.insert(id, m);
-                    break;
-                }
-            }
-        }
-        let products: HashSet<NodeId> = product_of.values().copied().collect();
-        let inlined: HashSet<NodeId> = fused.union(&products).copied().collect();
+            [v, u].into_iter().find(|m| {
+                position.contains_key(m)
+                    && matches!(g.node(*m), Node::Binary(BinOp::Mul, ..))
+                    && read_once(*m)
+                    && !fused.contains(m)
+            })
+        };
+        // A sum or difference fused into a sum takes its product into the
+        // sum's loop instead.
+        let product_of: HashMap<NodeId, NodeId> = row_nodes
+            .iter()
+            .filter(|id| !fused.contains(id))
+            .filter_map(|&id| single_product(id).map(|m| (id, m)))
+            .collect();
+        let sum_product_of: HashMap<NodeId, NodeId> = fused
+            .iter()
+            .filter_map(|&a| single_product(a).map(|m| (a, m)))
+            .collect();
+        let inlined: HashSet<NodeId> = fused
+            .iter()
+            .chain(product_of.values())
+            .chain(sum_product_of.values())
+            .copied()
+            .collect();
 
         let mut weight_of: HashMap<NodeId, (NodeId, usize)> = HashMap::default();
         let mut absorbed: HashSet<NodeId> = HashSet::new();
@@ -131,18 +142,23 @@ impl Plan {
 
         // The operands an instruction reads: those of an inlined child
         // count as read by its reader.
+        // (a sum or difference and its inlined product: the product's
+        // operands in place of the product)
+        let with_product = |id: NodeId, m: Option<&NodeId>| -> Vec<NodeId> {
+            match m {
+                Some(m) => {
+                    let mut ops: Vec<NodeId> =
+                        g.children(id).into_iter().filter(|c| c != m).collect();
+                    ops.extend(g.children(*m));
+                    ops
+                }
+                None => g.children(id),
+            }
+        };
         let operands = |id: NodeId| -> Vec<NodeId> {
             match g.node(id) {
-                Node::Sum(a) if fused.contains(a) => g.children(*a),
-                _ => match product_of.get(&id) {
-                    Some(m) => {
-                        let mut ops: Vec<NodeId> =
-                            g.children(id).into_iter().filter(|c| c != m).collect();
-                        ops.extend(g.children(*m));
-                        ops
-                    }
-                    None => g.children(id),
-                },
+                Node::Sum(a) if fused.contains(a) => with_product(*a, sum_product_of.get(a)),
+                _ => with_product(id, product_of.get(&id)),
             }
         };
         let mut last_use: HashMap<NodeId, usize> = HashMap::default();
@@ -163,6 +179,7 @@ impl Plan {
         Plan {
             fused,
             product_of,
+            sum_product_of,
             inlined,
             weight_of,
             absorbed,

@@ -332,6 +332,35 @@ fn program_matches_reference_at_edge_row_counts() {
     }
 }
 
+/// Sums of a row value and a product, o + c y, o - c y, c y - o with a
+/// constant c (a parameter factor is taken out of the sum), and o + u v,
+/// computed in the sum's own loop.
+#[test]
+fn sums_of_a_value_and_a_product_match_reference() {
+    use Expr::*;
+    let p = |k| Box::new(Param(k));
+    let x = |c| Box::new(Data(c));
+    let ax0 = Box::new(Unary(Func::Exp, Box::new(Binary(2, p(0), x(0)))));
+    let cx1 = Box::new(Unary(Func::Softplus, Box::new(Binary(2, p(2), x(1)))));
+    let tanh = Box::new(Unary(Func::Tanh, Box::new(Binary(2, p(0), x(1)))));
+    let c = || Box::new(Const(0.37));
+    let models = [
+        // o + c y
+        Binary(0, ax0.clone(), Box::new(Binary(2, c(), cx1.clone()))),
+        // o - c y
+        Binary(1, ax0.clone(), Box::new(Binary(2, c(), cx1.clone()))),
+        // c y - o
+        Binary(1, Box::new(Binary(2, c(), cx1.clone())), ax0.clone()),
+        // o + u v
+        Binary(0, ax0, Box::new(Binary(2, tanh, cx1))),
+    ];
+    for e in &models {
+        for n_rows in [0, 1, 545, 100_003] {
+            check_eval(e, n_rows, 5).unwrap_or_else(|msg| panic!("{msg}"));
+        }
+    }
+}
+
 /// A linear predictor of several terms (one pass that keeps its running
 /// sum in registers, a few rows at a time) inside a logistic NLL, at row
 /// counts that leave a partial group of rows at the end of a chunk and of
