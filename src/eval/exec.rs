@@ -427,6 +427,14 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
             };
             return;
         }
+        RowOp::ExpScaled { scale, negate, a } if a == Src::Buf(instr.out) => {
+            let at = instr.out as usize * CHUNK;
+            let s = scaled(ctx.slots[scale as usize], negate);
+            for v in &mut bufs[at..at + ctx.len] {
+                *v = <fastmath::Exp as fastmath::Kernel>::apply::<M>(s * *v);
+            }
+            return;
+        }
         RowOp::LogSumExp {
             ref items,
             ref weights,
@@ -514,6 +522,17 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
             let at = *logistic_out as usize * CHUNK;
             bufs[at..at + ctx.len].copy_from_slice(logistic);
         }
+        RowOp::ExpScaled { scale, negate, a } => {
+            let s = scaled(ctx.slots[*scale as usize], *negate);
+            match view.arg(ctx, *a) {
+                Arg::S(x) => out.fill(<fastmath::Exp as fastmath::Kernel>::apply::<M>(s * x)),
+                Arg::V(v) => {
+                    for (o, x) in out.iter_mut().zip(v) {
+                        *o = <fastmath::Exp as fastmath::Kernel>::apply::<M>(s * *x);
+                    }
+                }
+            }
+        }
         RowOp::LinComb { base, terms } => {
             let mut args = [(Arg::S(0.0), Arg::S(0.0)); MAX_LIN_TERMS];
             for (a, (x, y)) in args.iter_mut().zip(terms) {
@@ -526,6 +545,17 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
         | RowOp::AccumulateAddProduct { .. }
         | RowOp::AccumulateSelect { .. }
         | RowOp::LogSumExp { .. } => unreachable!("handled above"),
+    }
+}
+
+/// The factor of `ExpScaled`: -(s a) = (-s) a exactly (a product's rounding
+/// does not depend on the signs).
+#[inline(always)]
+fn scaled(s: f64, negate: bool) -> f64 {
+    if negate {
+        -s
+    } else {
+        s
     }
 }
 

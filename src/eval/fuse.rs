@@ -2,6 +2,7 @@
 //! chunk into one, once buffers are assigned.
 
 use super::{RowInstr, RowOp, Src};
+use crate::graph::{BinOp, Func};
 
 /// The most terms one [`RowOp::LinComb`] takes: its operands are resolved
 /// into an array of this size on the stack, once per chunk. A longer chain
@@ -44,6 +45,56 @@ pub(crate) fn linear_chains(rows: Vec<RowInstr>, row_outputs: &[Src]) -> Vec<Row
         }
     }
     out
+}
+
+/// Merges s a -> exp, and s a -> neg -> exp (s a scalar), into one
+/// [`RowOp::ExpScaled`] computing exp(s a) or exp(-(s a)) in one pass:
+/// the exponent of an exponential decay exp(-b x), or of a scale
+/// exp(-2 (c + d x)). -(s a) = (-s) a exactly, so results are
+/// bit-identical. Only where the intermediate values are read by nothing
+/// else, as for [`linear_chains`].
+pub(crate) fn scaled_exps(rows: Vec<RowInstr>, row_outputs: &[Src]) -> Vec<RowInstr> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut i = 0;
+    while i < rows.len() {
+        if let Some((scale, negate, a, len)) = scaled_exp_at(&rows, i) {
+            if chain_is_private(&rows, i, i + len, row_outputs) {
+                out.push(RowInstr {
+                    op: RowOp::ExpScaled { scale, negate, a },
+                    src: None,
+                    out: rows[i + len - 1].out,
+                });
+                i += len;
+                continue;
+            }
+        }
+        out.push(rows[i].clone());
+        i += 1;
+    }
+    out
+}
+
+/// (slot of s, negated, a, instructions taken) of s a -> [neg ->] exp
+/// starting at `rows[i]`.
+fn scaled_exp_at(rows: &[RowInstr], i: usize) -> Option<(u32, bool, Src, usize)> {
+    let (scale, a) = match rows[i].op {
+        RowOp::Binary(BinOp::Mul, Src::Slot(s), a) | RowOp::Binary(BinOp::Mul, a, Src::Slot(s))
+            if !matches!(a, Src::Slot(_)) =>
+        {
+            (s, a)
+        }
+        _ => return None,
+    };
+    let reads = |k: usize, f: Func| -> bool {
+        matches!(rows.get(k), Some(r) if r.op == RowOp::Unary(f, Src::Buf(rows[k - 1].out)))
+    };
+    if reads(i + 1, Func::Exp) {
+        Some((scale, false, a, 2))
+    } else if reads(i + 1, Func::Neg) && reads(i + 2, Func::Exp) {
+        Some((scale, true, a, 3))
+    } else {
+        None
+    }
 }
 
 /// (other, x, y) of `other + x y`.
@@ -208,6 +259,55 @@ mod tests {
         });
         let fused = linear_chains(rows, &[Src::Buf(1)]);
         assert_eq!(terms_of(&fused[0]), 3);
+    }
+
+    #[test]
+    fn exps_of_scaled_values_become_one_instruction() {
+        let unary = |f, a, out| RowInstr {
+            op: RowOp::Unary(f, a),
+            src: None,
+            out,
+        };
+        let mul = RowInstr {
+            op: RowOp::Binary(BinOp::Mul, Src::Slot(3), Src::Col(0)),
+            src: None,
+            out: 0,
+        };
+        // exp(-(s x)), then a reader of the exp
+        let rows = vec![
+            mul.clone(),
+            unary(Func::Neg, Src::Buf(0), 1),
+            unary(Func::Exp, Src::Buf(1), 0),
+            unary(Func::Log, Src::Buf(0), 2),
+        ];
+        let fused = scaled_exps(rows, &[]);
+        assert_eq!(fused.len(), 2);
+        assert_eq!(
+            fused[0].op,
+            RowOp::ExpScaled {
+                scale: 3,
+                negate: true,
+                a: Src::Col(0)
+            }
+        );
+        assert_eq!(fused[0].out, 0);
+        // s x read again after the exp: left as it is.
+        let rows = vec![
+            mul.clone(),
+            unary(Func::Exp, Src::Buf(0), 1),
+            unary(Func::Log, Src::Buf(0), 2),
+        ];
+        assert_eq!(scaled_exps(rows.clone(), &[]), rows);
+        // exp of a product of two columns: not a scaled value.
+        let rows = vec![
+            RowInstr {
+                op: RowOp::Binary(BinOp::Mul, Src::Col(1), Src::Col(0)),
+                src: None,
+                out: 0,
+            },
+            unary(Func::Exp, Src::Buf(0), 1),
+        ];
+        assert_eq!(scaled_exps(rows.clone(), &[]), rows);
     }
 
     #[test]

@@ -57,9 +57,10 @@ impl RowInstr {
     fn operands(&self) -> Vec<Src> {
         let mut out: Vec<Src> = self.src.into_iter().collect();
         match &self.op {
-            RowOp::Unary(_, a) | RowOp::Square(a) | RowOp::SoftplusLogistic { a, .. } => {
-                out.push(*a)
-            }
+            RowOp::Unary(_, a)
+            | RowOp::Square(a)
+            | RowOp::SoftplusLogistic { a, .. }
+            | RowOp::ExpScaled { a, .. } => out.push(*a),
             RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
             RowOp::AddProduct { other, x, y, .. }
             | RowOp::AccumulateAddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
@@ -108,7 +109,7 @@ pub(crate) enum Src {
     Kept(u32),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RowOp {
     Unary(Func, Src),
     Binary(BinOp, Src, Src),
@@ -152,6 +153,13 @@ pub(crate) enum RowOp {
         base: Src,
         terms: Vec<(Src, Src)>,
     },
+    /// exp(s a), or exp(-(s a)) when `negate`, with s the scalar in slot
+    /// `scale`. May write over `a` (computed row by row in place).
+    ExpScaled {
+        scale: u32,
+        negate: bool,
+        a: Src,
+    },
     /// Add the operand's chunk to sum accumulator `acc`.
     Accumulate {
         acc: u32,
@@ -184,7 +192,7 @@ pub(crate) enum RowOp {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RowInstr {
     pub op: RowOp,
     /// For `Accumulate`, the operand; otherwise unused.
@@ -949,6 +957,7 @@ impl<'a> Builder<'a> {
 
         let outs: Vec<Src> = row_outputs.iter().map(|r| self.loc[r]).collect();
         self.rows = fuse::linear_chains(std::mem::take(&mut self.rows), &outs);
+        self.rows = fuse::scaled_exps(std::mem::take(&mut self.rows), &outs);
         (n_bufs as usize, outs)
     }
 }

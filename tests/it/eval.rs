@@ -361,6 +361,40 @@ fn sums_of_a_value_and_a_product_match_reference() {
     }
 }
 
+/// exp(-(a x)) (an exponential decay) and exp(-2 (b + c x)) (a scale's
+/// inverse square), each an exp of a scaled value computed in one pass.
+#[test]
+fn exps_of_scaled_values_match_reference() {
+    use Expr::*;
+    let p = |k| Box::new(Param(k));
+    let x = |c| Box::new(Data(c));
+    let decay = Unary(
+        Func::Exp,
+        Box::new(Unary(Func::Neg, Box::new(Binary(2, p(0), x(0))))),
+    );
+    let eta = Binary(0, p(1), Box::new(Binary(2, p(2), x(1))));
+    let inv_var = Unary(
+        Func::Exp,
+        Box::new(Binary(2, Box::new(Const(-2.0)), Box::new(eta.clone()))),
+    );
+    let e = Binary(
+        0,
+        Box::new(Binary(2, x(2), Box::new(decay))),
+        Box::new(Binary(
+            0,
+            Box::new(Binary(2, Box::new(inv_var.clone()), x(0))),
+            Box::new(eta),
+        )),
+    );
+    // eta read only by the exp's exponent: the exp may take its buffer.
+    let alone = Binary(2, Box::new(inv_var), x(0));
+    for e in [e, alone] {
+        for n_rows in [0, 1, 545, 100_003] {
+            check_eval(&e, n_rows, 9).unwrap_or_else(|msg| panic!("{msg}"));
+        }
+    }
+}
+
 /// A linear predictor of several terms (one pass that keeps its running
 /// sum in registers, a few rows at a time) inside a logistic NLL, at row
 /// counts that leave a partial group of rows at the end of a chunk and of
