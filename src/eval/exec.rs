@@ -1008,7 +1008,9 @@ fn log_sum_exp_rows<M: MulAdd>(
     // and exp(item_k - LSE) is 0 for a finite item, not the NaN that
     // exp(inf - inf) put into the sum: those rows get the weight from its
     // definition.
-    if max.iter().any(|m| !m.is_finite()) {
+    // (a fold rather than `any`, whose early exit kept the loop scalar:
+    // 5% of the mixture workload's evaluation)
+    if max.iter().fold(false, |bad, m| bad | !m.is_finite()) {
         for (item, weight) in items.iter().zip(weights) {
             let Some(w) = weight else { continue };
             let arg = ctx.arg(*item, bufs);

@@ -395,6 +395,27 @@ fn exps_of_scaled_values_match_reference() {
     }
 }
 
+/// A log-sum-exp whose largest item overflows to +inf on some rows: there
+/// the result is +inf and the other item's softmax weight is 0, not NaN.
+#[test]
+fn log_sum_exp_with_infinite_items_matches_reference() {
+    use Expr::*;
+    let huge = Unary(
+        Func::Exp,
+        Box::new(Unary(
+            Func::Exp,
+            Box::new(Binary(2, Box::new(Const(4.0)), Box::new(Data(0)))),
+        )),
+    );
+    let e = LogSumExp(
+        Box::new(huge),
+        Box::new(Binary(2, Box::new(Param(0)), Box::new(Data(1)))),
+    );
+    for n_rows in [1, 545, 2000] {
+        check_eval(&e, n_rows, 13).unwrap_or_else(|msg| panic!("{msg}"));
+    }
+}
+
 /// A linear predictor of several terms (one pass that keeps its running
 /// sum in registers, a few rows at a time) inside a logistic NLL, at row
 /// counts that leave a partial group of rows at the end of a chunk and of
