@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::fastmath::{self, Fused, MulAdd, Separate};
-use super::fuse::MAX_LIN_TERMS;
+use super::fuse::{MAX_DOTS, MAX_LIN_TERMS};
 use super::lanes::{self, AddOp, DivOp, LaneOp, MulOp, SubOp, LANES};
 use super::{
     Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK,
@@ -411,6 +411,23 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
             };
             return;
         }
+        RowOp::AccumulateDots {
+            shared,
+            ref others,
+            accs: ref targets,
+        } => {
+            let shared = ctx.arg(shared, bufs);
+            let mut vs = [Arg::S(0.0); MAX_DOTS];
+            for (v, o) in vs.iter_mut().zip(others) {
+                *v = ctx.arg(*o, bufs);
+            }
+            let mut sums = [0.0; MAX_DOTS];
+            dots::<WIDE>(ctx.len, shared, &vs[..others.len()], &mut sums);
+            for (t, s) in targets.iter().zip(sums) {
+                accs[*t as usize] += s;
+            }
+            return;
+        }
         RowOp::AccumulateAddProduct {
             acc,
             is_sub,
@@ -549,6 +566,7 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
         RowOp::Accumulate { .. }
         | RowOp::AccumulateBinary { .. }
         | RowOp::AccumulateAddProduct { .. }
+        | RowOp::AccumulateDots { .. }
         | RowOp::AccumulateSelect { .. }
         | RowOp::LogSumExp { .. } => unreachable!("handled above"),
     }
@@ -883,6 +901,50 @@ fn sum_add_product<const WIDE: bool, O: LaneOp, const SWAP: bool>(
             lanes::reduce(lanes::of3(o, u, v, |a, b, c| f(a, b * c)))
         }
         _ => (0..len).map(|i| f(o.at(i), x.at(i) * y.at(i))).sum(),
+    }
+}
+
+/// sum_i s_i v_ki over a chunk into `sums[k]`, for each of `vs`: as
+/// [`sum_op`] would sum each product, reading s once on AVX-512.
+#[inline(always)]
+fn dots<const WIDE: bool>(len: usize, shared: Arg, vs: &[Arg], sums: &mut [f64; MAX_DOTS]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (true, Arg::V(s)) = (WIDE && len == CHUNK, shared) {
+        let mut cols: [&[f64]; MAX_DOTS] = [&[]; MAX_DOTS];
+        let mut all_columns = true;
+        for (c, v) in cols.iter_mut().zip(vs) {
+            match *v {
+                Arg::V(x) => *c = x,
+                Arg::S(_) => all_columns = false,
+            }
+        }
+        if all_columns {
+            // SAFETY: as in `sum_values`.
+            unsafe {
+                match vs.len() {
+                    2 => return wide_dots::<2>(s, [cols[0], cols[1]], sums),
+                    3 => return wide_dots::<3>(s, [cols[0], cols[1], cols[2]], sums),
+                    4 => return wide_dots::<4>(s, [cols[0], cols[1], cols[2], cols[3]], sums),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for (sum, v) in sums.iter_mut().zip(vs) {
+        *sum = sum_op::<false, MulOp>(len, shared, *v);
+    }
+}
+
+/// [`dots`] on AVX-512 for N columns.
+///
+/// # Safety
+/// The CPU must support AVX-512F; every slice is [`CHUNK`] long.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn wide_dots<const N: usize>(s: &[f64], vs: [&[f64]; N], sums: &mut [f64; MAX_DOTS]) {
+    let lanes = unsafe { lanes::avx512::of_dots::<N>(s, vs) };
+    for (sum, l) in sums.iter_mut().zip(lanes) {
+        *sum = lanes::reduce(l);
     }
 }
 

@@ -97,6 +97,72 @@ fn scaled_exp_at(rows: &[RowInstr], i: usize) -> Option<(u32, bool, Src, usize)>
     }
 }
 
+/// The most sums one [`RowOp::AccumulateDots`] computes.
+pub(crate) const MAX_DOTS: usize = 4;
+
+/// Merges runs of sums of products that share a factor, sum_i s_i v_ki for
+/// up to [`MAX_DOTS`] k (the gradient's sum_i r_i x_ij, a Hessian's
+/// sum_i w_i x_ij x_ik), into one [`RowOp::AccumulateDots`]: one pass that
+/// reads s once, with independent running sums. Each sum adds the same
+/// terms in the same lanes, so results are bit-identical.
+pub(crate) fn shared_dots(rows: Vec<RowInstr>) -> Vec<RowInstr> {
+    let dot = |r: &RowInstr| match r.op {
+        RowOp::AccumulateBinary {
+            acc,
+            op: BinOp::Mul,
+            a,
+            b,
+        } if is_column(a) && is_column(b) => Some((acc, a, b)),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    let mut i = 0;
+    while i < rows.len() {
+        let (Some((acc0, a0, b0)), Some((_, a1, b1))) =
+            (dot(&rows[i]), rows.get(i + 1).and_then(dot))
+        else {
+            out.push(rows[i].clone());
+            i += 1;
+            continue;
+        };
+        let Some(shared) = [a0, b0].into_iter().find(|s| *s == a1 || *s == b1) else {
+            out.push(rows[i].clone());
+            i += 1;
+            continue;
+        };
+        let other = |a: Src, b: Src| if a == shared { b } else { a };
+        let mut accs = vec![acc0];
+        let mut others = vec![other(a0, b0)];
+        let mut end = i + 1;
+        while end < rows.len() && others.len() < MAX_DOTS {
+            match dot(&rows[end]) {
+                Some((acc, a, b)) if a == shared || b == shared => {
+                    accs.push(acc);
+                    others.push(other(a, b));
+                    end += 1;
+                }
+                _ => break,
+            }
+        }
+        out.push(RowInstr {
+            op: RowOp::AccumulateDots {
+                shared,
+                others,
+                accs,
+            },
+            src: None,
+            out: u32::MAX,
+        });
+        i = end;
+    }
+    out
+}
+
+/// A per-row operand (not a scalar slot).
+fn is_column(s: Src) -> bool {
+    !matches!(s, Src::Slot(_))
+}
+
 /// (other, x, y) of `other + x y`.
 fn plain_add_product(instr: &RowInstr) -> Option<(Src, Src, Src)> {
     match instr.op {
@@ -308,6 +374,63 @@ mod tests {
             unary(Func::Exp, Src::Buf(0), 1),
         ];
         assert_eq!(scaled_exps(rows.clone(), &[]), rows);
+    }
+
+    #[test]
+    fn dots_sharing_a_factor_are_grouped() {
+        let dot = |acc, a, b| RowInstr {
+            op: RowOp::AccumulateBinary {
+                acc,
+                op: BinOp::Mul,
+                a,
+                b,
+            },
+            src: None,
+            out: u32::MAX,
+        };
+        let r = Src::Buf(2);
+        // Six dots with r (on either side), one with a scalar, one with
+        // another factor.
+        let rows = vec![
+            dot(0, r, Src::Col(0)),
+            dot(1, Src::Col(1), r),
+            dot(2, r, Src::Col(2)),
+            dot(3, r, Src::Col(3)),
+            dot(4, r, Src::Col(4)),
+            dot(5, r, Src::Col(5)),
+            dot(6, r, Src::Slot(1)),
+            dot(7, Src::Col(0), Src::Col(1)),
+        ];
+        let fused = shared_dots(rows);
+        let groups: Vec<(Vec<u32>, Vec<Src>)> = fused
+            .iter()
+            .filter_map(|instr| match &instr.op {
+                RowOp::AccumulateDots {
+                    shared,
+                    others,
+                    accs,
+                } => {
+                    assert_eq!(*shared, r);
+                    Some((accs.clone(), others.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fused.len(), 4);
+        assert_eq!(groups[0].0, [0, 1, 2, 3]);
+        assert_eq!(
+            groups[0].1,
+            [Src::Col(0), Src::Col(1), Src::Col(2), Src::Col(3)]
+        );
+        assert_eq!(groups[1].0, [4, 5]);
+        assert!(matches!(
+            fused[2].op,
+            RowOp::AccumulateBinary { acc: 6, .. }
+        ));
+        assert!(matches!(
+            fused[3].op,
+            RowOp::AccumulateBinary { acc: 7, .. }
+        ));
     }
 
     #[test]

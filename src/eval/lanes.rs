@@ -247,6 +247,39 @@ pub(super) mod avx512 {
         })
     }
 
+    /// [`of2`] with O the multiplication for each of `others` against
+    /// `shared`, reading `shared` once: N independent pairs of running
+    /// sums.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(in crate::eval) unsafe fn of_dots<const N: usize>(
+        shared: &[f64],
+        others: [&[f64]; N],
+    ) -> [[f64; LANES]; N] {
+        debug_assert_eq!(LANES, 16);
+        let n = shared.len();
+        assert!(n % LANES == 0 && others.iter().all(|o| o.len() == n));
+        let mut lo = [_mm512_setzero_pd(); N];
+        let mut hi = [_mm512_setzero_pd(); N];
+        let mut i = 0;
+        while i < n {
+            let s_lo = _mm512_loadu_pd(shared.as_ptr().add(i));
+            let s_hi = _mm512_loadu_pd(shared.as_ptr().add(i + 8));
+            for k in 0..N {
+                let o = others[k].as_ptr().add(i);
+                lo[k] = _mm512_add_pd(lo[k], _mm512_mul_pd(s_lo, _mm512_loadu_pd(o)));
+                hi[k] = _mm512_add_pd(hi[k], _mm512_mul_pd(s_hi, _mm512_loadu_pd(o.add(8))));
+            }
+            i += LANES;
+        }
+        let mut lanes = [[0.0; LANES]; N];
+        for k in 0..N {
+            _mm512_storeu_pd(lanes[k].as_mut_ptr(), lo[k]);
+            _mm512_storeu_pd(lanes[k].as_mut_ptr().add(8), hi[k]);
+        }
+        lanes
+    }
+
     /// As [`super::of1`] with f(x) = O::f(s, x).
     #[inline]
     #[target_feature(enable = "avx512f")]
@@ -297,6 +330,9 @@ mod tests {
                 bits(of1(&v, |y| O::f(-2.5, y)))
             );
             assert_eq!(bits(avx512::of_values(&u)), bits(of1(&u, |x| x)));
+            let dots = avx512::of_dots::<2>(&u, [&v, &u]);
+            assert_eq!(bits(dots[0]), bits(of2(&u, &v, |a, b| a * b)));
+            assert_eq!(bits(dots[1]), bits(of2(&u, &u, |a, b| a * b)));
             let w = values(512, 3);
             let sum3 = |swap: bool| {
                 of3(&u, &v, &w, |o, x, y| {

@@ -70,6 +70,10 @@ impl RowInstr {
                     out.extend([*x, *y]);
                 }
             }
+            RowOp::AccumulateDots { shared, others, .. } => {
+                out.push(*shared);
+                out.extend(others);
+            }
             RowOp::Select { items, .. }
             | RowOp::LogSumExp { items, .. }
             | RowOp::AccumulateSelect { items, .. } => out.extend(items),
@@ -84,6 +88,7 @@ impl RowInstr {
             RowOp::Accumulate { .. }
             | RowOp::AccumulateBinary { .. }
             | RowOp::AccumulateAddProduct { .. }
+            | RowOp::AccumulateDots { .. }
             | RowOp::AccumulateSelect { .. } => Vec::new(),
             RowOp::SoftplusLogistic { logistic_out, .. } => vec![self.out, *logistic_out],
             RowOp::LogSumExp { weights, .. } => {
@@ -182,6 +187,14 @@ pub(crate) enum RowOp {
         other: Src,
         x: Src,
         y: Src,
+    },
+    /// Add sum_i shared_i others[k]_i over the chunk to sum accumulator
+    /// `accs[k]`, for each k (at most [`fuse::MAX_DOTS`]): dot products
+    /// with one common factor, read once.
+    AccumulateDots {
+        shared: Src,
+        others: Vec<Src>,
+        accs: Vec<u32>,
     },
     /// Add the factor choice `items[code_i]` over the chunk to sum
     /// accumulator `acc` without storing it.
@@ -958,6 +971,7 @@ impl<'a> Builder<'a> {
         let outs: Vec<Src> = row_outputs.iter().map(|r| self.loc[r]).collect();
         self.rows = fuse::linear_chains(std::mem::take(&mut self.rows), &outs);
         self.rows = fuse::scaled_exps(std::mem::take(&mut self.rows), &outs);
+        self.rows = fuse::shared_dots(std::mem::take(&mut self.rows));
         (n_bufs as usize, outs)
     }
 }
