@@ -27,6 +27,7 @@ pub mod fastmath;
 mod fuse;
 mod lanes;
 mod plan;
+mod sums;
 
 use rustc_hash::FxHashMap as HashMap;
 
