@@ -294,10 +294,7 @@ impl Program {
         data: &Columns,
         opts: ProgramOptions,
     ) -> Program {
-        match graph.with_exp_divisions_as_products(&[roots, row_roots]) {
-            Some((g, r)) => Builder::new(&g, data, opts, None).build(&r[0], &r[1]),
-            None => Builder::new(graph, data, opts, None).build(roots, row_roots),
-        }
+        Builder::new(graph, data, opts, None).build(roots, row_roots)
     }
 
     /// Like [`Program::new`], taking the data-only sums and kept columns
@@ -311,10 +308,7 @@ impl Program {
         opts: ProgramOptions,
         from: &Program,
     ) -> Program {
-        match graph.with_exp_divisions_as_products(&[roots, row_roots]) {
-            Some((g, r)) => Builder::new(&g, data, opts, Some(from)).build(&r[0], &r[1]),
-            None => Builder::new(graph, data, opts, Some(from)).build(roots, row_roots),
-        }
+        Builder::new(graph, data, opts, Some(from)).build(roots, row_roots)
     }
 
     /// Number of data-only columns computed when the program was built.

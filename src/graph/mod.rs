@@ -21,7 +21,6 @@ mod diff;
 pub mod func;
 mod infix;
 mod print;
-mod rewrite;
 
 use std::sync::Arc;
 

@@ -678,6 +678,22 @@ fn collinear_covariates_are_named_in_the_singular_hessian_report() {
 }
 
 #[test]
+fn a_ratio_of_parameters_is_reported_as_not_identified() {
+    // Only b / exp(3 c) enters the mean, so the Hessian at the optimum is
+    // singular. A program that computed the divisor exp(c + d x)^3 in two
+    // forms, rounded differently, made it merely ill-conditioned on these
+    // 512 rows: reported converged, exit 0, with standard errors of 1e6.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/ratio_not_identified.nll",
+        "--data",
+        "tests/fixtures/ratio_not_identified.csv",
+    ]);
+    assert!(text.starts_with("exit: 4"), "{text}");
+    assert!(text.contains("not positive definite"), "{text}");
+}
+
+#[test]
 fn every_flat_direction_is_reported() {
     // a + b and c + d: two zero eigenvalues of the scaled Hessian, both named.
     let text = run(&[
