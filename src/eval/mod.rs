@@ -712,6 +712,46 @@ impl<'a> Builder<'a> {
         let one = (!divisor_uses.is_empty()).then(|| self.new_slot(1.0));
         let mut reciprocal: HashMap<NodeId, u32> = HashMap::default();
 
+        // A shared divisor exp(u)^k (or exp(u)) read by nothing but its
+        // divisions (sigma^2 = exp(g)^2 of a Gaussian scale model) has the
+        // reciprocal exp(-k u): one exp per row instead of an exp, a power
+        // and a division, and neither exp(u) nor its power is computed.
+        // Every division still reads the one shared reciprocal, so values
+        // that are exactly proportional stay so (a singular Hessian stays
+        // singular); only the reciprocal's rounding changes.
+        let mut n_readers: HashMap<NodeId, usize> = HashMap::default();
+        for &id in row_nodes {
+            for c in g.children(id) {
+                *n_readers.entry(c).or_default() += 1;
+            }
+        }
+        let readers = |n: NodeId| n_readers.get(&n).copied().unwrap_or(0);
+        let mut exp_reciprocal: HashMap<NodeId, (u32, NodeId)> = HashMap::default();
+        let mut not_computed: std::collections::HashSet<NodeId> = Default::default();
+        let mut read_until: HashMap<NodeId, usize> = HashMap::default();
+        for (&d, &(first, _, count)) in &divisor_uses {
+            let (e, k) = match *g.node(d) {
+                Node::Binary(BinOp::Pow, e, k) => match g.as_const(k) {
+                    Some(k) => (e, k),
+                    None => continue,
+                },
+                _ => (d, 1.0),
+            };
+            let Node::Unary(Func::Exp, u) = *g.node(e) else {
+                continue;
+            };
+            let only_divisions = readers(d) == count && (e == d || readers(e) == 1);
+            let asked_for = row_outputs.contains(&d) || row_outputs.contains(&e);
+            if !position.contains_key(&u) || !only_divisions || asked_for {
+                continue;
+            }
+            let scale = self.new_slot(-k);
+            exp_reciprocal.insert(d, (scale, u));
+            not_computed.extend([d, e]);
+            let until = read_until.entry(u).or_insert(first);
+            *until = (*until).max(first);
+        }
+
         let mut free: Vec<u32> = Vec::new();
         let mut n_bufs = 0u32;
         let mut dying: HashMap<usize, Vec<u32>> = HashMap::default();
@@ -724,6 +764,7 @@ impl<'a> Builder<'a> {
                 || partner_done
                 || plan.absorbed.contains(&id)
                 || plan.weight_of.contains_key(&id)
+                || not_computed.contains(&id)
             {
                 continue;
             }
@@ -735,8 +776,16 @@ impl<'a> Builder<'a> {
                         n_bufs += 1;
                         n_bufs - 1
                     });
+                    let op = match exp_reciprocal.get(&d) {
+                        Some(&(scale, u)) => RowOp::ExpScaled {
+                            scale,
+                            negate: false,
+                            a: self.loc[&u],
+                        },
+                        None => RowOp::Binary(BinOp::Div, Src::Slot(one), self.loc[&d]),
+                    };
                     self.rows.push(RowInstr {
-                        op: RowOp::Binary(BinOp::Div, Src::Slot(one), self.loc[&d]),
+                        op,
                         src: None,
                         out: buf,
                     });
@@ -745,14 +794,18 @@ impl<'a> Builder<'a> {
                 }
             }
             // x / d as x * (1 / d) when the reciprocal is shared.
+            // (The divisor itself may not be computed at all: see
+            // `exp_reciprocal`.)
             let divide = |op: BinOp, b: NodeId| -> (BinOp, Src) {
-                match (op, reciprocal.get(&b), self.loc[&b]) {
-                    (BinOp::Div, Some(buf), _) => (BinOp::Mul, Src::Buf(*buf)),
-                    (BinOp::Div, None, Src::Slot(s)) => match scalar_reciprocal.get(&s) {
+                if let (BinOp::Div, Some(buf)) = (op, reciprocal.get(&b)) {
+                    return (BinOp::Mul, Src::Buf(*buf));
+                }
+                match (op, self.loc[&b]) {
+                    (BinOp::Div, Src::Slot(s)) => match scalar_reciprocal.get(&s) {
                         Some(r) => (BinOp::Mul, Src::Slot(*r)),
                         None => (op, Src::Slot(s)),
                     },
-                    (_, _, src) => (op, src),
+                    (_, src) => (op, src),
                 }
             };
             let src = |n: &NodeId| self.loc[n];
@@ -923,11 +976,16 @@ impl<'a> Builder<'a> {
                     });
                     self.loc.insert(node, Src::Buf(buf));
                     bufs.push((node, buf));
-                    match plan.last_use.get(&node) {
-                        Some(&last) if last != usize::MAX && last >= i => {
+                    let last_use = match (plan.last_use.get(&node), read_until.get(&node)) {
+                        (Some(&a), Some(&b)) if a != usize::MAX => Some(a.max(b)),
+                        (None, Some(&b)) => Some(b),
+                        (a, _) => a.copied(),
+                    };
+                    match last_use {
+                        Some(last) if last != usize::MAX && last >= i => {
                             dying.entry(last).or_default().push(buf)
                         }
-                        Some(&last) if last != usize::MAX => {
+                        Some(last) if last != usize::MAX => {
                             unreachable!("node read at {last}, before it is computed at {i}")
                         }
                         Some(_) => {}

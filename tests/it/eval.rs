@@ -395,6 +395,39 @@ fn exps_of_scaled_values_match_reference() {
     }
 }
 
+/// Several divisions by one exp(u)^2 (a Gaussian scale model's r^2 / sigma^2
+/// and r / sigma^2, sigma = exp(b + c x)): the shared reciprocal is
+/// exp(-2 u), and sigma itself is never computed.
+#[test]
+fn divisions_by_a_power_of_exp_match_reference() {
+    use Expr::*;
+    let p = |k| Box::new(Param(k));
+    let x = |c| Box::new(Data(c));
+    let sigma = Unary(
+        Func::Exp,
+        Box::new(Binary(0, p(1), Box::new(Binary(2, p(2), x(1))))),
+    );
+    // (sigma^2 as sigma * sigma: the graph writes it as a power)
+    let var = Binary(2, Box::new(sigma.clone()), Box::new(sigma));
+    let r = Binary(1, x(0), p(0));
+    let e = Binary(
+        0,
+        Box::new(Binary(
+            3,
+            Box::new(Binary(2, Box::new(r.clone()), Box::new(r.clone()))),
+            Box::new(var.clone()),
+        )),
+        Box::new(Binary(
+            3,
+            Box::new(Binary(2, Box::new(r), x(2))),
+            Box::new(var),
+        )),
+    );
+    for n_rows in [0, 1, 545, 100_003] {
+        check_eval(&e, n_rows, 17).unwrap_or_else(|msg| panic!("{msg}"));
+    }
+}
+
 /// A log-sum-exp whose largest item overflows to +inf on some rows: there
 /// the result is +inf and the other item's softmax weight is 0, not NaN.
 #[test]
