@@ -262,11 +262,6 @@ fn run_block_generic<M: MulAdd, const WIDE: bool>(
     // The next chunks' lines to prefetch, spread over the instructions.
     let n_lines = p.streamed.len() * CHUNK.div_ceil(F64_PER_LINE);
     let per_instr = n_lines.div_ceil(p.rows.len().max(1));
-    let per_instr = if std::env::var_os("NLL_NOPF").is_some() {
-        0
-    } else {
-        per_instr
-    };
     let mut start = block_start;
     while start < block_end {
         let len = CHUNK.min(block_end - start);

@@ -719,13 +719,7 @@ impl<'a> Builder<'a> {
         // Every division still reads the one shared reciprocal, so values
         // that are exactly proportional stay so (a singular Hessian stays
         // singular); only the reciprocal's rounding changes.
-        let mut n_readers: HashMap<NodeId, usize> = HashMap::default();
-        for &id in row_nodes {
-            for c in g.children(id) {
-                *n_readers.entry(c).or_default() += 1;
-            }
-        }
-        let readers = |n: NodeId| n_readers.get(&n).copied().unwrap_or(0);
+        let readers = |n: NodeId| plan.n_readers.get(&n).copied().unwrap_or(0);
         let mut exp_reciprocal: HashMap<NodeId, (u32, NodeId)> = HashMap::default();
         let mut not_computed: std::collections::HashSet<NodeId> = Default::default();
         let mut read_until: HashMap<NodeId, usize> = HashMap::default();

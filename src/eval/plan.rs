@@ -39,6 +39,8 @@ pub(super) struct Plan {
     /// The position (in the row order) of the last instruction reading
     /// each row node; `usize::MAX` for the nodes asked for per row.
     pub last_use: HashMap<NodeId, usize>,
+    /// How many row nodes read each node.
+    pub n_readers: HashMap<NodeId, usize>,
 }
 
 impl Plan {
@@ -185,6 +187,7 @@ impl Plan {
             absorbed,
             partner,
             last_use,
+            n_readers,
         }
     }
 
