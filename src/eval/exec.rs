@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::fastmath::{self, Fused, MulAdd, Separate};
 use super::fuse::{MAX_DOTS, MAX_LIN_TERMS};
-use super::lanes::{AddOp, DivOp, MulOp, SubOp};
+use super::lanes::{self, AddOp, DivOp, MulOp, SubOp};
 use super::sums::{dots, sum_add_product, sum_map2, sum_op, sum_select, sum_values};
 use super::{
     Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK,
@@ -222,12 +222,12 @@ fn run_block(
             return unsafe { run_block_avx2(p, data, slots, bufs, accs, block, row_cols) };
         }
     }
-    run_block_generic::<Separate, false>(p, data, slots, bufs, accs, block, row_cols)
+    run_block_generic::<Separate, { lanes::PORTABLE }>(p, data, slots, bufs, accs, block, row_cols)
 }
 
 /// `run_block_generic` compiled with more target features enabled.
 macro_rules! run_block_with_features {
-    ($name:ident, $features:literal, $wide:literal) => {
+    ($name:ident, $features:literal, $vec:expr) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $features)]
         unsafe fn $name(
@@ -239,16 +239,16 @@ macro_rules! run_block_with_features {
             block: usize,
             row_cols: Option<&mut RowOut>,
         ) {
-            run_block_generic::<Fused, $wide>(p, data, slots, bufs, accs, block, row_cols)
+            run_block_generic::<Fused, { $vec }>(p, data, slots, bufs, accs, block, row_cols)
         }
     };
 }
 
-run_block_with_features!(run_block_avx512, "avx512f,avx512dq,avx2,fma", true);
-run_block_with_features!(run_block_avx2, "avx2,fma", false);
+run_block_with_features!(run_block_avx512, "avx512f,avx512dq,avx2,fma", lanes::AVX512);
+run_block_with_features!(run_block_avx2, "avx2,fma", lanes::AVX2);
 
 #[inline(always)]
-fn run_block_generic<M: MulAdd, const WIDE: bool>(
+fn run_block_generic<M: MulAdd, const VEC: u8>(
     p: &Program,
     data: &Columns,
     slots: &[f64],
@@ -274,7 +274,7 @@ fn run_block_generic<M: MulAdd, const WIDE: bool>(
         };
         for (k, instr) in p.rows.iter().enumerate() {
             prefetch_lines(p, data, start + len + CHUNK, k * per_instr, per_instr);
-            run_row_instr::<M, WIDE>(&ctx, instr, bufs, accs);
+            run_row_instr::<M, VEC>(&ctx, instr, bufs, accs);
         }
         if let Some(out) = row_cols.as_deref_mut() {
             let at = start - out.first_row;
@@ -386,7 +386,7 @@ impl<'a> Chunk<'a> {
 // (1.5x to 2.4x slower on the benchmark workloads, see
 // docs/performance.md).
 #[inline(always)]
-fn run_row_instr<M: MulAdd, const WIDE: bool>(
+fn run_row_instr<M: MulAdd, const VEC: u8>(
     ctx: &Chunk,
     instr: &RowInstr,
     bufs: &mut [f64],
@@ -395,16 +395,16 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
     match instr.op {
         RowOp::Accumulate { acc } => {
             let src = instr.src.expect("accumulate has an operand");
-            accs[acc as usize] += sum_values::<WIDE>(ctx.len, ctx.arg(src, bufs));
+            accs[acc as usize] += sum_values::<VEC>(ctx.len, ctx.arg(src, bufs));
             return;
         }
         RowOp::AccumulateBinary { acc, op, a, b } => {
             let (a, b) = (ctx.arg(a, bufs), ctx.arg(b, bufs));
             accs[acc as usize] += match op {
-                BinOp::Add => sum_op::<WIDE, AddOp>(ctx.len, a, b),
-                BinOp::Sub => sum_op::<WIDE, SubOp>(ctx.len, a, b),
-                BinOp::Mul => sum_op::<WIDE, MulOp>(ctx.len, a, b),
-                BinOp::Div => sum_op::<WIDE, DivOp>(ctx.len, a, b),
+                BinOp::Add => sum_op::<VEC, AddOp>(ctx.len, a, b),
+                BinOp::Sub => sum_op::<VEC, SubOp>(ctx.len, a, b),
+                BinOp::Mul => sum_op::<VEC, MulOp>(ctx.len, a, b),
+                BinOp::Div => sum_op::<VEC, DivOp>(ctx.len, a, b),
                 BinOp::Pow => sum_map2(ctx.len, a, b, crate::graph::pow),
             };
             return;
@@ -420,7 +420,7 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
                 *v = ctx.arg(*o, bufs);
             }
             let mut sums = [0.0; MAX_DOTS];
-            dots::<WIDE>(ctx.len, shared, &vs[..others.len()], &mut sums);
+            dots::<VEC>(ctx.len, shared, &vs[..others.len()], &mut sums);
             for (t, s) in targets.iter().zip(sums) {
                 accs[*t as usize] += s;
             }
@@ -436,9 +436,9 @@ fn run_row_instr<M: MulAdd, const WIDE: bool>(
         } => {
             let (o, x, y) = (ctx.arg(other, bufs), ctx.arg(x, bufs), ctx.arg(y, bufs));
             accs[acc as usize] += match (is_sub, product_first) {
-                (false, _) => sum_add_product::<WIDE, AddOp, false>(ctx.len, o, x, y),
-                (true, false) => sum_add_product::<WIDE, SubOp, false>(ctx.len, o, x, y),
-                (true, true) => sum_add_product::<WIDE, SubOp, true>(ctx.len, o, x, y),
+                (false, _) => sum_add_product::<VEC, AddOp, false>(ctx.len, o, x, y),
+                (true, false) => sum_add_product::<VEC, SubOp, false>(ctx.len, o, x, y),
+                (true, true) => sum_add_product::<VEC, SubOp, true>(ctx.len, o, x, y),
             };
             return;
         }
@@ -840,31 +840,67 @@ fn log_sum_exp_rows<M: MulAdd>(
     let sum = &mut sum[..n];
     let mut e = [0.0; CHUNK];
     let e = &mut e[..n];
-    for (item, weight) in items.iter().zip(weights) {
-        match ctx.arg(*item, bufs) {
-            Arg::S(x) => {
-                for (e, m) in e.iter_mut().zip(max.iter()) {
-                    *e = <fastmath::Exp as fastmath::Kernel>::apply::<M>(x - *m);
-                }
-            }
-            Arg::V(v) => {
-                for ((e, m), x) in e.iter_mut().zip(max.iter()).zip(v) {
-                    *e = <fastmath::Exp as fastmath::Kernel>::apply::<M>(*x - *m);
+    let exp = |x: f64| <fastmath::Exp as fastmath::Kernel>::apply::<M>(x);
+    let pair = match (items, weights) {
+        ([a, b], [wa, wb]) => match (ctx.arg(*a, bufs), ctx.arg(*b, bufs)) {
+            (Arg::V(a), Arg::V(b)) => Some((a, b, *wa, *wb)),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some((a, b, wa, wb)) = pair {
+        // Two items (a two-component mixture): exp(item - max) is exp(0)
+        // for the item that is the maximum, so one exp per row, of the
+        // other item, gives both terms. The same operations on the same
+        // values as the loop below, so the same results, with half the exps.
+        let one = exp(0.0);
+        let mut eb = [0.0; CHUNK];
+        let eb = &mut eb[..n];
+        let rows = e.iter_mut().zip(eb.iter_mut()).zip(sum.iter_mut());
+        for ((((ea, eb), s), m), (x, y)) in rows.zip(max.iter()).zip(a.iter().zip(b)) {
+            // The other item is the smaller one (for a finite maximum; the
+            // rest is mended below).
+            let a_is_max = *x == *m;
+            let t = exp(x.min(*y) - *m);
+            *ea = if a_is_max { one } else { t };
+            *eb = if a_is_max { t } else { one };
+            *s = *ea + *eb;
+        }
+        for (w, e) in [(wa, &*e), (wb, &*eb)] {
+            if let Some(w) = w {
+                let at = w as usize * CHUNK;
+                for ((w, e), s) in bufs[at..at + n].iter_mut().zip(e).zip(sum.iter()) {
+                    *w = *e / *s;
                 }
             }
         }
-        for (s, e) in sum.iter_mut().zip(e.iter()) {
-            *s += *e;
+    } else {
+        for (item, weight) in items.iter().zip(weights) {
+            match ctx.arg(*item, bufs) {
+                Arg::S(x) => {
+                    for (e, m) in e.iter_mut().zip(max.iter()) {
+                        *e = exp(x - *m);
+                    }
+                }
+                Arg::V(v) => {
+                    for ((e, m), x) in e.iter_mut().zip(max.iter()).zip(v) {
+                        *e = exp(*x - *m);
+                    }
+                }
+            }
+            for (s, e) in sum.iter_mut().zip(e.iter()) {
+                *s += *e;
+            }
+            if let Some(w) = weight {
+                let at = *w as usize * CHUNK;
+                bufs[at..at + n].copy_from_slice(e);
+            }
         }
-        if let Some(w) = weight {
+        for w in weights.iter().flatten() {
             let at = *w as usize * CHUNK;
-            bufs[at..at + n].copy_from_slice(e);
-        }
-    }
-    for w in weights.iter().flatten() {
-        let at = *w as usize * CHUNK;
-        for (w, s) in bufs[at..at + n].iter_mut().zip(sum.iter()) {
-            *w /= *s;
+            for (w, s) in bufs[at..at + n].iter_mut().zip(sum.iter()) {
+                *w /= *s;
+            }
         }
     }
     // Where the maximum is infinite or NaN the log-sum-exp is that maximum,

@@ -2,12 +2,12 @@
 //! chunk goes to partial sum i mod LANES.
 //!
 //! The portable loops below are what every CPU runs, and LLVM vectorises
-//! them well enough in a small function. Inlined into the large AVX-512 row
-//! function (whose other loops do use 512-bit registers), they came out
-//! with 128-bit registers, four times the instructions; the AVX-512 versions
-//! here state the two 8-lane registers outright. Both perform the same IEEE
-//! operations on the same lanes in the same order, so their results are
-//! bit-identical (tested).
+//! them well enough in a small function. Inlined into the large AVX-512 and
+//! AVX2 row functions (whose other loops do use 512- and 256-bit registers),
+//! they came out with 128-bit registers, two to four times the
+//! instructions; the [`avx2`] and [`avx512`] versions here state the
+//! registers outright. All perform the same IEEE operations on the same
+//! lanes in the same order, so their results are bit-identical (tested).
 
 /// Partial sums per chunk; the partial sums are then added pairwise.
 ///
@@ -24,22 +24,38 @@
 /// the terms for the models here.
 pub(super) const LANES: usize = 16;
 
-/// A binary operation summed over a chunk: on one value, and on 8 lanes.
+/// Which registers the sums of a row function use: the portable loops, or
+/// the [`avx2`] or [`avx512`] ones. A const parameter of the row functions.
+pub(super) const PORTABLE: u8 = 0;
+pub(super) const AVX2: u8 = 1;
+pub(super) const AVX512: u8 = 2;
+
+/// A binary operation summed over a chunk: on one value, and on the lanes
+/// of a 4-lane (AVX) and an 8-lane (AVX-512) register.
 pub(super) trait LaneOp {
     fn f(a: f64, b: f64) -> f64;
     /// Lane-wise `f`, exactly rounded as `f` is.
     ///
     /// # Safety
+    /// The CPU must support AVX.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn v4(
+        a: std::arch::x86_64::__m256d,
+        b: std::arch::x86_64::__m256d,
+    ) -> std::arch::x86_64::__m256d;
+    /// As `v4`, on 8 lanes.
+    ///
+    /// # Safety
     /// The CPU must support AVX-512F.
     #[cfg(target_arch = "x86_64")]
-    unsafe fn v(
+    unsafe fn v8(
         a: std::arch::x86_64::__m512d,
         b: std::arch::x86_64::__m512d,
     ) -> std::arch::x86_64::__m512d;
 }
 
 macro_rules! lane_op {
-    ($name:ident, $op:tt, $intrinsic:ident) => {
+    ($name:ident, $op:tt, $v4:ident, $v8:ident) => {
         pub(super) struct $name;
 
         impl LaneOp for $name {
@@ -50,21 +66,31 @@ macro_rules! lane_op {
 
             #[cfg(target_arch = "x86_64")]
             #[inline]
+            #[target_feature(enable = "avx")]
+            unsafe fn v4(
+                a: std::arch::x86_64::__m256d,
+                b: std::arch::x86_64::__m256d,
+            ) -> std::arch::x86_64::__m256d {
+                std::arch::x86_64::$v4(a, b)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            #[inline]
             #[target_feature(enable = "avx512f")]
-            unsafe fn v(
+            unsafe fn v8(
                 a: std::arch::x86_64::__m512d,
                 b: std::arch::x86_64::__m512d,
             ) -> std::arch::x86_64::__m512d {
-                std::arch::x86_64::$intrinsic(a, b)
+                std::arch::x86_64::$v8(a, b)
             }
         }
     };
 }
 
-lane_op!(AddOp, +, _mm512_add_pd);
-lane_op!(SubOp, -, _mm512_sub_pd);
-lane_op!(MulOp, *, _mm512_mul_pd);
-lane_op!(DivOp, /, _mm512_div_pd);
+lane_op!(AddOp, +, _mm256_add_pd, _mm512_add_pd);
+lane_op!(SubOp, -, _mm256_sub_pd, _mm512_sub_pd);
+lane_op!(MulOp, *, _mm256_mul_pd, _mm512_mul_pd);
+lane_op!(DivOp, /, _mm256_div_pd, _mm512_div_pd);
 
 /// The sum of the partial sums, added pairwise: the upper half onto the lower
 /// half, then the upper quarter onto the lower quarter, down to one value.
@@ -145,149 +171,211 @@ pub(super) fn with_product<O: LaneOp, const SWAP: bool>(o: f64, p: f64) -> f64 {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-pub(super) mod avx512 {
-    //! The loops above with 8-lane registers. Each function requires
-    //! AVX-512F and slices whose length is a multiple of [`LANES`].
+/// The loops above with explicit vector registers of `$width` lanes, in a
+/// module `$module` whose functions require `$feature`: LANES / `$width`
+/// registers hold the partial sums.
+macro_rules! vector_sums {
+    ($module:ident, $feature:literal, $vec:ty, $width:literal, $op:ident,
+     $zero:ident, $load:ident, $store:ident, $add:ident, $mul:ident, $splat:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        pub(super) mod $module {
+            //! Each function requires the target feature named in its
+            //! attribute and slices whose length is a multiple of [`LANES`].
 
-    use super::{LaneOp, LANES};
-    use std::arch::x86_64::*;
+            use super::{LaneOp, LANES};
+            use std::arch::x86_64::*;
 
-    /// The partial sums of `term(i)`, the 8 values at rows i..i+8, over
-    /// `n` rows: lanes 8j..8j+8 in register j.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn sum(n: usize, term: impl Fn(usize) -> __m512d) -> [f64; LANES] {
-        debug_assert_eq!(n % LANES, 0);
-        let mut acc = [_mm512_setzero_pd(); LANES / 8];
-        let mut i = 0;
-        while i < n {
-            for (j, a) in acc.iter_mut().enumerate() {
-                *a = _mm512_add_pd(*a, term(i + 8 * j));
+            /// Registers per set of partial sums.
+            const REGS: usize = LANES / $width;
+
+            /// The partial sums of `term(i)`, the values at rows
+            /// i..i+width, over `n` rows: lanes width*j.. in register j.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            unsafe fn sum(n: usize, term: impl Fn(usize) -> $vec) -> [f64; LANES] {
+                debug_assert_eq!(n % LANES, 0);
+                let mut acc = [$zero(); REGS];
+                let mut i = 0;
+                while i < n {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        *a = $add(*a, term(i + $width * j));
+                    }
+                    i += LANES;
+                }
+                let mut lanes = [0.0; LANES];
+                for (j, a) in acc.iter().enumerate() {
+                    $store(lanes.as_mut_ptr().add($width * j), *a);
+                }
+                lanes
             }
-            i += LANES;
-        }
-        let mut lanes = [0.0; LANES];
-        for (j, a) in acc.iter().enumerate() {
-            _mm512_storeu_pd(lanes.as_mut_ptr().add(8 * j), *a);
-        }
-        lanes
-    }
 
-    /// As [`super::of1`] with f(x) = x.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(in crate::eval) unsafe fn of_values(v: &[f64]) -> [f64; LANES] {
-        sum(v.len(), |i| _mm512_loadu_pd(v.as_ptr().add(i)))
-    }
-
-    /// As [`super::of2`] with f = O::f.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(in crate::eval) unsafe fn of2<O: LaneOp>(u: &[f64], v: &[f64]) -> [f64; LANES] {
-        assert_eq!(u.len(), v.len());
-        sum(u.len(), |i| {
-            O::v(
-                _mm512_loadu_pd(u.as_ptr().add(i)),
-                _mm512_loadu_pd(v.as_ptr().add(i)),
-            )
-        })
-    }
-
-    /// As [`super::of1`] with f(x) = O::f(x, s).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(in crate::eval) unsafe fn of_vs<O: LaneOp>(u: &[f64], s: f64) -> [f64; LANES] {
-        let s = _mm512_set1_pd(s);
-        sum(u.len(), |i| O::v(_mm512_loadu_pd(u.as_ptr().add(i)), s))
-    }
-
-    /// with_product::<O, SWAP> on 8 lanes.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn with_product<O: LaneOp, const SWAP: bool>(o: __m512d, p: __m512d) -> __m512d {
-        if SWAP {
-            O::v(p, o)
-        } else {
-            O::v(o, p)
-        }
-    }
-
-    /// As [`super::of2`] with f(o, v) = with_product(o, s v).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(in crate::eval) unsafe fn of_scaled_product<O: LaneOp, const SWAP: bool>(
-        o: &[f64],
-        s: f64,
-        v: &[f64],
-    ) -> [f64; LANES] {
-        assert_eq!(o.len(), v.len());
-        let s = _mm512_set1_pd(s);
-        sum(o.len(), |i| {
-            let p = _mm512_mul_pd(s, _mm512_loadu_pd(v.as_ptr().add(i)));
-            with_product::<O, SWAP>(_mm512_loadu_pd(o.as_ptr().add(i)), p)
-        })
-    }
-
-    /// As [`super::of3`] with f(o, u, v) = with_product(o, u v).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(in crate::eval) unsafe fn of_product<O: LaneOp, const SWAP: bool>(
-        o: &[f64],
-        u: &[f64],
-        v: &[f64],
-    ) -> [f64; LANES] {
-        assert!(o.len() == u.len() && u.len() == v.len());
-        sum(o.len(), |i| {
-            let p = _mm512_mul_pd(
-                _mm512_loadu_pd(u.as_ptr().add(i)),
-                _mm512_loadu_pd(v.as_ptr().add(i)),
-            );
-            with_product::<O, SWAP>(_mm512_loadu_pd(o.as_ptr().add(i)), p)
-        })
-    }
-
-    /// [`of2`] with O the multiplication for each of `others` against
-    /// `shared`, reading `shared` once: N independent pairs of running
-    /// sums.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(in crate::eval) unsafe fn of_dots<const N: usize>(
-        shared: &[f64],
-        others: [&[f64]; N],
-    ) -> [[f64; LANES]; N] {
-        debug_assert_eq!(LANES, 16);
-        let n = shared.len();
-        assert!(n % LANES == 0 && others.iter().all(|o| o.len() == n));
-        let mut lo = [_mm512_setzero_pd(); N];
-        let mut hi = [_mm512_setzero_pd(); N];
-        let mut i = 0;
-        while i < n {
-            let s_lo = _mm512_loadu_pd(shared.as_ptr().add(i));
-            let s_hi = _mm512_loadu_pd(shared.as_ptr().add(i + 8));
-            for k in 0..N {
-                let o = others[k].as_ptr().add(i);
-                lo[k] = _mm512_add_pd(lo[k], _mm512_mul_pd(s_lo, _mm512_loadu_pd(o)));
-                hi[k] = _mm512_add_pd(hi[k], _mm512_mul_pd(s_hi, _mm512_loadu_pd(o.add(8))));
+            /// As [`super::of1`] with f(x) = x.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_values(v: &[f64]) -> [f64; LANES] {
+                sum(v.len(), |i| $load(v.as_ptr().add(i)))
             }
-            i += LANES;
-        }
-        let mut lanes = [[0.0; LANES]; N];
-        for k in 0..N {
-            _mm512_storeu_pd(lanes[k].as_mut_ptr(), lo[k]);
-            _mm512_storeu_pd(lanes[k].as_mut_ptr().add(8), hi[k]);
-        }
-        lanes
-    }
 
-    /// As [`super::of1`] with f(x) = O::f(s, x).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(in crate::eval) unsafe fn of_sv<O: LaneOp>(s: f64, v: &[f64]) -> [f64; LANES] {
-        let s = _mm512_set1_pd(s);
-        sum(v.len(), |i| O::v(s, _mm512_loadu_pd(v.as_ptr().add(i))))
-    }
+            /// As [`super::of2`] with f = O::f.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of2<O: LaneOp>(u: &[f64], v: &[f64]) -> [f64; LANES] {
+                assert_eq!(u.len(), v.len());
+                sum(u.len(), |i| {
+                    O::$op($load(u.as_ptr().add(i)), $load(v.as_ptr().add(i)))
+                })
+            }
+
+            /// As [`super::of1`] with f(x) = O::f(x, s).
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_vs<O: LaneOp>(u: &[f64], s: f64) -> [f64; LANES] {
+                let s = $splat(s);
+                sum(u.len(), |i| O::$op($load(u.as_ptr().add(i)), s))
+            }
+
+            /// As [`super::of1`] with f(x) = O::f(s, x).
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_sv<O: LaneOp>(s: f64, v: &[f64]) -> [f64; LANES] {
+                let s = $splat(s);
+                sum(v.len(), |i| O::$op(s, $load(v.as_ptr().add(i))))
+            }
+
+            /// with_product::<O, SWAP> on a register.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            unsafe fn with_product<O: LaneOp, const SWAP: bool>(o: $vec, p: $vec) -> $vec {
+                if SWAP {
+                    O::$op(p, o)
+                } else {
+                    O::$op(o, p)
+                }
+            }
+
+            /// As [`super::of2`] with f(o, v) = with_product(o, s v).
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_scaled_product<O: LaneOp, const SWAP: bool>(
+                o: &[f64],
+                s: f64,
+                v: &[f64],
+            ) -> [f64; LANES] {
+                assert_eq!(o.len(), v.len());
+                let s = $splat(s);
+                sum(o.len(), |i| {
+                    let p = $mul(s, $load(v.as_ptr().add(i)));
+                    with_product::<O, SWAP>($load(o.as_ptr().add(i)), p)
+                })
+            }
+
+            /// As [`super::of3`] with f(o, u, v) = with_product(o, u v).
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_product<O: LaneOp, const SWAP: bool>(
+                o: &[f64],
+                u: &[f64],
+                v: &[f64],
+            ) -> [f64; LANES] {
+                assert!(o.len() == u.len() && u.len() == v.len());
+                sum(o.len(), |i| {
+                    let p = $mul($load(u.as_ptr().add(i)), $load(v.as_ptr().add(i)));
+                    with_product::<O, SWAP>($load(o.as_ptr().add(i)), p)
+                })
+            }
+
+            /// [`of2`] with O the multiplication for each of `others`
+            /// against `shared`, reading each register of `shared` once: N
+            /// independent sets of partial sums.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_dots<const N: usize>(
+                shared: &[f64],
+                others: [&[f64]; N],
+            ) -> [[f64; LANES]; N] {
+                let n = shared.len();
+                assert!(n % LANES == 0 && others.iter().all(|o| o.len() == n));
+                let mut acc = [[$zero(); REGS]; N];
+                let mut i = 0;
+                while i < n {
+                    for j in 0..REGS {
+                        let at = i + $width * j;
+                        let s = $load(shared.as_ptr().add(at));
+                        for k in 0..N {
+                            let p = $mul(s, $load(others[k].as_ptr().add(at)));
+                            acc[k][j] = $add(acc[k][j], p);
+                        }
+                    }
+                    i += LANES;
+                }
+                let mut lanes = [[0.0; LANES]; N];
+                for k in 0..N {
+                    for j in 0..REGS {
+                        $store(lanes[k].as_mut_ptr().add($width * j), acc[k][j]);
+                    }
+                }
+                lanes
+            }
+        }
+    };
 }
+
+vector_sums!(
+    avx2,
+    "avx2",
+    __m256d,
+    4,
+    v4,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_add_pd,
+    _mm256_mul_pd,
+    _mm256_set1_pd
+);
+vector_sums!(
+    avx512,
+    "avx512f",
+    __m512d,
+    8,
+    v8,
+    _mm512_setzero_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_add_pd,
+    _mm512_mul_pd,
+    _mm512_set1_pd
+);
+
+/// The vector sums for the registers `$isa` names ([`AVX2`] or [`AVX512`]),
+/// `$portable` for [`PORTABLE`]: `$call` is a call of a function of the
+/// [`avx2`] and [`avx512`] modules.
+///
+/// The row functions are compiled for these features and pick their `$isa`
+/// only on a CPU that has them, which makes the calls sound.
+macro_rules! vectored {
+    ($isa:expr, $portable:expr, $($call:tt)+) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if $isa == $crate::eval::lanes::AVX512 {
+                // SAFETY: see the macro's documentation.
+                #[allow(unused_unsafe)]
+                unsafe { $crate::eval::lanes::avx512::$($call)+ }
+            } else if $isa == $crate::eval::lanes::AVX2 {
+                // SAFETY: as above.
+                #[allow(unused_unsafe)]
+                unsafe { $crate::eval::lanes::avx2::$($call)+ }
+            } else {
+                $portable
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $portable
+        }
+    }};
+}
+pub(super) use vectored;
 
 #[cfg(test)]
 mod tests {
@@ -311,73 +399,90 @@ mod tests {
             .collect()
     }
 
-    #[cfg(target_arch = "x86_64")]
-    fn check<O: LaneOp>() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            return;
-        }
-        let (u, v) = (values(512, 1), values(512, 2));
-        let bits = |l: [f64; LANES]| l.map(f64::to_bits);
-        // SAFETY: AVX-512F is present, checked above; lengths are 512.
-        unsafe {
-            assert_eq!(bits(avx512::of2::<O>(&u, &v)), bits(of2(&u, &v, O::f)));
-            assert_eq!(
-                bits(avx512::of_vs::<O>(&u, 0.37)),
-                bits(of1(&u, |x| O::f(x, 0.37)))
-            );
-            assert_eq!(
-                bits(avx512::of_sv::<O>(-2.5, &v)),
-                bits(of1(&v, |y| O::f(-2.5, y)))
-            );
-            assert_eq!(bits(avx512::of_values(&u)), bits(of1(&u, |x| x)));
-            let dots = avx512::of_dots::<2>(&u, [&v, &u]);
-            assert_eq!(bits(dots[0]), bits(of2(&u, &v, |a, b| a * b)));
-            assert_eq!(bits(dots[1]), bits(of2(&u, &u, |a, b| a * b)));
-            let w = values(512, 3);
-            let sum3 = |swap: bool| {
-                of3(&u, &v, &w, |o, x, y| {
-                    if swap {
-                        O::f(x * y, o)
-                    } else {
-                        O::f(o, x * y)
-                    }
-                })
-            };
-            let sum2 = |swap: bool| {
-                of2(&u, &w, |o, y| {
-                    if swap {
-                        O::f(1.7 * y, o)
-                    } else {
-                        O::f(o, 1.7 * y)
-                    }
-                })
-            };
-            assert_eq!(
-                bits(avx512::of_product::<O, false>(&u, &v, &w)),
-                bits(sum3(false))
-            );
-            assert_eq!(
-                bits(avx512::of_product::<O, true>(&u, &v, &w)),
-                bits(sum3(true))
-            );
-            assert_eq!(
-                bits(avx512::of_scaled_product::<O, false>(&u, 1.7, &w)),
-                bits(sum2(false))
-            );
-            assert_eq!(
-                bits(avx512::of_scaled_product::<O, true>(&u, 1.7, &w)),
-                bits(sum2(true))
-            );
-        }
+    /// A check that module `$m` sums as the portable loops do, bit for bit,
+    /// on a CPU with `$feature`.
+    macro_rules! same_as_portable {
+        ($check:ident, $m:ident, $feature:tt) => {
+            #[cfg(target_arch = "x86_64")]
+            fn $check<O: LaneOp>() {
+                if !std::arch::is_x86_feature_detected!($feature) {
+                    return;
+                }
+                let (u, v) = (values(512, 1), values(512, 2));
+                let bits = |l: [f64; LANES]| l.map(f64::to_bits);
+                // SAFETY: the feature is present, checked above; lengths are 512.
+                unsafe {
+                    assert_eq!(bits($m::of2::<O>(&u, &v)), bits(of2(&u, &v, O::f)));
+                    assert_eq!(
+                        bits($m::of_vs::<O>(&u, 0.37)),
+                        bits(of1(&u, |x| O::f(x, 0.37)))
+                    );
+                    assert_eq!(
+                        bits($m::of_sv::<O>(-2.5, &v)),
+                        bits(of1(&v, |y| O::f(-2.5, y)))
+                    );
+                    assert_eq!(bits($m::of_values(&u)), bits(of1(&u, |x| x)));
+                    let dots = $m::of_dots::<2>(&u, [&v, &u]);
+                    assert_eq!(bits(dots[0]), bits(of2(&u, &v, |a, b| a * b)));
+                    assert_eq!(bits(dots[1]), bits(of2(&u, &u, |a, b| a * b)));
+                    let w = values(512, 4);
+                    let dots = $m::of_dots::<4>(&w, [&v, &u, &w, &v]);
+                    assert_eq!(bits(dots[2]), bits(of2(&w, &w, |a, b| a * b)));
+                    assert_eq!(bits(dots[3]), bits(of2(&w, &v, |a, b| a * b)));
+                    let w = values(512, 3);
+                    let sum3 = |swap: bool| {
+                        of3(&u, &v, &w, |o, x, y| {
+                            if swap {
+                                O::f(x * y, o)
+                            } else {
+                                O::f(o, x * y)
+                            }
+                        })
+                    };
+                    let sum2 = |swap: bool| {
+                        of2(&u, &w, |o, y| {
+                            if swap {
+                                O::f(1.7 * y, o)
+                            } else {
+                                O::f(o, 1.7 * y)
+                            }
+                        })
+                    };
+                    assert_eq!(
+                        bits($m::of_product::<O, false>(&u, &v, &w)),
+                        bits(sum3(false))
+                    );
+                    assert_eq!(
+                        bits($m::of_product::<O, true>(&u, &v, &w)),
+                        bits(sum3(true))
+                    );
+                    assert_eq!(
+                        bits($m::of_scaled_product::<O, false>(&u, 1.7, &w)),
+                        bits(sum2(false))
+                    );
+                    assert_eq!(
+                        bits($m::of_scaled_product::<O, true>(&u, 1.7, &w)),
+                        bits(sum2(true))
+                    );
+                }
+            }
+        };
     }
+
+    same_as_portable!(check_avx2, avx2, "avx2");
+    same_as_portable!(check_avx512, avx512, "avx512f");
 
     #[test]
     #[cfg(target_arch = "x86_64")]
-    fn the_avx512_sums_equal_the_portable_ones_bit_for_bit() {
-        check::<AddOp>();
-        check::<SubOp>();
-        check::<MulOp>();
-        check::<DivOp>();
+    fn the_vector_sums_equal_the_portable_ones_bit_for_bit() {
+        check_avx2::<AddOp>();
+        check_avx2::<SubOp>();
+        check_avx2::<MulOp>();
+        check_avx2::<DivOp>();
+        check_avx512::<AddOp>();
+        check_avx512::<SubOp>();
+        check_avx512::<MulOp>();
+        check_avx512::<DivOp>();
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::exec::{Arg, Chunk};
 use super::fuse::MAX_DOTS;
-use super::lanes::{self, LaneOp, MulOp, LANES};
+use super::lanes::{self, vectored, LaneOp, MulOp, LANES};
 use super::{Src, CHUNK};
 
 /// sum_i f(a_i) over a chunk.
@@ -28,39 +28,36 @@ pub(super) fn sum_map1(len: usize, a: Arg, f: impl Fn(f64) -> f64) -> f64 {
     }
 }
 
-/// sum_i a_i over a chunk, as [`sum_map1`]; with `WIDE`, through AVX-512
-/// registers (see [`lanes`]).
+/// sum_i a_i over a chunk, as [`sum_map1`]; through the registers `VEC`
+/// names (see [`lanes`]).
 #[inline(always)]
-pub(super) fn sum_values<const WIDE: bool>(len: usize, a: Arg) -> f64 {
+pub(super) fn sum_values<const VEC: u8>(len: usize, a: Arg) -> f64 {
     match a {
-        #[cfg(target_arch = "x86_64")]
-        Arg::V(v) if WIDE && v.len() == CHUNK => {
-            // SAFETY: WIDE is set only in code run on a CPU with AVX-512F,
-            // and a full chunk is a multiple of LANES long.
-            lanes::reduce(unsafe { lanes::avx512::of_values(v) })
+        Arg::V(v) if v.len() == CHUNK => {
+            lanes::reduce(vectored!(VEC, lanes::of1(v, |x| x), of_values(v)))
         }
         _ => sum_map1(len, a, |x| x),
     }
 }
 
-/// sum_i O(a_i, b_i) over a chunk, as [`sum_map1`]; with `WIDE`, through
-/// AVX-512 registers.
+/// sum_i O(a_i, b_i) over a chunk, as [`sum_map1`]; through the registers
+/// `VEC` names.
 #[inline(always)]
-pub(super) fn sum_op<const WIDE: bool, O: LaneOp>(len: usize, a: Arg, b: Arg) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if WIDE && len == CHUNK {
-        // SAFETY: as in `sum_values`.
-        let lanes = unsafe {
-            match (a, b) {
-                (Arg::V(u), Arg::V(v)) => lanes::avx512::of2::<O>(u, v),
-                (Arg::V(u), Arg::S(y)) => lanes::avx512::of_vs::<O>(u, y),
-                (Arg::S(x), Arg::V(v)) => lanes::avx512::of_sv::<O>(x, v),
-                (Arg::S(x), Arg::S(y)) => return O::f(x, y) * len as f64,
-            }
-        };
-        return lanes::reduce(lanes);
+pub(super) fn sum_op<const VEC: u8, O: LaneOp>(len: usize, a: Arg, b: Arg) -> f64 {
+    if len < CHUNK {
+        return sum_map2(len, a, b, O::f);
     }
-    sum_map2(len, a, b, O::f)
+    let lanes = match (a, b) {
+        (Arg::V(u), Arg::V(v)) => vectored!(VEC, lanes::of2(u, v, O::f), of2::<O>(u, v)),
+        (Arg::V(u), Arg::S(y)) => {
+            vectored!(VEC, lanes::of1(u, |x| O::f(x, y)), of_vs::<O>(u, y))
+        }
+        (Arg::S(x), Arg::V(v)) => {
+            vectored!(VEC, lanes::of1(v, |y| O::f(x, y)), of_sv::<O>(x, v))
+        }
+        (Arg::S(x), Arg::S(y)) => return O::f(x, y) * len as f64,
+    };
+    lanes::reduce(lanes)
 }
 
 /// sum_i (o_i + x_i y_i) over a chunk (O the addition), or o_i - x_i y_i
@@ -69,7 +66,7 @@ pub(super) fn sum_op<const WIDE: bool, O: LaneOp>(len: usize, a: Arg, b: Arg) ->
 /// usual full chunks (a column or buffer plus a scalar times one, or plus
 /// a product of two), a plain sum in row order otherwise.
 #[inline(always)]
-pub(super) fn sum_add_product<const WIDE: bool, O: LaneOp, const SWAP: bool>(
+pub(super) fn sum_add_product<const VEC: u8, O: LaneOp, const SWAP: bool>(
     len: usize,
     o: Arg,
     x: Arg,
@@ -82,39 +79,26 @@ pub(super) fn sum_add_product<const WIDE: bool, O: LaneOp, const SWAP: bool>(
         _ => (x, y),
     };
     match (o, x, y) {
-        (Arg::V(o), Arg::S(s), Arg::V(v)) if len == CHUNK => {
-            #[cfg(target_arch = "x86_64")]
-            if WIDE {
-                // SAFETY: as in `sum_values`.
-                return lanes::reduce(unsafe {
-                    lanes::avx512::of_scaled_product::<O, SWAP>(o, s, v)
-                });
-            }
-            lanes::reduce(lanes::of2(o, v, |a, b| f(a, s * b)))
-        }
-        (Arg::V(o), Arg::V(u), Arg::V(v)) if len == CHUNK => {
-            #[cfg(target_arch = "x86_64")]
-            if WIDE {
-                // SAFETY: as in `sum_values`.
-                return lanes::reduce(unsafe { lanes::avx512::of_product::<O, SWAP>(o, u, v) });
-            }
-            lanes::reduce(lanes::of3(o, u, v, |a, b, c| f(a, b * c)))
-        }
+        (Arg::V(o), Arg::S(s), Arg::V(v)) if len == CHUNK => lanes::reduce(vectored!(
+            VEC,
+            lanes::of2(o, v, |a, b| f(a, s * b)),
+            of_scaled_product::<O, SWAP>(o, s, v)
+        )),
+        (Arg::V(o), Arg::V(u), Arg::V(v)) if len == CHUNK => lanes::reduce(vectored!(
+            VEC,
+            lanes::of3(o, u, v, |a, b, c| f(a, b * c)),
+            of_product::<O, SWAP>(o, u, v)
+        )),
         _ => (0..len).map(|i| f(o.at(i), x.at(i) * y.at(i))).sum(),
     }
 }
 
 /// sum_i s_i v_ki over a chunk into `sums[k]`, for each of `vs`: as
-/// [`sum_op`] would sum each product, reading s once on AVX-512.
+/// [`sum_op`] would sum each product, reading s once when `VEC` names
+/// vector registers.
 #[inline(always)]
-pub(super) fn dots<const WIDE: bool>(
-    len: usize,
-    shared: Arg,
-    vs: &[Arg],
-    sums: &mut [f64; MAX_DOTS],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if let (true, Arg::V(s)) = (WIDE && len == CHUNK, shared) {
+pub(super) fn dots<const VEC: u8>(len: usize, shared: Arg, vs: &[Arg], sums: &mut [f64; MAX_DOTS]) {
+    if let (true, Arg::V(s)) = (VEC != lanes::PORTABLE && len == CHUNK, shared) {
         let mut cols: [&[f64]; MAX_DOTS] = [&[]; MAX_DOTS];
         let mut all_columns = true;
         for (c, v) in cols.iter_mut().zip(vs) {
@@ -124,32 +108,56 @@ pub(super) fn dots<const WIDE: bool>(
             }
         }
         if all_columns {
-            // SAFETY: as in `sum_values`.
-            unsafe {
-                match vs.len() {
-                    2 => return wide_dots::<2>(s, [cols[0], cols[1]], sums),
-                    3 => return wide_dots::<3>(s, [cols[0], cols[1], cols[2]], sums),
-                    4 => return wide_dots::<4>(s, [cols[0], cols[1], cols[2], cols[3]], sums),
-                    _ => {}
+            let mut put = |from: usize, lanes: &[[f64; LANES]]| {
+                for (sum, l) in sums[from..].iter_mut().zip(lanes) {
+                    *sum = lanes::reduce(*l);
                 }
+            };
+            // With 4-lane registers, a set of partial sums takes 4 of the
+            // 16 registers: at most 3 sets at once, or they spill.
+            match (vs.len(), VEC == lanes::AVX2) {
+                (2, _) => {
+                    return put(
+                        0,
+                        &vectored!(VEC, unreachable!(), of_dots::<2>(s, [cols[0], cols[1]])),
+                    )
+                }
+                (3, _) => {
+                    return put(
+                        0,
+                        &vectored!(
+                            VEC,
+                            unreachable!(),
+                            of_dots::<3>(s, [cols[0], cols[1], cols[2]])
+                        ),
+                    )
+                }
+                (4, false) => {
+                    return put(
+                        0,
+                        &vectored!(
+                            VEC,
+                            unreachable!(),
+                            of_dots::<4>(s, [cols[0], cols[1], cols[2], cols[3]])
+                        ),
+                    )
+                }
+                (4, true) => {
+                    put(
+                        0,
+                        &vectored!(VEC, unreachable!(), of_dots::<2>(s, [cols[0], cols[1]])),
+                    );
+                    return put(
+                        2,
+                        &vectored!(VEC, unreachable!(), of_dots::<2>(s, [cols[2], cols[3]])),
+                    );
+                }
+                _ => {}
             }
         }
     }
     for (sum, v) in sums.iter_mut().zip(vs) {
-        *sum = sum_op::<false, MulOp>(len, shared, *v);
-    }
-}
-
-/// [`dots`] on AVX-512 for N columns.
-///
-/// # Safety
-/// The CPU must support AVX-512F; every slice is [`CHUNK`] long.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn wide_dots<const N: usize>(s: &[f64], vs: [&[f64]; N], sums: &mut [f64; MAX_DOTS]) {
-    let lanes = unsafe { lanes::avx512::of_dots::<N>(s, vs) };
-    for (sum, l) in sums.iter_mut().zip(lanes) {
-        *sum = lanes::reduce(l);
+        *sum = sum_op::<VEC, MulOp>(len, shared, *v);
     }
 }
 
