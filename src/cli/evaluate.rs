@@ -4,6 +4,7 @@
 //! factor levels, stand-ins for absent outcomes) and reports problems as
 //! diagnostics. `held_out.rs` holds the commands that split rows.
 
+use crate::data::SourceRows;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -401,7 +402,7 @@ const MAX_LISTED_ROWS: usize = 10;
 /// rows of the new data at `path`, saying what `consequence` that has.
 fn warn_outside_support(
     a_rows: &[StatementRows],
-    source_rows: &[usize],
+    source_rows: &SourceRows,
     path: &Path,
     loaded: &Loaded,
     consequence: &str,
@@ -416,7 +417,7 @@ fn warn_outside_support(
                 .iter()
                 .take(MAX_LISTED_ROWS)
                 .map(|(i, v)| {
-                    let row = source_rows.get(*i).copied().unwrap_or(i + 1);
+                    let row = source_rows.row_of(*i);
                     format!("{row} ({v})")
                 })
                 .collect();

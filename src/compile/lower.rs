@@ -1,5 +1,6 @@
 //! Expressions and statements to graph nodes.
 
+use crate::data::SourceRows;
 use std::collections::HashMap;
 
 use super::{ColRef, LoweredStatement, ParamElement};
@@ -34,7 +35,7 @@ pub(super) struct Lowerer<'a> {
     /// The evaluator's columns and the source rows: `data` may no longer
     /// hold its values (see `compile::compile_taking`).
     columns: &'a Columns,
-    source_rows: &'a [usize],
+    source_rows: &'a SourceRows,
     cols: &'a HashMap<String, ColRef>,
     graph: &'a mut Graph,
     shapes: HashMap<String, ParamShape>,
@@ -61,7 +62,7 @@ impl<'a> Lowerer<'a> {
         model: &'a Model,
         data: &'a DataSet,
         columns: &'a Columns,
-        source_rows: &'a [usize],
+        source_rows: &'a SourceRows,
         cols: &'a HashMap<String, ColRef>,
         graph: &'a mut Graph,
     ) -> Lowerer<'a> {
@@ -388,10 +389,7 @@ impl<'a> Lowerer<'a> {
                     if *v >= 1.0 && *v <= n_classes as f64 {
                         codes.push(*v as u32 - 1);
                     } else {
-                        bad.push(format!(
-                            "row {} ({v})",
-                            self.source_rows.get(i).copied().unwrap_or(i + 1)
-                        ));
+                        bad.push(format!("row {} ({v})", self.source_rows.row_of(i)));
                         codes.push(0);
                     }
                 }

@@ -15,6 +15,7 @@ mod print;
 
 pub use print::Show;
 
+use crate::data::SourceRows;
 use std::collections::HashMap;
 
 use crate::data::{Column, DataSet};
@@ -89,7 +90,7 @@ pub struct Compiled {
     /// scales that can reach 0, constant data columns.
     pub warnings: Vec<Diagnostic>,
     /// The 1-based data-row number in the file of each row.
-    pub source_rows: Vec<usize>,
+    pub source_rows: SourceRows,
     /// The Jacobian term -sum_k log |dx_k / dtheta_k| when added by
     /// [`Compiled::with_jacobian`].
     pub jacobian: Option<NodeId>,
@@ -306,7 +307,7 @@ pub fn column_requests(model: &Model) -> Vec<crate::data::ColumnRequest> {
 pub fn compile(
     model: &Model,
     data: &DataSet,
-    source_rows: &[usize],
+    source_rows: &SourceRows,
 ) -> Result<Compiled, Vec<Diagnostic>> {
     compile_with(model, data, source_rows, Graph::new(), &[]).map(|(c, _)| c)
 }
@@ -337,7 +338,7 @@ pub fn compile_taking(model: &Model, data: &mut DataSet) -> Result<Compiled, Vec
 pub fn compile_probes(
     model: &Model,
     data: &DataSet,
-    source_rows: &[usize],
+    source_rows: &SourceRows,
     probes: &[crate::syntax::ast::Expr],
 ) -> Result<(Compiled, Vec<NodeId>), Vec<Diagnostic>> {
     compile_with(model, data, source_rows, Graph::new(), probes)
@@ -348,7 +349,7 @@ pub fn compile_probes(
 pub fn compile_unsimplified(
     model: &Model,
     data: &DataSet,
-    source_rows: &[usize],
+    source_rows: &SourceRows,
 ) -> Result<Compiled, Vec<Diagnostic>> {
     compile_with(model, data, source_rows, Graph::new_unsimplified(), &[]).map(|(c, _)| c)
 }
@@ -356,7 +357,7 @@ pub fn compile_unsimplified(
 fn compile_with(
     model: &Model,
     data: &DataSet,
-    source_rows: &[usize],
+    source_rows: &SourceRows,
     graph: Graph,
     probes: &[crate::syntax::ast::Expr],
 ) -> Result<(Compiled, Vec<NodeId>), Vec<Diagnostic>> {
@@ -366,7 +367,7 @@ fn compile_with(
         data,
         columns,
         col_index,
-        source_rows.to_vec(),
+        source_rows.clone(),
         graph,
         probes,
     )
@@ -379,7 +380,7 @@ fn compile_from(
     data: &DataSet,
     columns: Columns,
     col_index: HashMap<String, ColRef>,
-    source_rows: Vec<usize>,
+    source_rows: SourceRows,
     graph: Graph,
     probes: &[crate::syntax::ast::Expr],
 ) -> Result<(Compiled, Vec<NodeId>), Vec<Diagnostic>> {
@@ -731,7 +732,7 @@ fn check_observed_supports(
     graph: &Graph,
     statements: &[LoweredStatement],
     columns: &Columns,
-    source_rows: &[usize],
+    source_rows: &SourceRows,
 ) -> Result<(), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     for s in statements
@@ -788,7 +789,7 @@ fn check_observed_supports(
             .iter()
             .take(MAX_LISTED_ROWS)
             .map(|&i| {
-                let row = source_rows.get(i).copied().unwrap_or(i + 1);
+                let row = source_rows.row_of(i);
                 if trials {
                     // the bad value may be the number of trials
                     format!(

@@ -49,6 +49,7 @@ use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
 use super::cell::{classify, classify_number, Cell};
 use super::columns::{conclude, plan_columns, unreadable, ColumnPlan, Planned, Tally, Values};
+use super::SourceRows;
 use super::{
     CellIssue, ColumnKind, ColumnRequest, ColumnRole, DataError, DataProblem, DataSet, LoadOptions,
 };
@@ -404,7 +405,7 @@ pub(super) fn load_arrow(
             n_filtered_out: 0,
             n_dropped: 0,
             n_kept: 0,
-            source_rows: Vec::new(),
+            source_rows: SourceRows::new(),
             is_row_count_known: false,
         },
         is_clean: !has_header_problem,
@@ -432,7 +433,6 @@ pub(super) fn load_arrow(
                 values.reserve_exact(n_rows);
             }
         }
-        pass.tally.source_rows.reserve_exact(n_rows);
     }
     for batch in &all {
         if !can_check_cells {
@@ -750,7 +750,9 @@ impl Pass {
                     }
                 }
                 self.tally.n_kept += n_rows;
-                self.tally.source_rows.extend(first_row..first_row + n_rows);
+                self.tally
+                    .source_rows
+                    .extend_run(first_row..first_row + n_rows);
                 return;
             }
         }

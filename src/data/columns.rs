@@ -5,6 +5,7 @@
 //! (`load.rs`) and the Arrow reader (`arrow.rs`) both go through here, so
 //! the two give the same rows, levels and messages.
 
+use super::SourceRows;
 use std::io;
 
 use super::cell::Cell;
@@ -67,7 +68,7 @@ pub(super) struct Tally {
     pub(super) n_filtered_out: usize,
     pub(super) n_dropped: usize,
     pub(super) n_kept: usize,
-    pub(super) source_rows: Vec<usize>,
+    pub(super) source_rows: SourceRows,
     /// Whether every row was read and checked, so that `n_kept == 0` means
     /// that no row is left.
     pub(super) is_row_count_known: bool,

@@ -19,6 +19,7 @@ use super::cell::{classify, Cell};
 use super::columns::{conclude, plan_columns, unreadable, FilterPlan, Planned, Tally};
 use super::error::{RowFields, MAX_LISTED_ROWS};
 use super::rows::{ReadError, Record, RowReader};
+use super::SourceRows;
 use super::{CellIssue, ColumnRequest, DataError, DataProblem, DataSet, LoadOptions};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -123,7 +124,7 @@ fn load_from_reader<R: io::Read>(
     let mut n_filtered_out = 0;
     let mut n_dropped = 0;
     let mut n_kept = 0;
-    let mut source_rows = Vec::new();
+    let mut source_rows = SourceRows::new();
     let mut ragged_rows: Vec<RowFields> = Vec::new();
     let mut n_ragged_rows = 0;
     let mut is_clean = !has_header_problem;
@@ -429,7 +430,7 @@ mod tests {
             factor(&data, "g"),
             (vec![1, 0], vec!["a".into(), "b".into()])
         );
-        assert_eq!(data.source_rows, [1, 2]);
+        assert_eq!(data.source_rows.to_vec(), [1, 2]);
         assert_eq!((data.n_dropped, data.n_filtered_out), (0, 0));
         assert!(data.column("unused").is_none());
     }
@@ -482,7 +483,7 @@ mod tests {
         let data = load_ok(text, &[("x", Real), ("g", Factor)], &drop_missing());
         assert_eq!(data.n_rows, 2);
         assert_eq!(data.n_dropped, 5);
-        assert_eq!(data.source_rows, [1, 6]);
+        assert_eq!(data.source_rows.to_vec(), [1, 6]);
         assert_eq!(reals(&data, "x"), [1.0, 6.0]);
         assert_eq!(factor(&data, "g").1, ["a", "f"]);
     }
@@ -508,7 +509,7 @@ mod tests {
         let text = "y,split\n1,train\n2,test\n3, train \n4,\"train\"\n";
         let data = load_ok(text, &[("y", Real)], &filter("split", "train"));
         assert_eq!(reals(&data, "y"), [1.0, 3.0, 4.0]);
-        assert_eq!(data.source_rows, [1, 3, 4]);
+        assert_eq!(data.source_rows.to_vec(), [1, 3, 4]);
         assert_eq!(
             (data.n_rows, data.n_filtered_out, data.n_dropped),
             (3, 1, 0)
@@ -618,7 +619,7 @@ mod tests {
     fn no_requests_still_counts_rows() {
         let data = load_ok("a,b\n1,2\n3,4\n", &[], &LoadOptions::default());
         assert_eq!((data.n_rows, data.columns.len()), (2, 0));
-        assert_eq!(data.source_rows, [1, 2]);
+        assert_eq!(data.source_rows.to_vec(), [1, 2]);
     }
 
     #[test]
@@ -991,13 +992,13 @@ mod tests {
             prop_assert!(data.n_rows > 0);
             prop_assert_eq!(data.n_rows + data.n_dropped + data.n_filtered_out, rows.len());
             prop_assert_eq!(data.source_rows.len(), data.n_rows);
-            prop_assert!(data.source_rows.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(data.source_rows.to_vec().windows(2).all(|w| w[0] < w[1]));
 
             let xs = reals(&data, "x");
             let (codes, levels) = factor(&data, "g");
             prop_assert_eq!(xs.len(), data.n_rows);
             prop_assert_eq!(codes.len(), data.n_rows);
-            for ((&row, x), &code) in data.source_rows.iter().zip(&xs).zip(&codes) {
+            for ((row, x), &code) in data.source_rows.iter().zip(&xs).zip(&codes) {
                 let (x_text, g_text, split) = &rows[row - 1];
                 prop_assert_eq!(split.as_str(), "train");
                 prop_assert_eq!(*x, x_text.parse::<f64>().unwrap());

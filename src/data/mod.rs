@@ -101,6 +101,7 @@ mod factor;
 mod lines;
 mod load;
 mod rows;
+mod source_rows;
 
 use std::fmt;
 
@@ -110,6 +111,7 @@ pub use error::{
     MAX_LISTED_COLUMNS, MAX_LISTED_ROWS, MAX_LISTED_VALUES, MAX_QUOTED_CHARS,
 };
 pub use load::{load_csv, load_csv_str};
+pub use source_rows::SourceRows;
 
 use std::path::Path;
 
@@ -202,7 +204,7 @@ pub struct DataSet {
     pub n_filtered_out: usize,
     /// The 1-based data-row number in the file of each kept row (the first
     /// row after the header is 1), for pointing back at the file.
-    pub source_rows: Vec<usize>,
+    pub source_rows: SourceRows,
 }
 
 impl ColumnRequest {
@@ -256,7 +258,7 @@ impl DataSet {
                 .collect(),
             n_dropped: 0,
             n_filtered_out: 0,
-            source_rows: Vec::new(),
+            source_rows: SourceRows::new(),
         }
     }
 

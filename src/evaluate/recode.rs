@@ -55,7 +55,7 @@ pub fn recode_factors<'a>(
             }
             let rows: Vec<usize> = (0..codes.len())
                 .filter(|i| codes[*i] as usize == code)
-                .map(|i| source_rows.get(i).copied().unwrap_or(i + 1))
+                .map(|i| source_rows.row_of(i))
                 .collect();
             unknown.push(UnknownLevel {
                 column: name.clone(),
@@ -117,7 +117,7 @@ pub fn subset(ds: &DataSet, rows: &[usize]) -> DataSet {
         columns,
         n_dropped: ds.n_dropped,
         n_filtered_out: ds.n_filtered_out,
-        source_rows: rows.iter().map(|i| ds.source_rows[*i]).collect(),
+        source_rows: rows.iter().map(|i| ds.source_rows.row_of(*i)).collect(),
     }
 }
 
@@ -210,6 +210,6 @@ mod tests {
         let (codes, levels) = sub.columns[0].2.as_factor().expect("factor");
         assert_eq!(levels, &["b".to_string(), "c".to_string()]);
         assert_eq!(codes, &[0, 1]);
-        assert_eq!(sub.source_rows, vec![2, 3]);
+        assert_eq!(sub.source_rows.to_vec(), [2, 3]);
     }
 }

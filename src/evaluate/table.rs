@@ -5,6 +5,7 @@
 //! integers, so simulated counts load back as counts); fields holding a
 //! comma, a quote or a line break are quoted.
 
+use crate::data::SourceRows;
 use rand::rngs::StdRng;
 
 use super::{predictive, Prediction, StatementRows};
@@ -53,7 +54,7 @@ fn number(x: f64) -> String {
 /// One row per data row: the file's row number, then per statement its
 /// arguments, the predictive mean and the interval at `level` (or the class
 /// probabilities). With several statements, names carry the left side.
-pub fn prediction_csv(rows: &[StatementRows], source_rows: &[usize], level: f64) -> String {
+pub fn prediction_csv(rows: &[StatementRows], source_rows: &SourceRows, level: f64) -> String {
     let prefix = |sr: &StatementRows, name: &str| {
         if rows.len() > 1 {
             format!("{}.{name}", sr.lhs)

@@ -94,7 +94,7 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         if n_collapsed > 0 && n_collapsed < n_rows {
             let listed: Vec<String> = collapsed_rows
                 .iter()
-                .map(|i| format!("row {}", c.source_rows.get(*i).copied().unwrap_or(i + 1)))
+                .map(|i| format!("row {}", c.source_rows.row_of(*i)))
                 .collect();
             out.push(format!(
                 "the scale `{}` of `{}` collapses toward 0 on {} of {} rows ({}): those rows are fitted exactly (a group with a single observation, for example), so the likelihood grows without bound there and the estimates are degenerate",
@@ -274,7 +274,7 @@ pub(super) fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<
             if (total - 1.0).abs() > PROBABILITY_SUM_TOL {
                 out.push(format!(
                     "the probabilities of `Categorical` sum to {total} on row {}, not 1: this is not a likelihood; build them so they sum to 1 (or use CategoricalLogit, whose softmax does)",
-                    c.source_rows.get(i).copied().unwrap_or(i + 1)
+                    c.source_rows.row_of(i)
                 ));
             }
         }

@@ -274,8 +274,8 @@ fn fingerprint(c: &Compiled) -> u64 {
             h = (h ^ byte as u64).wrapping_mul(PRIME);
         }
     };
-    for r in &c.source_rows {
-        feed(*r as u64);
+    for r in c.source_rows.iter() {
+        feed(r as u64);
     }
     let theta = c.start_theta();
     for s in c.statements.iter().filter(|s| !s.is_prior) {

@@ -129,7 +129,7 @@ pub fn explain_nonfinite_start(c: &Compiled, theta: &[f64]) -> Diagnostic {
         if bad_rows.is_empty() {
             continue;
         }
-        let source_row = |i: usize| c.source_rows.get(i).copied().unwrap_or(i + 1);
+        let source_row = |i: usize| c.source_rows.row_of(i);
         for (a, arg_rows) in rows[1..].iter().enumerate() {
             let support = s.family.arg_support_of(a);
             let bad: Vec<(usize, f64)> = bad_rows

@@ -222,7 +222,7 @@ fn factors_filters_and_several_batches_give_the_csv_data_set() {
         let (_, levels) = all.column("size").unwrap().as_factor().unwrap();
         assert_eq!(levels, ["9", "10"]);
         assert_eq!(all.n_dropped, 1);
-        assert_eq!(all.source_rows, [1, 2, 4, 5]);
+        assert_eq!(all.source_rows.to_vec(), [1, 2, 4, 5]);
     }
 }
 
@@ -460,7 +460,7 @@ fn a_large_float_column_is_read_whole() {
     assert_eq!(data.column("x").unwrap().as_real().unwrap(), &x[..]);
     let y: Vec<f64> = y.iter().map(|&v| v as f64).collect();
     assert_eq!(data.column("y").unwrap().as_real().unwrap(), &y[..]);
-    assert_eq!(data.source_rows.last(), Some(&n));
+    assert_eq!(data.source_rows.last(), Some(n));
 }
 
 /// 64-bit integers above 2^53 have no exact f64: as factor levels and in

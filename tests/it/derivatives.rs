@@ -234,7 +234,7 @@ fn logistic_regression_at_eta_800_matches_hand_values() {
         ],
         n_dropped: 0,
         n_filtered_out: 0,
-        source_rows: vec![1, 2],
+        source_rows: vec![1, 2].into(),
     };
     let c = nll::compile::compile(&m, &ds, &ds.source_rows).unwrap();
     let prog = c.grad_program();
