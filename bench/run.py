@@ -158,13 +158,16 @@ def peer_python(peers):
     return py, dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
 
-def peer_run(py, data, wl, peer):
-    """The JSON record of one `bench/peers.py` run at one thread, or None
-    when it failed. With --threads 1, peers.py itself sets OMP, OpenBLAS, MKL
-    and numexpr to one thread, appends "--xla_cpu_multi_thread_eigen=false
-    intra_op_parallelism_threads=1" to XLA_FLAGS and pins its process to the
-    first CPU, all before importing numpy or JAX; nothing is added here."""
-    cmd = [py, "bench/peers.py", "--peer", peer, "--workload", wl, "--threads", "1", "--data", data]
+def peer_run(py, data, wl, peer, threads=1):
+    """The JSON record of one `bench/peers.py` run at `threads` threads, or
+    None when it failed. With --threads 1, peers.py itself sets OMP,
+    OpenBLAS, MKL and numexpr to one thread, appends
+    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" to
+    XLA_FLAGS and pins its process to the first CPU, all before importing
+    numpy or JAX; with --threads 2 it sets those libraries to two threads,
+    leaves XLA its default (a thread pool over the CPUs it may use) and
+    pins the process to the first two CPUs. Nothing is added here."""
+    cmd = [py, "bench/peers.py", "--peer", peer, "--workload", wl, "--threads", str(threads), "--data", data]
     try:
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=PEER_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -224,8 +227,17 @@ def main():
             b1 = nll_bench(data, wl, 1)
             b2 = nll_bench(data, wl, 2)
             ba = nll_bench(data, wl, 1, "arrow") if arrow else None
+            # Both on both cores: JAX's fit at two threads against nll's
+            # whole fit at two threads, from the CSV and from Arrow.
+            both = None
+            if "jax" in peers:
+                pj2 = peer_run(py, data, wl, "jax", threads=2)
+                ba2 = nll_bench(data, wl, 2, "arrow") if arrow else None
+                if pj2 is not None:
+                    both = (pj2, ba2)
             rec = rows.setdefault(wl, {"ratio1": [], "ratio2": [], "speedup": [], "hess": [],
                                        "fit_ratio": [], "b1": [], "b2": [], "ba": [], "lim1": [], "lim2": [],
+                                       "both": [],
                                        "peers": {p: {"runs": [], "eval_ratio": [], "whole_ratio": [],
                                                      "arrow_ratio": [], "fit_ratio": []} for p in peers}})
             rec["ratio1"].append(b1["eval_s"] / lim[1][0])
@@ -238,6 +250,8 @@ def main():
             if ba is not None:
                 rec["ba"].append(ba)
             rec["lim1"].append(lim[1])
+            if both is not None:
+                rec["both"].append((both[0], b2, both[1]))
             rec["lim2"].append(lim[2])
             line = (f"round {r + 1} {wl}: eval {fmt_ms(b1['eval_s'])} ms, limit {fmt_ms(lim[1][0])} ms, "
                     f"ratio {rec['ratio1'][-1]:.2f}, 2 threads x{rec['speedup'][-1]:.2f}")
@@ -435,6 +449,29 @@ def write_peers(w, a, wls, rows, peers, versions):
         if jit:
             w(f"JAX's jit compilation, left out of its fit times, took {fmt_ms(min(jit))} to {fmt_ms(max(jit))} ms")
             w("per workload.")
+        w("")
+    both = [wl for wl in wls if rows[wl]["both"]]
+    if both:
+        w("### Both on both cores")
+        w("")
+        w("JAX's fit with two threads (`peers.py --threads 2`: XLA's default thread pool, the")
+        w("process pinned to the first two CPUs) against nll's whole fit (load, compile, fit,")
+        w("standard errors) with `nll bench --threads 2`, in the same round; medians over rounds.")
+        w("")
+        w("| wl | JAX fit ms (2T) | nll whole fit ms, CSV (2T) | whole / JAX fit | nll whole fit ms, Arrow (2T) | Arrow whole / JAX fit |")
+        w("|---|---:|---:|---:|---:|---:|")
+        whole = lambda b: b["load_s"] + b["compile_s"] + b["fit_s"]
+        for wl in both:
+            runs = rows[wl]["both"]
+            jfit = med([pj["fit_s"] for pj, _, _ in runs])
+            csv2 = med([whole(b2) for _, b2, _ in runs])
+            csv_ratio = med([whole(b2) / pj["fit_s"] for pj, b2, _ in runs])
+            arrow_runs = [(pj, ba2) for pj, _, ba2 in runs if ba2 is not None]
+            arrow_cells = "| |"
+            if arrow_runs:
+                arrow_cells = (f"| {fmt_ms(med([whole(b) for _, b in arrow_runs]))} "
+                               f"| {med([whole(b) / pj['fit_s'] for pj, b in arrow_runs]):.2f} |")
+            w(f"| {wl} | {fmt_ms(jfit)} | {fmt_ms(csv2)} | {csv_ratio:.2f} {arrow_cells}")
         w("")
     failed = [f"{PEER_TITLES[p]} on {wl}" for wl in wls for p in peers
               if 0 < len(rows[wl]["peers"][p]["runs"]) < a.rounds]
