@@ -421,11 +421,10 @@ fn neg_binomial(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
 // form is 0 * log 0 = NaN there).
 // When p is written as logistic(eta) or Phi(eta) the logit or probit form
 // below is used instead, which stays finite for any eta.
-// TODO: p outside [0, 1] is not rejected: on a row with y = 0 and p < 0
-// the term is -log(1 - p), finite and negative, so an identity-link fit
-// can run p below 0 and report a positive log-likelihood. The graph has no
-// operation that is 0 inside an interval and NaN outside it (0 * f(p) is
-// folded away), which a guard on the argument's support would need.
+// p outside [0, 1] is not rejected here: on a row with y = 0 and p < 0 the
+// term is -log(1 - p), finite and negative, so an identity-link fit can run
+// p below 0. The fit's report calls such an estimate "not a likelihood"
+// (`improper_probability_warnings`).
 fn bernoulli(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     let p = a[0];
     if let Node::Unary(Func::Logistic, eta) = *g.node(p) {

@@ -6,6 +6,7 @@
 
 use super::{ModelObjective, RECESSION_REL_DECREASE};
 use crate::compile::Compiled;
+use crate::dist::Support;
 
 /// Steps along the flattest direction used to detect a likelihood that
 /// keeps increasing without bound, in units of 1 + max |theta|.
@@ -255,26 +256,54 @@ pub(super) fn precision_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
 /// expressions that build them).
 const PROBABILITY_SUM_TOL: f64 = 1e-8;
 
-/// A warning when the probabilities of a `Categorical` do not sum to 1 at
-/// the estimate: the "likelihood" is then not one, and maximising it drives
-/// every probability to 1.
+/// Warnings when what the model calls probabilities are not probabilities
+/// at the estimate: the "likelihood" is then not one, and maximising it is
+/// meaningless.
+/// - The probabilities of a `Categorical` do not sum to 1: maximising
+///   drives every one of them to 1.
+/// - A probability argument (Bernoulli's or Binomial's p) lies outside
+///   [0, 1] on some row. Bernoulli's term is -log(p) or -log(1 - p) by the
+///   observation, finite on one side of the interval: an identity link
+///   a + b x can run p past 0 or 1 there and reach a "log-likelihood" above
+///   0. Nothing in the graph stops it, so it is caught here.
 pub(super) fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
     let mut out = Vec::new();
-    for s in c
-        .statements
-        .iter()
-        .filter(|s| s.family.name == "Categorical")
-    {
-        let rows = c.eval_rows(&s.args, theta);
-        let n = rows.first().map(|r| r.len()).unwrap_or(0);
-        let worst = (0..n)
-            .map(|i| (i, rows.iter().map(|r| r[i]).sum::<f64>()))
-            .max_by(|a, b| (a.1 - 1.0).abs().total_cmp(&(b.1 - 1.0).abs()));
-        if let Some((i, total)) = worst {
-            if (total - 1.0).abs() > PROBABILITY_SUM_TOL {
+    for s in c.statements.iter().filter(|s| !s.is_prior) {
+        if s.family.name == "Categorical" {
+            let rows = c.eval_rows(&s.args, theta);
+            let n = rows.first().map(|r| r.len()).unwrap_or(0);
+            let worst = (0..n)
+                .map(|i| (i, rows.iter().map(|r| r[i]).sum::<f64>()))
+                .max_by(|a, b| (a.1 - 1.0).abs().total_cmp(&(b.1 - 1.0).abs()));
+            if let Some((i, total)) = worst {
+                if (total - 1.0).abs() > PROBABILITY_SUM_TOL {
+                    out.push(format!(
+                        "the probabilities of `Categorical` sum to {total} on row {}, not 1: this is not a likelihood; build them so they sum to 1 (or use CategoricalLogit, whose softmax does)",
+                        c.source_rows.row_of(i)
+                    ));
+                }
+            }
+            continue;
+        }
+        let family = s.family;
+        let unit_args = family
+            .arg_support
+            .iter()
+            .zip(family.args)
+            .zip(&s.args)
+            .filter(|((support, _), _)| **support == Support::UnitClosed);
+        for ((support, name), &arg) in unit_args {
+            let values = c.eval_rows(&[arg], theta).pop().unwrap_or_default();
+            let outside = values
+                .iter()
+                .enumerate()
+                .find(|(_, p)| !support.contains(**p));
+            if let Some((i, p)) = outside {
                 out.push(format!(
-                    "the probabilities of `Categorical` sum to {total} on row {}, not 1: this is not a likelihood; build them so they sum to 1 (or use CategoricalLogit, whose softmax does)",
-                    c.source_rows.row_of(i)
+                    "the probability `{name}` of `{}` is {p} on row {}, outside [0, 1]: this is not a likelihood; keep it inside (a logistic link, {}Logit, does)",
+                    family.name,
+                    c.source_rows.row_of(i),
+                    family.name
                 ));
             }
         }

@@ -662,7 +662,8 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     } else if converged {
         outcome.stop.to_string()
     } else if not_a_density {
-        "not a likelihood: class probabilities do not sum to 1 (see the warning)".to_string()
+        "not a likelihood: the model's probabilities are not probabilities (see the warning)"
+            .to_string()
     } else if scale_collapsed {
         "no maximum: a scale collapses to 0 and the likelihood is unbounded".to_string()
     } else if diverging {

@@ -694,6 +694,25 @@ fn a_ratio_of_parameters_is_reported_as_not_identified() {
 }
 
 #[test]
+fn a_probability_outside_the_unit_interval_is_not_a_likelihood() {
+    // Bernoulli(a + b x): the fit runs p below 0 where y = 0 and reports a
+    // positive "log-likelihood"; it must say that this is no likelihood.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/bernoulli_identity_link.nll",
+        "--data",
+        "tests/fixtures/bernoulli_identity_link.csv",
+    ]);
+    assert!(text.starts_with("exit: 4"), "{text}");
+    assert!(text.contains("status           not a likelihood"), "{text}");
+    assert!(
+        text.contains("warning: the probability `p` of `Bernoulli` is -1.66")
+            && text.contains("on row 1, outside [0, 1]"),
+        "{text}"
+    );
+}
+
+#[test]
 fn every_flat_direction_is_reported() {
     // a + b and c + d: two zero eigenvalues of the scaled Hessian, both named.
     let text = run(&[
