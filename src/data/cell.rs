@@ -52,8 +52,14 @@ pub(crate) fn classify(raw: &[u8], kind: ColumnKind) -> Cell {
     classify_number(value, kind)
 }
 
+/// The largest integer magnitude an `Int` column takes: 2^53 - 1. From 2^53
+/// on, doubles skip integers, so the value read need not be the one written
+/// (9007199254740993 reads as 2^53, 99999999999999999999 as 1e20).
+pub(crate) const MAX_EXACT_INT: f64 = 9_007_199_254_740_991.0;
+
 /// Classify a number already read, for a `Real` or `Int` column: NaN is
-/// missing, infinities are invalid, and an `Int` column wants whole numbers.
+/// missing, infinities are invalid, and an `Int` column wants whole numbers
+/// held exactly (at most [`MAX_EXACT_INT`] in magnitude).
 #[inline]
 pub(crate) fn classify_number(value: f64, kind: ColumnKind) -> Cell {
     if value.is_nan() {
@@ -62,7 +68,7 @@ pub(crate) fn classify_number(value: f64, kind: ColumnKind) -> Cell {
     if value.is_infinite() {
         return Cell::Invalid(CellIssue::NonFinite);
     }
-    if kind == ColumnKind::Int && !is_whole(value) {
+    if kind == ColumnKind::Int && !(is_whole(value) & (value.abs() <= MAX_EXACT_INT)) {
         return Cell::Invalid(CellIssue::NotInteger);
     }
     Cell::Number(value)
@@ -163,6 +169,16 @@ mod tests {
         assert_eq!(int("1e3"), Cell::Number(1000.0));
         assert_eq!(int("2.5"), Cell::Invalid(CellIssue::NotInteger));
         assert_eq!(int("1e-3"), Cell::Invalid(CellIssue::NotInteger));
+        assert_eq!(int("9007199254740991"), Cell::Number(MAX_EXACT_INT));
+        assert_eq!(int("-9007199254740991"), Cell::Number(-MAX_EXACT_INT));
+        assert_eq!(
+            int("9007199254740993"),
+            Cell::Invalid(CellIssue::NotInteger)
+        );
+        assert_eq!(
+            int("99999999999999999999"),
+            Cell::Invalid(CellIssue::NotInteger)
+        );
         assert_eq!(int("abc"), Cell::Invalid(CellIssue::NotANumber));
         assert_eq!(int("NA"), Cell::Missing);
     }

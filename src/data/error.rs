@@ -473,8 +473,9 @@ fn cells_help(column: &str, issue: CellIssue, first: &[BadCell]) -> String {
             format!("If `{column}` holds categories rather than numbers, declare it as a factor.")
         }
         CellIssue::NotInteger => format!(
-            "An integer column holds whole numbers only; declare `{column}` as real if it may \
-             hold fractions."
+            "An integer column holds whole numbers only, below 2^53 = 9007199254740992 in \
+             size (from there on a double does not hold every integer); declare `{column}` as real \
+             if it may hold fractions."
         ),
         CellIssue::NotUtf8 => "Save the file with UTF-8 encoding.".into(),
     }

@@ -834,7 +834,7 @@ mod tests {
         let text = "count\n1\n2.5\n3\n-0.5\n";
         insta::assert_snapshot!(report(text, &[("count", Int)], &LoadOptions::default()), @r"
             error[E310]: integer column `count` has 2 non-integer values: row 2 (file line 3) `2.5`, row 4 (file line 5) `-0.5`
-              help: An integer column holds whole numbers only; declare `count` as real if it may hold fractions.
+              help: An integer column holds whole numbers only, below 2^53 = 9007199254740992 in size (from there on a double does not hold every integer); declare `count` as real if it may hold fractions.
         ");
     }
 

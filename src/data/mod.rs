@@ -76,7 +76,7 @@
 //! | E307 | missing cells in a requested column, without `drop_missing` |
 //! | E308 | infinite or overflowing numbers in a numeric column |
 //! | E309 | text that is not a number in a numeric column |
-//! | E310 | numbers with a fractional part in an integer column |
+//! | E310 | numbers with a fractional part, or from 2^53 on, in an integer column |
 //! | E311 | cells that are not UTF-8 text in a factor column |
 //! | E312 | no rows left after filtering and dropping, or no data rows at all |
 //! | E313 | a requested or filter column of an Arrow file has a type that is not data (a list, a date…) |
