@@ -76,6 +76,25 @@ fn fit_and_score(
     };
     let mut compiled =
         compile::compile(&loaded.model, train, &train.source_rows).map_err(report_diags)?;
+    // Fewer training rows than parameters, without priors to make up for
+    // them, leave the fit undetermined and its training NLL meaningless
+    // (an exact fit with a collapsed scale: NaN per row).
+    let has_priors = compiled.statements.iter().any(|s| s.is_prior);
+    if !has_priors && compiled.n_rows < compiled.n_params() {
+        let d = Diagnostic::error(
+            "E708",
+            format!(
+                "the training rows are too few to fit: {} for {} parameters",
+                match compiled.n_rows {
+                    1 => "1 row".to_string(),
+                    n => format!("{n} rows"),
+                },
+                compiled.n_params()
+            ),
+        )
+        .with_help("Hold out a smaller share of the rows, or train on more of them.");
+        return Err(report_diags(vec![d]));
+    }
     if fold.is_none_or(|(k, _)| k == 1) {
         emit(&compiled.warnings, &loaded.name, &loaded.source, color);
     }

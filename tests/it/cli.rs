@@ -713,6 +713,24 @@ fn a_probability_outside_the_unit_interval_is_not_a_likelihood() {
 }
 
 #[test]
+fn a_holdout_that_leaves_fewer_rows_than_parameters_is_refused() {
+    // 6 rows, 3 parameters: --holdout 0.9 trains on 1 row.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--holdout",
+        "0.9",
+    ]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(
+        text.contains("error[E708]: the training rows are too few to fit: 1 row for"),
+        "{text}"
+    );
+}
+
+#[test]
 fn every_flat_direction_is_reported() {
     // a + b and c + d: two zero eigenvalues of the scaled Hessian, both named.
     let text = run(&[
