@@ -534,14 +534,28 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
                 }
             }
         }
-        RowOp::SoftplusLogistic { a, logistic_out } => {
-            // The second output goes through the stack: the buffers other
+        RowOp::SoftplusLogistic {
+            a,
+            logistic_out,
+            mirror_out,
+        } => {
+            // The other outputs go through the stack: the buffers other
             // than `out` are only readable here.
             let mut logistic = [0.0; CHUNK];
             let logistic = &mut logistic[..ctx.len];
-            softplus_logistic_rows::<M>(out, logistic, view.arg(ctx, *a));
-            let at = *logistic_out as usize * CHUNK;
-            bufs[at..at + ctx.len].copy_from_slice(logistic);
+            let a = view.arg(ctx, *a);
+            let mut mirror = [0.0; CHUNK];
+            let mirror = &mut mirror[..ctx.len];
+            match mirror_out {
+                Some(_) => softplus_logistics_rows::<M>(out, logistic, mirror, a),
+                None => softplus_logistic_rows::<M>(out, logistic, a),
+            }
+            for (buf, values) in [(Some(*logistic_out), &*logistic), (*mirror_out, &*mirror)] {
+                if let Some(buf) = buf {
+                    let at = buf as usize * CHUNK;
+                    bufs[at..at + ctx.len].copy_from_slice(values);
+                }
+            }
         }
         RowOp::ExpScaled { scale, negate, a } => {
             let s = scaled(ctx.slots[*scale as usize], *negate);
@@ -688,6 +702,26 @@ fn softplus_logistic_rows<M: MulAdd>(sp: &mut [f64], lg: &mut [f64], a: Arg) {
         Arg::V(v) => {
             for ((s, l), x) in sp.iter_mut().zip(lg.iter_mut()).zip(v) {
                 (*s, *l) = fastmath::softplus_logistic_with::<M>(*x);
+            }
+        }
+    }
+}
+
+/// softplus(a), logistic(a) and logistic(-a) into `sp`, `lg` and `mi`
+/// (see [`fastmath::softplus_logistics_with`]).
+#[inline(always)]
+fn softplus_logistics_rows<M: MulAdd>(sp: &mut [f64], lg: &mut [f64], mi: &mut [f64], a: Arg) {
+    match a {
+        Arg::S(x) => {
+            let (s, l, m) = fastmath::softplus_logistics_with::<M>(x);
+            sp.fill(s);
+            lg.fill(l);
+            mi.fill(m);
+        }
+        Arg::V(v) => {
+            let outs = sp.iter_mut().zip(lg.iter_mut()).zip(mi.iter_mut());
+            for (((s, l), m), x) in outs.zip(v) {
+                (*s, *l, *m) = fastmath::softplus_logistics_with::<M>(*x);
             }
         }
     }

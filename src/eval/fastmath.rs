@@ -267,16 +267,28 @@ pub fn logistic_with<M: MulAdd>(x: f64) -> f64 {
 /// ln(u) + ln(1 + (e - (u - 1)) / u), whose argument is below one ulp.
 #[inline(always)]
 pub fn softplus_logistic_with<M: MulAdd>(x: f64) -> (f64, f64) {
+    let (softplus, logistic, _) = softplus_logistics_with::<M>(x);
+    (softplus, logistic)
+}
+
+/// [`softplus_logistic_with`] and logistic(-x) as well, from the same exp:
+/// e = exp(-|-x|) and u = 1 + e are the values [`logistic_with`] computes
+/// for -x, so logistic(-x) = (1 if -x >= 0, else e) / u is bit for bit
+/// what it returns (a logistic regression's Hessian weight is
+/// logistic(x) logistic(-x)).
+#[inline(always)]
+pub fn softplus_logistics_with<M: MulAdd>(x: f64) -> (f64, f64, f64) {
     let e = exp_with::<M>(-x.abs());
     let u = 1.0 + e;
     let v = 1.0 / u;
     let logistic = if x >= 0.0 { v } else { e * v };
+    let mirror = if -x >= 0.0 { 1.0 } else { e } / u;
     let pos = if x > 0.0 { x } else { 0.0 };
     let softplus = pos + (ln_with::<M>(u) + (e - (u - 1.0)) * v);
     if x.is_nan() {
-        (x, x)
+        (x, x, -x)
     } else {
-        (softplus, logistic)
+        (softplus, logistic, mirror)
     }
 }
 

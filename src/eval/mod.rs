@@ -91,7 +91,14 @@ impl RowInstr {
             | RowOp::AccumulateAddProduct { .. }
             | RowOp::AccumulateDots { .. }
             | RowOp::AccumulateSelect { .. } => Vec::new(),
-            RowOp::SoftplusLogistic { logistic_out, .. } => vec![self.out, *logistic_out],
+            RowOp::SoftplusLogistic {
+                logistic_out,
+                mirror_out,
+                ..
+            } => [self.out, *logistic_out]
+                .into_iter()
+                .chain(*mirror_out)
+                .collect(),
             RowOp::LogSumExp { weights, .. } => {
                 let mut out = vec![self.out];
                 out.extend(weights.iter().flatten());
@@ -142,6 +149,9 @@ pub(crate) enum RowOp {
     SoftplusLogistic {
         a: Src,
         logistic_out: u32,
+        /// logistic(-a) too, into this buffer (a logistic regression's
+        /// Hessian weight is logistic(a) logistic(-a)), from the same exp.
+        mirror_out: Option<u32>,
     },
     /// other + x y, other - x y, or x y - other (when `product_first`):
     /// a product read only by this sum or difference, computed in its loop.
@@ -758,6 +768,7 @@ impl<'a> Builder<'a> {
                 || partner_done
                 || plan.absorbed.contains(&id)
                 || plan.weight_of.contains_key(&id)
+                || plan.mirror.values().any(|m| *m == id)
                 || not_computed.contains(&id)
             {
                 continue;
@@ -893,6 +904,7 @@ impl<'a> Builder<'a> {
                     op: RowOp::SoftplusLogistic {
                         a: src(a),
                         logistic_out: 0,
+                        mirror_out: None,
                     },
                     src: None,
                     out: 0,
@@ -954,6 +966,9 @@ impl<'a> Builder<'a> {
                 // until its last reader has run.
                 let mut outputs = vec![id];
                 outputs.extend(plan.partner.get(&id));
+                if let (Some(_), Node::Unary(_, a)) = (plan.partner.get(&id), g.node(id)) {
+                    outputs.extend(plan.mirror.get(a));
+                }
                 let weights: Vec<(NodeId, usize)> = row_nodes
                     .iter()
                     .filter_map(|n| match plan.weight_of.get(n) {
@@ -993,7 +1008,12 @@ impl<'a> Builder<'a> {
                         slots[*k] = Some(*buf);
                     }
                 }
-                if let RowOp::SoftplusLogistic { logistic_out, .. } = &mut instr.op {
+                if let RowOp::SoftplusLogistic {
+                    logistic_out,
+                    mirror_out,
+                    ..
+                } = &mut instr.op
+                {
                     // The instruction is at the softplus node or at the
                     // logistic one: its output is that node's buffer.
                     let is_softplus = matches!(g.node(id), Node::Unary(Func::Softplus, _));
@@ -1004,6 +1024,7 @@ impl<'a> Builder<'a> {
                     };
                     instr.out = sp;
                     *logistic_out = lg;
+                    *mirror_out = bufs.get(2).map(|(_, b)| *b);
                 }
             }
             self.rows.push(instr);

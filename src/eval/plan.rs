@@ -30,12 +30,16 @@ pub(super) struct Plan {
     /// instruction, from the exps it takes anyway, as weight k. The value
     /// is (L, k).
     pub weight_of: HashMap<NodeId, (NodeId, usize)>,
-    /// The differences item_k - L of those weights, read by nothing else
-    /// and so never computed.
+    /// The differences item_k - L of those weights, and the negations of
+    /// `mirror`, read by nothing else and so never computed.
     pub absorbed: HashSet<NodeId>,
     /// softplus(a) and logistic(a) of one operand, each mapped to the
     /// other: one instruction computes both, at the first of the two.
     pub partner: HashMap<NodeId, NodeId>,
+    /// logistic(-a) for an operand a of such a pair, read by nothing that
+    /// needs -a itself: the pair's instruction computes it too, from its
+    /// exp, and the negation (in `absorbed`) is not computed.
+    pub mirror: HashMap<NodeId, NodeId>,
     /// The position (in the row order) of the last instruction reading
     /// each row node; `usize::MAX` for the nodes asked for per row.
     pub last_use: HashMap<NodeId, usize>,
@@ -142,6 +146,34 @@ impl Plan {
             }
         }
 
+        let mut mirror: HashMap<NodeId, NodeId> = HashMap::default();
+        for &id in row_nodes {
+            let Node::Unary(Func::Logistic, n) = *g.node(id) else {
+                continue;
+            };
+            let Node::Unary(Func::Neg, a) = *g.node(n) else {
+                continue;
+            };
+            let Some(&l) = logistic_of.get(&a).filter(|l| partner.contains_key(l)) else {
+                continue;
+            };
+            // The pair's instruction runs at the first of its two nodes,
+            // which must come before anything reads logistic(-a).
+            let pair_at = position[&l].min(position[&partner[&l]]);
+            let free_standing = ![id, n].iter().any(|x| inlined.contains(x));
+            if read_once(n)
+                && free_standing
+                && !partner.contains_key(&id)
+                && position[&id] > pair_at
+            {
+                mirror.entry(a).or_insert(id);
+            }
+        }
+        absorbed.extend(mirror.values().map(|m| match *g.node(*m) {
+            Node::Unary(_, n) => n,
+            _ => unreachable!("a mirror is a logistic"),
+        }));
+
         // The operands an instruction reads: those of an inlined child
         // count as read by its reader.
         // (a sum or difference and its inlined product: the product's
@@ -186,6 +218,7 @@ impl Plan {
             weight_of,
             absorbed,
             partner,
+            mirror,
             last_use,
             n_readers,
         }

@@ -484,6 +484,47 @@ fn a_log_sum_exp_of_two_items_equals_the_general_one_bit_for_bit() {
     }
 }
 
+/// logistic(-eta) beside softplus(eta) and logistic(eta) (a logistic
+/// regression's Hessian weight) comes from the pair's exp: bit for bit the
+/// value the logistic alone gives, in a program without the pair.
+#[test]
+fn logistic_of_the_negated_operand_of_a_pair_equals_the_lone_one() {
+    for n_rows in [1, 545, 2000] {
+        let data = columns(n_rows, 31);
+        let mirror_sum = |with_pair: bool| -> f64 {
+            let mut g = Graph::new();
+            let (a, b) = (g.param(0), g.param(1));
+            let (x0, x1) = (g.data(0), g.data(1));
+            let bx = g.mul(b, x0);
+            let eta = g.add(a, bx);
+            // (the pair first: the instruction computing it must come
+            // before any reader of logistic(-eta))
+            let mut roots = Vec::new();
+            if with_pair {
+                let sp = g.unary(Func::Softplus, eta);
+                let lg = g.unary(Func::Logistic, eta);
+                let u = g.mul(lg, x0);
+                roots.push(g.intern(Node::Sum(sp)));
+                roots.push(g.intern(Node::Sum(u)));
+            }
+            let minus_eta = g.neg(eta);
+            let mirror = g.unary(Func::Logistic, minus_eta);
+            let t = g.mul(mirror, x1);
+            roots.push(g.intern(Node::Sum(t)));
+            *eval_with_threads(&g, &roots, &data, &[0.3, -25.0], 1)
+                .last()
+                .expect("three roots")
+        };
+        let (fused, alone) = (mirror_sum(true), mirror_sum(false));
+        assert!(fused.is_finite());
+        assert_eq!(
+            fused.to_bits(),
+            alone.to_bits(),
+            "{n_rows} rows: {fused:e} vs {alone:e}"
+        );
+    }
+}
+
 /// A linear predictor of several terms (one pass that keeps its running
 /// sum in registers, a few rows at a time) inside a logistic NLL, at row
 /// counts that leave a partial group of rows at the end of a chunk and of
