@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::fastmath::{self, Fused, MulAdd, Separate};
 use super::fuse::{MAX_DOTS, MAX_LIN_TERMS};
 use super::lanes::{self, AddOp, DivOp, MulOp, SubOp};
-use super::sums::{dots, sum_add_product, sum_map2, sum_op, sum_select, sum_values};
+use super::sums::{dots, pick, sum_add_product, sum_map2, sum_op, sum_select, sum_values};
 use super::{
     Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK,
 };
@@ -510,16 +510,10 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
         RowOp::Select { col, items } => {
             let codes = &ctx.data.factor[*col as usize][ctx.start..ctx.start + ctx.len];
             // One blend per item, each a vector loop; a code with no item
-            // keeps NaN. The blend is written with bit masks: as
-            // `if c == k { x } else { o }` it compiled to a branch per row
-            // (12% of the softmax workload's evaluation).
+            // keeps NaN.
             out.fill(f64::NAN);
             for (k, item) in items.iter().enumerate() {
-                let k = k as u32;
-                let blend = |o: f64, c: u32, x: f64| {
-                    let take = u64::from(c == k).wrapping_neg();
-                    f64::from_bits((x.to_bits() & take) | (o.to_bits() & !take))
-                };
+                let blend = |o: f64, c: u32, x: f64| pick(c == k as u32, x, o);
                 match view.arg(ctx, *item) {
                     Arg::S(x) => {
                         for (o, c) in out.iter_mut().zip(codes) {
