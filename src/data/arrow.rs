@@ -47,7 +47,7 @@ use arrow_ipc::reader::{read_footer_length, FileDecoder, StreamReader};
 use arrow_ipc::{root_as_footer, Block};
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
-use super::cell::{classify, classify_number, Cell};
+use super::cell::{classify, classify_number, is_exact_int, Cell};
 use super::columns::{conclude, plan_columns, unreadable, ColumnPlan, Planned, Tally, Values};
 use super::SourceRows;
 use super::{
@@ -622,7 +622,7 @@ impl<'a> CellsView<'a> {
             return None;
         }
         let is_clean = match kind {
-            ColumnKind::Int => values.iter().all(|&v| crate::graph::func::is_whole(v)),
+            ColumnKind::Int => values.iter().all(|&v| is_exact_int(v)),
             _ => values.iter().all(|v| v.is_finite()),
         };
         is_clean.then_some(values.as_ref())

@@ -57,6 +57,13 @@ pub(crate) fn classify(raw: &[u8], kind: ColumnKind) -> Cell {
 /// (9007199254740993 reads as 2^53, 99999999999999999999 as 1e20).
 pub(crate) const MAX_EXACT_INT: f64 = 9_007_199_254_740_991.0;
 
+/// Whether `value` is a whole number an `Int` column takes: at most
+/// [`MAX_EXACT_INT`] in magnitude.
+#[inline]
+pub(crate) fn is_exact_int(value: f64) -> bool {
+    is_whole(value) & (value.abs() <= MAX_EXACT_INT)
+}
+
 /// Classify a number already read, for a `Real` or `Int` column: NaN is
 /// missing, infinities are invalid, and an `Int` column wants whole numbers
 /// held exactly (at most [`MAX_EXACT_INT`] in magnitude).
@@ -68,7 +75,7 @@ pub(crate) fn classify_number(value: f64, kind: ColumnKind) -> Cell {
     if value.is_infinite() {
         return Cell::Invalid(CellIssue::NonFinite);
     }
-    if kind == ColumnKind::Int && !(is_whole(value) & (value.abs() <= MAX_EXACT_INT)) {
+    if kind == ColumnKind::Int && !is_exact_int(value) {
         return Cell::Invalid(CellIssue::NotInteger);
     }
     Cell::Number(value)
