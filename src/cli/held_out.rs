@@ -51,6 +51,9 @@ struct TrainTest {
     report: FitReport,
     train_rows: Vec<StatementRows>,
     test_rows: Vec<StatementRows>,
+    /// Held-out rows where a distribution argument is outside its support
+    /// (a probability above 1 from an identity link), said in words.
+    test_outside: Vec<String>,
 }
 
 fn fit_and_score(
@@ -92,8 +95,10 @@ fn fit_and_score(
                 compiled.n_params()
             ),
         )
-        .with_help("Hold out a smaller share of the rows, or train on more of them.");
-        return Err(report_diags(vec![d]));
+        .with_help("Train on more rows: hold out fewer, choose fewer folds, or use more data.");
+        // (a usage problem, as the other E708 errors)
+        let _ = report_diags(vec![d]);
+        return Err(Failure::Usage);
     }
     if fold.is_none_or(|(k, _)| k == 1) {
         emit(&compiled.warnings, &loaded.name, &loaded.source, color);
@@ -118,12 +123,38 @@ fn fit_and_score(
         compile::compile(&loaded.model, test, &test.source_rows).map_err(report_diags)?;
     let opts = EvalOptions::default();
     let train_rows = evaluate::statement_rows(&compiled, &report.theta, &loaded.source, &opts);
-    let test_rows = evaluate::statement_rows(&test_compiled, &report.theta, &loaded.source, &opts);
+    let mut test_rows =
+        evaluate::statement_rows(&test_compiled, &report.theta, &loaded.source, &opts);
+    // Where an argument is outside its support the model gives the row no
+    // probability at all: its held-out NLL counts as infinite, not as the
+    // number the formula happens to give there (-log(1.3), say, for a
+    // "probability" of 1.3, which would flatter the model).
+    let mut test_outside = Vec::new();
+    for sr in &mut test_rows {
+        for o in &sr.outside {
+            for (i, _) in &o.rows {
+                if let Some(v) = sr.nll.get_mut(*i) {
+                    *v = f64::INFINITY;
+                }
+            }
+            let (i, value) = o.rows[0];
+            test_outside.push(format!(
+                "`{}` of `{}` in `{}` is outside its support ({}) on {} (row {}: {value}); their held-out NLL counts as infinite",
+                o.arg,
+                o.family,
+                sr.label,
+                o.support.describe(),
+                crate::model::plural(o.rows.len(), "held-out row"),
+                test_compiled.source_rows.row_of(i),
+            ));
+        }
+    }
     Ok(TrainTest {
         compiled,
         report,
         train_rows,
         test_rows,
+        test_outside,
     })
 }
 
@@ -149,7 +180,7 @@ fn held_out_summary(tt: &TrainTest, selection: String, n_train: usize, n_test: u
         &row_totals(&tt.test_rows, n_test),
         k,
     );
-    let mut warnings = Vec::new();
+    let mut warnings = tt.test_outside.clone();
     let what = match statements.as_slice() {
         [(label, _)] => format!("`{label}`"),
         _ => "all statements".to_string(),
@@ -345,6 +376,7 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
     let mut pooled_train = Vec::new();
     let mut pooled_test = Vec::new();
     let mut n_params = 0;
+    let mut fold_warnings = Vec::new();
     for f in 0..k {
         let train_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] != f).collect();
         let test_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] == f).collect();
@@ -355,6 +387,11 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
         let train_nll = row_totals(&tt.train_rows, train.n_rows);
         let test_nll = row_totals(&tt.test_rows, test.n_rows);
         n_params = n_params.max(tt.report.k);
+        fold_warnings.extend(
+            tt.test_outside
+                .iter()
+                .map(|w| format!("fold {}: {w}", f + 1)),
+        );
         folds.push(Fold {
             fold: f + 1,
             converged: tt.report.converged,
@@ -377,11 +414,9 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
     pooled.overconfident = pooled.gap > pooled.allowed();
     let mut warnings: Vec<String> = pooled.warning("cross-validation").into_iter().collect();
     for f in folds.iter().filter(|f| !f.converged) {
-        warnings.push(format!(
-            "fold {}: the fit did not converge ({})",
-            f.fold, f.status
-        ));
+        warnings.push(format!("fold {}: no proper fit: {}", f.fold, f.status));
     }
+    warnings.extend(fold_warnings);
     match args.format {
         Format::Json => json_out(&serde_json::json!({
             "model": loaded.name,

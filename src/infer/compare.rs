@@ -574,6 +574,31 @@ pub fn held_out_nll(train: &Compiled, theta: &[f64], test: &Compiled) -> HeldOut
     if n == 0 {
         return unavailable("no held-out rows".to_string());
     }
+    // A held-out row where an argument leaves its support (a probability
+    // above 1 from an identity link) has no likelihood, whatever number
+    // the formula gives there: no held-out NLL, rather than a flattering one.
+    for s in test.statements.iter().filter(|s| !s.is_prior) {
+        let family = s.family;
+        for ((support, name), values) in family
+            .arg_support
+            .iter()
+            .zip(family.args)
+            .zip(test.eval_rows(&s.args, &test_theta))
+        {
+            if let Some((i, v)) = values
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !support.contains(**v))
+            {
+                return unavailable(format!(
+                    "`{name}` of `{}` is {v} on held-out row {}, not {}: the model gives that row no likelihood",
+                    family.name,
+                    test.source_rows.row_of(i),
+                    support.describe()
+                ));
+            }
+        }
+    }
     // Held-out NLL: sum over likelihood statements and rows of the terms,
     // priors excluded (they are not about the rows), divided by the rows.
     let terms: Vec<_> = test

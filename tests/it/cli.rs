@@ -723,9 +723,38 @@ fn a_holdout_that_leaves_fewer_rows_than_parameters_is_refused() {
         "--holdout",
         "0.9",
     ]);
-    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(text.starts_with("exit: 2"), "{text}");
     assert!(
         text.contains("error[E708]: the training rows are too few to fit: 1 row for"),
+        "{text}"
+    );
+}
+
+#[test]
+fn held_out_rows_without_a_likelihood_do_not_flatter_the_model() {
+    // Trained on x in [0.2, 0.8], the identity link gives p outside [0, 1]
+    // on 4 of the 6 held-out rows (x = -0.5 .. 1.5); -log(1.3) there would
+    // make its held-out NLL the better one.
+    let data = "tests/fixtures/bernoulli_extrapolated.csv";
+    let split = ["--data", data, "--split-column", "split"];
+    let mut fit = vec!["fit", "tests/fixtures/bernoulli_identity_link.nll"];
+    fit.extend(split);
+    let text = run(&fit);
+    assert!(
+        text.contains("on 4 held-out rows (row 201: -0.28") && text.contains("counts as infinite"),
+        "{text}"
+    );
+    assert!(text.contains("0.642981            inf"), "{text}");
+    let mut compare = vec![
+        "compare",
+        "tests/fixtures/bernoulli_identity_link.nll",
+        "tests/fixtures/bernoulli_logit_link.nll",
+    ];
+    compare.extend(split);
+    let text = run(&compare);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(
+        text.contains("no held-out NLL for bernoulli_identity_link: `p` of `Bernoulli` is -0.28"),
         "{text}"
     );
 }
