@@ -383,7 +383,7 @@ impl<'a> Chunk<'a> {
 // logistic, a log-sum-exp with its softmax weights, dot products sharing a
 // factor). Fusing any chain of elementwise instructions into one loop, or a
 // JIT, is what separates an evaluation from a hand-written fused loop
-// (1.5x to 2.4x slower on the benchmark workloads, see
+// (1.2x to 2.6x slower on the benchmark workloads, by machine; see
 // docs/performance.md).
 #[inline(always)]
 fn run_row_instr<M: MulAdd, const VEC: u8>(
