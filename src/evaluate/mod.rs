@@ -238,13 +238,7 @@ fn one_statement(
     } else {
         s.family.args.iter().map(|a| a.to_string()).collect()
     };
-    let mut outside = outside_support(s.family, &args, &s.arg_spans, s.span, "");
-    for (k, (family, _, span)) in s.components.iter().enumerate() {
-        if let Some((_, values)) = components.get(k) {
-            let prefix = format!("c{}_", k + 1);
-            outside.extend(outside_support(family, values, &[], *span, &prefix));
-        }
-    }
+    let outside = statement_outside(s, &args, components.iter().map(|(_, v)| v.as_slice()));
     let prediction = predict_rows(c, s, &args, &components, &y, rng);
     // A compound's component arguments follow its weights: `c1_mu`, ...
     let mut arg_names = arg_names;
@@ -268,6 +262,44 @@ fn one_statement(
         prediction,
         outside,
     }
+}
+
+/// The arguments of statement `s` outside their supports at `theta`: a
+/// component's named `c1_sigma`, ... Where one is, the row has no
+/// likelihood, whatever number the formula gives (-log(1.3) for a
+/// Bernoulli "probability" of 1.3).
+pub fn args_outside_support(
+    c: &Compiled,
+    s: &LoweredStatement,
+    theta: &[f64],
+) -> Vec<OutsideSupport> {
+    let mut nodes = s.args.clone();
+    for (_, comp_args, _) in &s.components {
+        nodes.extend(comp_args);
+    }
+    let mut args = c.eval_rows(&nodes, theta);
+    let mut rest = args.split_off(s.args.len());
+    let mut components = Vec::new();
+    for (_, comp_args, _) in &s.components {
+        let tail = rest.split_off(comp_args.len());
+        components.push(std::mem::replace(&mut rest, tail));
+    }
+    statement_outside(s, &args, components.iter().map(|v| v.as_slice()))
+}
+
+/// [`outside_support`] of a statement's arguments (`args[arg][row]`) and of
+/// each of its components' (in order).
+fn statement_outside<'a>(
+    s: &LoweredStatement,
+    args: &[Vec<f64>],
+    components: impl Iterator<Item = &'a [Vec<f64>]>,
+) -> Vec<OutsideSupport> {
+    let mut outside = outside_support(s.family, args, &s.arg_spans, s.span, "");
+    for (k, ((family, _, span), values)) in s.components.iter().zip(components).enumerate() {
+        let prefix = format!("c{}_", k + 1);
+        outside.extend(outside_support(family, values, &[], *span, &prefix));
+    }
+    outside
 }
 
 /// The components of a compound statement: family name, then

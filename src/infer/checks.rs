@@ -285,27 +285,24 @@ pub(super) fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<
             }
             continue;
         }
-        let family = s.family;
-        let unit_args = family
-            .arg_support
-            .iter()
-            .zip(family.args)
-            .zip(&s.args)
-            .filter(|((support, _), _)| **support == Support::UnitClosed);
-        for ((support, name), &arg) in unit_args {
-            let values = c.eval_rows(&[arg], theta).pop().unwrap_or_default();
-            let outside = values
-                .iter()
-                .enumerate()
-                .find(|(_, p)| !support.contains(**p));
-            if let Some((i, p)) = outside {
-                out.push(format!(
-                    "the probability `{name}` of `{}` is {p} on row {}, outside [0, 1]: this is not a likelihood; keep it inside (a logistic link, {}Logit, does)",
-                    family.name,
-                    c.source_rows.row_of(i),
-                    family.name
-                ));
-            }
+        // (only statements with a probability argument: the rest would
+        // cost a column per argument at the end of every fit)
+        let unit = |f: &crate::dist::Family| f.arg_support.contains(&Support::UnitClosed);
+        if !unit(s.family) && !s.components.iter().any(|(f, _, _)| unit(f)) {
+            continue;
+        }
+        let probabilities = crate::evaluate::args_outside_support(c, s, theta)
+            .into_iter()
+            .filter(|o| o.support == Support::UnitClosed);
+        for o in probabilities {
+            let (i, p) = o.rows[0];
+            out.push(format!(
+                "the probability `{}` of `{}` is {p} on row {}, outside [0, 1]: this is not a likelihood; keep it inside (a logistic link, {}Logit, does)",
+                o.arg,
+                o.family,
+                c.source_rows.row_of(i),
+                o.family
+            ));
         }
     }
     out

@@ -578,25 +578,15 @@ pub fn held_out_nll(train: &Compiled, theta: &[f64], test: &Compiled) -> HeldOut
     // above 1 from an identity link) has no likelihood, whatever number
     // the formula gives there: no held-out NLL, rather than a flattering one.
     for s in test.statements.iter().filter(|s| !s.is_prior) {
-        let family = s.family;
-        for ((support, name), values) in family
-            .arg_support
-            .iter()
-            .zip(family.args)
-            .zip(test.eval_rows(&s.args, &test_theta))
-        {
-            if let Some((i, v)) = values
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !support.contains(**v))
-            {
-                return unavailable(format!(
-                    "`{name}` of `{}` is {v} on held-out row {}, not {}: the model gives that row no likelihood",
-                    family.name,
-                    test.source_rows.row_of(i),
-                    support.describe()
-                ));
-            }
+        if let Some(o) = crate::evaluate::args_outside_support(test, s, &test_theta).first() {
+            let (i, v) = o.rows[0];
+            return unavailable(format!(
+                "`{}` of `{}` is {v} on held-out row {}, not {}: the model gives that row no likelihood",
+                o.arg,
+                o.family,
+                test.source_rows.row_of(i),
+                o.support.describe()
+            ));
         }
     }
     // Held-out NLL: sum over likelihood statements and rows of the terms,
