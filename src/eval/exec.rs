@@ -538,18 +538,20 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
             let mut logistic = [0.0; CHUNK];
             let logistic = &mut logistic[..ctx.len];
             let a = view.arg(ctx, *a);
-            let mut mirror = [0.0; CHUNK];
-            let mirror = &mut mirror[..ctx.len];
+            let put = |bufs: &mut [f64], buf: u32, values: &[f64]| {
+                let at = buf as usize * CHUNK;
+                bufs[at..at + values.len()].copy_from_slice(values);
+            };
             match mirror_out {
-                Some(_) => softplus_logistics_rows::<M>(out, logistic, mirror, a),
+                Some(m) => {
+                    let mut mirror = [0.0; CHUNK];
+                    let mirror = &mut mirror[..ctx.len];
+                    softplus_logistics_rows::<M>(out, logistic, mirror, a);
+                    put(bufs, *m, mirror);
+                }
                 None => softplus_logistic_rows::<M>(out, logistic, a),
             }
-            for (buf, values) in [(Some(*logistic_out), &*logistic), (*mirror_out, &*mirror)] {
-                if let Some(buf) = buf {
-                    let at = buf as usize * CHUNK;
-                    bufs[at..at + ctx.len].copy_from_slice(values);
-                }
-            }
+            put(bufs, *logistic_out, logistic);
         }
         RowOp::ExpScaled { scale, negate, a } => {
             let s = scaled(ctx.slots[*scale as usize], *negate);
