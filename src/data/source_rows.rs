@@ -72,21 +72,17 @@ impl SourceRows {
     pub fn push(&mut self, row: usize) {
         debug_assert!(self.last().is_none_or(|last| row > last));
         match &mut self.0 {
-            Repr::Run { len: 0, first } => *first = row,
-            Repr::Run { first, len } if *first + *len == row => {}
+            Repr::Run {
+                first,
+                len: len @ 0,
+            } => (*first, *len) = (row, 1),
+            Repr::Run { first, len } if *first + *len == row => *len += 1,
             Repr::Run { first, len } => {
                 let mut rows: Vec<usize> = (*first..*first + *len).collect();
                 rows.push(row);
                 self.0 = Repr::List(rows);
-                return;
             }
-            Repr::List(rows) => {
-                rows.push(row);
-                return;
-            }
-        }
-        if let Repr::Run { len, .. } = &mut self.0 {
-            *len += 1;
+            Repr::List(rows) => rows.push(row),
         }
     }
 
