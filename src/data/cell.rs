@@ -32,6 +32,12 @@ pub(crate) enum Cell {
 
 /// Classify the raw bytes of one field for a column of `kind`.
 pub(crate) fn classify(raw: &[u8], kind: ColumnKind) -> Cell {
+    // Most numeric cells are plain decimals without spaces: read them first.
+    if kind != ColumnKind::Factor {
+        if let Some(value) = parse_plain_decimal(raw) {
+            return classify_number(value, kind);
+        }
+    }
     let bytes = raw.trim_ascii();
     // No marker starts with a digit or sign, so most numbers skip the list.
     let may_be_marker = !matches!(bytes.first(), Some(b'0'..=b'9' | b'-' | b'+'));
@@ -90,9 +96,143 @@ pub(crate) fn classify_number(value: f64, kind: ColumnKind) -> Cell {
 /// so that its exact set of spellings is kept.
 #[inline]
 fn parse_number(bytes: &[u8]) -> Option<f64> {
+    if let Some(value) = parse_plain_decimal(bytes) {
+        return Some(value);
+    }
     match fast_float2::parse::<f64, _>(bytes) {
         Ok(value) if value.is_finite() => Some(value),
         _ => std::str::from_utf8(bytes).ok()?.parse::<f64>().ok(),
+    }
+}
+
+/// 10^k for k = 0..=19, each a double exactly (5^19 < 2^53).
+const POWERS_OF_TEN: [f64; 20] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19,
+];
+
+/// The largest integer below which every integer is a double: 2^53.
+const EXACT_INTEGER_LIMIT: u64 = 1 << 53;
+
+/// Read `bytes` as a plain decimal, `[+-]digits[.digits]` with at least
+/// one and at most 19 digits, or `None` for any other text (which the
+/// general parsers then read).
+#[inline]
+fn parse_plain_decimal(bytes: &[u8]) -> Option<f64> {
+    match read_plain_decimal(bytes) {
+        (Some(value), n_read) if n_read == bytes.len() => Some(value),
+        _ => None,
+    }
+}
+
+/// Read the plain decimal at the start of `bytes`: a sign, digits and at
+/// most one point, up to the first other byte. The value, or `None` when
+/// there are no digits, more than 19, or too many for the fast path below,
+/// and the number of bytes read either way.
+///
+/// The digits, read as an integer w, and the count f of digits after the
+/// point give the value w / 10^f. When w <= 2^53 both w and 10^f are
+/// doubles exactly, and IEEE division rounds the exact quotient correctly,
+/// so the result is the double nearest the text, the one `str::parse`
+/// returns (Clinger's fast path). Larger w is left to the general parsers.
+#[inline]
+pub(crate) fn read_plain_decimal(bytes: &[u8]) -> (Option<f64>, usize) {
+    // Signs come in any order in a column: no branch on them.
+    let first = bytes.first().copied().unwrap_or(0);
+    let is_negative = first == b'-';
+    let n_sign = usize::from(is_negative | (first == b'+'));
+    let (mut whole, mut n_digits): (u64, usize) = (0, 0);
+    let mut end = n_sign;
+    let mut n_fraction_digits = 0;
+    for is_fraction in [false, true] {
+        if is_fraction {
+            if bytes.get(end) != Some(&b'.') {
+                break;
+            }
+            end += 1;
+        }
+        loop {
+            let (value, n_read) = leading_digits(bytes, end);
+            // Wraps only past 19 digits, which are refused below.
+            whole = whole
+                .wrapping_mul(SMALL_POWERS_OF_TEN[n_read])
+                .wrapping_add(value);
+            n_digits += n_read;
+            end += n_read;
+            if is_fraction {
+                n_fraction_digits += n_read;
+            }
+            if n_read < 8 {
+                break;
+            }
+        }
+    }
+    if n_digits == 0 || n_digits > 19 || whole > EXACT_INTEGER_LIMIT {
+        return (None, end);
+    }
+    // At most 19 digits follow the point, and POWERS_OF_TEN has 10^19.
+    let magnitude = whole as f64 / POWERS_OF_TEN[n_fraction_digits];
+    let sign = u64::from(is_negative) << 63;
+    (Some(f64::from_bits(magnitude.to_bits() | sign)), end)
+}
+
+/// 10^k for k = 0..=8, the scales of [`leading_digits`] runs.
+const SMALL_POWERS_OF_TEN: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// The ASCII digits of `bytes` from `at` on, at most 8 of them, as an
+/// integer, and how many there are; all 8 are looked at together in one
+/// word.
+#[inline]
+fn leading_digits(bytes: &[u8], at: usize) -> (u64, usize) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let word = word_at(bytes, at);
+    // A byte is a digit when its high nibble is 3 both as it is and plus 6
+    // (0x30-0x39 stay below 0x40). A carry out of a byte >= 0xFA reaches
+    // only bytes after a non-digit, which do not count anyway.
+    let high_nibbles = 0xF0 * ONES;
+    let non_digits = ((word & high_nibbles) ^ (0x30 * ONES))
+        | ((word.wrapping_add(0x06 * ONES) & high_nibbles) ^ (0x30 * ONES));
+    let n_digits = (non_digits.trailing_zeros() / 8) as usize;
+    if n_digits == 0 {
+        return (0, 0);
+    }
+    // The first byte is the most significant digit: shifting the run to
+    // the top bytes puts zeros before it. Then adjacent digits, pairs and
+    // quads are combined, a*10 + b, p*100 + q, r*10000 + s, each lane
+    // holding its partial value in its low half.
+    let digits = (word & (0x0F * ONES)) << (8 * (8 - n_digits));
+    let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8) & 0x00FF_00FF_00FF_00FF;
+    let quads = pairs.wrapping_mul(100).wrapping_add(pairs >> 16) & 0x0000_FFFF_0000_FFFF;
+    let value = quads.wrapping_mul(10_000).wrapping_add(quads >> 32) & 0xFFFF_FFFF;
+    (value, n_digits)
+}
+
+/// The 8 bytes of `bytes` from `at` on as a little-endian word, with
+/// zero bytes past the end.
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    if let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        return u64::from_le_bytes(*chunk);
+    }
+    let n_past_end = at + 8 - bytes.len();
+    match bytes.last_chunk::<8>() {
+        // The last 8 bytes, shifted down past the ones before `at`.
+        Some(tail) if n_past_end < 8 => u64::from_le_bytes(*tail) >> (8 * n_past_end),
+        Some(_) => 0,
+        None => bytes[at.min(bytes.len())..]
+            .iter()
+            .rev()
+            .fold(0, |word, &byte| (word << 8) | u64::from(byte)),
     }
 }
 
@@ -269,6 +409,45 @@ mod tests {
                 parse_number(text.as_bytes()).map(f64::to_bits),
                 text.parse::<f64>().ok().map(f64::to_bits)
             );
+        }
+
+        #[test]
+        fn plain_decimals_read_as_the_standard_parser_reads_them(
+            text in "[-+]?[0-9]{0,10}[.]?[0-9]{0,10}",
+        ) {
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            let is_exact = digits.parse::<u64>().is_ok_and(|w| w <= 1 << 53);
+            let plain = parse_plain_decimal(text.as_bytes());
+            prop_assert_eq!(plain.is_some(), is_exact);
+            if let Some(value) = plain {
+                prop_assert_eq!(value.to_bits(), text.parse::<f64>().unwrap().to_bits());
+            }
+        }
+
+        #[test]
+        fn leading_digits_counts_and_reads_the_first_run(bytes in proptest::collection::vec(
+            prop_oneof![b'0'..=b'9', any::<u8>()], 0..12,
+        )) {
+            let n_expected = bytes.iter().take(8).take_while(|b| b.is_ascii_digit()).count();
+            let expected = bytes[..n_expected]
+                .iter()
+                .fold(0, |value, byte| value * 10 + u64::from(byte - b'0'));
+            prop_assert_eq!(leading_digits(&bytes, 0), (expected, n_expected));
+            for at in 0..=bytes.len() {
+                let mut padded = bytes[at..].to_vec();
+                padded.resize(8, 0);
+                let expected = u64::from_le_bytes(padded[..8].try_into().unwrap());
+                prop_assert_eq!(word_at(&bytes, at), expected);
+            }
+        }
+
+        #[test]
+        fn long_plain_decimals_are_left_to_the_general_parser(
+            text in "[-+]?[0-9]{15,22}[.]?[0-9]{0,6}",
+        ) {
+            if let Some(value) = parse_plain_decimal(text.as_bytes()) {
+                prop_assert_eq!(value.to_bits(), text.parse::<f64>().unwrap().to_bits());
+            }
         }
 
         #[test]

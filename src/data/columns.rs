@@ -287,6 +287,15 @@ impl ColumnPlan {
 
     /// Store a cell that `classify` found valid for this column; `field`
     /// gives the text of field `i` of the row (a level's name).
+    /// Store a number read for this `Real` or `Int` column.
+    #[inline]
+    pub(super) fn store_number(&mut self, value: f64) {
+        match &mut self.values {
+            Values::Real(values) => values.push(value),
+            Values::Factor(_) => unreachable!("numbers are stored only in numeric columns"),
+        }
+    }
+
     pub(super) fn store<'r>(&mut self, cell: Cell, field: impl FnOnce(usize) -> &'r [u8]) {
         let Some(field_idx) = self.field_idx else {
             return;

@@ -3,24 +3,26 @@
 //! by `columns.rs`, which the Arrow reader shares.
 //!
 //! The header is resolved into field indices first. Rows are then read by
-//! a [`RowReader`], which splits plain lines in place and hands anything
-//! with quotes to the `csv` crate; only the fields of requested and filter
-//! columns are looked at, and numeric cells are parsed straight from their
-//! bytes, so a clean row allocates nothing. Problems are logged
-//! per column and issue while reading and turned into [`DataProblem`]s at
-//! the end. Once any problem is seen, values are no longer stored, since the
-//! load will fail anyway.
+//! a [`RowReader`], which finds plain lines in place and hands anything
+//! with quotes to the `csv` crate. A plain line is split and its numeric
+//! fields read as plain decimals in the same pass over its bytes; a row
+//! whose requested cells all read that way is stored at once. Other rows
+//! go through the full checks, where only the fields of requested and
+//! filter columns are looked at. A clean row allocates nothing. Problems
+//! are logged per column and issue while reading and turned into
+//! [`DataProblem`]s at the end. Once any problem is seen, values are no
+//! longer stored, since the load will fail anyway.
 
 use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use super::cell::{classify, Cell};
-use super::columns::{conclude, plan_columns, unreadable, FilterPlan, Planned, Tally};
+use super::cell::{classify, is_exact_int, Cell};
+use super::columns::{conclude, plan_columns, unreadable, ColumnPlan, FilterPlan, Planned, Tally};
 use super::error::{RowFields, MAX_LISTED_ROWS};
-use super::rows::{ReadError, Record, RowReader};
+use super::rows::{split_reading_numbers, Line, ReadError, Record, RowReader};
 use super::SourceRows;
-use super::{CellIssue, ColumnRequest, DataError, DataProblem, DataSet, LoadOptions};
+use super::{CellIssue, ColumnKind, ColumnRequest, DataError, DataProblem, DataSet, LoadOptions};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -130,8 +132,21 @@ fn load_from_reader<R: io::Read>(
     let mut is_clean = !has_header_problem;
     let mut has_read_error = false;
     let mut cells = vec![Cell::Missing; plans.len()];
+    // Plain lines are split and their numeric fields read in one pass; a
+    // row of plain decimals (and valid levels) is stored at once, anything
+    // else goes through the checks below. Filters always do.
+    let is_numeric_field: Vec<bool> = (0..header.len())
+        .map(|field_idx| {
+            plans
+                .iter()
+                .any(|plan| plan.field_idx == Some(field_idx) && plan.kind != ColumnKind::Factor)
+        })
+        .collect();
+    let mut field_values = vec![0.0; header.len()];
+    let mut ends = Vec::new();
+    let can_store_plain_rows = can_check_cells && filters.is_empty();
     loop {
-        let (record, line) = match reader.next_record() {
+        let (next_line, line) = match reader.next_line() {
             Ok(Some(next)) => next,
             Ok(None) => break,
             Err(err) => {
@@ -142,6 +157,28 @@ fn load_from_reader<R: io::Read>(
         };
         n_data_rows += 1;
         let row = n_data_rows;
+        let record = match next_line {
+            Line::Plain(text) => {
+                let is_all_read =
+                    split_reading_numbers(text, &is_numeric_field, &mut ends, &mut field_values);
+                let record = Record::Line {
+                    line: text,
+                    ends: &ends,
+                };
+                if is_all_read
+                    && is_clean
+                    && can_store_plain_rows
+                    && ends.len() == header.len()
+                    && store_plain_row(&mut plans, &record, &field_values)
+                {
+                    n_kept += 1;
+                    source_rows.push(row);
+                    continue;
+                }
+                record
+            }
+            Line::Csv(record) => Record::Csv(record),
+        };
 
         if record.len() != header.len() {
             n_ragged_rows += 1;
@@ -233,6 +270,32 @@ fn load_from_reader<R: io::Read>(
             is_row_count_known,
         },
     )
+}
+
+/// Store a row whose numeric fields were all read as plain decimals
+/// (`field_values`), when every requested cell is valid: numbers, whole
+/// where the column wants integers, and levels. Nothing is stored and
+/// `false` returned otherwise, for the full checks to find out why.
+fn store_plain_row(plans: &mut [ColumnPlan], record: &Record<'_>, field_values: &[f64]) -> bool {
+    let is_valid = plans.iter().all(|plan| match (plan.field_idx, plan.kind) {
+        (None, _) | (Some(_), ColumnKind::Real) => true,
+        (Some(field_idx), ColumnKind::Int) => is_exact_int(field_values[field_idx]),
+        (Some(field_idx), ColumnKind::Factor) => {
+            classify(record.field(field_idx), ColumnKind::Factor) == Cell::Level
+        }
+    });
+    if !is_valid {
+        return false;
+    }
+    for plan in plans.iter_mut() {
+        if let Some(field_idx) = plan.field_idx {
+            match plan.kind {
+                ColumnKind::Real | ColumnKind::Int => plan.store_number(field_values[field_idx]),
+                ColumnKind::Factor => plan.store(Cell::Level, |i| record.field(i)),
+            }
+        }
+    }
+    true
 }
 
 /// Read the first record and turn it into trimmed names.
@@ -977,7 +1040,49 @@ mod tests {
         proptest::collection::vec((number, level, split), 0..40)
     }
 
+    /// A cell that a numeric or factor column may meet: plain decimals
+    /// of any length, other number forms, markers, text, quotes.
+    fn any_cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[-+]?[0-9]{1,12}([.][0-9]{0,12})?",
+            "[-+]?[0-9]{0,3}[.]?[0-9]{0,3}([eE][-+]?[0-9]{1,3})?",
+            Just(" 1.5 ".to_string()),
+            Just(String::new()),
+            Just("NA".to_string()),
+            Just("abc".to_string()),
+            Just("\"2.5\"".to_string()),
+            Just("1e400".to_string()),
+            Just("12345678901234567890".to_string()),
+        ]
+    }
+
     proptest! {
+        /// Rows stored straight from their plain decimals give the same
+        /// data, or the same report, as the full checks, which every row
+        /// goes through when a filter is set (here one every row passes).
+        #[test]
+        fn plain_rows_load_as_the_full_checks_load_them(
+            rows in proptest::collection::vec((any_cell(), any_cell(), any_cell()), 0..30),
+            drop in any::<bool>(),
+        ) {
+            let mut text = String::from("x,n,g,k\n");
+            for (x, n, g) in &rows {
+                text.push_str(&format!("{x},{n},{g},1\n"));
+            }
+            let columns = [("x", Real), ("n", Int), ("g", Factor)];
+            let plain = LoadOptions { drop_missing: drop, ..LoadOptions::default() };
+            let checked = LoadOptions { drop_missing: drop, ..filter("k", "1") };
+            match (load(&text, &columns, &plain), load(&text, &columns, &checked)) {
+                (Ok(plain), Ok(checked)) => {
+                    prop_assert_eq!(&plain.columns, &checked.columns);
+                    prop_assert_eq!(plain.source_rows.to_vec(), checked.source_rows.to_vec());
+                    prop_assert_eq!(plain.n_dropped, checked.n_dropped);
+                }
+                (Err(plain), Err(checked)) => prop_assert_eq!(render(&plain), render(&checked)),
+                (plain, checked) => prop_assert!(false, "{:?} vs {:?}", plain.is_ok(), checked.is_ok()),
+            }
+        }
+
         #[test]
         fn successful_loads_keep_their_invariants(rows in table(), drop in any::<bool>()) {
             let mut text = String::from("x,g,split\n");

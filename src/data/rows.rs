@@ -1,8 +1,9 @@
 //! Splitting the input into records, with a fast path for plain lines.
 //!
 //! Most data files have no quoted fields. For those, a record is a
-//! non-empty line split at its commas, which [`RowReader`] finds with
-//! `memchr` in a reused block buffer, without copying fields anywhere. A
+//! non-empty line split at its commas, which [`RowReader`] finds in a
+//! reused block buffer, without copying fields anywhere (the loader splits
+//! a line and reads its numbers in one pass, [`split_reading_numbers`]). A
 //! line holding a `"`, or a `\r` anywhere but just before its `\n`, is left
 //! to the `csv` crate, which then reads the rest of the input: the switch
 //! happens at the start of that line, where both readers are in the same
@@ -15,6 +16,7 @@ use std::io::{self, Chain, Cursor, Read};
 
 use csv::ByteRecord;
 
+use super::cell::read_plain_decimal;
 use super::lines::LineTracker;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -65,9 +67,58 @@ impl Record<'_> {
     }
 }
 
+/// A record before it is split into fields.
+pub(crate) enum Line<'a> {
+    /// A plain line without its line break: no quotes, no `\r`, not empty.
+    /// [`split_reading_numbers`] splits it.
+    Plain(&'a [u8]),
+    Csv(&'a ByteRecord),
+}
+
+/// Split a plain `line` at its commas into `ends` (`ends[i]` is where
+/// field `i` ends), and read each field `i` marked in `numeric` as a plain
+/// decimal into `values[i]` on the way, so that its bytes are looked at
+/// once. Whether every marked field was a plain decimal (see
+/// [`read_plain_decimal`]); the others keep whatever `values` held.
+pub(crate) fn split_reading_numbers(
+    line: &[u8],
+    numeric: &[bool],
+    ends: &mut Vec<usize>,
+    values: &mut [f64],
+) -> bool {
+    ends.clear();
+    let mut is_all_read = true;
+    let mut start = 0;
+    loop {
+        let field_idx = ends.len();
+        let mut read_to = None;
+        if numeric.get(field_idx) == Some(&true) {
+            let (value, n_read) = read_plain_decimal(&line[start..]);
+            let stop = start + n_read;
+            match value {
+                Some(value) if line.get(stop).is_none_or(|&byte| byte == b',') => {
+                    values[field_idx] = value;
+                    read_to = Some(stop);
+                }
+                _ => is_all_read = false,
+            }
+        }
+        let end = read_to.unwrap_or_else(|| {
+            memchr::memchr(b',', &line[start..]).map_or(line.len(), |idx| start + idx)
+        });
+        ends.push(end);
+        if end == line.len() {
+            return is_all_read;
+        }
+        start = end + 1;
+    }
+}
+
 /// Reads records one at a time, each with the file line it starts on.
 pub(crate) struct RowReader<R> {
     state: State<R>,
+    /// Field ends of the plain line [`RowReader::next_record`] returned last.
+    ends: Vec<usize>,
 }
 
 enum State<R> {
@@ -89,10 +140,9 @@ struct FastLines<R> {
     has_stripped_bom: bool,
     /// `\n` bytes consumed so far.
     n_newlines: u64,
-    /// The current record: `buf[line.0..line.1]` and its field ends.
+    /// The current record: `buf[line.0..line.1]`.
     line: (usize, usize),
     current_line_no: u64,
-    ends: Vec<usize>,
 }
 
 enum Step {
@@ -120,33 +170,55 @@ impl<R: Read> RowReader<R> {
                 n_newlines: 0,
                 line: (0, 0),
                 current_line_no: 0,
-                ends: Vec::new(),
             }),
+            ends: Vec::new(),
         }
     }
 
     /// The next record and the 1-based file line of its first content
     /// byte, or `None` at the end of the input.
     pub(crate) fn next_record(&mut self) -> Result<Option<(Record<'_>, u64)>, ReadError> {
-        if let State::Fast(fast) = &mut self.state {
+        let Some((line, line_no)) = self.state.next_line()? else {
+            return Ok(None);
+        };
+        let record = match line {
+            Line::Plain(line) => {
+                split_reading_numbers(line, &[], &mut self.ends, &mut []);
+                Record::Line {
+                    line,
+                    ends: &self.ends,
+                }
+            }
+            Line::Csv(record) => Record::Csv(record),
+        };
+        Ok(Some((record, line_no)))
+    }
+
+    /// The next record, not yet split when it is a plain line, and the
+    /// 1-based file line of its first content byte; `None` at the end of
+    /// the input.
+    pub(crate) fn next_line(&mut self) -> Result<Option<(Line<'_>, u64)>, ReadError> {
+        self.state.next_line()
+    }
+}
+
+impl<R: Read> State<R> {
+    fn next_line(&mut self) -> Result<Option<(Line<'_>, u64)>, ReadError> {
+        if let State::Fast(fast) = self {
             match fast.step().map_err(ReadError::Io)? {
                 Step::Line | Step::End => {}
                 Step::Switch => self.switch_to_csv(),
             }
         }
-        match &mut self.state {
+        match self {
             State::Fast(fast) => {
                 if fast.is_done() {
                     return Ok(None);
                 }
                 let (start, stop) = fast.line;
-                let line_no = fast.current_line_no;
                 Ok(Some((
-                    Record::Line {
-                        line: &fast.buf[start..stop],
-                        ends: &fast.ends,
-                    },
-                    line_no,
+                    Line::Plain(&fast.buf[start..stop]),
+                    fast.current_line_no,
                 )))
             }
             State::Csv(reader, record) => {
@@ -155,7 +227,7 @@ impl<R: Read> RowReader<R> {
                 }
                 let start = record.position().map_or(0, |p| p.byte());
                 let line = reader.get_mut().record_line(start);
-                Ok(Some((Record::Csv(record), line)))
+                Ok(Some((Line::Csv(record), line)))
             }
             State::Switching => unreachable!("the switch completes before reading"),
         }
@@ -164,7 +236,7 @@ impl<R: Read> RowReader<R> {
     /// Hand the unread input to the `csv` crate, in the state it would be
     /// in had it read everything so far.
     fn switch_to_csv(&mut self) {
-        let State::Fast(fast) = std::mem::replace(&mut self.state, State::Switching) else {
+        let State::Fast(fast) = std::mem::replace(self, State::Switching) else {
             unreachable!("only the fast reader switches");
         };
         let rest = &fast.buf[fast.pos..fast.end];
@@ -190,7 +262,7 @@ impl<R: Read> RowReader<R> {
             .has_headers(false)
             .flexible(true)
             .from_reader(LineTracker::with_newlines_passed(input, n_newlines_passed));
-        self.state = State::Csv(reader, ByteRecord::new());
+        *self = State::Csv(reader, ByteRecord::new());
     }
 }
 
@@ -234,8 +306,6 @@ impl<R: Read> FastLines<R> {
             if memchr::memchr2(b'"', b'\r', line).is_some() {
                 return Ok(Step::Switch);
             }
-            self.ends.clear();
-            self.ends.extend(memchr::memchr_iter(b',', line));
             let line_no = self.n_newlines + 1;
             self.pos = if has_newline { stop + 1 } else { stop };
             if has_newline {
@@ -244,7 +314,6 @@ impl<R: Read> FastLines<R> {
             if len == 0 {
                 continue;
             }
-            self.ends.push(len);
             self.line = (start, start + len);
             self.current_line_no = line_no;
             return Ok(Step::Line);
