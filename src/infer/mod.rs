@@ -447,6 +447,11 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     let improper = improper_probability_warnings(c, &theta);
     let not_a_density = !improper.is_empty();
     warnings.extend(improper);
+    if not_a_density {
+        warnings.push(
+            "no standard errors or intervals are reported: they come from the curvature of a log-likelihood at its maximum, and this objective is not a log-likelihood".to_string(),
+        );
+    }
 
     let curvature = match &least_squares {
         Some((lm, ls)) => linear_curvature(&free, &hess, lm, ls),
@@ -580,8 +585,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 
     // Covariance on theta, then the delta method to the natural scale.
     // No standard errors where they would mean nothing: at a kink, along a
-    // divergence, or when a scale collapsed (the curvature is infinite).
-    let cov_theta = if hessian_pd && !kinked && !diverging && !scale_collapsed {
+    // divergence, when a scale collapsed (the curvature is infinite), or
+    // when the objective is not a likelihood.
+    let cov_theta = if hessian_pd && !kinked && !diverging && !scale_collapsed && !not_a_density {
         curvature.covariance
     } else {
         None

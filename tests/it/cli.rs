@@ -713,6 +713,42 @@ fn a_probability_outside_the_unit_interval_is_not_a_likelihood() {
 }
 
 #[test]
+fn a_fit_that_is_not_a_likelihood_reports_no_standard_errors() {
+    // The curvature of an objective that is not a log-likelihood gives no
+    // standard errors: the estimates are shown, the uncertainty is not, and
+    // the report says why; in JSON the fields are null.
+    let args = [
+        "fit",
+        "tests/fixtures/bernoulli_identity_link.nll",
+        "--data",
+        "tests/fixtures/bernoulli_identity_link.csv",
+    ];
+    let text = run(&args);
+    assert!(text.starts_with("exit: 4"), "{text}");
+    let row = |name: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{text}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    assert_eq!(row("a")[1..], ["-1.666052", "-", "-", "-"], "{text}");
+    assert_eq!(row("b")[1..], ["3.419780", "-", "-", "-"], "{text}");
+    assert!(
+        text.contains("warning: no standard errors or intervals are reported")
+            && text.contains("not a log-likelihood"),
+        "{text}"
+    );
+    let v = fit_json(&args[1..]);
+    for p in v["parameters"].as_array().unwrap() {
+        assert!(p["estimate"].is_f64(), "{p}");
+        for field in ["std_error", "ci_lower", "ci_upper"] {
+            assert!(p[field].is_null(), "{field}: {p}");
+        }
+    }
+}
+
+#[test]
 fn a_holdout_that_leaves_fewer_rows_than_parameters_is_refused() {
     // 6 rows, 3 parameters: --holdout 0.9 trains on 1 row.
     let text = run(&[
