@@ -59,10 +59,12 @@ pub struct ModelRow {
     pub log_likelihood: f64,
     pub aic: f64,
     pub bic: f64,
-    /// AIC minus the smallest AIC of the table.
-    pub delta_aic: f64,
-    /// exp(-delta_aic / 2), normalised to sum to 1 over the table.
-    pub akaike_weight: f64,
+    /// AIC minus the smallest AIC of the models that are likelihoods; None
+    /// for a model that is not one at its estimate.
+    pub delta_aic: Option<f64>,
+    /// exp(-delta_aic / 2), normalised to sum to 1 over the models that are
+    /// likelihoods; None for the others.
+    pub akaike_weight: Option<f64>,
     pub converged: bool,
     pub status: String,
     /// A fingerprint of the rows and observed values fitted (FNV-1a, hex).
@@ -154,30 +156,34 @@ pub fn compare(
         declared_idx.push((s, b));
     }
 
-    // AIC differences and Akaike weights:
-    //   delta_i = AIC_i - min_j AIC_j,  w_i = exp(-delta_i / 2) / sum_j exp(-delta_j / 2).
+    // AIC differences and Akaike weights, over the set L of models that are
+    // likelihoods at their estimates (a model that is not has no AIC to
+    // weigh):
+    //   delta_i = AIC_i - min_{j in L} AIC_j,
+    //   w_i = exp(-delta_i / 2) / sum_{j in L} exp(-delta_j / 2),  i in L.
     // The minimum has delta 0, so the sum is at least 1 and nothing overflows.
     let min_aic = inputs
         .iter()
+        .filter(|m| !m.report.not_a_likelihood)
         .map(|m| m.report.aic)
         .fold(f64::INFINITY, f64::min);
-    let rel: Vec<f64> = inputs
+    let delta: Vec<Option<f64>> = inputs
         .iter()
-        .map(|m| (-(m.report.aic - min_aic) / 2.0).exp())
+        .map(|m| (!m.report.not_a_likelihood).then(|| m.report.aic - min_aic))
         .collect();
-    let total: f64 = rel.iter().sum();
+    let total: f64 = delta.iter().flatten().map(|d| (-d / 2.0).exp()).sum();
     let models = inputs
         .iter()
-        .zip(&rel)
-        .map(|(m, r)| ModelRow {
+        .zip(&delta)
+        .map(|(m, d)| ModelRow {
             label: m.label.clone(),
             k: m.report.k,
             n: m.report.n,
             log_likelihood: m.report.log_likelihood,
             aic: m.report.aic,
             bic: m.report.bic,
-            delta_aic: m.report.aic - min_aic,
-            akaike_weight: r / total,
+            delta_aic: *d,
+            akaike_weight: d.map(|d| (-d / 2.0).exp() / total),
             converged: m.report.converged,
             status: m.report.status.clone(),
             data_fingerprint: format!("{:016x}", fingerprint(m.compiled)),
@@ -214,6 +220,19 @@ pub fn compare(
     let mut notes = Vec::new();
     if !lr_tests.is_empty() {
         notes.push("the chi-square reference of a likelihood-ratio test assumes the smaller model lies inside the bigger one's parameter space; where it is on a boundary (a variance or a mixture weight of 0), the test is conservative: the true p-value is smaller than shown".to_string());
+    }
+    let improper: Vec<String> = inputs
+        .iter()
+        .filter(|m| m.report.not_a_likelihood)
+        .map(|m| format!("`{}`", m.label))
+        .collect();
+    if !improper.is_empty() {
+        notes.push(format!(
+            "{} {} not a likelihood at {} estimate (see the status): left out of dAIC, the Akaike weights and the likelihood-ratio tests; the weights are those of the other models",
+            improper.join(", "),
+            if improper.len() == 1 { "is" } else { "are" },
+            if improper.len() == 1 { "its" } else { "their" }
+        ));
     }
     if inputs.iter().any(|m| !m.report.converged) {
         notes.push("a fit that did not converge has no reliable log-likelihood, AIC or test: see its status".to_string());
@@ -291,6 +310,12 @@ fn fingerprint(c: &Compiled) -> u64 {
 /// The likelihood-ratio test of `small` in `big`, or why there is none.
 fn nesting(small: &CompareInput, big: &CompareInput, declared: bool) -> Result<LrTest, String> {
     let (s, b) = (small.report, big.report);
+    if let Some(m) = [small, big].into_iter().find(|m| m.report.not_a_likelihood) {
+        return Err(format!(
+            "`{}` is not a likelihood at its estimate (what it calls probabilities are not), so it has no log-likelihood to test",
+            m.label
+        ));
+    }
     if s.log_prior.is_some() || b.log_prior.is_some() {
         return Err("a model has priors: its fit is a posterior mode, not a maximum likelihood, and a likelihood-ratio test does not apply".to_string());
     }
@@ -469,17 +494,20 @@ impl Comparison {
         }
         let _ = writeln!(out, "  status");
         for m in &self.models {
+            let or_dash = |v: Option<f64>, digits: usize| {
+                v.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"))
+            };
             let _ = write!(
                 out,
-                "{:<label_w$}  {:>3}  {:>7}  {:>14}  {:>14}  {:>14}  {:>10}  {:>8.4}",
+                "{:<label_w$}  {:>3}  {:>7}  {:>14}  {:>14}  {:>14}  {:>10}  {:>8}",
                 m.label,
                 m.k,
                 m.n,
                 fmt_num(m.log_likelihood),
                 fmt_num(m.aic),
                 fmt_num(m.bic),
-                format!("{:.3}", m.delta_aic),
-                m.akaike_weight
+                or_dash(m.delta_aic, 3),
+                or_dash(m.akaike_weight, 4)
             );
             if held_out {
                 match &m.held_out {

@@ -714,6 +714,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         converged,
         outcome: outcome_class,
         status,
+        not_a_likelihood: not_a_density,
         iterations: outcome.iterations,
         evaluations: outcome.n_evals + outcome.n_hess_evals,
         grad_norm,

@@ -61,6 +61,12 @@ pub struct FitReport {
     /// `converged`, `not_converged` or `no_maximum`.
     pub outcome: FitOutcome,
     pub status: String,
+    /// What the model calls probabilities are not probabilities at the
+    /// estimate: the objective is not a likelihood, so it has no standard
+    /// errors and takes no part in Akaike weights or likelihood-ratio tests.
+    /// (The JSON says so in `status` and `warnings`.)
+    #[serde(skip)]
+    pub not_a_likelihood: bool,
     pub iterations: usize,
     /// Passes over the data made by the optimizer: the NLL with its
     /// gradient, some of them also with the Hessian.

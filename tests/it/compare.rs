@@ -252,3 +252,61 @@ fn declared_nesting_contradicted_by_the_fits_is_flagged() {
         ],
     );
 }
+
+#[test]
+fn a_model_that_is_not_a_likelihood_gets_no_weight_and_no_test() {
+    // The identity link runs p outside [0, 1] and reaches the smallest AIC;
+    // it is left out of the weights and of the test against the constant
+    // model nested in it, and the other two models' weights sum to 1.
+    let args = [
+        "tests/fixtures/bernoulli_constant.nll",
+        "tests/fixtures/bernoulli_identity_link.nll",
+        "tests/fixtures/bernoulli_logit_link.nll",
+        "--data",
+        "tests/fixtures/bernoulli_identity_link.csv",
+    ];
+    let v = compare_json(&args);
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models[1]["label"], "bernoulli_identity_link");
+    assert!(models[1]["akaike_weight"].is_null(), "{}", models[1]);
+    assert!(models[1]["delta_aic"].is_null(), "{}", models[1]);
+    let (w0, w2) = (
+        num(&models[0]["akaike_weight"]),
+        num(&models[2]["akaike_weight"]),
+    );
+    assert_close(w0 + w2, 1.0, 1e-15);
+    assert!(w2 > w0);
+    assert_eq!(num(&models[2]["delta_aic"]), 0.0);
+    assert!(
+        v["lr_tests"].as_array().unwrap().is_empty(),
+        "{}",
+        v["lr_tests"]
+    );
+    let excluded = v["not_nested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|nn| {
+            nn["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("`bernoulli_identity_link` is not a likelihood")
+        })
+        .count();
+    assert_eq!(excluded, 2, "{}", v["not_nested"]);
+
+    let mut text_args = vec!["compare"];
+    text_args.extend(args);
+    let text = run(&text_args);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("bernoulli_identity_link "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[6..8], ["-", "-"], "{row}");
+    assert!(
+        text.contains("note: `bernoulli_identity_link` is not a likelihood at its estimate"),
+        "{text}"
+    );
+}
