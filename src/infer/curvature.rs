@@ -126,13 +126,23 @@ pub(super) fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
     if !hess.iter().all(|v| v.is_finite()) {
         return none(vec![0.0; n]);
     }
-    // A parameter with no curvature at all is flat by itself.
-    if let Some(k) = (0..n).find(|k| hess[(*k, *k)] <= 0.0) {
-        let mut dir = vec![0.0; n];
-        dir[k] = 1.0;
+    // A parameter with no curvature at all is flat by itself; so is each
+    // further one (a mixture component of weight 0 has several).
+    let no_curvature: Vec<usize> = (0..n).filter(|k| hess[(*k, *k)] <= 0.0).collect();
+    if let Some(&k) = no_curvature.first() {
+        let unit = |k: usize| {
+            let mut dir = vec![0.0; n];
+            dir[k] = 1.0;
+            dir
+        };
         return Curvature {
             min_scaled_eigenvalue: hess[(k, k)],
-            ..none(dir)
+            more_flat: no_curvature[1..]
+                .iter()
+                .take(MORE_FLAT_LISTED)
+                .map(|&j| (hess[(j, j)], unit(j)))
+                .collect(),
+            ..none(unit(k))
         };
     }
     let d: Vec<f64> = (0..n).map(|k| hess[(k, k)].sqrt()).collect();

@@ -79,7 +79,8 @@ const Z_975: f64 = 1.959_963_984_540_054;
 /// How far, on the unconstrained scale, a constrained parameter is moved to
 /// see whether the likelihood keeps increasing toward its bound: a factor of
 /// exp(5) ~ 150 in the distance to a one-sided bound. At an interior
-/// maximum that costs far more than rounding.
+/// maximum that costs far more than rounding. Also how far from its start
+/// toward a bound an estimate must be to count as near it.
 const EDGE_PROBE: f64 = 5.0;
 
 /// Where a constrained parameter's likelihood keeps increasing.
@@ -90,36 +91,52 @@ enum Edge {
     Infinity,
 }
 
-/// Probes coordinate `i` of the optimum `x` (transform `t`) on both sides:
-/// an edge where the NLL does not increase by more than rounding.
+/// Probes coordinate `i` of the optimum `x` (transform `t`, start value
+/// `start` on the unconstrained scale) on both sides. An edge on a side
+/// needs the three of:
+/// - the estimate is near it: at least [`EDGE_PROBE`] beyond the start
+///   toward that side (the distance to a one-sided bound shrank by a
+///   factor of exp(5) ~ 150 or more);
+/// - the NLL does not increase by more than rounding going further;
+/// - it does increase going back to the start. A coordinate the NLL does
+///   not depend on there (a mixture component of weight 0) is flat, not
+///   at an edge: the Hessian names it as not identified.
 fn edge_of(
     obj: &mut ModelObjective,
     x: &[f64],
     f: f64,
     i: usize,
     t: crate::model::Transform,
+    start: f64,
 ) -> Option<Edge> {
     use crate::model::Transform;
     let rounding = RECESSION_REL_DECREASE * f.abs().max(1.0);
-    let mut probe = |delta: f64| {
+    let mut nll_with = |v: f64| {
         let mut y = x.to_vec();
-        y[i] += delta;
-        let fy = obj.nll_at(&y);
-        fy.is_finite() && fy <= f + rounding
+        y[i] = v;
+        obj.nll_at(&y)
+    };
+    // `side` -1: theta -> -inf, +1: theta -> +inf.
+    let mut edge = |side: f64| {
+        if side * (x[i] - start) < EDGE_PROBE {
+            return false;
+        }
+        let further = nll_with(x[i] + side * EDGE_PROBE);
+        further.is_finite() && further <= f + rounding && !(nll_with(start) <= f + rounding)
     };
     match t {
         Transform::Identity => None,
         // For `> L` and `< U` theta -> -inf is the bound, +inf is infinity.
         Transform::Lower(_) | Transform::Upper(_) => {
-            if probe(-EDGE_PROBE) {
+            if edge(-1.0) {
                 Some(Edge::Bound)
-            } else if probe(EDGE_PROBE) {
+            } else if edge(1.0) {
                 Some(Edge::Infinity)
             } else {
                 None
             }
         }
-        Transform::Interval(..) => (probe(-EDGE_PROBE) || probe(EDGE_PROBE)).then_some(Edge::Bound),
+        Transform::Interval(..) => (edge(-1.0) || edge(1.0)).then_some(Edge::Bound),
     }
 }
 
@@ -602,7 +619,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             _ => None,
         };
         if let (Some(i), false) = (free_idx, scale_collapsed) {
-            if let Some(edge) = edge_of(&mut obj, &outcome.x, nll, i, p.transform) {
+            if let Some(edge) = edge_of(&mut obj, &outcome.x, nll, i, p.transform, theta0[k]) {
                 at_bound = true;
                 // A Wald interval means nothing at a boundary maximum.
                 se_theta = None;

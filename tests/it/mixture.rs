@@ -150,3 +150,57 @@ fn a_component_collapsing_on_one_point_is_named() {
         r.warnings
     );
 }
+
+#[test]
+fn a_component_of_weight_zero_is_not_identified_not_at_an_edge() {
+    // Mixture(1, ...): `m2` and `s2` do not affect the likelihood and stay
+    // at their starts (`s2` = 1, far from its bound 0); both are named as
+    // not identified, and neither is said to sit at its constraint's edge.
+    let r = fit_fixture("mixture_weight_one.nll", "xy.csv");
+    assert!(!r.converged);
+    assert!(
+        !r.warnings
+            .iter()
+            .any(|w| w.contains("edge of its constraint")),
+        "{:?}",
+        r.warnings
+    );
+    let hessian = r
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("the Hessian is not positive definite"))
+        .unwrap_or_else(|| panic!("{:?}", r.warnings));
+    assert!(
+        hessian.contains("`m2`") && hessian.contains("`s2`"),
+        "{hessian}"
+    );
+    assert!(
+        r.status.contains("Hessian is not positive definite"),
+        "{}",
+        r.status
+    );
+}
+
+#[test]
+fn a_scale_left_at_a_small_start_is_not_at_an_edge() {
+    // `w` goes to its bound 1; `s2` stays at its start 0.01, which is not
+    // near its bound 0 and no longer affects the likelihood.
+    let r = fit_fixture("mixture_far_component.nll", "collapse.csv");
+    let edges: Vec<&String> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains("edge of its constraint"))
+        .collect();
+    assert_eq!(edges.len(), 1, "{:?}", r.warnings);
+    assert!(
+        edges[0].starts_with("parameter `w` is at the edge"),
+        "{edges:?}"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("the Hessian is not positive definite") && w.contains("`s2`")),
+        "{:?}",
+        r.warnings
+    );
+}
