@@ -561,18 +561,27 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             diverging = true;
             // Name the parameters the data do not bound: those with a huge
             // standard error, or else the flattest direction.
-            let unbounded: Vec<String> = match &curvature.covariance {
+            let unbounded: String = match &curvature.covariance {
                 Some(cov) if huge_se => (0..n_free)
                     .filter(|i| {
                         cov[(*i, *i)].sqrt() > HUGE_RELATIVE_SE * outcome.x[*i].abs().max(1.0)
                     })
                     .map(|i| format!("`{}`", c.params[free[i]].name))
-                    .collect(),
-                _ => vec![names_along(&curvature.flat_direction)],
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => names_along(&curvature.flat_direction),
+            };
+            // A Hessian that overflowed has no flat direction to name.
+            let which = if !unbounded.is_empty() {
+                format!("the parameters {unbounded}")
+            } else if !curvature.min_scaled_eigenvalue.is_finite() {
+                "some parameters (the Hessian there is not finite, so it does not say which)"
+                    .to_string()
+            } else {
+                "some parameters".to_string()
             };
             warnings.push(format!(
-                "no finite maximum: separation: {desc} are predicted with probability 1, and the parameters {} can grow without bound; the estimates shown are where the optimizer stopped",
-                unbounded.join(", ")
+                "no finite maximum: separation: {desc} are predicted with probability 1, and {which} can grow without bound; the estimates shown are where the optimizer stopped"
             ));
         }
     }

@@ -749,6 +749,29 @@ fn a_fit_that_is_not_a_likelihood_reports_no_standard_errors() {
 }
 
 #[test]
+fn separation_with_an_overflowing_hessian_claims_no_empty_list() {
+    // The optimizer stops at the iteration limit where the Hessian has
+    // overflowed: no flat direction names the parameters, and the message
+    // must not print an empty list.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/categorical_separated.nll",
+        "--data",
+        "tests/fixtures/categorical_separated.csv",
+    ]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("warning: no finite maximum: separation"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("of class a"), "{line}");
+    assert!(!line.contains("parameters  "), "{line}");
+    assert!(
+        line.contains("and some parameters (the Hessian there is not finite"),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_holdout_that_leaves_fewer_rows_than_parameters_is_refused() {
     // 6 rows, 3 parameters: --holdout 0.9 trains on 1 row.
     let text = run(&[
