@@ -572,7 +572,7 @@ impl<'a> CellsView<'a> {
                 }
                 let cell = classify_number(value, kind);
                 if !matches!(cell, Cell::Number(_)) {
-                    push_number(text, value);
+                    push_exact_number(text, *array, row, value);
                 }
                 cell
             }

@@ -11,7 +11,7 @@ use arrow_array::builder::ListBuilder;
 use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{
     ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int64Array,
-    LargeStringArray, RecordBatch, StringArray, UInt8Array,
+    LargeStringArray, RecordBatch, StringArray, UInt64Array, UInt8Array,
 };
 use arrow_ipc::writer::{FileWriter, StreamWriter};
 use arrow_schema::{Field, Schema};
@@ -419,6 +419,56 @@ fn int_columns_want_whole_numbers() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn int_values_beyond_2_53_are_quoted_as_written() {
+    // 2^53 + 1 has no f64: read as one it would be quoted as 2^53, and
+    // u64::MAX as 18446744073709552000.
+    let big = write_arrow(
+        "beyond_2_53.arrow",
+        vec![
+            ("x", f64s(&[Some(1.0), Some(2.0), Some(3.0)])),
+            (
+                "count",
+                Arc::new(Int64Array::from(vec![
+                    3,
+                    9_007_199_254_740_993,
+                    -9_007_199_254_740_993,
+                ])) as ArrayRef,
+            ),
+        ],
+    );
+    let text = run(&[
+        "fit",
+        "tests/fixtures/poisson_int.nll",
+        "--data",
+        big.path(),
+    ]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(
+        text.contains(
+            "error[E310]: integer column `count` has 2 non-integer values: row 2 `9007199254740993`, row 3 `-9007199254740993`"
+        ),
+        "{text}"
+    );
+    let unsigned = write_arrow(
+        "beyond_2_53_unsigned.arrow",
+        vec![
+            ("x", f64s(&[Some(1.0), Some(2.0)])),
+            (
+                "count",
+                Arc::new(UInt64Array::from(vec![3, u64::MAX])) as ArrayRef,
+            ),
+        ],
+    );
+    let text = run(&[
+        "fit",
+        "tests/fixtures/poisson_int.nll",
+        "--data",
+        unsigned.path(),
+    ]);
+    assert!(text.contains("row 2 `18446744073709551615`"), "{text}");
 }
 
 #[test]
