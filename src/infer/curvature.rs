@@ -81,6 +81,7 @@ pub(super) fn linear_curvature(
                 (*v, full)
             })
             .collect(),
+        range_inverse: covariance.clone(),
         covariance,
     }
 }
@@ -96,6 +97,11 @@ pub(super) struct Curvature {
     /// with their directions (at most [`MORE_FLAT_LISTED`]).
     pub more_flat: Vec<(f64, Vec<f64>)>,
     pub covariance: Option<DMatrix<f64>>,
+    /// The inverse of the Hessian on its range (the covariance when it is
+    /// positive definite; when it is singular, the pseudo-inverse of the
+    /// scaled matrix, scaled back), for the Newton decrement of the
+    /// directions the NLL curves along.
+    pub range_inverse: Option<DMatrix<f64>>,
 }
 
 /// How many flat directions beyond the flattest a report names.
@@ -113,6 +119,7 @@ pub(super) fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
         flat_direction: dir,
         more_flat: Vec::new(),
         covariance: None,
+        range_inverse: None,
     };
     if n == 0 {
         return Curvature {
@@ -121,6 +128,7 @@ pub(super) fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
             flat_direction: vec![],
             more_flat: Vec::new(),
             covariance: None,
+            range_inverse: None,
         };
     }
     if !hess.iter().all(|v| v.is_finite()) {
@@ -189,11 +197,27 @@ pub(super) fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
     } else {
         None
     };
+    // For a singular Hessian, a generalised inverse: the pseudo-inverse of
+    // the scaled matrix on its eigenvalues above the tolerance, scaled back,
+    //   H^+ = D^-1/2 (sum_{lambda_i > tol} u_i u_i' / lambda_i) D^-1/2.
+    let range_inverse = if covariance.is_some() {
+        covariance.clone()
+    } else {
+        let mut inv = DMatrix::zeros(n, n);
+        for (i, lambda) in eig.eigenvalues.iter().enumerate() {
+            if *lambda > SCALED_EIGEN_TOL {
+                let u = eig.eigenvectors.column(i);
+                inv += (u * u.transpose()) / *lambda;
+            }
+        }
+        Some(DMatrix::from_fn(n, n, |i, j| inv[(i, j)] / (d[i] * d[j])))
+    };
     Curvature {
         is_pd: is_pd && covariance.is_some(),
         min_scaled_eigenvalue: vmin,
         flat_direction: dir,
         more_flat,
         covariance,
+        range_inverse,
     }
 }

@@ -493,16 +493,28 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // make; an optimizer that stopped early (a gradient test passed on a
     // badly conditioned problem) leaves a visible one.
     // Conversely, an optimizer that stopped without progress at a point
-    // where the Hessian is positive definite and the decrement is at the
-    // rounding level has found the minimum: the gradient test could not be
-    // met only because rounding in the gradient exceeds it (a badly
-    // conditioned design).
+    // where the decrement is at the rounding level has found the minimum:
+    // the gradient test could not be met only because rounding in the
+    // gradient exceeds it (a badly conditioned design).
+    // Where the Hessian is singular (collinear covariates) the optimizer's
+    // own Newton-step rule never applies, so it stops without progress or
+    // with its gradient test passed depending on rounding. The decrement
+    // is then taken on the range of the Hessian, g' H^+ g / 2, and held to
+    // the optimizer's rounding level of the NLL (PRED_REL_TOL, the rule it
+    // would have applied to a positive definite Hessian): below it, the
+    // point is as stationary as one where the gradient test passed, and is
+    // judged the same way below (a direction along which the NLL keeps
+    // decreasing, or a singular Hessian).
     let mut short_of_minimum = false;
     let stalled = matches!(
         outcome.stop,
         StopReason::NoProgress | StopReason::LineSearchFailed
     );
-    if let (Some(cov), false) = (&curvature.covariance, kinked || scale_collapsed) {
+    let inverse = curvature
+        .covariance
+        .as_ref()
+        .or(curvature.range_inverse.as_ref().filter(|_| stalled));
+    if let (Some(cov), false) = (inverse, kinked || scale_collapsed) {
         let mut g = nalgebra::DVector::from_column_slice(&grad);
         // Least-squares coefficients are exact by construction; their
         // evaluated gradient X'r / sigma^2 is rounding amplified by the
@@ -516,7 +528,12 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         }
         let decrement = 0.5 * g.dot(&(cov * &g));
         log::debug!("Newton decrement at the estimate: {decrement:.3e} (nll {nll:.6e})");
-        if decrement > NEWTON_DECREMENT_REL_TOL * nll.abs().max(1.0) {
+        let tol = if curvature.covariance.is_some() {
+            NEWTON_DECREMENT_REL_TOL
+        } else {
+            optim::PRED_REL_TOL
+        };
+        if decrement > tol * nll.abs().max(1.0) {
             short_of_minimum = optimizer_converged;
             if short_of_minimum {
                 warnings.push(format!(

@@ -659,22 +659,29 @@ fn profile_with_priors_says_what_it_profiles() {
 
 #[test]
 fn collinear_covariates_are_named_in_the_singular_hessian_report() {
-    // z = 2x exactly: only b + 2c is determined.
-    let text = run(&[
-        "fit",
-        "tests/fixtures/collinear.nll",
-        "--data",
-        "tests/fixtures/collinear.csv",
-    ]);
-    assert!(
-        text.starts_with("exit: 3") || text.starts_with("exit: 4"),
-        "{text}"
-    );
-    assert!(text.contains("not positive definite"), "{text}");
-    assert!(
-        text.contains("involves `b`, `c`") || text.contains("involves `c`, `b`"),
-        "{text}"
-    );
+    // z = 2x exactly: only b + 2c is determined. Whether the optimizer's
+    // gradient test passes in the flat valley is a matter of rounding (on
+    // the 8 and 50 rows it stops without progress); either way the fit is
+    // at a stationary point with a singular Hessian: exit 4.
+    for data in ["collinear.csv", "collinear_8.csv", "collinear_50.csv"] {
+        let text = run(&[
+            "fit",
+            "tests/fixtures/collinear.nll",
+            "--data",
+            &format!("tests/fixtures/{data}"),
+        ]);
+        assert!(text.starts_with("exit: 4"), "{data}: {text}");
+        assert!(
+            text.contains(
+                "status           not a strict minimum: the Hessian is not positive definite"
+            ),
+            "{data}: {text}"
+        );
+        assert!(
+            text.contains("involves `b`, `c`") || text.contains("involves `c`, `b`"),
+            "{data}: {text}"
+        );
+    }
 }
 
 #[test]
