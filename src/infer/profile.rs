@@ -276,6 +276,30 @@ pub fn profile(
     targets
         .iter()
         .map(|&k| {
+            // The profile of an objective that is not a likelihood covers
+            // nothing: no interval, like the Wald one the fit omits.
+            if report.not_a_likelihood {
+                let estimate = c.params[k].transform.to_natural(theta_hat[k]);
+                let failed = ProfileBound::Failed {
+                    reason: "the fit is not a likelihood at its estimate (see its status)"
+                        .to_string(),
+                };
+                return ProfileInterval {
+                    name: c.params[k].name.clone(),
+                    level: opts.level,
+                    threshold: q,
+                    estimate,
+                    lower: failed.clone(),
+                    upper: failed,
+                    wald_lower: None,
+                    wald_upper: None,
+                    curve: vec![ProfilePoint {
+                        value: estimate,
+                        deviance: 0.0,
+                    }],
+                    notes: Vec::new(),
+                };
+            }
             let std_error = report
                 .parameters
                 .get(k)

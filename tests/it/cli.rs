@@ -756,6 +756,35 @@ fn a_fit_that_is_not_a_likelihood_reports_no_standard_errors() {
 }
 
 #[test]
+fn a_fit_that_is_not_a_likelihood_has_no_profile_intervals() {
+    let text = run(&[
+        "fit",
+        "tests/fixtures/bernoulli_identity_link.nll",
+        "--data",
+        "tests/fixtures/bernoulli_identity_link.csv",
+        "--profile",
+        "all",
+    ]);
+    assert!(text.starts_with("exit: 4"), "{text}");
+    for name in ["a", "b"] {
+        let row: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("profile-likelihood intervals"))
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{text}"))
+            .split_whitespace()
+            .collect();
+        assert_eq!(row[2..], ["failed", "failed", "-", "-"], "{text}");
+        assert!(
+            text.contains(&format!(
+                "note: the lower bound of `{name}` failed: the fit is not a likelihood at its estimate"
+            )),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn separation_with_an_overflowing_hessian_claims_no_empty_list() {
     // The optimizer stops at the iteration limit where the Hessian has
     // overflowed: no flat direction names the parameters, and the message
