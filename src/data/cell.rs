@@ -135,7 +135,7 @@ fn parse_plain_decimal(bytes: &[u8]) -> Option<f64> {
 /// doubles exactly, and IEEE division rounds the exact quotient correctly,
 /// so the result is the double nearest the text, the one `str::parse`
 /// returns (Clinger's fast path). Larger w is left to the general parsers.
-#[inline]
+#[inline(always)]
 pub(crate) fn read_plain_decimal(bytes: &[u8]) -> (Option<f64>, usize) {
     // Signs come in any order in a column: no branch on them.
     let first = bytes.first().copied().unwrap_or(0);
@@ -192,7 +192,7 @@ const SMALL_POWERS_OF_TEN: [u64; 9] = [
 /// The ASCII digits of `bytes` from `at` on, at most 8 of them, as an
 /// integer, and how many there are; all 8 are looked at together in one
 /// word.
-#[inline]
+#[inline(always)]
 fn leading_digits(bytes: &[u8], at: usize) -> (u64, usize) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let word = word_at(bytes, at);
@@ -219,7 +219,7 @@ fn leading_digits(bytes: &[u8], at: usize) -> (u64, usize) {
 
 /// The 8 bytes of `bytes` from `at` on as a little-endian word, with
 /// zero bytes past the end.
-#[inline]
+#[inline(always)]
 fn word_at(bytes: &[u8], at: usize) -> u64 {
     if let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
         return u64::from_le_bytes(*chunk);
