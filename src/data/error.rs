@@ -425,7 +425,10 @@ fn cells_message(
         CellIssue::Missing => ("missing value", "missing values"),
         CellIssue::NonFinite => ("non-finite value", "non-finite values"),
         CellIssue::NotANumber => ("non-numeric cell", "non-numeric cells"),
-        CellIssue::NotInteger => ("non-integer value", "non-integer values"),
+        CellIssue::NotInteger => (
+            "value that is not a whole number below 2^53 in size",
+            "values that are not whole numbers below 2^53 in size",
+        ),
         CellIssue::NotUtf8 => (
             "cell that is not UTF-8 text",
             "cells that are not UTF-8 text",

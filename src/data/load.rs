@@ -896,7 +896,7 @@ mod tests {
     fn e310_non_integer_values() {
         let text = "count\n1\n2.5\n3\n-0.5\n";
         insta::assert_snapshot!(report(text, &[("count", Int)], &LoadOptions::default()), @r"
-            error[E310]: integer column `count` has 2 non-integer values: row 2 (file line 3) `2.5`, row 4 (file line 5) `-0.5`
+            error[E310]: integer column `count` has 2 values that are not whole numbers below 2^53 in size: row 2 (file line 3) `2.5`, row 4 (file line 5) `-0.5`
               help: An integer column holds whole numbers only, below 2^53 = 9007199254740992 in size (from there on a double does not hold every integer); declare `count` as real if it may hold fractions.
         ");
     }
@@ -1018,7 +1018,7 @@ mod tests {
             error[E306]: row 3 (file line 4) has 2 fields but the header has 4
             error[E309]: column `x` has 1 non-numeric cell: row 2 (file line 3) `abc`
             error[E308]: column `n` has 1 non-finite value: row 4 (file line 5) `inf`
-            error[E310]: integer column `n` has 1 non-integer value: row 2 (file line 3) `2.5`
+            error[E310]: integer column `n` has 1 value that is not a whole number below 2^53 in size: row 2 (file line 3) `2.5`
         ");
     }
 

@@ -612,14 +612,15 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         warnings.push("the Hessian at the estimate is not finite: the estimates are at a point where the model's derivatives overflow, so no curvature and no standard errors can be computed".to_string());
     } else if !hessian_pd && !scale_collapsed && !diverging {
         min_eigenvalue = Some(curvature.min_scaled_eigenvalue);
+        // Adding 0 turns a curvature of -0 into 0, which reads as what it is.
         let more: String = curvature
             .more_flat
             .iter()
-            .map(|(v, dir)| format!("; the next, {v:.3e}, involves {}", names_along(dir)))
+            .map(|(v, dir)| format!("; the next, {:.3e}, involves {}", v + 0.0, names_along(dir)))
             .collect();
         warnings.push(format!(
             "the Hessian is not positive definite (smallest eigenvalue of the Hessian scaled to unit diagonal: {:.3e}); the direction of that eigenvalue involves {}{more}: these parameters are not identified by the data, or the fit is not at a minimum",
-            curvature.min_scaled_eigenvalue,
+            curvature.min_scaled_eigenvalue + 0.0,
             names_along(&curvature.flat_direction)
         ));
     }

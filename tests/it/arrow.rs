@@ -258,11 +258,11 @@ fn text_and_other_number_types_read_like_csv_cells() {
     let err = |path: &str| try_load(path, &requests, &opts).unwrap_err().to_string();
     assert_eq!(
         err(arrow.path()),
-        "error[E310]: integer column `y` has 2 non-integer values: row 1 `0.5`, row 2 `1.25`"
+        "error[E310]: integer column `y` has 2 values that are not whole numbers below 2^53 in size: row 1 `0.5`, row 2 `1.25`"
     );
     assert_eq!(
         err(csv.path()),
-        "error[E310]: integer column `y` has 2 non-integer values: row 1 (file line 2) `0.5`, \
+        "error[E310]: integer column `y` has 2 values that are not whole numbers below 2^53 in size: row 1 (file line 2) `0.5`, \
          row 2 (file line 3) `1.25`"
     );
     let requests = [("x", ColumnKind::Real), ("g", ColumnKind::Factor)];
@@ -390,7 +390,7 @@ fn int_columns_want_whole_numbers() {
     ]);
     assert!(text.starts_with("exit: 1"), "{text}");
     assert!(
-        text.contains("error[E310]: integer column `count` has 1 non-integer value: row 2 `2.5`"),
+        text.contains("error[E310]: integer column `count` has 1 value that is not a whole number below 2^53 in size: row 2 `2.5`"),
         "{text}"
     );
     // A whole number from 2^53 on is not held exactly: rejected like the
@@ -415,7 +415,7 @@ fn int_columns_want_whole_numbers() {
     assert!(text.starts_with("exit: 1"), "{text}");
     assert!(
         text.contains(
-            "error[E310]: integer column `count` has 1 non-integer value: row 2 `9007199254740992`"
+            "error[E310]: integer column `count` has 1 value that is not a whole number below 2^53 in size: row 2 `9007199254740992`"
         ),
         "{text}"
     );
@@ -448,7 +448,7 @@ fn int_values_beyond_2_53_are_quoted_as_written() {
     assert!(text.starts_with("exit: 1"), "{text}");
     assert!(
         text.contains(
-            "error[E310]: integer column `count` has 2 non-integer values: row 2 `9007199254740993`, row 3 `-9007199254740993`"
+            "error[E310]: integer column `count` has 2 values that are not whole numbers below 2^53 in size: row 2 `9007199254740993`, row 3 `-9007199254740993`"
         ),
         "{text}"
     );
