@@ -7,6 +7,8 @@
 use super::{ModelObjective, RECESSION_REL_DECREASE};
 use crate::compile::Compiled;
 use crate::dist::Support;
+use crate::graph::func::Func;
+use crate::graph::{Node, NodeId};
 
 /// Steps along the flattest direction used to detect a likelihood that
 /// keeps increasing without bound, in units of 1 + max |theta|.
@@ -256,6 +258,17 @@ pub(super) fn precision_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
 /// expressions that build them).
 const PROBABILITY_SUM_TOL: f64 = 1e-8;
 
+/// Whether `node` lies in [0, 1] whatever the parameters and data: a
+/// logistic 1 / (1 + exp(-x)) or a normal CDF, which stay there in floating
+/// point too, or a constant there.
+fn is_unit_valued(c: &Compiled, node: NodeId) -> bool {
+    match c.graph.node(node) {
+        Node::Unary(Func::Logistic | Func::Phi, _) => true,
+        Node::Const(bits) => (0.0..=1.0).contains(&f64::from_bits(*bits)),
+        _ => false,
+    }
+}
+
 /// Warnings when what the model calls probabilities are not probabilities
 /// at the estimate: the "likelihood" is then not one, and maximising it is
 /// meaningless.
@@ -285,10 +298,18 @@ pub(super) fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<
             }
             continue;
         }
-        // (only statements with a probability argument: the rest would
-        // cost a column per argument at the end of every fit)
-        let unit = |f: &crate::dist::Family| f.arg_support.contains(&Support::UnitClosed);
-        if !unit(s.family) && !s.components.iter().any(|(f, _, _)| unit(f)) {
+        // Only statements with a probability argument that may leave
+        // [0, 1] are evaluated: the rest would cost a column per argument at
+        // the end of every fit.
+        let is_proper =
+            |family: &crate::dist::Family, args: &[NodeId]| {
+                family.arg_support.iter().zip(args).all(|(support, &arg)| {
+                    *support != Support::UnitClosed || is_unit_valued(c, arg)
+                })
+            };
+        if is_proper(s.family, &s.args)
+            && s.components.iter().all(|(f, args, _)| is_proper(f, args))
+        {
             continue;
         }
         let probabilities = crate::evaluate::args_outside_support(c, s, theta)
