@@ -79,9 +79,15 @@ const Z_975: f64 = 1.959_963_984_540_054;
 /// How far, on the unconstrained scale, a constrained parameter is moved to
 /// see whether the likelihood keeps increasing toward its bound: a factor of
 /// exp(5) ~ 150 in the distance to a one-sided bound. At an interior
-/// maximum that costs far more than rounding. Also how far from its start
-/// toward a bound an estimate must be to count as near it.
+/// maximum that costs far more than rounding.
 const EDGE_PROBE: f64 = 5.0;
+
+/// How far a parameter flat toward its bound is moved the other way, in
+/// turn, to see the likelihood change at all. An estimate a hair from a
+/// one-sided bound (1e-15 of the data's scale, say) needs the distance to
+/// the bound multiplied by up to exp(80) before it matters; a parameter
+/// the likelihood does not depend on stays flat at every distance.
+const EDGE_AWAY_PROBES: [f64; 3] = [EDGE_PROBE, 20.0, 80.0];
 
 /// Where a constrained parameter's likelihood keeps increasing.
 enum Edge {
@@ -91,23 +97,23 @@ enum Edge {
     Infinity,
 }
 
-/// Probes coordinate `i` of the optimum `x` (transform `t`, start value
-/// `start` on the unconstrained scale) on both sides. An edge on a side
-/// needs the three of:
-/// - the estimate is near it: at least [`EDGE_PROBE`] beyond the start
-///   toward that side (the distance to a one-sided bound shrank by a
-///   factor of exp(5) ~ 150 or more);
-/// - the NLL does not increase by more than rounding going further;
-/// - it does increase going back to the start. A coordinate the NLL does
-///   not depend on there (a mixture component of weight 0) is flat, not
-///   at an edge: the Hessian names it as not identified.
+/// Probes coordinate `i` of the optimum `x` (transform `t`) on both sides.
+/// An edge on a side needs both of:
+/// - the NLL does not increase by more than rounding going further toward
+///   it (by [`EDGE_PROBE`]);
+/// - it does increase somewhere going the other way
+///   ([`EDGE_AWAY_PROBES`]). A coordinate the NLL does not depend on (the
+///   scale of a mixture component of weight 0) is flat both ways, not at
+///   an edge: the Hessian names it as not identified.
+///
+/// Where the optimizer started does not matter: a refit from an estimate
+/// already at the bound finds the same edge.
 fn edge_of(
     obj: &mut ModelObjective,
     x: &[f64],
     f: f64,
     i: usize,
     t: crate::model::Transform,
-    start: f64,
 ) -> Option<Edge> {
     use crate::model::Transform;
     let rounding = RECESSION_REL_DECREASE * f.abs().max(1.0);
@@ -118,11 +124,12 @@ fn edge_of(
     };
     // `side` -1: theta -> -inf, +1: theta -> +inf.
     let mut edge = |side: f64| {
-        if side * (x[i] - start) < EDGE_PROBE {
-            return false;
-        }
         let further = nll_with(x[i] + side * EDGE_PROBE);
-        further.is_finite() && further <= f + rounding && !(nll_with(start) <= f + rounding)
+        further.is_finite()
+            && further <= f + rounding
+            && EDGE_AWAY_PROBES
+                .iter()
+                .any(|away| nll_with(x[i] - side * away) > f + rounding)
     };
     match t {
         Transform::Identity => None,
@@ -646,7 +653,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             _ => None,
         };
         if let (Some(i), false) = (free_idx, scale_collapsed) {
-            if let Some(edge) = edge_of(&mut obj, &outcome.x, nll, i, p.transform, theta0[k]) {
+            if let Some(edge) = edge_of(&mut obj, &outcome.x, nll, i, p.transform) {
                 at_bound = true;
                 // A Wald interval means nothing at a boundary maximum.
                 se_theta = None;

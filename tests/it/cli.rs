@@ -509,6 +509,47 @@ fn a_maximum_on_a_constraint_is_not_called_converged() {
 }
 
 #[test]
+fn negative_categorical_probabilities_are_not_a_likelihood() {
+    let v = fit_json(&[
+        "tests/fixtures/categorical_negative.nll",
+        "--data",
+        "tests/fixtures/categorical_two_classes.csv",
+    ]);
+    assert_eq!(v["converged"], false, "{v}");
+    assert!(v["status"].to_string().contains("not a likelihood"), "{v}");
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("of `Categorical` is") && warnings.contains("outside [0, 1]"),
+        "{v}"
+    );
+    assert!(v["parameters"][0]["std_error"].is_null(), "{v}");
+}
+
+#[test]
+fn a_maximum_on_a_constraint_is_found_from_a_start_at_the_bound() {
+    // The extra variance `v` has its maximum at its bound 0. Started a hair
+    // from it (as a refit from the first fit's estimate is), the optimizer
+    // hardly moves, and the edge must still be reported.
+    for start in ["v=1", "v=1e-12"] {
+        let v = fit_json(&[
+            "tests/fixtures/variance_at_bound.nll",
+            "--data",
+            "tests/fixtures/variance_at_bound.csv",
+            "--start",
+            start,
+        ]);
+        assert_eq!(v["converged"], false, "{start}: {v}");
+        assert!(
+            v["warnings"]
+                .to_string()
+                .contains("`v` is at the edge of its constraint > 0"),
+            "{start}: {v}"
+        );
+        assert!(v["parameters"][1]["std_error"].is_null(), "{start}: {v}");
+    }
+}
+
+#[test]
 fn a_correct_fit_of_a_badly_conditioned_design_is_converged() {
     // x = 1e6 + small noise: the intercept and slope are nearly collinear,
     // the gradient test cannot be met in double precision, but the Newton
