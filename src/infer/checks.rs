@@ -296,6 +296,18 @@ pub(super) fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<
                     ));
                 }
             }
+            // Summing to 1 is not enough: p_k = 1 - p_1 - p_2 goes negative.
+            let outside = rows.iter().enumerate().find_map(|(k, values)| {
+                let i = values.iter().position(|p| !(0.0..=1.0).contains(p))?;
+                Some((k, i, values[i]))
+            });
+            if let Some((k, i, p)) = outside {
+                out.push(format!(
+                    "the probability p_{} of `Categorical` is {p} on row {}, outside [0, 1]: this is not a likelihood; keep each probability inside (CategoricalLogit's softmax does)",
+                    k + 1,
+                    c.source_rows.row_of(i)
+                ));
+            }
             continue;
         }
         // Only statements with a probability argument that may leave

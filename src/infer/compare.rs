@@ -227,8 +227,13 @@ pub fn compare(
         .map(|m| format!("`{}`", m.label))
         .collect();
     if !improper.is_empty() {
+        let weights = if improper.len() == inputs.len() {
+            "no model is left to weigh"
+        } else {
+            "the weights are those of the other models"
+        };
         notes.push(format!(
-            "{} {} not a likelihood at {} estimate (see the status): left out of dAIC, the Akaike weights and the likelihood-ratio tests; the weights are those of the other models",
+            "{} {} not a likelihood at {} estimate (see the status): left out of dAIC, the Akaike weights and the likelihood-ratio tests; {weights}",
             improper.join(", "),
             if improper.len() == 1 { "is" } else { "are" },
             if improper.len() == 1 { "its" } else { "their" }
