@@ -103,6 +103,18 @@ impl Transform {
         }
     }
 
+    /// The value the constraint admits nearest to `x`: `x` itself, or the
+    /// closest double strictly inside a bound that `x` reached (an estimate
+    /// a hair from its bound rounds onto it: 0.5 + exp(-40) is 0.5).
+    pub fn inside(self, x: f64) -> f64 {
+        match self {
+            Transform::Identity => x,
+            Transform::Lower(lo) => x.max(lo.next_up()),
+            Transform::Upper(hi) => x.min(hi.next_down()),
+            Transform::Interval(lo, hi) => x.clamp(lo.next_up(), hi.next_down()),
+        }
+    }
+
     /// The start value used when none is given: 0, or one unit inside a
     /// one-sided bound, or the middle of an interval.
     pub fn default_start(self) -> f64 {

@@ -287,7 +287,12 @@ impl Session {
             .params
             .iter()
             .zip(&report.theta)
-            .map(|(p, t)| (p.name.clone(), p.transform.to_natural(*t)))
+            // Kept strictly inside the constraints, so that the next fit
+            // can start from them.
+            .map(|(p, t)| {
+                let natural = p.transform.to_natural(*t);
+                (p.name.clone(), p.transform.inside(natural))
+            })
             .collect();
         self.fitted = true;
         Reply::out(report.to_text())

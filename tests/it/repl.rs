@@ -95,6 +95,22 @@ foodexp - mu(income)
 }
 
 #[test]
+fn a_refit_starts_from_an_estimate_at_its_bound() {
+    // `a > 0.5` has its maximum at the bound: its estimate rounds to 0.5
+    // itself, and the next fit starts from the estimates.
+    let mut s = session_after(":load tests/fixtures/bound_binds.nll\n:data tests/fixtures/xy.csv");
+    let first = s.process(":fit");
+    assert!(
+        format!("{}{}", first.out, first.err).contains("edge of its constraint"),
+        "{first:?}"
+    );
+    for command in [":params", ":fit"] {
+        let reply = s.process(command);
+        assert!(!reply.failed, "{command}: {reply:?}");
+    }
+}
+
+#[test]
 fn repl_fit_equals_the_command_line_fit() {
     let mut s = session_after(ENGEL);
     let reply = s.process(":fit");
