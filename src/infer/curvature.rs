@@ -143,6 +143,28 @@ pub(super) fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
             dir[k] = 1.0;
             dir
         };
+        // Parameters the NLL does not depend on (rows and columns of 0)
+        // add nothing to the Hessian's range: its inverse there is that of
+        // the other parameters' block.
+        let is_unused = |k: usize| (0..n).all(|j| hess[(k, j)] == 0.0);
+        let range_inverse = if no_curvature.iter().all(|&k| is_unused(k)) {
+            let curved: Vec<usize> = (0..n).filter(|&k| hess[(k, k)] > 0.0).collect();
+            let block = DMatrix::from_fn(curved.len(), curved.len(), |i, j| {
+                hess[(curved[i], curved[j])]
+            });
+            let inner = analyse_hessian(&block);
+            inner.covariance.or(inner.range_inverse).map(|inv| {
+                let mut full = DMatrix::zeros(n, n);
+                for (i, &a) in curved.iter().enumerate() {
+                    for (j, &b) in curved.iter().enumerate() {
+                        full[(a, b)] = inv[(i, j)];
+                    }
+                }
+                full
+            })
+        } else {
+            None
+        };
         return Curvature {
             min_scaled_eigenvalue: hess[(k, k)],
             more_flat: no_curvature[1..]
@@ -150,6 +172,7 @@ pub(super) fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
                 .take(MORE_FLAT_LISTED)
                 .map(|&j| (hess[(j, j)], unit(j)))
                 .collect(),
+            range_inverse,
             ..none(unit(k))
         };
     }

@@ -184,6 +184,20 @@ fn a_component_of_weight_zero_is_not_identified_not_at_an_edge() {
 }
 
 #[test]
+fn a_component_of_weight_zero_is_judged_alike_at_every_row_count() {
+    // On these 20 rows the optimizer stops without progress instead of on
+    // its gradient test; the curvature of the parameters that matter shows
+    // the point is stationary, and the report is the same as on xy.csv.
+    let r = fit_fixture("mixture_weight_one.nll", "mixture_20.csv");
+    assert!(
+        r.status.contains("Hessian is not positive definite"),
+        "{}: {:?}",
+        r.status,
+        r.warnings
+    );
+}
+
+#[test]
 fn a_scale_left_at_a_small_start_is_not_at_an_edge() {
     // `w` goes to its bound 1; `s2` stays at its start 0.01, which is not
     // near its bound 0 and no longer affects the likelihood.
