@@ -373,21 +373,22 @@ fn corrupt_and_truncated_files_are_errors_not_panics() {
     }
 }
 
-#[test]
-fn int_columns_want_whole_numbers() {
-    let arrow = write_arrow(
-        "counts.arrow",
-        vec![
-            ("x", f64s(&[Some(1.0), Some(2.0), Some(3.0)])),
-            ("count", f64s(&[Some(3.0), Some(2.5), Some(4.0)])),
-        ],
-    );
-    let text = run(&[
+/// `nll fit` of the Poisson model with an `int` column `count` on an Arrow
+/// file holding `count` beside x = 1, 2, ...
+fn fit_counts(name: &str, count: ArrayRef) -> String {
+    let x: Vec<Option<f64>> = (1..=count.len()).map(|i| Some(i as f64)).collect();
+    let arrow = write_arrow(name, vec![("x", f64s(&x)), ("count", count)]);
+    run(&[
         "fit",
         "tests/fixtures/poisson_int.nll",
         "--data",
         arrow.path(),
-    ]);
+    ])
+}
+
+#[test]
+fn int_columns_want_whole_numbers() {
+    let text = fit_counts("counts.arrow", f64s(&[Some(3.0), Some(2.5), Some(4.0)]));
     assert!(text.starts_with("exit: 1"), "{text}");
     assert!(
         text.contains("error[E310]: integer column `count` has 1 value that is not a whole number below 2^53 in size: row 2 `2.5`"),
@@ -396,22 +397,10 @@ fn int_columns_want_whole_numbers() {
     // A whole number from 2^53 on is not held exactly: rejected like the
     // same text in a CSV, also where the column is otherwise clean (read
     // at once rather than cell by cell).
-    let big = write_arrow(
+    let text = fit_counts(
         "big_counts.arrow",
-        vec![
-            ("x", f64s(&[Some(1.0), Some(2.0)])),
-            (
-                "count",
-                Arc::new(Int64Array::from(vec![3, 1 << 53])) as ArrayRef,
-            ),
-        ],
+        Arc::new(Int64Array::from(vec![3, 1 << 53])) as ArrayRef,
     );
-    let text = run(&[
-        "fit",
-        "tests/fixtures/poisson_int.nll",
-        "--data",
-        big.path(),
-    ]);
     assert!(text.starts_with("exit: 1"), "{text}");
     assert!(
         text.contains(
@@ -425,26 +414,14 @@ fn int_columns_want_whole_numbers() {
 fn int_values_beyond_2_53_are_quoted_as_written() {
     // 2^53 + 1 has no f64: read as one it would be quoted as 2^53, and
     // u64::MAX as 18446744073709552000.
-    let big = write_arrow(
+    let text = fit_counts(
         "beyond_2_53.arrow",
-        vec![
-            ("x", f64s(&[Some(1.0), Some(2.0), Some(3.0)])),
-            (
-                "count",
-                Arc::new(Int64Array::from(vec![
-                    3,
-                    9_007_199_254_740_993,
-                    -9_007_199_254_740_993,
-                ])) as ArrayRef,
-            ),
-        ],
+        Arc::new(Int64Array::from(vec![
+            3,
+            9_007_199_254_740_993,
+            -9_007_199_254_740_993,
+        ])) as ArrayRef,
     );
-    let text = run(&[
-        "fit",
-        "tests/fixtures/poisson_int.nll",
-        "--data",
-        big.path(),
-    ]);
     assert!(text.starts_with("exit: 1"), "{text}");
     assert!(
         text.contains(
@@ -452,22 +429,10 @@ fn int_values_beyond_2_53_are_quoted_as_written() {
         ),
         "{text}"
     );
-    let unsigned = write_arrow(
+    let text = fit_counts(
         "beyond_2_53_unsigned.arrow",
-        vec![
-            ("x", f64s(&[Some(1.0), Some(2.0)])),
-            (
-                "count",
-                Arc::new(UInt64Array::from(vec![3, u64::MAX])) as ArrayRef,
-            ),
-        ],
+        Arc::new(UInt64Array::from(vec![3, u64::MAX])) as ArrayRef,
     );
-    let text = run(&[
-        "fit",
-        "tests/fixtures/poisson_int.nll",
-        "--data",
-        unsigned.path(),
-    ]);
     assert!(text.contains("row 2 `18446744073709551615`"), "{text}");
 }
 
