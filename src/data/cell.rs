@@ -32,12 +32,6 @@ pub(crate) enum Cell {
 
 /// Classify the raw bytes of one field for a column of `kind`.
 pub(crate) fn classify(raw: &[u8], kind: ColumnKind) -> Cell {
-    // Most numeric cells are plain decimals without spaces: read them first.
-    if kind != ColumnKind::Factor {
-        if let Some(value) = parse_plain_decimal(raw) {
-            return classify_number(value, kind);
-        }
-    }
     let bytes = raw.trim_ascii();
     // No marker starts with a digit or sign, so most numbers skip the list.
     let may_be_marker = !matches!(bytes.first(), Some(b'0'..=b'9' | b'-' | b'+'));
