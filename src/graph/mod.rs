@@ -594,6 +594,19 @@ impl Graph {
         let mut den: Option<NodeId> = None;
         for (b, e) in merged {
             let (slot, k) = if e > 0 { (&mut num, e) } else { (&mut den, -e) };
+            // The square of a data factor after a row value with parameters
+            // in it, w_i x_ij^2, is built as (w_i x_ij) x_ij: the diagonal
+            // entry of a Hessian then shares w_i x_ij with the entries
+            // beside it, instead of squaring x_ij and multiplying again on
+            // every evaluation. (Two roundings either way.)
+            if let (2, Some(acc)) = (k, *slot) {
+                let data_only = self.info(b).params.is_empty();
+                if data_only && self.is_row(acc) && !self.info(acc).params.is_empty() {
+                    let once = self.intern(Node::Binary(BinOp::Mul, acc, b));
+                    *slot = Some(self.intern(Node::Binary(BinOp::Mul, once, b)));
+                    continue;
+                }
+            }
             let power = if k == 1 {
                 b
             } else {
@@ -985,6 +998,27 @@ mod tests {
                 assert_eq!(pow(x, k).to_bits(), p.to_bits(), "{x:e}^{k}");
             }
         }
+    }
+
+    #[test]
+    fn a_squared_data_factor_after_a_row_weight_shares_the_weighted_column() {
+        let mut g = Graph::new();
+        let (b, x, z) = (g.param(0), g.data(0), g.data(1));
+        let eta = g.mul(b, x);
+        let w = g.unary(Func::Exp, eta);
+        let wx = g.mul(w, x);
+        // w x z reuses w x; so does w x^2, written either way.
+        let wxz = g.mul(wx, z);
+        assert_eq!(*g.node(wxz), Node::Binary(BinOp::Mul, wx, z));
+        let two = g.constant(2.0);
+        let x2 = g.pow(x, two);
+        let wx2 = g.mul(w, x2);
+        assert_eq!(*g.node(wx2), Node::Binary(BinOp::Mul, wx, x));
+        assert_eq!(g.mul(wx, x), wx2);
+        // A scalar coefficient of x^2 keeps the data-only power, which a
+        // program computes once for all evaluations.
+        let bx2 = g.mul(b, x2);
+        assert_eq!(*g.node(bx2), Node::Binary(BinOp::Mul, b, x2));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(super) fn linear_curvature(
     let n = free.len();
     let others: Vec<usize> = (0..n).filter(|i| !lm.params.contains(&free[*i])).collect();
     let coefs: Vec<usize> = (0..n).filter(|i| lm.params.contains(&free[*i])).collect();
-    let schur = linear::schur_complement(hess, &others, &coefs, &ls.inv_gram, ls.sigma);
+    let schur = linear::schur_complement(hess, &others, &coefs, &ls.inv_gram, ls.sigma, true);
     let rest = analyse_hessian(&schur);
     let mut flat_direction = vec![0.0; n];
     for (i, v) in others.iter().zip(&rest.flat_direction) {
@@ -81,7 +81,21 @@ pub(super) fn linear_curvature(
                 (*v, full)
             })
             .collect(),
-        range_inverse: covariance.clone(),
+        // Singular: the gradient of the coefficients is exact by
+        // construction (they are solved for), so the decrement on the
+        // Hessian's range is that of the other parameters, through the
+        // Schur complement's inverse on its range.
+        range_inverse: covariance.clone().or_else(|| {
+            rest.range_inverse.as_ref().map(|inv| {
+                let mut full = DMatrix::zeros(n, n);
+                for (a, i) in others.iter().enumerate() {
+                    for (b, j) in others.iter().enumerate() {
+                        full[(*i, *j)] = inv[(a, b)];
+                    }
+                }
+                full
+            })
+        }),
         covariance,
     }
 }

@@ -481,7 +481,7 @@ impl Objective for Projected<'_> {
         let Some(ls) = &self.last else {
             return f64::NAN;
         };
-        let mut s = schur_complement(&h, &self.others, &self.coefs, &ls.inv_gram, ls.sigma);
+        let mut s = schur_complement(&h, &self.others, &self.coefs, &ls.inv_gram, ls.sigma, false);
         if let Some(k) = self.scale {
             // sigma is eliminated too; its cross derivatives with the
             // coefficients, X'r / sigma^3, vanish at the solution, so its
@@ -503,17 +503,46 @@ impl Objective for Projected<'_> {
 /// H_oo - H_ob C H_bo with C = sigma^2 (X'X)^-1, the inverse of H_bb; the
 /// Hessian of the NLL in the other parameters once the coefficients follow
 /// their least-squares values.
+///
+/// With `to_rounding` (for the fit's report), an entry that cancels to the
+/// rounding level of its terms is 0, and the matrix is exactly symmetric.
+/// The rounding error of a sum of m products is about m eps sum |terms| at
+/// most (Higham, ch. 3); an entry of H_ob C H_bo sums b^2 products of three
+/// factors (b coefficients), and the subtraction adds one more rounding, so
+/// m = b^2 + 2; a factor of 4 allows for the rounding already in H.
+/// Anything below that is no curvature at all. Without this, a parameter
+/// the mean does not identify (it enters only through a ratio with a
+/// coefficient) keeps a diagonal of -7e-12 and off-diagonals of 1e-11 from
+/// entries of 4e4, and reads as a saddle. The optimizer steps on the plain
+/// complement: it needs no verdict, and its trust region absorbs rounding.
 pub(super) fn schur_complement(
     h: &DMatrix<f64>,
     others: &[usize],
     coefs: &[usize],
     inv_gram: &DMatrix<f64>,
     sigma: f64,
+    to_rounding: bool,
 ) -> DMatrix<f64> {
-    let h_ob = DMatrix::from_fn(others.len(), coefs.len(), |i, j| h[(others[i], coefs[j])]);
-    let h_oo = DMatrix::from_fn(others.len(), others.len(), |i, j| h[(others[i], others[j])]);
+    let block = |rows: &[usize], cols: &[usize]| {
+        DMatrix::from_fn(rows.len(), cols.len(), |i, j| h[(rows[i], cols[j])])
+    };
+    let (h_oo, h_ob) = (block(others, others), block(others, coefs));
     let c = inv_gram * (sigma * sigma);
-    h_oo - &h_ob * c * h_ob.transpose()
+    let s = &h_oo - &h_ob * &c * h_ob.transpose();
+    if !to_rounding {
+        return s;
+    }
+    let size = h_oo.abs() + h_ob.abs() * c.abs() * h_ob.abs().transpose();
+    let tol = 4.0 * (coefs.len() * coefs.len() + 2) as f64 * f64::EPSILON;
+    let n = others.len();
+    DMatrix::from_fn(n, n, |i, j| {
+        let v = 0.5 * (s[(i, j)] + s[(j, i)]);
+        if v.abs() <= tol * size[(i, j)].max(size[(j, i)]) {
+            0.0
+        } else {
+            v
+        }
+    })
 }
 
 /// sum_k a_k b_k as if computed in twice the working precision and rounded
