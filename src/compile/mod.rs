@@ -148,6 +148,23 @@ impl Compiled {
         )
     }
 
+    /// The program computing the NLL alone, taking the data-only sums and
+    /// kept columns from `grad`, a [`Compiled::grad_program`] of this model.
+    /// Its NLL may differ from the derivative programs' in the last bits
+    /// (a softplus computed alone rounds differently from one computed with
+    /// its logistic): compare its values with each other, or with theirs
+    /// only to a tolerance well above rounding.
+    pub fn value_program_from(&self, grad: &Program) -> Program {
+        Program::new_reusing(
+            &self.graph,
+            &[self.nll],
+            &[],
+            &self.columns,
+            ProgramOptions::default(),
+            grad,
+        )
+    }
+
     /// The program computing [nll, grad..., hess...].
     pub fn hess_program(&self) -> Program {
         self.hess_program_with(None)

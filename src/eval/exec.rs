@@ -2,6 +2,7 @@
 //! (optionally over several threads), and the epilogue.
 
 use rayon::prelude::*;
+use std::sync::Arc;
 
 use super::fastmath::{self, Fused, MulAdd, Separate};
 use super::fuse::{MAX_DOTS, MAX_LIN_TERMS};
@@ -333,7 +334,7 @@ fn prefetch_lines(p: &Program, data: &Columns, next_start: usize, first: usize, 
 /// One chunk of rows being evaluated.
 pub(super) struct Chunk<'a> {
     pub data: &'a Columns,
-    pub kept: &'a [Vec<f64>],
+    pub kept: &'a [Arc<Vec<f64>>],
     pub slots: &'a [f64],
     pub start: usize,
     pub len: usize,

@@ -30,6 +30,7 @@ mod plan;
 mod sums;
 
 use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
 
 use crate::graph::{BinOp, Func, Graph, Node, NodeId};
 
@@ -252,7 +253,7 @@ pub struct Program {
     epilogue: Vec<ScalarInstr>,
     n_bufs: usize,
     n_accs: usize,
-    kept: Vec<Vec<f64>>,
+    kept: Vec<Arc<Vec<f64>>>,
     /// The node each kept column holds, for [`Program::new_reusing`].
     kept_nodes: Vec<NodeId>,
     /// The data-only sums folded into constants, with their values.
@@ -309,7 +310,8 @@ impl Program {
 
     /// Like [`Program::new`], taking the data-only sums and kept columns
     /// that `from` (built on the same graph and data) already computed
-    /// instead of another pass over the data for each.
+    /// instead of another pass over the data for each; the columns are
+    /// shared, not copied.
     pub fn new_reusing(
         graph: &Graph,
         roots: &[NodeId],
@@ -384,7 +386,7 @@ struct Builder<'a> {
     prologue: Vec<ScalarInstr>,
     rows: Vec<RowInstr>,
     epilogue: Vec<ScalarInstr>,
-    kept: Vec<Vec<f64>>,
+    kept: Vec<Arc<Vec<f64>>>,
     n_accs: usize,
     /// The accumulator of each sum node.
     sum_acc: HashMap<NodeId, u32>,
@@ -524,7 +526,7 @@ impl<'a> Builder<'a> {
         for node in &kept_nodes {
             let col = match reused(node) {
                 Some(col) => col.clone(),
-                None => computed.next().expect("one column per missing node"),
+                None => Arc::new(computed.next().expect("one column per missing node")),
             };
             self.kept.push(col);
             self.kept_nodes.push(*node);

@@ -120,7 +120,7 @@ fn edge_of(
     let mut nll_with = |v: f64| {
         let mut y = x.to_vec();
         y[i] = v;
-        obj.nll_at(&y)
+        obj.probe_nll(&y)
     };
     // `side` -1: theta -> -inf, +1: theta -> +inf.
     let mut edge = |side: f64| {
@@ -300,7 +300,19 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // solved for from them.
     let mut obj = ModelObjective::new(c, free.clone(), theta0.clone());
     let start: Vec<f64> = free.iter().map(|k| theta0[*k]).collect();
-    if !obj.nll_at(&start).is_finite() {
+    // When the optimizer will start with a Newton step on this objective
+    // from here, the check computes the Hessian it will ask for (kept by
+    // the objective): one pass over the data instead of two.
+    let newton_here = opts.method.starts_with_newton(start.len())
+        && (c.linear_mean.is_none() || c.smoothing_index.is_some());
+    let start_nll = if newton_here {
+        let mut g = vec![0.0; start.len()];
+        let mut h = DMatrix::zeros(start.len(), start.len());
+        optim::Objective::value_grad_hess(&mut obj, &start, &mut g, &mut h)
+    } else {
+        obj.nll_at(&start)
+    };
+    if !start_nll.is_finite() {
         return Err(vec![objective::explain_nonfinite_start(c, &theta0)]);
     }
 

@@ -17,7 +17,12 @@ pub struct ModelObjective<'a> {
     grad_prog: Program,
     grad_ws: Workspace,
     hess_prog: Option<(Program, Workspace)>,
+    value_prog: Option<(Program, Workspace)>,
     out: Vec<f64>,
+    /// The whole theta `out` was computed at: the fit checks that the NLL
+    /// is finite at the start, and the optimizer then asks for it there
+    /// again (one pass over the data saved).
+    out_theta: Option<Vec<f64>>,
     /// The whole theta and the Hessian program's outputs there, from its
     /// last run: the fit asks for the Hessian at the optimum the optimizer
     /// has just evaluated it at, and at 1e6 rows one evaluation is tens of
@@ -36,7 +41,9 @@ impl<'a> ModelObjective<'a> {
             grad_prog,
             grad_ws,
             hess_prog: None,
+            value_prog: None,
             out: Vec::new(),
+            out_theta: None,
             last_hess: None,
         }
     }
@@ -56,6 +63,23 @@ impl<'a> ModelObjective<'a> {
         let mut g = vec![0.0; x.len()];
         self.value_grad(x, &mut g)
     }
+
+    /// The NLL alone, for probes along a direction: a program without the
+    /// gradient's passes over the data. Its last bits may differ from those
+    /// of [`ModelObjective::nll_at`] and of the NLL the optimizer saw (see
+    /// [`Compiled::value_program_from`]); a probe compares it with those
+    /// only to a tolerance far above rounding.
+    pub fn probe_nll(&mut self, x: &[f64]) -> f64 {
+        self.set(x);
+        let (prog, ws) = self.value_prog.get_or_insert_with(|| {
+            let p = self.c.value_program_from(&self.grad_prog);
+            let ws = Workspace::new(&p);
+            (p, ws)
+        });
+        let mut out = [0.0];
+        prog.eval(ws, &self.c.columns, &self.theta, &mut out);
+        out[0]
+    }
 }
 
 impl Objective for ModelObjective<'_> {
@@ -65,13 +89,33 @@ impl Objective for ModelObjective<'_> {
 
     fn value_grad(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {
         self.set(x);
-        self.out.resize(self.grad_prog.n_outputs(), 0.0);
-        self.grad_prog.eval(
-            &mut self.grad_ws,
-            &self.c.columns,
-            &self.theta,
-            &mut self.out,
-        );
+        // The Hessian program's first outputs are the NLL and gradient.
+        if let Some((_, out)) = self
+            .last_hess
+            .as_ref()
+            .filter(|(theta, _)| same_bits(theta, &self.theta))
+        {
+            for (i, k) in self.free.iter().enumerate() {
+                grad[i] = out[1 + k];
+            }
+            return out[0];
+        }
+        if !self
+            .out_theta
+            .as_ref()
+            .is_some_and(|t| same_bits(t, &self.theta))
+        {
+            self.out.resize(self.grad_prog.n_outputs(), 0.0);
+            self.grad_prog.eval(
+                &mut self.grad_ws,
+                &self.c.columns,
+                &self.theta,
+                &mut self.out,
+            );
+            let mut t = self.out_theta.take().unwrap_or_default();
+            t.clone_from(&self.theta);
+            self.out_theta = Some(t);
+        }
         for (i, k) in self.free.iter().enumerate() {
             grad[i] = self.out[1 + k];
         }
@@ -88,12 +132,10 @@ impl Objective for ModelObjective<'_> {
         let Some((prog, ws)) = self.hess_prog.as_mut() else {
             unreachable!()
         };
-        let same_point = self.last_hess.as_ref().is_some_and(|(theta, _)| {
-            theta
-                .iter()
-                .zip(&self.theta)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
-        });
+        let same_point = self
+            .last_hess
+            .as_ref()
+            .is_some_and(|(theta, _)| same_bits(theta, &self.theta));
         if !same_point {
             let (mut theta, mut out) = self.last_hess.take().unwrap_or_default();
             theta.clone_from(&self.theta);
@@ -113,6 +155,11 @@ impl Objective for ModelObjective<'_> {
         }
         out[0]
     }
+}
+
+/// True when two points are the same bit for bit.
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(u, v)| u.to_bits() == v.to_bits())
 }
 
 /// Says why the NLL is not finite at the start values: the first statement

@@ -148,6 +148,18 @@ pub enum Method {
     Newton,
 }
 
+impl Method {
+    /// True when [`minimize`] over `n` parameters asks for the Hessian at
+    /// the start point (its first step is a Newton step).
+    pub fn starts_with_newton(self, n: usize) -> bool {
+        match self {
+            Method::Newton => true,
+            Method::Lbfgs => false,
+            Method::Auto => n <= AUTO_NEWTON_MAX_DIM,
+        }
+    }
+}
+
 /// A flag that stops a minimisation at its next iteration when raised, from
 /// another thread or a signal handler. Clones share the flag.
 #[derive(Debug, Clone, Default)]
@@ -295,7 +307,7 @@ pub fn minimize_with_observer(
     let (end, stop) = match opts.method {
         Method::Lbfgs => lbfgs::run(&mut ctx, start, opts.grad_rel_tol, opts.lbfgs_memory),
         Method::Newton => trust_region::run(&mut ctx, start, opts.grad_rel_tol),
-        Method::Auto if n <= AUTO_NEWTON_MAX_DIM => {
+        Method::Auto if opts.method.starts_with_newton(n) => {
             log::debug!("optim: auto, {n} parameters: trust-region Newton from the start");
             trust_region::run(&mut ctx, start, opts.grad_rel_tol)
         }

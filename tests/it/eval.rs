@@ -686,3 +686,58 @@ fn sums_of_factor_choices_match_a_row_by_row_sum() {
         }
     }
 }
+
+/// The model objective's NLL-only probes and its remembered evaluations give
+/// the numbers of a fresh evaluation: to rounding for the probe (a program
+/// of its own, whose softplus rounds differently from the one computed with
+/// its logistic), bit for bit when the same program is asked again.
+#[test]
+fn the_objectives_probes_and_remembered_passes_match_fresh_evaluations() {
+    use nll::infer::ModelObjective;
+    use nll::optim::Objective;
+    // A kept data column (log(income)) and a softplus paired with its
+    // logistic.
+    for (example, data_file) in [
+        ("engel_heteroscedastic.nll", "engel.csv"),
+        ("breast_cancer_logistic.nll", "breast_cancer.csv"),
+    ] {
+        let (model, ds) = crate::common::load_example(example, data_file);
+        let c = nll::compile::compile(&model, &ds, &ds.source_rows).expect("compiles");
+        let n = c.n_params();
+        let free: Vec<usize> = (0..n).collect();
+        let point = |shift: f64| -> Vec<f64> {
+            (0..n)
+                .map(|k| 0.01 * shift * (k as f64 + 1.0).sin())
+                .collect()
+        };
+        let fresh = |x: &[f64]| {
+            let mut obj = ModelObjective::new(&c, free.clone(), vec![0.0; n]);
+            let mut g = vec![0.0; n];
+            let f = obj.value_grad(x, &mut g);
+            (f, g)
+        };
+        // The value's bits and the gradient a value-and-gradient pass gives.
+        let asked = |obj: &mut ModelObjective, x: &[f64]| {
+            let mut g = vec![0.0; n];
+            (obj.value_grad(x, &mut g).to_bits(), g)
+        };
+        let mut obj = ModelObjective::new(&c, free.clone(), vec![0.0; n]);
+        for shift in [0.0, 1.0, -2.0, 1.0] {
+            let x = point(shift);
+            let (f, g) = fresh(&x);
+            assert_eq!(asked(&mut obj, &x), (f.to_bits(), g), "{example}");
+            let p = obj.probe_nll(&x);
+            assert!(
+                (p - f).abs() <= 1e-13 * f.abs(),
+                "{example}: probe {p} against {f}"
+            );
+            // After the Hessian pass at x, its value and gradient are
+            // what a value-and-gradient pass there returns.
+            let mut g2 = vec![0.0; n];
+            let mut h = nalgebra::DMatrix::zeros(n, n);
+            let f2 = obj.value_grad_hess(&x, &mut g2, &mut h);
+            assert_eq!(asked(&mut obj, &x), (f2.to_bits(), g2), "{example}");
+            assert!((f2 - f).abs() <= 1e-13 * f.abs(), "{example}");
+        }
+    }
+}
