@@ -345,7 +345,9 @@ fn laplace(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
 
 // Student-t with nu degrees of freedom, location mu and scale sigma:
 //   -log p = lgamma(nu/2) - lgamma((nu+1)/2) + log(nu pi)/2 + log(sigma)
-//            + (nu+1)/2 log1p(z^2 / nu),  z = (y - mu) / sigma.
+//            + (nu+1)/2 log1p(z^2 / nu),  z = (y - mu) / sigma,
+// with the first three terms computed as lgamma_gap(nu/2) + log(2 pi)/2:
+// they cancel to that for large nu (see `func::lgamma_gap`).
 fn student_t(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     let (nu, mu, sigma) = (a[0], a[1], a[2]);
     let half = g.constant(0.5);
@@ -353,12 +355,8 @@ fn student_t(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     let half_nu = g.mul(half, nu);
     let nu_p1 = g.add(nu, one);
     let half_nu_p1 = g.mul(half, nu_p1);
-    let lg1 = g.unary(Func::Lgamma, half_nu);
-    let lg2 = g.unary(Func::Lgamma, half_nu_p1);
-    let pi = g.constant(std::f64::consts::PI);
-    let nu_pi = g.mul(nu, pi);
-    let log_nu_pi = g.unary(Func::Log, nu_pi);
-    let half_log_nu_pi = g.mul(half, log_nu_pi);
+    let gap = g.unary(Func::LgammaGap, half_nu);
+    let half_ln_2pi = g.constant(0.5 * (2.0 * std::f64::consts::PI).ln());
     let log_sigma = g.unary(Func::Log, sigma);
     let resid = g.sub(y, mu);
     let z = g.div(resid, sigma);
@@ -367,8 +365,7 @@ fn student_t(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     let ratio = g.div(z2, nu);
     let l1p = g.unary(Func::Log1p, ratio);
     let tail = g.mul(half_nu_p1, l1p);
-    let t1 = g.sub(lg1, lg2);
-    let t2 = g.add(t1, half_log_nu_pi);
+    let t2 = g.add(gap, half_ln_2pi);
     let t3 = g.add(t2, log_sigma);
     g.add(t3, tail)
 }

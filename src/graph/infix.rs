@@ -551,7 +551,7 @@ fn func_name(f: Func, latex: bool) -> String {
         Func::Digamma => "\\psi".into(),
         Func::Trigamma => "\\psi'".into(),
         Func::Tetragamma => "\\psi''".into(),
-        other => format!("\\operatorname{{{}}}", other.name()),
+        other => format!("\\operatorname{{{}}}", other.name().replace('_', "\\_")),
     }
 }
 

@@ -675,10 +675,22 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                         p.name,
                         p.transform.describe()
                     ),
-                    Edge::Infinity => format!(
-                        "parameter `{}` grows without bound (estimate {value:.6e}): the likelihood keeps increasing as it grows, so it has no finite estimate",
-                        p.name
-                    ),
+                    Edge::Infinity => {
+                        // The degrees of freedom of a Student-t: its normal
+                        // limit, which says what to fit instead.
+                        let limit = c.statements.iter().any(|s| {
+                            s.family.name == "StudentT" && c.graph.depends_on(s.args[0], k as u32)
+                        });
+                        format!(
+                            "parameter `{}` grows without bound (estimate {value:.6e}): the likelihood keeps increasing as it grows, so it has no finite estimate{}",
+                            p.name,
+                            if limit {
+                                " (these are degrees of freedom of a Student-t: the data have no heavier tails than the normal limit the Student-t reaches as they grow; a Normal fits them as well)"
+                            } else {
+                                ""
+                            }
+                        )
+                    }
                 });
             }
         }

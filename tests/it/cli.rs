@@ -1030,3 +1030,27 @@ fn parameters_entering_together_get_one_warning_per_group() {
     );
     assert!(text.contains("and 22 more"), "{text}");
 }
+
+#[test]
+fn student_t_degrees_of_freedom_on_normal_errors_grow_without_bound() {
+    // The likelihood rises toward nu = infinity. From a start near that
+    // limit the summed lgamma terms of the density once cancelled to noise
+    // of 1e-8 there: the fit stalled at nu = 1e7 and reported no edge.
+    for start in ["nu=5", "nu=1e6"] {
+        let text = run(&[
+            "fit",
+            "tests/fixtures/studentt_normal_data.nll",
+            "--data",
+            "tests/fixtures/studentt_normal_data.csv",
+            "--start",
+            start,
+        ]);
+        assert!(text.starts_with("exit: 4"), "{start}: {text}");
+        assert!(
+            text.contains("parameter `nu` grows without bound")
+                && text.contains("a Normal fits them as well"),
+            "{start}: {text}"
+        );
+        assert!(!text.contains("did not converge"), "{start}: {text}");
+    }
+}
