@@ -108,6 +108,14 @@ enum Edge {
 ///
 /// Where the optimizer started does not matter: a refit from an estimate
 /// already at the bound finds the same edge.
+///
+/// Missing: the probes do not look for a lower NLL between the estimate
+/// and the interior. An optimizer thrown far into a flat region by its
+/// first steps (a Student-t's nu from a start of 1e4 on data with 10
+/// degrees of freedom lands at 1e22, where the likelihood is that of the
+/// normal limit) is then called an edge although the maximum is at 8.4; a
+/// ladder of probes back toward the interior, and a restart from a lower
+/// point found, would tell the two apart.
 fn edge_of(
     obj: &mut ModelObjective,
     x: &[f64],
@@ -656,6 +664,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         None
     };
     let mut at_bound = false;
+    // Parameters whose standard error on the unconstrained scale dwarfs
+    // their value (the likelihood is flat along them where the optimizer
+    // stopped, as a Student-t's nu thrown to 1e86 by an early step).
+    let mut flat: Vec<String> = Vec::new();
     let mut estimates = Vec::new();
     for (k, p) in c.params.iter().enumerate() {
         let value = p.transform.to_natural(theta[k]);
@@ -694,6 +706,27 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 });
             }
         }
+        // Only on a constrained parameter's unconstrained scale, which has
+        // no units (a log or a logit): an unconstrained coefficient's
+        // standard error depends on the data's units (NIST's Wampler5 has
+        // certified ones 2e4 times its coefficients). And a huge standard
+        // error alone is no verdict; a likelihood that does not change
+        // within rounding over EDGE_PROBE either way is.
+        let unit_free = !matches!(p.transform, crate::model::Transform::Identity);
+        let huge =
+            unit_free && se_theta.is_some_and(|se| se > HUGE_RELATIVE_SE * theta[k].abs().max(1.0));
+        if let (true, Some(i)) = (huge, free_idx) {
+            let rounding = RECESSION_REL_DECREASE * nll.abs().max(1.0);
+            let unchanged = [-EDGE_PROBE, EDGE_PROBE].iter().all(|d| {
+                let mut y = outcome.x.clone();
+                y[i] += d;
+                (obj.probe_nll(&y) - nll).abs() <= rounding
+            });
+            if unchanged {
+                flat.push(format!("`{}`", p.name));
+                se_theta = None;
+            }
+        }
         let std_error = se_theta.map(|se| p.transform.jacobian(theta[k]).abs() * se);
         // The Wald interval is taken on the unconstrained scale and mapped
         // back, so it respects the constraint (for `s > 0` it is
@@ -721,7 +754,14 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         short_of_minimum = false;
         warnings.retain(|w| !w.starts_with("the fit stopped short of the minimum"));
     }
+    if !flat.is_empty() {
+        warnings.push(format!(
+            "the likelihood is flat along {} where the fit stopped: it does not change within rounding over {EDGE_PROBE} units either way on the unconstrained scale, so the data do not determine it there; the optimizer may have stopped far from a maximum (try other start values) or the parameter is not identified",
+            flat.join(", ")
+        ));
+    }
     let converged = !not_a_density
+        && flat.is_empty()
         && optimizer_converged
         && hessian_pd
         && !at_bound
@@ -753,8 +793,11 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         format!("not converged: {}", outcome.stop)
     } else if short_of_minimum {
         "not converged: the optimizer stopped short of the minimum (see the warning)".to_string()
+    } else if !flat.is_empty() {
+        "no maximum found: the likelihood is flat along a parameter where the fit stopped (see the warning)".to_string()
     } else if at_bound {
-        "no interior maximum: a parameter is at its bound".to_string()
+        "no interior maximum: a parameter is at its bound or grows without bound (see the warning)"
+            .to_string()
     } else {
         "not a strict minimum: the Hessian is not positive definite".to_string()
     };

@@ -1054,3 +1054,30 @@ fn student_t_degrees_of_freedom_on_normal_errors_grow_without_bound() {
         assert!(!text.contains("did not converge"), "{start}: {text}");
     }
 }
+
+#[test]
+fn a_fit_stopped_where_the_likelihood_is_flat_is_not_called_converged() {
+    // From the default start nu is estimated (8.43, as scipy finds); from
+    // nu = 1e6 the optimizer stops at nu ~ 1e86, where the likelihood is
+    // flat to rounding: that was reported converged, with exit 0.
+    let fit = |start: &str| {
+        run(&[
+            "fit",
+            "tests/fixtures/studentt_10df.nll",
+            "--data",
+            "tests/fixtures/studentt_10df.csv",
+            "--start",
+            start,
+        ])
+    };
+    let good = fit("nu=5");
+    assert!(good.starts_with("exit: 0"), "{good}");
+    assert!(good.contains("nu               8.42765"), "{good}");
+    let lost = fit("nu=1e6");
+    assert!(!lost.starts_with("exit: 0"), "{lost}");
+    assert!(
+        lost.contains("the likelihood is flat along `nu`")
+            || lost.contains("parameter `nu` grows without bound"),
+        "{lost}"
+    );
+}
