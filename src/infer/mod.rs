@@ -110,10 +110,10 @@ enum Edge {
 /// already at the bound finds the same edge.
 ///
 /// Missing: the probes do not look for a lower NLL between the estimate
-/// and the interior. An optimizer thrown far into a flat region by its
-/// first steps (a Student-t's nu from a start of 1e4 on data with 10
-/// degrees of freedom lands at 1e22, where the likelihood is that of the
-/// normal limit) is then called an edge although the maximum is at 8.4; a
+/// and the interior. A fit started far inside a flat region (a Student-t's
+/// nu started at 1e30 on data with 10 degrees of freedom stays near there,
+/// where the likelihood is that of the normal limit) is then called an
+/// edge although the maximum is at 8.4; a
 /// ladder of probes back toward the interior, and a restart from a lower
 /// point found, would tell the two apart.
 fn edge_of(
@@ -666,7 +666,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     let mut at_bound = false;
     // Parameters whose standard error on the unconstrained scale dwarfs
     // their value (the likelihood is flat along them where the optimizer
-    // stopped, as a Student-t's nu thrown to 1e86 by an early step).
+    // stopped, as a Student-t's nu started at 1e100).
     let mut flat: Vec<String> = Vec::new();
     let mut estimates = Vec::new();
     for (k, p) in c.params.iter().enumerate() {

@@ -82,9 +82,23 @@ impl<'a> ModelObjective<'a> {
     }
 }
 
+/// The largest change of a constrained parameter's unconstrained
+/// coordinate in one optimizer step: a factor of e^10 (2.2e4) on the
+/// parameter. Steps that large are rare away from a flat region; there,
+/// a Student-t's nu went from 1e4 to 1e22 in three steps before the
+/// location and scale were near their estimates, and stayed.
+const TRANSFORMED_STEP_CAP: f64 = 10.0;
+
 impl Objective for ModelObjective<'_> {
     fn dim(&self) -> usize {
         self.free.len()
+    }
+
+    fn step_cap(&self, i: usize) -> f64 {
+        match self.c.params[self.free[i]].transform {
+            crate::model::Transform::Identity => f64::INFINITY,
+            _ => TRANSFORMED_STEP_CAP,
+        }
     }
 
     fn value_grad(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {

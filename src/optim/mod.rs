@@ -111,6 +111,17 @@ pub trait Objective {
 
     /// Value, gradient and exact Hessian (dense, symmetric, dim x dim).
     fn value_grad_hess(&mut self, x: &[f64], grad: &mut [f64], hess: &mut DMatrix<f64>) -> f64;
+
+    /// The largest change one trust-region step may make in coordinate i
+    /// (default: none). A coordinate that is the log or the logit of a
+    /// constrained parameter moves it by a factor of e^cap at most: where
+    /// the likelihood is nearly flat in such a coordinate, the scaled trust
+    /// region would otherwise let one step throw it by e^20 and more, into
+    /// a region the fit cannot come back from.
+    fn step_cap(&self, i: usize) -> f64 {
+        let _ = i;
+        f64::INFINITY
+    }
 }
 
 /// Optional per-iteration observer for progress display.
@@ -389,6 +400,10 @@ impl<'a> Context<'a> {
     pub fn value_grad_hess(&mut self, x: &[f64], g: &mut [f64], h: &mut DMatrix<f64>) -> f64 {
         self.n_hess_evals += 1;
         self.obj.value_grad_hess(x, g, h)
+    }
+
+    pub fn step_cap(&self, i: usize) -> f64 {
+        self.obj.step_cap(i)
     }
 
     /// True when no further iteration is allowed: the limit is reached or

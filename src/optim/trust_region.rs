@@ -55,6 +55,11 @@ const ETA: f64 = 0.1;
 /// Largest trust radius in scaled variables, relative to `max(1, ||D x||)`.
 const MAX_RADIUS_FACTOR: f64 = 1e10;
 
+/// Rounds of shrinking the radius for a step past a coordinate's cap
+/// ([`super::Objective::step_cap`]); a step still past it after these is
+/// taken (the cap is a guard, not a constraint).
+const MAX_CAP_ROUNDS: usize = 4;
+
 /// Negative curvature beyond this fraction of the largest eigenvalue of the
 /// scaled Hessian makes a stationary point a saddle to escape from; smaller
 /// negative eigenvalues are rounding noise or a flat valley.
@@ -202,7 +207,23 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
             delta_max = MAX_RADIUS_FACTOR * dx_norm.max(1.0);
             initial_radius(&sub, newton.as_ref().map(|st| st.norm), dx_norm)
         });
-        let step = sub.solve(delta_k);
+        let mut delta_k = delta_k;
+        let mut step = sub.solve(delta_k);
+        // A step past a coordinate's cap is solved again on the radius
+        // that scales it down to the cap (its direction changes a little
+        // with the radius, hence a few rounds), and the radius stays there.
+        for _ in 0..MAX_CAP_ROUNDS {
+            let p = unscale(&sub.to_scaled(&step.c), &d);
+            let over = p
+                .iter()
+                .enumerate()
+                .fold(1.0_f64, |m, (i, pi)| m.max(pi.abs() / ctx.step_cap(i)));
+            if over <= 1.0 {
+                break;
+            }
+            delta_k = step.norm / over;
+            step = sub.solve(delta_k);
+        }
         if !sub.is_positive_definite() {
             let how = match step.kind {
                 StepKind::HardCase => "hard case, step along the lowest eigenvector",
