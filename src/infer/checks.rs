@@ -17,6 +17,12 @@ const RECESSION_STEPS: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
 /// A scale argument smaller than this fraction of the observations' spread
 /// (their largest distance from their mean) means the fit reproduces the
 /// data exactly and the scale is collapsing.
+///
+/// Missing: that spread is not robust. Errors so heavy-tailed that the
+/// largest is 1e9 times the scale (a Student-t with nu = 0.3 on 800 rows)
+/// read as a collapse of a scale that is estimated well; a robust spread
+/// (a median absolute deviation) needs the observations held or a second
+/// streaming pass, which the fit's memory budget has not had room for.
 const SCALE_COLLAPSE_REL: f64 = 1e-7;
 
 /// ... or smaller than this fraction of the largest |observation|: the
