@@ -61,13 +61,20 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         let level = (SCALE_COLLAPSE_REL * spread)
             .max(SCALE_ROUNDING_REL * largest)
             .max(f64::MIN_POSITIVE);
-        // the statement's own scale (if any), then each component's
+        // the statement's own scale (if any), then each component's; a
+        // scale that no parameter moves (a known sigma) cannot collapse
+        let estimated = |node: crate::graph::NodeId| !c.graph.info(node).params.is_empty();
         let mut scale_nodes: Vec<crate::graph::NodeId> = Vec::new();
-        scale_nodes.extend(s.family.scale_arg.map(|i| s.args[i]));
+        scale_nodes.extend(
+            s.family
+                .scale_arg
+                .map(|i| s.args[i])
+                .filter(|n| estimated(*n)),
+        );
         let n_own = scale_nodes.len();
         let mut components = Vec::new();
         for (k, (family, args, _)) in s.components.iter().enumerate() {
-            if let Some(ci) = family.scale_arg {
+            if let Some(ci) = family.scale_arg.filter(|ci| estimated(args[*ci])) {
                 scale_nodes.push(args[ci]);
                 components.push((k, family, ci));
             }

@@ -1083,3 +1083,15 @@ fn student_t_degrees_of_freedom_are_found_from_far_starts_and_a_flat_stop_is_no_
     assert!(lost.starts_with("exit: 4"), "{lost}");
     assert!(lost.contains("the likelihood is flat along `nu`"), "{lost}");
 }
+
+#[test]
+fn a_known_tiny_scale_is_not_a_collapsing_one() {
+    let text = run(&[
+        "fit",
+        "tests/fixtures/known_tiny_scale.nll",
+        "--data",
+        "tests/fixtures/eval_hetero_train.csv",
+    ]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(!text.contains("collapses"), "{text}");
+}
