@@ -180,6 +180,12 @@ pub(super) fn recession_direction(
 /// max(1, |theta|) marks a parameter the data do not bound.
 pub(super) const HUGE_RELATIVE_SE: f64 = 1e3;
 
+/// True when a standard error `se` on the unconstrained scale is huge for a
+/// coordinate at `theta` (see [`HUGE_RELATIVE_SE`]).
+pub(super) fn is_huge_se(se: f64, theta: f64) -> bool {
+    se > HUGE_RELATIVE_SE * theta.abs().max(1.0)
+}
+
 /// A term below this is a row predicted with probability 1 - 1e-10 or more.
 const PERFECT_FIT_TERM: f64 = 1e-10;
 

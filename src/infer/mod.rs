@@ -28,8 +28,8 @@ pub mod residuals;
 use nalgebra::DMatrix;
 
 use checks::{
-    improper_probability_warnings, perfect_fit_level, perfectly_fitted_rows, precision_warnings,
-    recession_direction, scale_collapse_warnings, HUGE_RELATIVE_SE,
+    improper_probability_warnings, is_huge_se, perfect_fit_level, perfectly_fitted_rows,
+    precision_warnings, recession_direction, scale_collapse_warnings,
 };
 use curvature::{analyse_hessian, linear_curvature};
 
@@ -113,9 +113,9 @@ enum Edge {
 /// and the interior. A fit started far inside a flat region (a Student-t's
 /// nu started at 1e30 on data with 10 degrees of freedom stays near there,
 /// where the likelihood is that of the normal limit) is then called an
-/// edge although the maximum is at 8.4; a
-/// ladder of probes back toward the interior, and a restart from a lower
-/// point found, would tell the two apart.
+/// edge although the maximum is at 8.4; a ladder of probes back toward the
+/// interior, and a restart from a lower point found, would tell the two
+/// apart.
 fn edge_of(
     obj: &mut ModelObjective,
     x: &[f64],
@@ -153,6 +153,18 @@ fn edge_of(
         }
         Transform::Interval(..) => (edge(-1.0) || edge(1.0)).then_some(Edge::Bound),
     }
+}
+
+/// True when the NLL `f` at `x` does not change within rounding
+/// ([`RECESSION_REL_DECREASE`]) [`EDGE_PROBE`] units either way along
+/// coordinate `i`.
+fn flat_both_ways(obj: &mut ModelObjective, x: &[f64], f: f64, i: usize) -> bool {
+    let rounding = RECESSION_REL_DECREASE * f.abs().max(1.0);
+    [-EDGE_PROBE, EDGE_PROBE].iter().all(|d| {
+        let mut y = x.to_vec();
+        y[i] += d;
+        (obj.probe_nll(&y) - f).abs() <= rounding
+    })
 }
 
 /// The Newton decrement at a minimum that Newton's method has polished is
@@ -597,9 +609,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // thousand times the parameter's own size is the same flat likelihood
     // seen from a finite point (the NLL underflowed before the divergence
     // could be measured).
-    let huge_se = curvature.covariance.as_ref().is_some_and(|cov| {
-        (0..n_free).any(|i| cov[(i, i)].sqrt() > HUGE_RELATIVE_SE * outcome.x[i].abs().max(1.0))
-    });
+    let huge_se = curvature
+        .covariance
+        .as_ref()
+        .is_some_and(|cov| (0..n_free).any(|i| is_huge_se(cov[(i, i)].sqrt(), outcome.x[i])));
     if !diverging && (!hessian_pd || huge_se) && !kinked && !scale_collapsed {
         if let Some(desc) = perfectly_fitted_rows(c, &theta, perfect_fit_level(nll)) {
             diverging = true;
@@ -607,9 +620,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             // standard error, or else the flattest direction.
             let unbounded: String = match &curvature.covariance {
                 Some(cov) if huge_se => (0..n_free)
-                    .filter(|i| {
-                        cov[(*i, *i)].sqrt() > HUGE_RELATIVE_SE * outcome.x[*i].abs().max(1.0)
-                    })
+                    .filter(|i| is_huge_se(cov[(*i, *i)].sqrt(), outcome.x[*i]))
                     .map(|i| format!("`{}`", c.params[free[i]].name))
                     .collect::<Vec<_>>()
                     .join(", "),
@@ -713,16 +724,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         // error alone is no verdict; a likelihood that does not change
         // within rounding over EDGE_PROBE either way is.
         let unit_free = !matches!(p.transform, crate::model::Transform::Identity);
-        let huge =
-            unit_free && se_theta.is_some_and(|se| se > HUGE_RELATIVE_SE * theta[k].abs().max(1.0));
+        let huge = unit_free && se_theta.is_some_and(|se| is_huge_se(se, theta[k]));
         if let (true, Some(i)) = (huge, free_idx) {
-            let rounding = RECESSION_REL_DECREASE * nll.abs().max(1.0);
-            let unchanged = [-EDGE_PROBE, EDGE_PROBE].iter().all(|d| {
-                let mut y = outcome.x.clone();
-                y[i] += d;
-                (obj.probe_nll(&y) - nll).abs() <= rounding
-            });
-            if unchanged {
+            if flat_both_ways(&mut obj, &outcome.x, nll, i) {
                 flat.push(format!("`{}`", p.name));
                 se_theta = None;
             }

@@ -5,7 +5,7 @@ use nalgebra::DMatrix;
 
 use crate::compile::{Compiled, MAX_LISTED_ROWS};
 use crate::diag::Diagnostic;
-use crate::eval::{Program, Workspace};
+use crate::eval::{Columns, Program, Workspace};
 use crate::optim::Objective;
 
 /// NLL, gradient and Hessian of a compiled model, with some coordinates of
@@ -18,16 +18,42 @@ pub struct ModelObjective<'a> {
     grad_ws: Workspace,
     hess_prog: Option<(Program, Workspace)>,
     value_prog: Option<(Program, Workspace)>,
+    /// The gradient program's last run: the fit checks that the NLL is
+    /// finite at the start, and the optimizer then asks for it there again.
+    last_grad: Pass,
+    /// The Hessian program's last run: the fit asks for the Hessian at the
+    /// optimum the optimizer has just evaluated it at, and at 1e6 rows one
+    /// evaluation is tens of milliseconds.
+    last_hess: Pass,
+}
+
+/// A program's outputs at the whole theta they were computed at.
+#[derive(Default)]
+struct Pass {
+    theta: Option<Vec<f64>>,
     out: Vec<f64>,
-    /// The whole theta `out` was computed at: the fit checks that the NLL
-    /// is finite at the start, and the optimizer then asks for it there
-    /// again (one pass over the data saved).
-    out_theta: Option<Vec<f64>>,
-    /// The whole theta and the Hessian program's outputs there, from its
-    /// last run: the fit asks for the Hessian at the optimum the optimizer
-    /// has just evaluated it at, and at 1e6 rows one evaluation is tens of
-    /// milliseconds.
-    last_hess: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl Pass {
+    /// The outputs, if they were computed at `theta` (bit for bit).
+    fn at(&self, theta: &[f64]) -> Option<&[f64]> {
+        let same = self.theta.as_ref().is_some_and(|t| {
+            t.len() == theta.len() && t.iter().zip(theta).all(|(u, v)| u.to_bits() == v.to_bits())
+        });
+        same.then_some(&self.out[..])
+    }
+
+    /// The outputs at `theta`, running `prog` only if they are not those.
+    fn run(&mut self, prog: &Program, ws: &mut Workspace, data: &Columns, theta: &[f64]) -> &[f64] {
+        if self.at(theta).is_none() {
+            self.out.resize(prog.n_outputs(), 0.0);
+            prog.eval(ws, data, theta, &mut self.out);
+            let t = self.theta.get_or_insert_with(Vec::new);
+            t.clear();
+            t.extend_from_slice(theta);
+        }
+        &self.out
+    }
 }
 
 impl<'a> ModelObjective<'a> {
@@ -42,9 +68,8 @@ impl<'a> ModelObjective<'a> {
             grad_ws,
             hess_prog: None,
             value_prog: None,
-            out: Vec::new(),
-            out_theta: None,
-            last_hess: None,
+            last_grad: Pass::default(),
+            last_hess: Pass::default(),
         }
     }
 
@@ -104,36 +129,19 @@ impl Objective for ModelObjective<'_> {
     fn value_grad(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {
         self.set(x);
         // The Hessian program's first outputs are the NLL and gradient.
-        if let Some((_, out)) = self
-            .last_hess
-            .as_ref()
-            .filter(|(theta, _)| same_bits(theta, &self.theta))
-        {
-            for (i, k) in self.free.iter().enumerate() {
-                grad[i] = out[1 + k];
-            }
-            return out[0];
-        }
-        if !self
-            .out_theta
-            .as_ref()
-            .is_some_and(|t| same_bits(t, &self.theta))
-        {
-            self.out.resize(self.grad_prog.n_outputs(), 0.0);
-            self.grad_prog.eval(
+        let out = match self.last_hess.at(&self.theta) {
+            Some(out) => out,
+            None => self.last_grad.run(
+                &self.grad_prog,
                 &mut self.grad_ws,
                 &self.c.columns,
                 &self.theta,
-                &mut self.out,
-            );
-            let mut t = self.out_theta.take().unwrap_or_default();
-            t.clone_from(&self.theta);
-            self.out_theta = Some(t);
-        }
+            ),
+        };
         for (i, k) in self.free.iter().enumerate() {
-            grad[i] = self.out[1 + k];
+            grad[i] = out[1 + k];
         }
-        self.out[0]
+        out[0]
     }
 
     fn value_grad_hess(&mut self, x: &[f64], grad: &mut [f64], hess: &mut DMatrix<f64>) -> f64 {
@@ -146,20 +154,7 @@ impl Objective for ModelObjective<'_> {
         let Some((prog, ws)) = self.hess_prog.as_mut() else {
             unreachable!()
         };
-        let same_point = self
-            .last_hess
-            .as_ref()
-            .is_some_and(|(theta, _)| same_bits(theta, &self.theta));
-        if !same_point {
-            let (mut theta, mut out) = self.last_hess.take().unwrap_or_default();
-            theta.clone_from(&self.theta);
-            out.resize(prog.n_outputs(), 0.0);
-            prog.eval(ws, &self.c.columns, &self.theta, &mut out);
-            self.last_hess = Some((theta, out));
-        }
-        let Some((_, out)) = &self.last_hess else {
-            unreachable!("set just above")
-        };
+        let out = self.last_hess.run(prog, ws, &self.c.columns, &self.theta);
         let p = self.c.n_params();
         for (i, k) in self.free.iter().enumerate() {
             grad[i] = out[1 + k];
@@ -169,11 +164,6 @@ impl Objective for ModelObjective<'_> {
         }
         out[0]
     }
-}
-
-/// True when two points are the same bit for bit.
-fn same_bits(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(u, v)| u.to_bits() == v.to_bits())
 }
 
 /// Says why the NLL is not finite at the start values: the first statement
