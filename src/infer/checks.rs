@@ -250,29 +250,6 @@ pub(super) fn perfectly_fitted_rows(c: &Compiled, theta: &[f64], level: f64) -> 
     }
 }
 
-/// NegBinomial's size phi above this makes its density a difference of
-/// log-gamma values too large for double precision to resolve.
-const NEG_BINOMIAL_MAX_PHI: f64 = 1e8;
-
-/// Warnings about estimates where a density loses numerical precision.
-pub(super) fn precision_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in c
-        .statements
-        .iter()
-        .filter(|s| s.family.name == "NegBinomial")
-    {
-        let phi = c.eval_rows(&[s.args[1]], theta).pop().unwrap_or_default();
-        let max_phi = phi.iter().fold(0.0_f64, |m, v| m.max(*v));
-        if max_phi > NEG_BINOMIAL_MAX_PHI {
-            out.push(format!(
-                "`phi` of `NegBinomial` reaches {max_phi:.3e}: the counts show no overdispersion, the negative binomial is indistinguishable from a Poisson here and its density loses precision; fit a Poisson model instead"
-            ));
-        }
-    }
-    out
-}
-
 /// Categorical probabilities may sum to 1 to within this (rounding in the
 /// expressions that build them).
 const PROBABILITY_SUM_TOL: f64 = 1e-8;

@@ -29,7 +29,7 @@ use nalgebra::DMatrix;
 
 use checks::{
     improper_probability_warnings, is_huge_se, perfect_fit_level, perfectly_fitted_rows,
-    precision_warnings, recession_direction, scale_collapse_warnings,
+    recession_direction, scale_collapse_warnings,
 };
 use curvature::{analyse_hessian, linear_curvature};
 
@@ -109,13 +109,9 @@ enum Edge {
 /// Where the optimizer started does not matter: a refit from an estimate
 /// already at the bound finds the same edge.
 ///
-/// Missing: the probes do not look for a lower NLL between the estimate
-/// and the interior. A fit started far inside a flat region (a Student-t's
-/// nu started at 1e30 on data with 10 degrees of freedom stays near there,
-/// where the likelihood is that of the normal limit) is then called an
-/// edge although the maximum is at 8.4; a ladder of probes back toward the
-/// interior, and a restart from a lower point found, would tell the two
-/// apart.
+/// A fit started far inside a flat region (a Student-t's nu started at
+/// 1e30 on data with 10 degrees of freedom) has by then been restarted
+/// from a lower point toward the interior (see [`lower_point_inward`]).
 fn edge_of(
     obj: &mut ModelObjective,
     x: &[f64],
@@ -152,6 +148,72 @@ fn edge_of(
             }
         }
         Transform::Interval(..) => (edge(-1.0) || edge(1.0)).then_some(Edge::Bound),
+    }
+}
+
+/// How far from 0 a constrained parameter's unconstrained coordinate must
+/// be (a factor of exp(20) ~ 5e8 from 1, or that close to a bound) before
+/// a fit looks back toward the interior for a lower NLL. Nearer in, the
+/// optimizer's steps (at most 10 on that scale) see the likelihood's shape.
+const FAR_OUT: f64 = 20.0;
+
+/// Restarts from a lower point found that way; each one found a lower NLL,
+/// so more are rarely needed.
+const MAX_INWARD_RESTARTS: usize = 2;
+
+/// The point with the lowest NLL, if lower than at `x` by more than
+/// rounding, among those with one far-out constrained coordinate (indices
+/// `constrained`) halved in turn until it is below 1, then set to 0: from
+/// 1e30 (a coordinate of 69) that is 8 points, at natural values 1e15,
+/// 3e7, 5600, 75, 8.7, 2.9, 1.7 and 1, whatever scale the maximum has.
+/// None when no coordinate is far out, at no cost.
+fn lower_point_inward(
+    obj: &mut ModelObjective,
+    x: &[f64],
+    constrained: &[usize],
+) -> Option<Vec<f64>> {
+    let far: Vec<usize> = constrained
+        .iter()
+        .copied()
+        .filter(|&i| x[i].abs() >= FAR_OUT)
+        .collect();
+    if far.is_empty() {
+        return None;
+    }
+    let f = obj.nll_at(x);
+    let mut best = f - RECESSION_REL_DECREASE * f.abs().max(1.0);
+    let mut lowest = None;
+    for i in far {
+        let mut at = x[i];
+        while at != 0.0 {
+            at = if at.abs() < 1.0 { 0.0 } else { at / 2.0 };
+            let mut y = x.to_vec();
+            y[i] = at;
+            let v = obj.probe_nll(&y);
+            if v < best {
+                best = v;
+                lowest = Some(y);
+            }
+        }
+    }
+    lowest
+}
+
+/// What a parameter that grows without bound means when it is the degrees
+/// of freedom of a Student-t or the size of a negative binomial: both
+/// families tend to a simpler one as it grows, which fits as well.
+fn limit_hint(c: &Compiled, k: u32) -> &'static str {
+    let uses = |family: &str, arg: usize| {
+        c.statements
+            .iter()
+            .any(|s| s.family.name == family && c.graph.depends_on(s.args[arg], k))
+    };
+    if uses("StudentT", 0) {
+        " (these are degrees of freedom of a Student-t: the data have no heavier tails than the normal limit the Student-t reaches as they grow; a Normal fits them as well)"
+    } else if uses("NegBinomial", 1) {
+        " (this is the size of a negative binomial: the counts show no overdispersion, and as it grows the negative binomial becomes the Poisson with the same mean; a Poisson fits them as well)"
+    } else {
+        ""
     }
 }
 
@@ -389,16 +451,11 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         // Continuation: shrink the smoothing width of the kinks by a factor
         // of 10 per stage, each stage starting from the previous optimum.
         let mut delta = scale * SMOOTHING_START;
-        let mut iterations = outcome.iterations;
-        let mut evals = outcome.n_evals;
-        let mut hess_evals = outcome.n_hess_evals;
         while delta > scale * SMOOTHING_END && !cancelled() {
             delta /= 10.0;
             obj.set_theta(si, delta);
-            outcome = optim::minimize(&mut obj, &outcome.x.clone(), &options);
-            iterations += outcome.iterations;
-            evals += outcome.n_evals;
-            hess_evals += outcome.n_hess_evals;
+            let stage = optim::minimize(&mut obj, &outcome.x, &options);
+            outcome = outcome.followed_by(stage);
             log::debug!(
                 "smoothing width {delta:.3e}: nll {:.12e}, {}",
                 outcome.f,
@@ -406,9 +463,6 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             );
         }
         theta0[si] = delta;
-        outcome.iterations = iterations;
-        outcome.n_evals = evals;
-        outcome.n_hess_evals = hess_evals;
     }
     log::info!(
         "fit: {} iterations, {} evaluations ({} with the Hessian), nll {:.10e}, {:.3} s, {}",
@@ -459,13 +513,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 if matches!(polish.stop, StopReason::Converged { .. })
                     && polish.f <= outcome.f + rounding
                 {
-                    let iterations = outcome.iterations + polish.iterations;
-                    let evals = outcome.n_evals + polish.n_evals;
-                    let hess_evals = outcome.n_hess_evals + polish.n_hess_evals;
-                    outcome = polish;
-                    outcome.iterations = iterations;
-                    outcome.n_evals = evals;
-                    outcome.n_hess_evals = hess_evals;
+                    outcome = outcome.followed_by(polish);
                     for (i, k) in free.iter().enumerate() {
                         theta[*k] = outcome.x[i];
                     }
@@ -478,6 +526,41 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 theta[*k] = outcome.x[i];
             }
         }
+    }
+
+    // A constrained parameter far out on its unconstrained scale may have
+    // stopped in a region where the likelihood is flat to rounding (a
+    // Student-t's nu or a negative binomial's phi started at 1e20 sits in
+    // the limit family's likelihood). Where a point back toward the
+    // interior is lower, the fit goes on from there.
+    let constrained: Vec<usize> = free
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| !matches!(c.params[**k].transform, crate::model::Transform::Identity))
+        .map(|(i, _)| i)
+        .collect();
+    for _ in 0..MAX_INWARD_RESTARTS {
+        if cancelled() {
+            break;
+        }
+        let Some(lower) = lower_point_inward(&mut obj, &outcome.x, &constrained) else {
+            break;
+        };
+        let restart = optim::minimize(&mut obj, &lower, &options);
+        log::info!(
+            "restarted from a lower point toward the interior: nll {:.12e} -> {:.12e}, {}",
+            outcome.f,
+            restart.f,
+            restart.stop
+        );
+        if !(restart.f < outcome.f) {
+            break;
+        }
+        outcome = outcome.followed_by(restart);
+        for (i, k) in free.iter().enumerate() {
+            theta[*k] = outcome.x[i];
+        }
+        least_squares = None;
     }
 
     // Exact Hessian at the optimum, on the free coordinates.
@@ -499,7 +582,6 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // itself instead of as a Hessian problem.
     let collapsed = scale_collapse_warnings(c, &theta);
     let scale_collapsed = !collapsed.is_empty();
-    warnings.extend(precision_warnings(c, &theta));
     let improper = improper_probability_warnings(c, &theta);
     let not_a_density = !improper.is_empty();
     warnings.extend(improper);
@@ -698,22 +780,11 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                         p.name,
                         p.transform.describe()
                     ),
-                    Edge::Infinity => {
-                        // The degrees of freedom of a Student-t: its normal
-                        // limit, which says what to fit instead.
-                        let limit = c.statements.iter().any(|s| {
-                            s.family.name == "StudentT" && c.graph.depends_on(s.args[0], k as u32)
-                        });
-                        format!(
-                            "parameter `{}` grows without bound (estimate {value:.6e}): the likelihood keeps increasing as it grows, so it has no finite estimate{}",
-                            p.name,
-                            if limit {
-                                " (these are degrees of freedom of a Student-t: the data have no heavier tails than the normal limit the Student-t reaches as they grow; a Normal fits them as well)"
-                            } else {
-                                ""
-                            }
-                        )
-                    }
+                    Edge::Infinity => format!(
+                        "parameter `{}` grows without bound (estimate {value:.6e}): the likelihood keeps increasing as it grows, so it has no finite estimate{}",
+                        p.name,
+                        limit_hint(c, k as u32)
+                    ),
                 });
             }
         }

@@ -252,6 +252,21 @@ pub struct Outcome {
     pub repairs: Vec<String>,
 }
 
+impl Outcome {
+    /// `later`, a run started where this one stopped (or from a point this
+    /// one led to), with the work of both counted.
+    pub fn followed_by(mut self, later: Outcome) -> Outcome {
+        self.repairs.extend(later.repairs);
+        Outcome {
+            iterations: self.iterations + later.iterations,
+            n_evals: self.n_evals + later.n_evals,
+            n_hess_evals: self.n_hess_evals + later.n_hess_evals,
+            repairs: self.repairs,
+            ..later
+        }
+    }
+}
+
 /// Dimension up to which [`Method::Auto`] runs trust-region Newton from the
 /// start.
 ///

@@ -1061,27 +1061,80 @@ fn student_t_degrees_of_freedom_are_found_from_far_starts_and_a_flat_stop_is_no_
     // first trust-region steps once threw nu to 1e22 or 1e86, where the
     // likelihood is flat to rounding: the fit then called nu unbounded, or
     // converged with exit 0 and a standard error of 1e127. A constrained
-    // parameter's step is capped now.
-    let fit = |start: &str| {
+    // parameter's step is capped now. From 1e30 and beyond the fit stopped
+    // where it started, in the flat normal limit, and called nu unbounded
+    // or flat; it now looks back toward the interior and restarts from a
+    // lower point found there.
+    let fit = |data: &str, start: &str| {
         run(&[
             "fit",
-            "tests/fixtures/studentt_10df.nll",
+            &format!("tests/fixtures/{data}.nll"),
             "--data",
-            "tests/fixtures/studentt_10df.csv",
+            &format!("tests/fixtures/{data}.csv"),
             "--start",
             start,
         ])
     };
-    for start in ["nu=5", "nu=1e4", "nu=1e6", "nu=1e12"] {
-        let text = fit(start);
+    for start in [
+        "nu=5", "nu=1e4", "nu=1e6", "nu=1e12", "nu=1e30", "nu=1e100", "nu=1e300",
+    ] {
+        let text = fit("studentt_10df", start);
         assert!(text.starts_with("exit: 0"), "{start}: {text}");
         assert!(text.contains("nu               8.42765"), "{start}: {text}");
     }
-    // A start where nothing changes the likelihood within rounding is not
-    // a fit, whatever the gradient test says.
-    let lost = fit("nu=1e100");
+    // On normal data no point back toward the interior is lower: a start
+    // where nothing changes the likelihood within rounding is not a fit,
+    // whatever the gradient test says.
+    let lost = fit("studentt_normal_data", "nu=1e100");
     assert!(lost.starts_with("exit: 4"), "{lost}");
     assert!(lost.contains("the likelihood is flat along `nu`"), "{lost}");
+}
+
+#[test]
+fn negative_binomial_size_on_underdispersed_counts_grows_without_bound() {
+    // Variance 5.8 against a mean of 6.5: the likelihood rises toward the
+    // Poisson limit. Its lgamma terms once cancelled to noise of 1e-3 per
+    // row at phi = 1e12 and the fit added a precision warning.
+    for start in ["phi=1", "phi=1e-3", "phi=1e12"] {
+        let text = run(&[
+            "fit",
+            "tests/fixtures/negbin_underdispersed.nll",
+            "--data",
+            "tests/fixtures/negbin_underdispersed.csv",
+            "--start",
+            start,
+        ]);
+        assert!(text.starts_with("exit: 4"), "{start}: {text}");
+        assert!(
+            text.contains("parameter `phi` grows without bound")
+                && text.contains("a Poisson fits them as well"),
+            "{start}: {text}"
+        );
+        assert!(!text.contains("precision"), "{start}: {text}");
+    }
+}
+
+#[test]
+fn negative_binomial_dispersion_is_found_from_starts_deep_in_the_poisson_limit() {
+    // alpha = 1/phi = 1.292953 (statsmodels NegativeBinomial agrees, see
+    // tests/reference). From alpha = 1e-20 the fit stopped at 1.6e-22,
+    // where the likelihood is the Poisson's to rounding, and called alpha
+    // at its bound.
+    for start in ["alpha=1e-20", "alpha=1e-40", "alpha=1e30"] {
+        let text = run(&[
+            "fit",
+            "examples/randhie_negbin.nll",
+            "--data",
+            "examples/data/randhie.csv",
+            "--start",
+            start,
+        ]);
+        assert!(text.starts_with("exit: 0"), "{start}: {text}");
+        assert!(
+            text.contains("alpha            1.292953"),
+            "{start}: {text}"
+        );
+    }
 }
 
 #[test]

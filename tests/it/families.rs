@@ -8,8 +8,8 @@ use nll::eval::{Columns, Program, ProgramOptions, Workspace};
 use nll::graph::{Func, Graph};
 use proptest::prelude::*;
 use statrs::distribution::{
-    Beta, Binomial, Cauchy, Continuous, ContinuousCDF, Discrete, Geometric, LogNormal, Normal,
-    Weibull,
+    Beta, Binomial, Cauchy, Continuous, ContinuousCDF, Discrete, Geometric, LogNormal,
+    NegativeBinomial, Normal, Weibull,
 };
 
 /// -log p(y_i | args) for each y_i, through the graph and the evaluator.
@@ -125,6 +125,18 @@ proptest! {
         let ours = -nll_at("Geometric", k as f64, &[p], &[]);
         let theirs = Geometric::new(p).unwrap().ln_pmf(k + 1);
         prop_assert!(agree(ours, theirs, 1e-11), "Geometric({p}) at {k}: {ours} vs statrs {theirs}");
+    }
+
+    /// NegBinomial(mu, phi) against statrs' NegativeBinomial(r = phi,
+    /// p = phi / (phi + mu)), which counts failures with mean mu. statrs
+    /// sums lgamma values of size phi log(phi) directly, so phi stays
+    /// where that is good to 1e-11 (the next test covers large phi).
+    #[test]
+    fn negative_binomial_log_mass_matches_statrs(mu in 0.01f64..200.0, log_phi in -3.0f64..9.0, y in 0u64..300) {
+        let phi = log_phi.exp();
+        let ours = -nll_at("NegBinomial", y as f64, &[mu, phi], &[]);
+        let theirs = NegativeBinomial::new(phi, phi / (phi + mu)).unwrap().ln_pmf(y);
+        prop_assert!(agree(ours, theirs, 1e-10), "NegBinomial({mu}, {phi}) at {y}: {ours} vs statrs {theirs}");
     }
 
     /// Phi, log Phi and BernoulliProbit against statrs' standard normal CDF
@@ -259,6 +271,35 @@ fn continuous_densities_integrate_to_one() {
     }
 }
 
+/// Near its Poisson limit, where -log p differs from the Poisson's by about
+/// ((y - mu)^2 - y) / (2 phi), the negative binomial keeps full precision:
+/// its lgamma terms, each about phi log(phi), cancel to the size of the
+/// counts. Reference values from mpmath at 60 digits.
+#[test]
+fn negative_binomial_keeps_its_precision_near_the_poisson_limit() {
+    let cases = [
+        (0.0, 3.0, 1e8, 2.999_999_955_000_000_9),
+        (7.0, 3.0, 1e8, 3.834_875_295_388_648_8),
+        (7.0, 3.0, 1e12, 3.834_875_340_384_146_5),
+        (40.0, 25.5, 1e12, 6.273_501_628_097_052),
+        (2.0, 0.5, 1e16, 2.579_441_541_679_836),
+        (123.0, 80.0, 3e5, 13.232_232_122_231_661),
+    ];
+    for (y, mu, phi, want) in cases {
+        let got = nll_at("NegBinomial", y, &[mu, phi], &[]);
+        // Rounding of the Poisson-sized terms that are summed (lgamma(y + 1),
+        // y log(mu), about mu, twice about y), each through a log or log1p
+        // within 2 or 4 ulps, and five sums: 16 ulps of their total. Summed
+        // directly, phi log(phi) of 3e13 at phi = 1e12 leaves an error
+        // near 1e-2.
+        let terms = statrs::function::gamma::ln_gamma(y + 1.0) + y * mu.ln().abs() + mu + 2.0 * y;
+        assert!(
+            (got - want).abs() <= 16.0 * f64::EPSILON * terms,
+            "NegBinomial({mu}, {phi}) at {y}: {got} vs {want}"
+        );
+    }
+}
+
 #[test]
 fn discrete_masses_sum_to_one() {
     for (n, p) in [(1.0, 0.5), (12.0, 0.3), (200.0, 0.01)] {
@@ -278,6 +319,19 @@ fn discrete_masses_sum_to_one() {
         assert!(
             (total - 1.0).abs() < 1e-12,
             "BinomialLogit({n}, {eta}): {total}"
+        );
+    }
+    // NegBinomial: its tail falls like (mu / (phi + mu))^y, at most
+    // (6/7)^5000 < 1e-300 beyond y = 5000 for these.
+    for (mu, phi) in [(3.0, 0.5), (40.0, 7.0), (20.0, 1e9)] {
+        let ys: Vec<f64> = (0..=5000).map(f64::from).collect();
+        let total: f64 = nll_rows("NegBinomial", &ys, &[mu, phi], &[])
+            .iter()
+            .map(|v| (-v).exp())
+            .sum();
+        assert!(
+            (total - 1.0).abs() < 1e-12,
+            "NegBinomial({mu}, {phi}): {total}"
         );
     }
     // Geometric: the mass beyond y = Y is (1 - p)^(Y + 1); with Y = 5000 it
