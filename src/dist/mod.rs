@@ -389,11 +389,16 @@ fn poisson(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
 // Summed as written, its terms are each about phi log(phi) while -log p
 // tends to the Poisson's as phi grows, and at phi = 1e12 a row has an error
 // of 1e-3. With Stirling's remainder r (lgamma(x) = (x - 1/2) log(x) - x
-// + log(2 pi)/2 + r(x), see `func::lgamma_rem`) the same value is
-//   -log p = lgamma(y + 1) - y log(mu) + (phi + y) log1p(mu / phi)
-//            - (phi + y - 1/2) log1p(y / phi) + y + r(phi) - r(y + phi),
+// + log(2 pi)/2 + r(x), see `func::lgamma_rem`) and m(x) = log1p(x)/x
+// (`func::log1p_over_x`) the same value is
+//   -log p = lgamma(y + 1) - y log(mu) + (mu + y u) m(u)
+//            - (y + (y - 1/2) v) m(v) + y + r(phi) - r(y + phi),
+//   u = mu / phi, v = y / phi,
 // whose terms stay of the size of the counts: as phi grows, the third
-// tends to mu, the fourth to y and the remainders to 0.
+// tends to mu, the fourth to y and the remainders to 0. The log1p terms
+// (phi + y) log1p(u) and (phi + y - 1/2) log1p(v) are written with m so
+// that their derivatives in phi are sums of terms of size 1/phi^2, not
+// differences of terms of size 1/phi.
 fn neg_binomial(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     let (mu, phi) = (a[0], a[1]);
     let one = g.constant(1.0);
@@ -402,14 +407,18 @@ fn neg_binomial(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     let lg_y1 = g.unary(Func::Lgamma, y1);
     let log_mu = g.unary(Func::Log, mu);
     let y_log_mu = g.mul(y, log_mu);
+    let u = g.div(mu, phi);
+    let m_u = g.unary(Func::Log1pOverX, u);
+    let y_u = g.mul(y, u);
+    let mu_y_u = g.add(mu, y_u);
+    let t_mu = g.mul(mu_y_u, m_u);
+    let v = g.div(y, phi);
+    let m_v = g.unary(Func::Log1pOverX, v);
+    let y_half = g.sub(y, half);
+    let y_half_v = g.mul(y_half, v);
+    let y_y_half_v = g.add(y, y_half_v);
+    let t_y = g.mul(y_y_half_v, m_v);
     let phi_y = g.add(phi, y);
-    let mu_phi = g.div(mu, phi);
-    let l1p_mu = g.unary(Func::Log1p, mu_phi);
-    let t_mu = g.mul(phi_y, l1p_mu);
-    let phi_y_half = g.sub(phi_y, half);
-    let y_phi = g.div(y, phi);
-    let l1p_y = g.unary(Func::Log1p, y_phi);
-    let t_y = g.mul(phi_y_half, l1p_y);
     let r_phi = g.unary(Func::LgammaRem, phi);
     let r_phi_y = g.unary(Func::LgammaRem, phi_y);
     let s1 = g.sub(lg_y1, y_log_mu);

@@ -193,13 +193,17 @@ fn derivative_of(g: &mut Graph, f: Func, u: NodeId, a: NodeId) -> NodeId {
         // Third derivatives of lgamma are never needed for a gradient and a
         // Hessian; NaN makes any such use visible instead of silently wrong.
         Func::Tetragamma => g.constant(f64::NAN),
-        // The same chain for the lgamma gap and Stirling's remainder.
+        // The same chain for the lgamma gap, Stirling's remainder and
+        // log1p(x)/x.
         Func::LgammaGap => g.unary(Func::DigammaGap, a),
         Func::DigammaGap => g.unary(Func::TrigammaGap, a),
         Func::TrigammaGap => g.constant(f64::NAN),
         Func::LgammaRem => g.unary(Func::DigammaRem, a),
         Func::DigammaRem => g.unary(Func::TrigammaRem, a),
         Func::TrigammaRem => g.constant(f64::NAN),
+        Func::Log1pOverX => g.unary(Func::Log1pOverX1, a),
+        Func::Log1pOverX1 => g.unary(Func::Log1pOverX2, a),
+        Func::Log1pOverX2 => g.constant(f64::NAN),
         // d Phi(a) = phi(a) = exp(-a^2/2 - log(2 pi)/2)
         Func::Phi => {
             let two = g.constant(2.0);
