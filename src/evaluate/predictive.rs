@@ -231,6 +231,9 @@ impl RowDist {
         let k_u = k as u64;
         match *self {
             Poisson { rate } => sd::Poisson::new(rate).map_or(nan, |d| d.cdf(k_u)),
+            NegBinomial { mu, phi } if is_poisson_limit(mu, phi) => {
+                sd::Poisson::new(mu).map_or(nan, |d| d.cdf(k_u))
+            }
             // Mean mu and size phi is statrs' NegativeBinomial(r = phi,
             // p = phi / (phi + mu)), which counts failures with mean
             // r (1 - p) / p = mu.
@@ -296,6 +299,9 @@ impl RowDist {
             }
             Beta { a, b } => sd::Beta::new(a, b).map_or(nan, |d| d.sample(rng)),
             Poisson { rate } => sd::Poisson::new(rate).map_or(nan, |d| d.sample(rng)),
+            NegBinomial { mu, phi } if is_poisson_limit(mu, phi) => {
+                sd::Poisson::new(mu).map_or(nan, |d| d.sample(rng))
+            }
             NegBinomial { mu, phi } => {
                 sd::NegativeBinomial::new(phi, phi / (phi + mu)).map_or(nan, |d| {
                     let k: u64 = d.sample(rng);
@@ -314,6 +320,19 @@ impl RowDist {
         }
     }
 }
+
+/// Whether NegBinomial(mu, phi) is taken as its limit Poisson(mu): for
+/// phi above 1e6 max(mu, 1). statrs' negative binomial goes wrong as phi
+/// grows (at mu = 3 its CDF put all mass at 0 from phi = 1e17, and its
+/// sampler drew only zeros), while the two distributions differ by at most
+/// about mu / phi in total variation (the variance ratio is 1 + mu/phi),
+/// 1e-6 here: below the accuracy of statrs' own CDF at mu = 1e6,
+/// phi = 1e12, and far below what a quantile or a draw can show.
+fn is_poisson_limit(mu: f64, phi: f64) -> bool {
+    phi > NB_POISSON_LIMIT * mu.max(1.0)
+}
+
+const NB_POISSON_LIMIT: f64 = 1e6;
 
 /// Smallest integer k >= 0 with cdf(k) >= q: doubling to bracket it, then
 /// bisection on the integers. `None` where the CDF is not finite or the
@@ -611,5 +630,40 @@ mod tests {
         // The mean from the CDF: sum_k P(Y > k).
         let mean: f64 = (0..400).map(|k| 1.0 - d.cdf(k as f64)).sum();
         assert!((mean - 3.0).abs() < 1e-9, "{mean}");
+    }
+
+    #[test]
+    fn neg_binomial_near_its_poisson_limit_keeps_its_quantiles_and_draws() {
+        // scipy.stats.nbinom(n=phi, p=phi/(phi+3)).ppf([0.025, 0.975]) is
+        // [0, 7] for phi = 1e14 and beyond (and Poisson(3)'s); statrs' own
+        // negative binomial gave [0, 0] from phi = 1e17 and drew only 0.
+        use rand::SeedableRng;
+        for phi in [1e14, 1e17, 1e30, 1e300] {
+            let d = RowDist::NegBinomial { mu: 3.0, phi };
+            assert_eq!(
+                (d.quantile(0.025), d.quantile(0.975)),
+                (Some(0.0), Some(7.0)),
+                "{phi}"
+            );
+            let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+            let n = 4000;
+            let mean = (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64;
+            // Poisson(3): the mean of 4000 draws has sd sqrt(3/4000) = 0.027.
+            assert!((mean - 3.0).abs() < 0.15, "{phi}: {mean}");
+        }
+        // Either side of the switch the CDF agrees to the approximation's
+        // bound: mu/phi = 1e-6 in total variation.
+        let below = RowDist::NegBinomial {
+            mu: 3.0,
+            phi: 2.9e6,
+        };
+        let above = RowDist::NegBinomial {
+            mu: 3.0,
+            phi: 3.1e6,
+        };
+        for k in 0..12 {
+            let (b, a) = (below.cdf(k as f64), above.cdf(k as f64));
+            assert!((b - a).abs() < 2e-6, "{k}: {b} {a}");
+        }
     }
 }

@@ -199,19 +199,29 @@ fn lower_point_inward(
     lowest
 }
 
-/// What a parameter that grows without bound means when it is the degrees
-/// of freedom of a Student-t or the size of a negative binomial: both
-/// families tend to a simpler one as it grows, which fits as well.
-fn limit_hint(c: &Compiled, k: u32) -> &'static str {
+/// Above this on every row, a Student-t's degrees of freedom or a negative
+/// binomial's size have taken the family to its limit (a normal, a
+/// Poisson) for any data a likelihood can tell apart.
+const LIMIT_ARG_FROM: f64 = 1e6;
+
+/// What a parameter at an edge means when it takes the degrees of freedom
+/// of a Student-t or the size of a negative binomial to infinity (the
+/// parameter itself, or alpha = 1/phi going to 0): both families tend to a
+/// simpler one, which fits as well.
+fn limit_hint(c: &Compiled, k: u32, theta: &[f64]) -> &'static str {
     let uses = |family: &str, arg: usize| {
-        c.statements
-            .iter()
-            .any(|s| s.family.name == family && c.graph.depends_on(s.args[arg], k))
+        c.statements.iter().any(|s| {
+            s.family.name == family
+                && c.graph.depends_on(s.args[arg], k)
+                && c.eval_rows(&[s.args[arg]], theta)
+                    .pop()
+                    .is_some_and(|v| v.iter().all(|x| *x > LIMIT_ARG_FROM))
+        })
     };
     if uses("StudentT", 0) {
-        " (these are degrees of freedom of a Student-t: the data have no heavier tails than the normal limit the Student-t reaches as they grow; a Normal fits them as well)"
+        " (it takes the degrees of freedom of a Student-t to infinity: the data have no heavier tails than the normal limit the Student-t reaches there; a Normal fits them as well)"
     } else if uses("NegBinomial", 1) {
-        " (this is the size of a negative binomial: the counts show no overdispersion, and as it grows the negative binomial becomes the Poisson with the same mean; a Poisson fits them as well)"
+        " (it takes the size of a negative binomial to infinity: the counts show no overdispersion, and the negative binomial becomes the Poisson with the same mean; a Poisson fits them as well)"
     } else {
         ""
     }
@@ -776,14 +786,15 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 se_theta = None;
                 warnings.push(match edge {
                     Edge::Bound => format!(
-                        "parameter `{}` is at the edge of its constraint {} (estimate {value:.6e}): the likelihood does not decrease toward the bound, so the maximum is on the boundary, not inside",
+                        "parameter `{}` is at the edge of its constraint {} (estimate {value:.6e}): the likelihood does not decrease toward the bound, so the maximum is on the boundary, not inside{}",
                         p.name,
-                        p.transform.describe()
+                        p.transform.describe(),
+                        limit_hint(c, k as u32, &theta)
                     ),
                     Edge::Infinity => format!(
                         "parameter `{}` grows without bound (estimate {value:.6e}): the likelihood keeps increasing as it grows, so it has no finite estimate{}",
                         p.name,
-                        limit_hint(c, k as u32)
+                        limit_hint(c, k as u32, &theta)
                     ),
                 });
             }

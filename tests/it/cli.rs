@@ -1114,6 +1114,19 @@ fn negative_binomial_size_on_underdispersed_counts_grows_without_bound() {
         );
         assert!(!text.contains("precision"), "{start}: {text}");
     }
+    // alpha = 1/phi at its bound 0 is the same limit.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/negbin_underdispersed_alpha.nll",
+        "--data",
+        "tests/fixtures/negbin_underdispersed.csv",
+    ]);
+    assert!(text.starts_with("exit: 4"), "{text}");
+    assert!(
+        text.contains("parameter `alpha` is at the edge of its constraint > 0")
+            && text.contains("a Poisson fits them as well"),
+        "{text}"
+    );
 }
 
 #[test]
