@@ -188,6 +188,7 @@ impl Compiled {
         let opts = ProgramOptions {
             keep_data_columns: true,
             keep_only_for_first_roots: Some(1 + self.grad.len()),
+            ..ProgramOptions::default()
         };
         match grad {
             Some(g) => Program::new_reusing(&self.graph, &roots, &[], &self.columns, opts, g),

@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use super::fastmath::{self, Fused, MulAdd, Separate};
 use super::fuse::{MAX_DOTS, MAX_LIN_TERMS};
+use super::gram::ONE;
 use super::lanes::{self, AddOp, DivOp, MulOp, SubOp};
-use super::sums::{dots, pick, sum_add_product, sum_map2, sum_op, sum_select, sum_values};
+use super::sums::{
+    dots, gram_block, pick, sum_add_product, sum_map2, sum_op, sum_select, sum_values,
+};
 use super::{
     Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK,
 };
@@ -382,7 +385,7 @@ impl<'a> Chunk<'a> {
 // into a sum or difference, a binary node or a sum with a product into a
 // sum, a linear predictor, an exp of a scaled value, softplus with
 // logistic, a log-sum-exp with its softmax weights, dot products sharing a
-// factor). Fusing any chain of elementwise instructions into one loop, or a
+// factor, blocks of a Hessian sharing a weight). Fusing any chain of elementwise instructions into one loop, or a
 // JIT, is what separates an evaluation from a hand-written fused loop
 // (1.2x to 2.6x slower on the benchmark workloads, by machine; see
 // docs/performance.md).
@@ -424,6 +427,14 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
             dots::<VEC>(ctx.len, shared, &vs[..others.len()], &mut sums);
             for (t, s) in targets.iter().zip(sums) {
                 accs[*t as usize] += s;
+            }
+            return;
+        }
+        RowOp::AccumulateGram(ref gram) => {
+            let w = ctx.arg(gram.w, bufs);
+            let factor = |i: u8| (i != ONE).then(|| ctx.arg(gram.cols[usize::from(i)], bufs));
+            for block in &gram.blocks {
+                gram_block::<VEC>(ctx.len, w, block, &factor, accs);
             }
             return;
         }
@@ -576,6 +587,7 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
         | RowOp::AccumulateBinary { .. }
         | RowOp::AccumulateAddProduct { .. }
         | RowOp::AccumulateDots { .. }
+        | RowOp::AccumulateGram(_)
         | RowOp::AccumulateSelect { .. }
         | RowOp::LogSumExp { .. } => unreachable!("handled above"),
     }

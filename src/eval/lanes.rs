@@ -316,6 +316,83 @@ macro_rules! vector_sums {
                 }
                 lanes
             }
+
+            /// For each of A `lefts` l and B `rights` r, the partial sums
+            /// of (w l) r in the lanes of [`super::of3`]: a block of a
+            /// weighted Gram matrix sum_i w_i x_i x_i' (a Hessian's entries
+            /// sum_i w_i x_ia x_ib) with its A B sums in registers, each
+            /// column read once and each w l computed once per register.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_gram<const A: usize, const B: usize>(
+                w: &[f64],
+                lefts: [&[f64]; A],
+                rights: [&[f64]; B],
+            ) -> [[[f64; LANES]; B]; A] {
+                let n = w.len();
+                assert!(n % LANES == 0);
+                assert!(lefts.iter().chain(&rights).all(|c| c.len() == n));
+                let mut acc = [[[$zero(); REGS]; B]; A];
+                let mut i = 0;
+                while i < n {
+                    for j in 0..REGS {
+                        let at = i + $width * j;
+                        let wv = $load(w.as_ptr().add(at));
+                        let mut r = [$zero(); B];
+                        for b in 0..B {
+                            r[b] = $load(rights[b].as_ptr().add(at));
+                        }
+                        for a in 0..A {
+                            let t = $mul(wv, $load(lefts[a].as_ptr().add(at)));
+                            for b in 0..B {
+                                acc[a][b][j] = $add(acc[a][b][j], $mul(t, r[b]));
+                            }
+                        }
+                    }
+                    i += LANES;
+                }
+                let mut lanes = [[[0.0; LANES]; B]; A];
+                for a in 0..A {
+                    for b in 0..B {
+                        for j in 0..REGS {
+                            $store(lanes[a][b].as_mut_ptr().add($width * j), acc[a][b][j]);
+                        }
+                    }
+                }
+                lanes
+            }
+
+            /// [`of_gram`] with the single left factor 1: the partial sums
+            /// of w r for each of B `rights`, w read once per register.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_weighted<const B: usize>(
+                w: &[f64],
+                rights: [&[f64]; B],
+            ) -> [[f64; LANES]; B] {
+                let n = w.len();
+                assert!(n % LANES == 0 && rights.iter().all(|c| c.len() == n));
+                let mut acc = [[$zero(); REGS]; B];
+                let mut i = 0;
+                while i < n {
+                    for j in 0..REGS {
+                        let at = i + $width * j;
+                        let wv = $load(w.as_ptr().add(at));
+                        for b in 0..B {
+                            let r = $load(rights[b].as_ptr().add(at));
+                            acc[b][j] = $add(acc[b][j], $mul(wv, r));
+                        }
+                    }
+                    i += LANES;
+                }
+                let mut lanes = [[0.0; LANES]; B];
+                for b in 0..B {
+                    for j in 0..REGS {
+                        $store(lanes[b].as_mut_ptr().add($width * j), acc[b][j]);
+                    }
+                }
+                lanes
+            }
         }
     };
 }
@@ -422,6 +499,18 @@ mod tests {
                         bits(of1(&v, |y| O::f(-2.5, y)))
                     );
                     assert_eq!(bits($m::of_values(&u)), bits(of1(&u, |x| x)));
+                    let (x, y) = (values(512, 5), values(512, 6));
+                    let gram = $m::of_gram::<2, 3>(&u, [&v, &x], [&y, &u, &v]);
+                    for (a, l) in [&v, &x].into_iter().enumerate() {
+                        for (b, r) in [&y, &u, &v].into_iter().enumerate() {
+                            let want = of3(&u, l, r, |w, l, r| (w * l) * r);
+                            assert_eq!(bits(gram[a][b]), bits(want), "gram {a} {b}");
+                        }
+                    }
+                    let weighted = $m::of_weighted::<3>(&u, [&y, &x, &v]);
+                    for (b, r) in [&y, &x, &v].into_iter().enumerate() {
+                        assert_eq!(bits(weighted[b]), bits(of2(&u, r, |w, r| w * r)), "{b}");
+                    }
                     let dots = $m::of_dots::<2>(&u, [&v, &u]);
                     assert_eq!(bits(dots[0]), bits(of2(&u, &v, |a, b| a * b)));
                     assert_eq!(bits(dots[1]), bits(of2(&u, &u, |a, b| a * b)));

@@ -25,6 +25,7 @@
 mod exec;
 pub mod fastmath;
 mod fuse;
+mod gram;
 mod lanes;
 mod plan;
 mod sums;
@@ -76,6 +77,10 @@ impl RowInstr {
                 out.push(*shared);
                 out.extend(others);
             }
+            RowOp::AccumulateGram(gram) => {
+                out.push(gram.w);
+                out.extend(&gram.cols);
+            }
             RowOp::Select { items, .. }
             | RowOp::LogSumExp { items, .. }
             | RowOp::AccumulateSelect { items, .. } => out.extend(items),
@@ -91,6 +96,7 @@ impl RowInstr {
             | RowOp::AccumulateBinary { .. }
             | RowOp::AccumulateAddProduct { .. }
             | RowOp::AccumulateDots { .. }
+            | RowOp::AccumulateGram(_)
             | RowOp::AccumulateSelect { .. } => Vec::new(),
             RowOp::SoftplusLogistic {
                 logistic_out,
@@ -208,6 +214,9 @@ pub(crate) enum RowOp {
         others: Vec<Src>,
         accs: Vec<u32>,
     },
+    /// Sums sharing a row weight, a block of them at a time (see
+    /// [`gram`]).
+    AccumulateGram(Box<gram::Gram>),
     /// Add the factor choice `items[code_i]` over the chunk to sum
     /// accumulator `acc` without storing it.
     AccumulateSelect {
@@ -276,6 +285,10 @@ pub struct ProgramOptions {
     /// many roots read (for a Hessian program: those of the NLL and the
     /// gradient, not one product of data columns per Hessian entry).
     pub keep_only_for_first_roots: Option<usize>,
+    /// Compute sums that share a row weight (a Hessian's entries) together,
+    /// a block at a time (see [`gram`]). The results are the same either
+    /// way.
+    pub gram_blocks: bool,
 }
 
 impl ProgramOptions {
@@ -283,6 +296,7 @@ impl ProgramOptions {
     pub const UNCACHED: ProgramOptions = ProgramOptions {
         keep_data_columns: false,
         keep_only_for_first_roots: None,
+        gram_blocks: true,
     };
 }
 
@@ -291,6 +305,7 @@ impl Default for ProgramOptions {
         ProgramOptions {
             keep_data_columns: true,
             keep_only_for_first_roots: None,
+            gram_blocks: true,
         }
     }
 }
@@ -579,8 +594,42 @@ impl<'a> Builder<'a> {
             }
         }
 
-        let row_outputs_needed: Vec<NodeId> = row_roots.to_vec();
-        let (n_bufs, row_out_locs) = self.allocate_rows(&row_nodes, &row_outputs_needed);
+        // Sums sharing a row weight (a Hessian's blocks) are computed by one
+        // instruction per weight, after the others; the weight is kept
+        // until then as if asked for per row.
+        let g = self.graph;
+        let groups = if self.opts.gram_blocks {
+            gram::groups(g, &row_nodes, |n| {
+                matches!(self.loc.get(&n), Some(Src::Col(_) | Src::Kept(_)))
+            })
+        } else {
+            Vec::new()
+        };
+        let row_nodes = gram::without_grouped(g, row_nodes, &groups, row_roots);
+        let mut kept_to_end: Vec<NodeId> = row_roots.to_vec();
+        for gr in &groups {
+            if !kept_to_end.contains(&gr.w) {
+                kept_to_end.push(gr.w);
+            }
+        }
+        let (n_bufs, mut row_out_locs) = self.allocate_rows(&row_nodes, &kept_to_end);
+        row_out_locs.truncate(row_roots.len());
+        for gr in &groups {
+            let entries: Vec<(u8, u8, u32)> = gr
+                .entries
+                .iter()
+                .map(|(l, r, s)| (*l, *r, self.sum_acc[s]))
+                .collect();
+            self.rows.push(RowInstr {
+                op: RowOp::AccumulateGram(Box::new(gram::Gram {
+                    w: self.loc[&gr.w],
+                    cols: gr.cols.iter().map(|c| self.loc[c]).collect(),
+                    blocks: gram::blocks(&entries),
+                })),
+                src: None,
+                out: u32::MAX,
+            });
+        }
 
         let mut streamed: Vec<Src> = Vec::new();
         for instr in &self.rows {

@@ -5,6 +5,7 @@
 
 use super::exec::{Arg, Chunk};
 use super::fuse::MAX_DOTS;
+use super::gram::{Block, BLOCK_LEFTS, BLOCK_RIGHTS, NO_ACC, ONE};
 use super::lanes::{self, vectored, LaneOp, MulOp, LANES};
 use super::{Src, CHUNK};
 
@@ -161,6 +162,166 @@ pub(super) fn dots<const VEC: u8>(len: usize, shared: Arg, vs: &[Arg], sums: &mu
     }
 }
 
+/// The sums of a [`Block`]: sum_i (w_i l_i) r_i into `accs` for each of
+/// its left and right factors (`factor(i)`, `None` for the factor 1), each
+/// as [`sum_op`] sums a product: in [`LANES`] partial sums for a full
+/// chunk, in row order for a shorter one.
+#[inline(always)]
+pub(super) fn gram_block<'b, const VEC: u8>(
+    len: usize,
+    w: Arg<'b>,
+    block: &Block,
+    factor: &impl Fn(u8) -> Option<Arg<'b>>,
+    accs: &mut [f64],
+) {
+    let column = |i: u8| match factor(i) {
+        None => Some(&ONES[..len]),
+        Some(Arg::V(v)) => Some(v),
+        Some(Arg::S(_)) => None,
+    };
+    let (n_l, n_r) = (block.lefts.len(), block.rights.len());
+    let mut lefts: [&[f64]; BLOCK_LEFTS] = [&[]; BLOCK_LEFTS];
+    let mut rights: [&[f64]; BLOCK_RIGHTS] = [&[]; BLOCK_RIGHTS];
+    let mut all_columns = true;
+    for (slot, i) in lefts.iter_mut().zip(&block.lefts) {
+        match column(*i) {
+            Some(v) => *slot = v,
+            None => all_columns = false,
+        }
+    }
+    for (slot, i) in rights.iter_mut().zip(&block.rights) {
+        match column(*i) {
+            Some(v) => *slot = v,
+            None => all_columns = false,
+        }
+    }
+    let mut add = |a: usize, b: usize, lanes: &[f64; LANES]| {
+        let acc = block.accs[a * n_r + b];
+        if acc != NO_ACC {
+            accs[acc as usize] += lanes::reduce(*lanes);
+        }
+    };
+    match w {
+        // The left factor 1: w r.
+        Arg::V(w)
+            if all_columns && len == CHUNK && VEC != lanes::PORTABLE && block.lefts == [ONE] =>
+        {
+            macro_rules! run {
+                ($b:literal) => {{
+                    let r: [&[f64]; $b] = std::array::from_fn(|k| rights[k]);
+                    let sums = vectored!(VEC, unreachable!(), of_weighted::<$b>(w, r));
+                    for (b, lanes) in sums.iter().enumerate() {
+                        add(0, b, lanes);
+                    }
+                }};
+            }
+            match (n_r, VEC == lanes::AVX2) {
+                (1, _) => run!(1),
+                (2, _) => run!(2),
+                (3, false) => run!(3),
+                (4, false) => run!(4),
+                // Four-lane registers: at most three sets of partial sums.
+                (3, true) => run!(3),
+                (4, true) => {
+                    let sums = vectored!(
+                        VEC,
+                        unreachable!(),
+                        of_weighted::<2>(w, [rights[0], rights[1]])
+                    );
+                    add(0, 0, &sums[0]);
+                    add(0, 1, &sums[1]);
+                    let sums = vectored!(
+                        VEC,
+                        unreachable!(),
+                        of_weighted::<2>(w, [rights[2], rights[3]])
+                    );
+                    add(0, 2, &sums[0]);
+                    add(0, 3, &sums[1]);
+                }
+                _ => unreachable!("blocks are at most {BLOCK_LEFTS} by {BLOCK_RIGHTS}"),
+            }
+        }
+        Arg::V(w) if all_columns && len == CHUNK && VEC == lanes::AVX512 => {
+            macro_rules! run {
+                ($a:literal, $b:literal) => {{
+                    let l: [&[f64]; $a] = std::array::from_fn(|k| lefts[k]);
+                    let r: [&[f64]; $b] = std::array::from_fn(|k| rights[k]);
+                    let sums = vectored!(VEC, unreachable!(), of_gram::<$a, $b>(w, l, r));
+                    for (a, row) in sums.iter().enumerate() {
+                        for (b, lanes) in row.iter().enumerate() {
+                            add(a, b, lanes);
+                        }
+                    }
+                }};
+            }
+            match (n_l, n_r) {
+                (1, 1) => run!(1, 1),
+                (1, 2) => run!(1, 2),
+                (1, 3) => run!(1, 3),
+                (1, 4) => run!(1, 4),
+                (2, 1) => run!(2, 1),
+                (2, 2) => run!(2, 2),
+                (2, 3) => run!(2, 3),
+                (2, 4) => run!(2, 4),
+                _ => unreachable!("blocks are at most {BLOCK_LEFTS} by {BLOCK_RIGHTS}"),
+            }
+        }
+        // Four-lane registers hold a set of partial sums in 4 of their 16:
+        // one left factor and two right ones at a time.
+        Arg::V(w) if all_columns && len == CHUNK && VEC == lanes::AVX2 => {
+            for a in 0..n_l {
+                for b0 in (0..n_r).step_by(2) {
+                    if b0 + 1 < n_r {
+                        let r = [rights[b0], rights[b0 + 1]];
+                        let sums =
+                            vectored!(VEC, unreachable!(), of_gram::<1, 2>(w, [lefts[a]], r));
+                        add(a, b0, &sums[0][0]);
+                        add(a, b0 + 1, &sums[0][1]);
+                    } else {
+                        let sums = vectored!(
+                            VEC,
+                            unreachable!(),
+                            of_gram::<1, 1>(w, [lefts[a]], [rights[b0]])
+                        );
+                        add(a, b0, &sums[0][0]);
+                    }
+                }
+            }
+        }
+        _ => {
+            // The general case, one sum at a time: a short chunk, a scalar
+            // operand, or no vector registers.
+            let value = |x: Arg, i: usize| match x {
+                Arg::S(v) => v,
+                Arg::V(v) => v[i],
+            };
+            let arg = |i: u8| factor(i).unwrap_or(Arg::S(1.0));
+            for (a, l) in block.lefts.iter().enumerate() {
+                for (b, r) in block.rights.iter().enumerate() {
+                    let acc = block.accs[a * n_r + b];
+                    if acc == NO_ACC {
+                        continue;
+                    }
+                    let (l, r) = (arg(*l), arg(*r));
+                    let term = |i: usize| (value(w, i) * value(l, i)) * value(r, i);
+                    accs[acc as usize] += if len < CHUNK {
+                        (0..len).map(term).sum::<f64>()
+                    } else {
+                        let mut lanes = [0.0; LANES];
+                        for i in 0..len {
+                            lanes[i % LANES] += term(i);
+                        }
+                        lanes::reduce(lanes)
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The factor 1 as a column, for [`gram_block`].
+static ONES: [f64; CHUNK] = [1.0; CHUNK];
+
 /// sum_i f(a_i, b_i) over a chunk, as [`sum_map1`].
 #[inline(always)]
 pub(super) fn sum_map2(len: usize, a: Arg, b: Arg, f: impl Fn(f64, f64) -> f64) -> f64 {
@@ -226,4 +387,82 @@ pub(super) fn sum_select(ctx: &Chunk, col: u32, items: &[Src], bufs: &[f64]) -> 
         };
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::gram::{blocks, ONE};
+
+    /// Every register width computes a Hessian's blocks as the portable
+    /// loop does, bit for bit, on full and short chunks.
+    #[test]
+    fn gram_blocks_are_the_same_at_every_register_width() {
+        let column = |seed: u64| -> Vec<f64> {
+            let mut s = seed;
+            (0..CHUNK)
+                .map(|_| {
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 3.0
+                })
+                .collect()
+        };
+        let w = column(1);
+        let cols: Vec<Vec<f64>> = (2..7).map(column).collect();
+        // The upper triangle of 5 columns and the factor 1.
+        let mut entries = Vec::new();
+        for l in (0..5).chain([ONE]) {
+            for r in (l..5).chain([ONE]) {
+                entries.push((l, r, entries.len() as u32));
+            }
+        }
+        let blocks = blocks(&entries);
+        let run = |vec: u8, len: usize| -> Vec<u64> {
+            let factor = |i: u8| (i != ONE).then(|| Arg::V(&cols[usize::from(i)][..len]));
+            let mut accs = vec![0.0; entries.len()];
+            for b in &blocks {
+                match vec {
+                    lanes::AVX512 => gram_block::<{ lanes::AVX512 }>(
+                        len,
+                        Arg::V(&w[..len]),
+                        b,
+                        &factor,
+                        &mut accs,
+                    ),
+                    lanes::AVX2 => {
+                        gram_block::<{ lanes::AVX2 }>(len, Arg::V(&w[..len]), b, &factor, &mut accs)
+                    }
+                    _ => gram_block::<{ lanes::PORTABLE }>(
+                        len,
+                        Arg::V(&w[..len]),
+                        b,
+                        &factor,
+                        &mut accs,
+                    ),
+                }
+            }
+            accs.iter().map(|a| a.to_bits()).collect()
+        };
+        let mut widths = vec![lanes::PORTABLE];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                widths.push(lanes::AVX2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                widths.push(lanes::AVX512);
+            }
+        }
+        for len in [CHUNK, 100] {
+            let portable = run(lanes::PORTABLE, len);
+            for &vec in &widths {
+                assert_eq!(run(vec, len), portable, "width {vec}, {len} rows");
+            }
+            // Entry (0, 1) is sum_i (w_i x0_i) x1_i.
+            let sum: f64 = (0..len).map(|i| (w[i] * cols[0][i]) * cols[1][i]).sum();
+            assert!((f64::from_bits(portable[1]) - sum).abs() <= 1e-12 * len as f64);
+        }
+    }
 }

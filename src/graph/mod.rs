@@ -381,6 +381,28 @@ impl Graph {
     /// to be stored and read on every evaluation. Only row factors are
     /// taken out, so scalar products keep the form sums pull factors from.
     fn factor_common(&mut self, op: BinOp, a: NodeId, b: NodeId) -> Option<NodeId> {
+        // The common factor alone on one side: u - v u = (1 - v) u, and
+        // v u - u = (v - 1) u (a softmax's Hessian has p (x - p x); as
+        // (p (1 - p)) x it shares p (1 - p) across a block of entries).
+        let other_factor = |g: &Graph, prod: NodeId, u: NodeId| match *g.node(prod) {
+            Node::Binary(BinOp::Mul, p1, p2) if p1 == u => Some(p2),
+            Node::Binary(BinOp::Mul, p1, p2) if p2 == u => Some(p1),
+            _ => None,
+        };
+        if self.is_row(a) {
+            if let Some(v) = other_factor(self, b, a) {
+                let one = self.constant(1.0);
+                let rest = self.binary(op, one, v);
+                return Some(self.mul(rest, a));
+            }
+        }
+        if self.is_row(b) {
+            if let Some(v) = other_factor(self, a, b) {
+                let one = self.constant(1.0);
+                let rest = self.binary(op, v, one);
+                return Some(self.mul(rest, b));
+            }
+        }
         let (Node::Binary(BinOp::Mul, a1, a2), Node::Binary(BinOp::Mul, b1, b2)) =
             (self.node(a).clone(), self.node(b).clone())
         else {
@@ -1088,6 +1110,30 @@ mod tests {
         let r = g.sub(y, mu);
         let s = g.sum(r);
         assert!(matches!(g.node(s), Node::Sum(_)));
+    }
+
+    #[test]
+    fn a_row_factor_alone_on_one_side_is_taken_out() {
+        // x - p x = (1 - p) x and p x + x = (p + 1) x: a softmax's Hessian
+        // p (x_a - p x_a) x_b then has the weight p (1 - p) in common with
+        // the entries beside it.
+        let mut g = Graph::new();
+        let a = g.param(0);
+        let p = g.unary(Func::Exp, a);
+        let x = g.data(0);
+        let px = g.mul(p, x);
+        let d = g.sub(x, px);
+        let one = g.constant(1.0);
+        let one_minus_p = g.sub(one, p);
+        assert_eq!(d, g.mul(one_minus_p, x));
+        let s = g.add(px, x);
+        let p_plus_one = g.add(p, one);
+        assert_eq!(s, g.mul(p_plus_one, x));
+        // A scalar factor stays: only row factors are taken out.
+        let c = g.param(1);
+        let ac = g.mul(a, c);
+        let d = g.sub(c, ac);
+        assert!(matches!(g.node(d), Node::Binary(BinOp::Sub, _, _)));
     }
 
     #[test]

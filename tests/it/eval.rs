@@ -741,3 +741,92 @@ fn the_objectives_probes_and_remembered_passes_match_fresh_evaluations() {
         }
     }
 }
+
+/// The Hessians of a logistic and a Poisson regression with four
+/// coefficients: each entry is sum_i (w_i x_ia) x_ib with one weight w
+/// (p (1 - p), exp(eta)) shared by all of them, and programs compute such
+/// entries together, a block at a time. The results are those of the
+/// entries computed one by one, bit for bit, at any number of threads, and
+/// match the reference.
+#[test]
+fn hessian_entries_sharing_a_weight_equal_the_entries_one_by_one() {
+    for poisson in [false, true] {
+        let mut g = Graph::new();
+        // eta = b0 + b1 x0 + b2 x1 + b3 x2; y in column 3.
+        let mut eta = g.param(0);
+        for k in 0..3 {
+            let b = g.param(k + 1);
+            let x = g.data(k);
+            let t = g.mul(b, x);
+            eta = g.add(eta, t);
+        }
+        let y = g.data(3);
+        let y_eta = g.mul(y, eta);
+        let mean = if poisson {
+            g.unary(Func::Exp, eta)
+        } else {
+            g.unary(Func::Softplus, eta)
+        };
+        let e = g.sub(mean, y_eta);
+        let mut roots = vec![g.intern(Node::Sum(e))];
+        for j in 0..4 {
+            let d = g.diff(e, j);
+            roots.push(g.intern(Node::Sum(d)));
+            for k in j..4 {
+                let dd = g.diff(d, k);
+                roots.push(g.intern(Node::Sum(dd)));
+            }
+        }
+        let theta = [0.2, -0.4, 0.3, 0.1];
+        for n_rows in [0, 1, 7, 511, 513, 100_003] {
+            let mut cols = columns(n_rows, 11);
+            cols.real.push(
+                columns(n_rows, 12).real[0]
+                    .iter()
+                    .map(|v| v.abs())
+                    .collect(),
+            );
+            let expected = reference(&g, &roots, &cols, &theta);
+            let blocked = ProgramOptions::default();
+            let one_by_one = ProgramOptions {
+                gram_blocks: false,
+                ..ProgramOptions::default()
+            };
+            let with = Program::new(&g, &roots, &[], &cols, blocked);
+            let without = Program::new(&g, &roots, &[], &cols, one_by_one);
+            assert!(
+                with.n_row_instrs() < without.n_row_instrs(),
+                "the Hessian's entries are computed together"
+            );
+            let run = |p: &Program, threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("a thread pool");
+                pool.install(|| {
+                    let mut ws = Workspace::new(p);
+                    let mut out = vec![0.0; roots.len()];
+                    p.eval(&mut ws, &cols, &theta, &mut out);
+                    out
+                })
+            };
+            let reference_out = run(&without, 1);
+            for threads in [1, 3] {
+                let got = run(&with, threads);
+                for (k, (a, b)) in got.iter().zip(&reference_out).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "root {k}, {n_rows} rows: {a:e} {b:e}"
+                    );
+                }
+            }
+            for (k, (got, (want, abs_sum))) in reference_out.iter().zip(&expected).enumerate() {
+                assert!(
+                    (got - want).abs() <= SUM_REL_TOL * (abs_sum + n_rows as f64),
+                    "root {k}, {n_rows} rows: {got:e} against {want:e}"
+                );
+            }
+        }
+    }
+}
