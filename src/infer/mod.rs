@@ -453,6 +453,20 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     };
     let cancelled = || opts.cancel.as_ref().is_some_and(CancelFlag::is_cancelled);
     let started = std::time::Instant::now();
+    // Constrained coordinates, by their index among the free ones.
+    let constrained: Vec<usize> = free
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| !matches!(c.params[**k].transform, crate::model::Transform::Identity))
+        .map(|(i, _)| i)
+        .collect();
+    // A start far out on a constrained parameter's scale (a rate of 1e25)
+    // can leave the optimizer thousands of small steps from the maximum;
+    // a lower point found back toward the interior is a better start.
+    let x0 = match projected {
+        None => lower_point_inward(&mut obj, &x0, &constrained).unwrap_or(x0),
+        Some(_) => x0,
+    };
     let mut outcome = match projected.as_mut() {
         Some((_, p)) => optim::minimize(p, &x0, &options),
         None => optim::minimize(&mut obj, &x0, &options),
@@ -543,12 +557,6 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // Student-t's nu or a negative binomial's phi started at 1e20 sits in
     // the limit family's likelihood). Where a point back toward the
     // interior is lower, the fit goes on from there.
-    let constrained: Vec<usize> = free
-        .iter()
-        .enumerate()
-        .filter(|(_, k)| !matches!(c.params[**k].transform, crate::model::Transform::Identity))
-        .map(|(i, _)| i)
-        .collect();
     for _ in 0..MAX_INWARD_RESTARTS {
         if cancelled() {
             break;

@@ -1082,12 +1082,18 @@ fn student_t_degrees_of_freedom_are_found_from_far_starts_and_a_flat_stop_is_no_
         assert!(text.starts_with("exit: 0"), "{start}: {text}");
         assert!(text.contains("nu               8.42765"), "{start}: {text}");
     }
-    // On normal data no point back toward the interior is lower: a start
-    // where nothing changes the likelihood within rounding is not a fit,
-    // whatever the gradient test says.
-    let lost = fit("studentt_normal_data", "nu=1e100");
-    assert!(lost.starts_with("exit: 4"), "{lost}");
-    assert!(lost.contains("the likelihood is flat along `nu`"), "{lost}");
+    // On normal data no point back toward the interior is lower, and the
+    // likelihood rises toward nu = infinity: from 1e100 (where it does not
+    // change within rounding) the fit once stopped and called nu flat, and
+    // from 1e154 its derivatives overflowed (exit 3).
+    for start in ["nu=1e100", "nu=1e200", "nu=1e300"] {
+        let text = fit("studentt_normal_data", start);
+        assert!(text.starts_with("exit: 4"), "{start}: {text}");
+        assert!(
+            text.contains("parameter `nu` grows without bound"),
+            "{start}: {text}"
+        );
+    }
 }
 
 #[test]
@@ -1097,7 +1103,7 @@ fn negative_binomial_size_on_underdispersed_counts_grows_without_bound() {
     // row at phi = 1e12 and the fit added a precision warning; from a start
     // of 1e30 the derivatives in phi were rounding noise and the fit did
     // not converge (exit 3).
-    for start in ["phi=1", "phi=1e-3", "phi=1e12", "phi=1e30"] {
+    for start in ["phi=1", "phi=1e-3", "phi=1e12", "phi=1e30", "phi=1e200"] {
         let text = run(&[
             "fit",
             "tests/fixtures/negbin_underdispersed.nll",
@@ -1162,4 +1168,42 @@ fn a_known_tiny_scale_is_not_a_collapsing_one() {
     ]);
     assert!(text.starts_with("exit: 0"), "{text}");
     assert!(!text.contains("collapses"), "{text}");
+}
+
+#[test]
+fn a_start_far_out_on_a_constrained_scale_starts_from_a_lower_point_inward() {
+    // From a rate of 1e25 the optimizer took 5010 iterations (the limit
+    // is 5000 per run) to reach what the default start reaches in 11; the
+    // fit now starts from the lowest of the points with the rate's log
+    // halved toward 0.
+    let fit = |start: &str| {
+        run(&[
+            "fit",
+            "tests/fixtures/gamma_rate.nll",
+            "--data",
+            "tests/fixtures/gamma_rate.csv",
+            "--start",
+            start,
+        ])
+    };
+    let iterations = |text: &str| -> usize {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("iterations"))
+            .expect("iterations");
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("a count")
+    };
+    let near = fit("r=1");
+    for start in ["r=1e25", "r=1e-25", "k=1e30"] {
+        let far = fit(start);
+        assert!(far.starts_with("exit: 0"), "{start}: {far}");
+        assert!(iterations(&far) <= 40, "{start}: {far}");
+        for name in ["k ", "r "] {
+            let row = |t: &str| t.lines().find(|l| l.starts_with(name)).map(str::to_owned);
+            assert_eq!(row(&far), row(&near), "{start}");
+        }
+    }
 }
