@@ -161,6 +161,12 @@ const FAR_OUT: f64 = 20.0;
 /// so more are rarely needed.
 const MAX_INWARD_RESTARTS: usize = 2;
 
+/// Iterations a fit from a far start gets before it is compared with the
+/// fit from a lower point inward (and then continued, if it was better):
+/// a two-component mixture started at a weight of 1e-15 took 145 to its
+/// maximum, a gamma rate started at 1e25 over 5000.
+const FAR_START_ITERATIONS: usize = 200;
+
 /// The point with the lowest NLL, if lower than at `x` by more than
 /// rounding, among those with one far-out constrained coordinate (indices
 /// `constrained`) halved in turn until it is below 1, then set to 0: from
@@ -461,15 +467,47 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         .map(|(i, _)| i)
         .collect();
     // A start far out on a constrained parameter's scale (a rate of 1e25)
-    // can leave the optimizer thousands of small steps from the maximum;
-    // a lower point found back toward the interior is a better start.
-    let x0 = match projected {
-        None => lower_point_inward(&mut obj, &x0, &constrained).unwrap_or(x0),
-        Some(_) => x0,
+    // can leave the optimizer thousands of small steps from the maximum,
+    // or where its derivatives overflow (a Student-t's nu at 1e200). A
+    // lower point back toward the interior is then tried too, and the
+    // better of the two fits kept: a lower start can still lead to a
+    // worse maximum (a mixture's weight moved to 0.5 while both means are
+    // far from the data), so it does not replace the given one.
+    let inward = match projected {
+        None => lower_point_inward(&mut obj, &x0, &constrained),
+        Some(_) => None,
     };
-    let mut outcome = match projected.as_mut() {
-        Some((_, p)) => optim::minimize(p, &x0, &options),
-        None => optim::minimize(&mut obj, &x0, &options),
+    let mut outcome = match (projected.as_mut(), inward) {
+        (Some((_, p)), _) => optim::minimize(p, &x0, &options),
+        (None, None) => optim::minimize(&mut obj, &x0, &options),
+        (None, Some(lower)) => {
+            let brief = Options {
+                max_iter: options.max_iter.min(FAR_START_ITERATIONS),
+                ..options.clone()
+            };
+            let given = optim::minimize(&mut obj, &x0, &brief);
+            let from_lower = optim::minimize(&mut obj, &lower, &options);
+            let rounding = RECESSION_REL_DECREASE * given.f.abs().max(1.0);
+            log::info!(
+                "far start: nll {:.12e} from the given start ({}), {:.12e} from a lower point inward ({})",
+                given.f,
+                given.stop,
+                from_lower.f,
+                from_lower.stop
+            );
+            if from_lower.f <= given.f + rounding {
+                given.followed_by(from_lower)
+            } else if matches!(given.stop, StopReason::MaxIterations) {
+                let rest = Options {
+                    max_iter: options.max_iter.saturating_sub(given.iterations),
+                    ..options.clone()
+                };
+                let more = optim::minimize(&mut obj, &given.x, &rest);
+                from_lower.followed_by(given).followed_by(more)
+            } else {
+                from_lower.followed_by(given)
+            }
+        }
     };
     if let (Some(si), Some(scale)) = (c.smoothing_index, smoothing_scale) {
         // Continuation: shrink the smoothing width of the kinks by a factor
