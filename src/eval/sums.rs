@@ -202,88 +202,55 @@ pub(super) fn gram_block<'b, const VEC: u8>(
         }
     };
     match w {
-        // The left factor 1: w r.
-        Arg::V(w)
-            if all_columns && len == CHUNK && VEC != lanes::PORTABLE && block.lefts == [ONE] =>
-        {
-            macro_rules! run {
-                ($b:literal) => {{
-                    let r: [&[f64]; $b] = std::array::from_fn(|k| rights[k]);
-                    let sums = vectored!(VEC, unreachable!(), of_weighted::<$b>(w, r));
-                    for (b, lanes) in sums.iter().enumerate() {
-                        add(0, b, lanes);
+        Arg::V(w) if all_columns && len == CHUNK && VEC != lanes::PORTABLE => {
+            // Tiles of the block that fit the registers: four-lane ones
+            // hold a set of partial sums in 4 of their 16, so one left
+            // factor and two right ones at a time.
+            let (tile_l, tile_r) = if VEC == lanes::AVX2 {
+                (1, 2)
+            } else {
+                (BLOCK_LEFTS, BLOCK_RIGHTS)
+            };
+            let left_is_one = block.lefts == [ONE];
+            for a0 in (0..n_l).step_by(tile_l) {
+                for b0 in (0..n_r).step_by(tile_r) {
+                    let (na, nb) = (tile_l.min(n_l - a0), tile_r.min(n_r - b0));
+                    // w r, for the left factor 1.
+                    macro_rules! weighted {
+                        ($b:literal) => {{
+                            let r: [&[f64]; $b] = std::array::from_fn(|k| rights[b0 + k]);
+                            let sums = vectored!(VEC, unreachable!(), of_weighted::<$b>(w, r));
+                            for (b, lanes) in sums.iter().enumerate() {
+                                add(0, b0 + b, lanes);
+                            }
+                        }};
                     }
-                }};
-            }
-            match (n_r, VEC == lanes::AVX2) {
-                (1, _) => run!(1),
-                (2, _) => run!(2),
-                (3, false) => run!(3),
-                (4, false) => run!(4),
-                // Four-lane registers: at most three sets of partial sums.
-                (3, true) => run!(3),
-                (4, true) => {
-                    let sums = vectored!(
-                        VEC,
-                        unreachable!(),
-                        of_weighted::<2>(w, [rights[0], rights[1]])
-                    );
-                    add(0, 0, &sums[0]);
-                    add(0, 1, &sums[1]);
-                    let sums = vectored!(
-                        VEC,
-                        unreachable!(),
-                        of_weighted::<2>(w, [rights[2], rights[3]])
-                    );
-                    add(0, 2, &sums[0]);
-                    add(0, 3, &sums[1]);
-                }
-                _ => unreachable!("blocks are at most {BLOCK_LEFTS} by {BLOCK_RIGHTS}"),
-            }
-        }
-        Arg::V(w) if all_columns && len == CHUNK && VEC == lanes::AVX512 => {
-            macro_rules! run {
-                ($a:literal, $b:literal) => {{
-                    let l: [&[f64]; $a] = std::array::from_fn(|k| lefts[k]);
-                    let r: [&[f64]; $b] = std::array::from_fn(|k| rights[k]);
-                    let sums = vectored!(VEC, unreachable!(), of_gram::<$a, $b>(w, l, r));
-                    for (a, row) in sums.iter().enumerate() {
-                        for (b, lanes) in row.iter().enumerate() {
-                            add(a, b, lanes);
-                        }
+                    macro_rules! gram {
+                        ($a:literal, $b:literal) => {{
+                            let l: [&[f64]; $a] = std::array::from_fn(|k| lefts[a0 + k]);
+                            let r: [&[f64]; $b] = std::array::from_fn(|k| rights[b0 + k]);
+                            let sums = vectored!(VEC, unreachable!(), of_gram::<$a, $b>(w, l, r));
+                            for (a, row) in sums.iter().enumerate() {
+                                for (b, lanes) in row.iter().enumerate() {
+                                    add(a0 + a, b0 + b, lanes);
+                                }
+                            }
+                        }};
                     }
-                }};
-            }
-            match (n_l, n_r) {
-                (1, 1) => run!(1, 1),
-                (1, 2) => run!(1, 2),
-                (1, 3) => run!(1, 3),
-                (1, 4) => run!(1, 4),
-                (2, 1) => run!(2, 1),
-                (2, 2) => run!(2, 2),
-                (2, 3) => run!(2, 3),
-                (2, 4) => run!(2, 4),
-                _ => unreachable!("blocks are at most {BLOCK_LEFTS} by {BLOCK_RIGHTS}"),
-            }
-        }
-        // Four-lane registers hold a set of partial sums in 4 of their 16:
-        // one left factor and two right ones at a time.
-        Arg::V(w) if all_columns && len == CHUNK && VEC == lanes::AVX2 => {
-            for a in 0..n_l {
-                for b0 in (0..n_r).step_by(2) {
-                    if b0 + 1 < n_r {
-                        let r = [rights[b0], rights[b0 + 1]];
-                        let sums =
-                            vectored!(VEC, unreachable!(), of_gram::<1, 2>(w, [lefts[a]], r));
-                        add(a, b0, &sums[0][0]);
-                        add(a, b0 + 1, &sums[0][1]);
-                    } else {
-                        let sums = vectored!(
-                            VEC,
-                            unreachable!(),
-                            of_gram::<1, 1>(w, [lefts[a]], [rights[b0]])
-                        );
-                        add(a, b0, &sums[0][0]);
+                    match (left_is_one, na, nb) {
+                        (true, _, 1) => weighted!(1),
+                        (true, _, 2) => weighted!(2),
+                        (true, _, 3) => weighted!(3),
+                        (true, _, 4) => weighted!(4),
+                        (false, 1, 1) => gram!(1, 1),
+                        (false, 1, 2) => gram!(1, 2),
+                        (false, 1, 3) => gram!(1, 3),
+                        (false, 1, 4) => gram!(1, 4),
+                        (false, 2, 1) => gram!(2, 1),
+                        (false, 2, 2) => gram!(2, 2),
+                        (false, 2, 3) => gram!(2, 3),
+                        (false, 2, 4) => gram!(2, 4),
+                        _ => unreachable!("blocks are at most {BLOCK_LEFTS} by {BLOCK_RIGHTS}"),
                     }
                 }
             }
