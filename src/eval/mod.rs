@@ -286,8 +286,8 @@ pub struct ProgramOptions {
     /// gradient, not one product of data columns per Hessian entry).
     pub keep_only_for_first_roots: Option<usize>,
     /// Compute sums that share a row weight (a Hessian's entries) together,
-    /// a block at a time (see [`gram`]). The results are the same either
-    /// way.
+    /// a block at a time (see the module `eval::gram`). The results are
+    /// the same either way.
     pub gram_blocks: bool,
 }
 

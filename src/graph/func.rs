@@ -294,7 +294,7 @@ pub fn polygamma(m: u32, x: f64) -> f64 {
 /// Below it the direct formulas lose at most about eps lgamma(40.5) = 1.2e-14
 /// absolutely; above it the series' first omitted term is below 1e-17 of
 /// the value (x^-11 and beyond).
-const GAP_SERIES_FROM: f64 = 40.0;
+pub const GAP_SERIES_FROM: f64 = 40.0;
 
 /// g(x) = lgamma(x) - lgamma(x + 1/2) + log(x) / 2 for x > 0 (NaN otherwise).
 ///
@@ -438,7 +438,7 @@ pub fn trigamma_rem(x: f64) -> f64 {
 /// Below this |x|, log1p(x)/x and its derivatives come from their Taylor
 /// series; above it, from their closed forms, whose subtractions then lose
 /// at most a factor of about 10 and 60 (first and second derivative).
-const LOG1P_OVER_X_SERIES_BELOW: f64 = 0.25;
+pub const LOG1P_OVER_X_SERIES_BELOW: f64 = 0.25;
 
 /// Terms of those series: 0.25^30 ~ 1e-18 of the leading term.
 const LOG1P_OVER_X_TERMS: i32 = 30;

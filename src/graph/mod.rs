@@ -756,7 +756,7 @@ impl Graph {
     ///   sum_i -u_i = -sum_i u_i,
     ///   sum_i (u_i + v_i) = sum_i u_i + sum_i v_i when either side is scalar,
     /// where a product or quotient is searched through for every scalar factor,
-    /// and when one side is data of the kinds [`Graph::is_selected_data`]
+    /// and when one side is data of the kinds `Graph::is_selected_data`
     /// accepts and the other is not.
     pub fn sum(&mut self, a: NodeId) -> NodeId {
         if self.raw {

@@ -1,7 +1,7 @@
 //! The surface syntax of `.nll` model files: text to tree and back.
 //!
 //! - [`parse_program`], [`parse_statement`] and [`parse_expr`] turn source
-//!   text into the [`ast`], or into [`Diagnostic`](crate::diag::Diagnostic)s
+//!   text into the [`ast`], or into [`Diagnostic`]s
 //!   that say in words what was expected (codes `E101`–`E103`).
 //! - [`continues_on_next_line`] tells an interactive prompt whether to read
 //!   another line before parsing.
