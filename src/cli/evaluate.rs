@@ -448,6 +448,44 @@ fn warn_outside_support(
     emit(&diags, &loaded.name, &loaded.source, color);
 }
 
+/// Errors (E710) for the statements whose NLL is NaN on some row inside
+/// every support: a total or a mean over it would be a wrong number printed
+/// as a result. `data` names the rows in words (the data file, or the
+/// held-out rows).
+pub(super) fn undefined_nll(
+    rows: &[StatementRows],
+    source_rows: &SourceRows,
+    data: &str,
+) -> Vec<Diagnostic> {
+    evaluate::undefined_nll_rows(rows)
+        .into_iter()
+        .map(|(label, bad)| {
+            let listed: Vec<String> = bad
+                .iter()
+                .take(MAX_LISTED_ROWS)
+                .map(|i| source_rows.row_of(*i).to_string())
+                .collect();
+            let more = if bad.len() > MAX_LISTED_ROWS {
+                format!(", and {} more", bad.len() - MAX_LISTED_ROWS)
+            } else {
+                String::new()
+            };
+            Diagnostic::error(
+                "E710",
+                format!(
+                    "the NLL of `{label}` is not a number on {} of {data} at the fitted values",
+                    crate::model::plural(bad.len(), "row"),
+                ),
+            )
+            .with_note(format!(
+                "Rows {}{more} (counted from 1 for the first data row).",
+                listed.join(", ")
+            ))
+            .with_help("The density's formula breaks down there: a parameter is so extreme that an intermediate value overflows. Check the fit's estimates.")
+        })
+        .collect()
+}
+
 pub(super) fn needs_data<'a>(
     args: &'a DataArgs,
     loaded: &Loaded,
@@ -500,6 +538,15 @@ pub fn eval(args: &EvalArgs, color: bool) -> Result<(), Failure> {
         )
         .with_help("Check the new data against the data the model was fitted on (a log or a scale of a value the fit never saw, such as 0 or a negative number).");
         emit(&[d], &loaded.name, &loaded.source, color);
+        return Err(Failure::Input);
+    }
+    let undefined = undefined_nll(
+        &rows,
+        &compiled.source_rows,
+        &format!("`{}`", path.display()),
+    );
+    if !undefined.is_empty() {
+        emit(&undefined, &loaded.name, &loaded.source, color);
         return Err(Failure::Input);
     }
     let groups = match &args.by {

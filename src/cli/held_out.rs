@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::evaluate::{filter_selection, json_out, needs_data, recode_like, write_fit_file};
+use super::evaluate::{
+    filter_selection, json_out, needs_data, recode_like, undefined_nll, write_fit_file,
+};
 use super::pipeline::{emit, load_data_with, load_model, write_out, Failure, Loaded};
 use super::{DataArgs, FitArgs, Format};
 use crate::compile::{self, Compiled};
@@ -148,6 +150,15 @@ fn fit_and_score(
                 test_compiled.source_rows.row_of(i),
             ));
         }
+    }
+    let mut undefined = undefined_nll(&train_rows, &compiled.source_rows, "the training rows");
+    undefined.extend(undefined_nll(
+        &test_rows,
+        &test_compiled.source_rows,
+        "the held-out rows",
+    ));
+    if !undefined.is_empty() {
+        return Err(report_diags(undefined));
     }
     Ok(TrainTest {
         compiled,

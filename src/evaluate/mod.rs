@@ -146,6 +146,22 @@ pub fn rows_in_support(rows: &[StatementRows], n_rows: usize) -> Vec<usize> {
     (0..n_rows).filter(|i| ok[*i]).collect()
 }
 
+/// Rows inside every support whose -log p(y) came out NaN: the formula
+/// broke down there (an intermediate overflowed at extreme parameter
+/// values), so any total over them would be a wrong number. Each statement
+/// with such rows, by its label, with the rows (indices).
+pub fn undefined_nll_rows(rows: &[StatementRows]) -> Vec<(&str, Vec<usize>)> {
+    rows.iter()
+        .filter_map(|sr| {
+            let ok = sr.row_ok(sr.nll.len());
+            let bad: Vec<usize> = (0..sr.nll.len())
+                .filter(|i| ok[*i] && sr.nll[*i].is_nan())
+                .collect();
+            (!bad.is_empty()).then_some((sr.label.as_str(), bad))
+        })
+        .collect()
+}
+
 /// The arguments of `family` (`args[arg][row]`) outside their supports;
 /// `prefix` names a compound's component (`c1_`).
 fn outside_support(

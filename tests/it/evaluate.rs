@@ -1286,6 +1286,33 @@ fn arguments_outside_their_support_on_new_data_are_named_and_skipped() {
 }
 
 #[test]
+fn a_nan_nll_at_an_extreme_fit_is_an_error_not_a_total() {
+    // A negative binomial's phi of 1e-308 makes mu/phi overflow, and the
+    // log-mass's formula gives NaN on every row (the mass itself is finite:
+    // about phi for y > 0). Printing "total NLL NaN" with exit 0 would pass a
+    // broken number off as a result.
+    let dir = scratch("nan-nll");
+    let model = dir.join("nb.nll");
+    let data = dir.join("nb.csv");
+    std::fs::write(&model, "data y\nparam phi > 0\ny ~ NegBinomial(3, phi)\n").expect("model");
+    std::fs::write(&data, "y\n0\n1\n5\n2\n").expect("data");
+    let fit = dir.join("fit.json");
+    fit_to(s(&model), s(&data), &fit, &[]);
+    let good = nll_ok(&["eval", s(&model), "--fit", s(&fit), "--data", s(&data)]);
+    assert!(good.contains("total NLL"), "{good}");
+    let mut file = json(&std::fs::read_to_string(&fit).expect("fit file"));
+    // theta holds log(phi): the parameter's unconstrained coordinate.
+    file["theta"][0] = serde_json::json!(1e-308f64.ln());
+    file["estimates"][0]["estimate"] = serde_json::json!(1e-308);
+    std::fs::write(&fit, file.to_string()).expect("edited fit file");
+    let err = nll_err(&["eval", s(&model), "--fit", s(&fit), "--data", s(&data)]);
+    assert!(err.contains("error[E710]"), "{err}");
+    assert!(err.contains("not a number on 4 rows"), "{err}");
+    assert!(err.contains("Rows 1, 2, 3, 4"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn predict_and_simulate_do_not_need_the_outcome() {
     let (dir, fit) = fitted("blanks", ENGEL_HETERO, ENGEL_DATA, &[]);
     // The usual "fill in the blanks" file: the outcome column is there,
