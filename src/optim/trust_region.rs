@@ -98,6 +98,15 @@ const ROUNDING_SLACK: f64 = 100.0;
 /// Scaling factor for a parameter whose Hessian diagonal has always been zero.
 const UNIT_SCALE: f64 = 1.0;
 
+/// The smallest scaling factor relative to the largest. A coordinate whose
+/// curvature is negligible where the fit is (a mixture component that no
+/// observation reaches has H_ii of 1e-79) would otherwise be scaled to unit
+/// curvature: one unit of scaled step would move it by 1e39, its step cap
+/// would shrink the radius to 1e-37, and no other coordinate could move.
+/// 1e-8 allows curvatures 1e16 apart to be scaled alike, beyond the spread
+/// of any NIST problem's certified solution.
+const SCALE_FLOOR: f64 = 1e-8;
+
 /// Run trust-region Newton from `start` (finite value and gradient).
 pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Point, StopReason) {
     let n = start.x.len();
@@ -383,7 +392,8 @@ fn prepare_hessian(ctx: &mut Context<'_>, h: &mut DMatrix<f64>, d: &[f64]) {
     }
 }
 
-/// `d_i = max(d_i, sqrt|H_ii|)`; entries still zero get `UNIT_SCALE`.
+/// `d_i = max(d_i, sqrt|H_ii|, SCALE_FLOOR * max_j d_j)`; entries still
+/// zero get `UNIT_SCALE`.
 fn update_scaling(d: &mut [f64], h: &DMatrix<f64>) {
     for (i, di) in d.iter_mut().enumerate() {
         let hii = h[(i, i)].abs().sqrt();
@@ -393,6 +403,10 @@ fn update_scaling(d: &mut [f64], h: &DMatrix<f64>) {
         if *di == 0.0 {
             *di = UNIT_SCALE;
         }
+    }
+    let largest = d.iter().copied().fold(0.0_f64, f64::max);
+    for di in d.iter_mut() {
+        *di = di.max(SCALE_FLOOR * largest);
     }
 }
 

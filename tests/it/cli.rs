@@ -1234,3 +1234,24 @@ fn a_lower_point_inward_does_not_replace_a_start_that_reaches_the_maximum() {
         assert!(text.contains("NLL              1648.169"), "{w}: {text}");
     }
 }
+
+#[test]
+fn a_component_far_from_every_observation_does_not_freeze_the_fit() {
+    // From m1 = 100 no observation (all below 10) reaches either component:
+    // the curvature in the gap and the second scale is about 1e-79, and
+    // scaling it to one let a unit of scaled step move them by 1e39. Their
+    // step cap then shrank the trust radius to 1e-37: 210 iterations without
+    // moving, "no progress", and edge warnings for `w` and `s1` at the start
+    // values. The maximum is the one the default start finds.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/mixture_two_normals.nll",
+        "--data",
+        "tests/fixtures/mixture_two_normals.csv",
+        "--start",
+        "m1=100",
+    ]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(text.contains("NLL              1648.169"), "{text}");
+    assert!(!text.contains("warning"), "{text}");
+}
