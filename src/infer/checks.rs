@@ -123,7 +123,7 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         }
         let scale_idx = s.family.scale_arg.unwrap_or(0);
         for (&(k, family, ci), &max_comp) in components.iter().zip(&max_abs[n_own..]) {
-            if max_comp < level {
+            if max_comp < level && component_on_observation(c, theta, s, k, family, ci) {
                 out.push(format!(
                     "component {} (`{}`) of `{}` collapses: its scale `{}` goes to 0 (largest value {max_comp:.3e}) while its location sits on a single observation, so the likelihood grows without bound there; this is a degenerate solution, not a fit (try other start values or a lower bound on the scale)",
                     k + 1,
@@ -142,6 +142,47 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
     }
     out
 }
+
+/// A component's scale below the collapse level grows the likelihood
+/// without bound only where its location sits on an observation; a
+/// component whose weight went to 0 far from every observation (started
+/// there with a tiny scale) carries no row at all, and its scale is merely
+/// undetermined. On some row, |y - mu| <= COLLAPSE_Z sigma + 4 eps max(|y|,
+/// |mu|): a few scales, or the rounding of mu at y's size once sigma is
+/// below that rounding (a collapse drives mu onto y to the last bit, and
+/// sigma further down). Families without a location argument right before
+/// their scale (Weibull) are taken at the scale's word.
+fn component_on_observation(
+    c: &Compiled,
+    theta: &[f64],
+    s: &crate::compile::LoweredStatement,
+    k: usize,
+    family: &crate::dist::Family,
+    scale: usize,
+) -> bool {
+    let args = &s.components[k].1;
+    let Some(loc) = scale.checked_sub(1).filter(|l| family.args[*l] == "mu") else {
+        return true;
+    };
+    let mut on = false;
+    c.for_each_row_block(&[s.y, args[loc], args[scale]], theta, |_, cols| {
+        on |= cols[0]
+            .iter()
+            .zip(cols[1])
+            .zip(cols[2])
+            .any(|((y, mu), sigma)| {
+                (y - mu).abs()
+                    <= COLLAPSE_Z * sigma.abs() + 4.0 * f64::EPSILON * y.abs().max(mu.abs())
+            });
+    });
+    on
+}
+
+/// How many scales from an observation a collapsing component's location
+/// may be: the optimizer stopped on its way down (sigma halving per step
+/// while mu closes in) leaves mu a few sigma off; a component far from the
+/// data is 1e10 and more of its scales off.
+const COLLAPSE_Z: f64 = 8.0;
 
 /// The direction (in free coordinates) along which the NLL keeps
 /// decreasing from the optimum `x`, if any: a likelihood without a finite

@@ -1255,3 +1255,32 @@ fn a_component_far_from_every_observation_does_not_freeze_the_fit() {
     assert!(text.contains("NLL              1648.169"), "{text}");
     assert!(!text.contains("warning"), "{text}");
 }
+
+#[test]
+fn a_dead_component_far_from_the_data_is_not_called_a_collapse() {
+    // Started with a weight of 1e-15 and a scale of 1e-25, the first
+    // component stays far from every observation (its location near -1,
+    // tens of orders of magnitude of its scale away): it carries no row,
+    // and the likelihood is that of the second component alone. A collapse
+    // would need its location on an observation.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/mixture_two_normals.nll",
+        "--data",
+        "tests/fixtures/mixture_two_normals.csv",
+        "--start",
+        "w=1e-15",
+        "--start",
+        "s1=1e-25",
+    ]);
+    assert!(!text.contains("collapses"), "{text}");
+    assert!(text.contains("parameter `w` is at the edge"), "{text}");
+    // The real collapse still is one.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/mixture_collapse.nll",
+        "--data",
+        "tests/fixtures/collapse.csv",
+    ]);
+    assert!(text.contains("collapses"), "{text}");
+}
