@@ -202,7 +202,7 @@ pub struct BenchArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Worker threads for evaluation (default, or 0: one per core).
+    /// Worker threads for loading a CSV file and for evaluation (default, or 0: one per core).
     #[arg(long, value_parser = clap::value_parser!(usize))]
     pub threads: Option<usize>,
     /// Output format.

@@ -296,6 +296,14 @@ impl ColumnPlan {
         }
     }
 
+    /// The values of a numeric column, to be extended in place.
+    pub(super) fn numbers_mut(&mut self) -> Option<&mut Vec<f64>> {
+        match &mut self.values {
+            Values::Real(column) => Some(column),
+            Values::Factor(_) => None,
+        }
+    }
+
     pub(super) fn store<'r>(&mut self, cell: Cell, field: impl FnOnce(usize) -> &'r [u8]) {
         let Some(field_idx) = self.field_idx else {
             return;

@@ -15,12 +15,15 @@
 
 use std::fs::File;
 use std::io;
+use std::mem::MaybeUninit;
 use std::path::Path;
 
 use super::cell::{classify, is_exact_int, Cell};
 use super::columns::{conclude, plan_columns, unreadable, ColumnPlan, FilterPlan, Planned, Tally};
 use super::error::{RowFields, MAX_LISTED_ROWS};
-use super::rows::{split_reading_numbers, Line, ReadError, Record, RowReader};
+use super::rows::{
+    cut_at_lines, plain_numeric_lines, split_reading_numbers, Line, ReadError, Record, RowReader,
+};
 use super::SourceRows;
 use super::{CellIssue, ColumnKind, ColumnRequest, DataError, DataProblem, DataSet, LoadOptions};
 
@@ -153,13 +156,20 @@ fn load_rows<R: io::Read>(
     let mut field_values = vec![0.0; header.len()];
     let mut ends = Vec::new();
     let can_store_plain_rows = can_check_cells && filters.is_empty();
+    // Factor levels are numbered in the order they first appear, which
+    // pieces read apart would not keep: only numeric columns are read on
+    // several threads.
+    let is_parallel = rayon::current_num_threads() > 1
+        && plans.iter().all(|plan| plan.kind != ColumnKind::Factor);
     loop {
         if is_clean && can_store_plain_rows {
-            let n_read = reader.plain_numeric_rows(
-                &is_numeric_field,
-                &mut field_values,
-                |record, values| store_plain_row(&mut plans, record, values),
-            );
+            let n_read = if is_parallel {
+                store_plain_rows_parallel(&mut reader, &is_numeric_field, &mut plans)
+            } else {
+                reader.plain_numeric_rows(&is_numeric_field, &mut field_values, |record, values| {
+                    store_plain_row(&mut plans, record, values)
+                })
+            };
             source_rows.extend_run(n_data_rows + 1..n_data_rows + 1 + n_read);
             n_data_rows += n_read;
             n_kept += n_read;
@@ -314,6 +324,97 @@ fn store_plain_row(plans: &mut [ColumnPlan], record: &Record<'_>, field_values: 
         }
     }
     true
+}
+
+/// Reads the plain numeric rows at the front of the reader's block on the
+/// current pool's threads into `plans`, none of them a factor, in file
+/// order; the number of rows. The block's lines are cut into one piece per
+/// thread, each piece's lines counted, and each piece written by its thread
+/// straight into its own stretch of every column (so the columns' memory is
+/// first touched in parallel too). A piece that stops before its end (a
+/// line the general path must read) ends the run: what comes after it is
+/// left, to be read again in order.
+fn store_plain_rows_parallel<R: io::Read>(
+    reader: &mut RowReader<R>,
+    numeric: &[bool],
+    plans: &mut [ColumnPlan],
+) -> usize {
+    use rayon::prelude::*;
+    let lines = reader.complete_lines();
+    let ends = cut_at_lines(lines, rayon::current_num_threads());
+    let pieces: Vec<&[u8]> = std::iter::once(0)
+        .chain(ends.iter().copied())
+        .zip(&ends)
+        .map(|(start, end)| &lines[start..*end])
+        .collect();
+    let counts: Vec<usize> = pieces
+        .par_iter()
+        .map(|piece| memchr::memchr_iter(b'\n', piece).count())
+        .collect();
+    let n_lines: usize = counts.iter().sum();
+    // The columns read from a field, each with its field and whether it
+    // holds integers; and each piece's stretch of every column.
+    let mut columns: Vec<(&mut Vec<f64>, usize, bool)> = plans
+        .iter_mut()
+        .filter_map(|plan| {
+            let (field_idx, is_int) = (plan.field_idx?, plan.kind == ColumnKind::Int);
+            Some((plan.numbers_mut()?, field_idx, is_int))
+        })
+        .collect();
+    let fields: Vec<(usize, bool)> = columns.iter().map(|c| (c.1, c.2)).collect();
+    let mut stretches: Vec<Vec<&mut [MaybeUninit<f64>]>> =
+        pieces.iter().map(|_| Vec::new()).collect();
+    for (column, _, _) in columns.iter_mut() {
+        column.reserve(n_lines);
+        let mut rest = &mut column.spare_capacity_mut()[..n_lines];
+        for (stretch, count) in stretches.iter_mut().zip(&counts) {
+            let (mine, after) = rest.split_at_mut(*count);
+            stretch.push(mine);
+            rest = after;
+        }
+    }
+    let read: Vec<(usize, usize)> = stretches
+        .into_par_iter()
+        .zip(&pieces)
+        .map(|(mut stretch, piece)| {
+            let mut values = vec![0.0; numeric.len()];
+            let mut field_ends = Vec::new();
+            let mut row = 0;
+            plain_numeric_lines(piece, numeric, &mut values, &mut field_ends, |_, values| {
+                let is_valid = fields
+                    .iter()
+                    .all(|&(field_idx, is_int)| !is_int || is_exact_int(values[field_idx]));
+                if is_valid {
+                    // Each line taken ends in one of the piece's line
+                    // breaks, so `row` stays below the piece's count.
+                    for (slots, &(field_idx, _)) in stretch.iter_mut().zip(&fields) {
+                        slots[row].write(values[field_idx]);
+                    }
+                    row += 1;
+                }
+                is_valid
+            })
+        })
+        .collect();
+    // The rows read without a gap: every piece up to the first that stopped
+    // early, and that one's lines before it stopped.
+    let (mut n_rows, mut n_bytes) = (0, 0);
+    for ((n_read, taken_to), piece) in read.into_iter().zip(&pieces) {
+        n_rows += n_read;
+        n_bytes += taken_to;
+        if taken_to < piece.len() {
+            break;
+        }
+    }
+    for (column, _, _) in columns {
+        // SAFETY: the first `n_rows` slots after the column's length were
+        // written above: those of each whole piece (one per line break, and
+        // a whole piece took every line), then the first `n_read` of the
+        // piece that stopped; `reserve` made room for them.
+        unsafe { column.set_len(column.len() + n_rows) };
+    }
+    reader.consume(n_bytes, n_rows);
+    n_rows
 }
 
 /// Read the first record and turn it into trimmed names.
@@ -1141,6 +1242,53 @@ mod tests {
                 }
                 (Err(plain), Err(checked)) => prop_assert_eq!(render(&plain), render(&checked)),
                 (plain, checked) => prop_assert!(false, "{:?} vs {:?}", plain.is_ok(), checked.is_ok()),
+            }
+        }
+
+        /// Files large enough to be read in pieces on two threads load as
+        /// on one thread and as through the full checks, whatever line
+        /// stops the pieces (a bad cell, a CRLF ending, a quote, a blank
+        /// line, a ragged row, a fraction in an integer column) and where
+        /// it lies (each piece, a piece's first or last line, the first
+        /// block's end).
+        #[test]
+        fn pieces_read_on_two_threads_load_as_one_thread_loads(
+            odd_line in prop_oneof![
+                Just("abc,1,1"), Just("1.5,2,1\r"), Just("\"1\",2,1"), Just(""),
+                Just("1,2"), Just("1,2.5,1"), Just("1,2,1"),
+            ],
+            at in prop_oneof![0usize..3, 9_000usize..9_010, 17_990usize..18_000, 0usize..18_000],
+            block_bytes in prop_oneof![Just(1usize << 20), Just(1 << 17)],
+        ) {
+            let mut text = String::from("x,n,k\n");
+            for i in 0..18_000usize {
+                if i == at {
+                    text.push_str(odd_line);
+                    text.push('\n');
+                }
+                text.push_str(&format!("{}.{:03},{},1\n", i % 997, i % 1000, i % 13));
+            }
+            let columns = requests(&[("x", Real), ("n", Int), ("k", Real)]);
+            let by_block = |opts: &LoadOptions, n_threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(n_threads).build().unwrap();
+                pool.install(|| {
+                    let reader = RowReader::with_block_bytes(text.as_bytes(), block_bytes);
+                    load_rows(reader, "data.csv", &columns, opts)
+                })
+            };
+            let plain = LoadOptions { drop_missing: true, ..LoadOptions::default() };
+            let checked = LoadOptions { drop_missing: true, ..filter("k", "1") };
+            let two = by_block(&plain, 2);
+            for other in [by_block(&plain, 1), by_block(&checked, 1)] {
+                match (&two, other) {
+                    (Ok(two), Ok(other)) => {
+                        prop_assert_eq!(&two.columns, &other.columns);
+                        prop_assert_eq!(two.source_rows.to_vec(), other.source_rows.to_vec());
+                        prop_assert_eq!(two.n_dropped, other.n_dropped);
+                    }
+                    (Err(two), Err(other)) => prop_assert_eq!(render(two), render(&other)),
+                    (two, other) => prop_assert!(false, "{:?} vs {:?}", two.is_ok(), other.is_ok()),
+                }
             }
         }
 

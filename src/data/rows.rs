@@ -22,7 +22,7 @@ use super::lines::LineTracker;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Initial size of the block buffer; it grows to hold a longer line.
-const BLOCK_BYTES: usize = 1 << 18;
+const BLOCK_BYTES: usize = 1 << 20;
 
 type CsvReader<R> = csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>;
 
@@ -202,17 +202,82 @@ impl<R: Read> RowReader<R> {
     }
 }
 
+/// Reads the plain numeric lines at the front of `block` without looking
+/// at any byte twice: lines of exactly `numeric.len()` fields, those marked
+/// in `numeric` plain decimals (read into `values[i]`, as
+/// [`split_reading_numbers`] reads them) and the others free of `,`, `"`,
+/// `\r` and `\n`, each line non-empty and ending in `\n` inside `block`.
+/// `store` gets each such line as a record with its values and says whether
+/// it took it. Stops before the first line that is anything else,
+/// incomplete or not taken. Returns how many lines were taken and where
+/// they end in `block`.
+pub(crate) fn plain_numeric_lines(
+    block: &[u8],
+    numeric: &[bool],
+    values: &mut [f64],
+    ends: &mut Vec<usize>,
+    mut store: impl FnMut(&Record<'_>, &[f64]) -> bool,
+) -> (usize, usize) {
+    let mut pos = 0;
+    // Where the lines taken end.
+    let mut taken_to = 0;
+    let mut n_lines = 0;
+    'lines: loop {
+        let start = pos;
+        ends.clear();
+        for (field_idx, &is_numeric) in numeric.iter().enumerate() {
+            let separator = if field_idx + 1 == numeric.len() {
+                b'\n'
+            } else {
+                b','
+            };
+            if is_numeric {
+                let (value, n_read) = read_plain_decimal(&block[pos..]);
+                match value {
+                    Some(value) if block.get(pos + n_read) == Some(&separator) => {
+                        values[field_idx] = value;
+                        pos += n_read;
+                    }
+                    _ => break 'lines,
+                }
+            } else {
+                let rest = &block[pos..];
+                let n_read = rest
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'\n' | b'"' | b'\r'))
+                    .unwrap_or(rest.len());
+                // A blank line is no record (a lone field may be empty).
+                let is_blank_line = separator == b'\n' && pos + n_read == start;
+                if rest.get(n_read) != Some(&separator) || is_blank_line {
+                    break 'lines;
+                }
+                pos += n_read;
+            }
+            ends.push(pos - start);
+            pos += 1;
+        }
+        let record = Record::Line {
+            line: &block[start..pos - 1],
+            ends,
+        };
+        if !store(&record, values) {
+            break;
+        }
+        taken_to = pos;
+        n_lines += 1;
+    }
+    (n_lines, taken_to)
+}
+
+/// Below this many bytes of complete lines in a block, one thread reads them:
+/// handing pieces to other threads costs more than it saves.
+const MIN_PARALLEL_BYTES: usize = 1 << 16;
+
 impl<R: Read> RowReader<R> {
-    /// Reads the plain numeric rows at the front of the current block
-    /// without looking at any byte twice: lines of exactly `numeric.len()`
-    /// fields, those marked in `numeric` plain decimals (read into
-    /// `values[i]`, as [`split_reading_numbers`] reads them) and the others
-    /// free of `,`, `"`, `\r` and `\n`, each line ending in `\n` inside the
-    /// block. `store` gets each such line as a record with its values and
-    /// says whether it took it. Stops before the first line that is
-    /// anything else, incomplete in the block or not taken, which
-    /// [`RowReader::next_line`] then reads as usual. The lines read are
-    /// consecutive file lines; returns how many.
+    /// Reads the plain numeric lines at the front of the current block (see
+    /// [`plain_numeric_lines`]), leaving the line that stopped them to
+    /// [`RowReader::next_line`]. The lines read are consecutive file lines;
+    /// returns how many.
     ///
     /// This is the loader's path for large clean files: it replaces, per
     /// line, a search for the line's end, one for quotes and carriage
@@ -222,7 +287,7 @@ impl<R: Read> RowReader<R> {
         &mut self,
         numeric: &[bool],
         values: &mut [f64],
-        mut store: impl FnMut(&Record<'_>, &[f64]) -> bool,
+        store: impl FnMut(&Record<'_>, &[f64]) -> bool,
     ) -> usize {
         let State::Fast(fast) = &mut self.state else {
             return 0;
@@ -230,57 +295,54 @@ impl<R: Read> RowReader<R> {
         if !fast.has_started || numeric.is_empty() {
             return 0;
         }
-        let block = &fast.buf[..fast.end];
-        let mut pos = fast.pos;
-        // Where the lines taken end.
-        let mut taken_to = pos;
-        let mut n_lines = 0;
-        'lines: loop {
-            let start = pos;
-            self.ends.clear();
-            for (field_idx, &is_numeric) in numeric.iter().enumerate() {
-                let separator = if field_idx + 1 == numeric.len() {
-                    b'\n'
-                } else {
-                    b','
-                };
-                if is_numeric {
-                    let (value, n_read) = read_plain_decimal(&block[pos..]);
-                    match value {
-                        Some(value) if block.get(pos + n_read) == Some(&separator) => {
-                            values[field_idx] = value;
-                            pos += n_read;
-                        }
-                        _ => break 'lines,
-                    }
-                } else {
-                    let rest = &block[pos..];
-                    let n_read = rest
-                        .iter()
-                        .position(|b| matches!(b, b',' | b'\n' | b'"' | b'\r'))
-                        .unwrap_or(rest.len());
-                    if rest.get(n_read) != Some(&separator) {
-                        break 'lines;
-                    }
-                    pos += n_read;
-                }
-                self.ends.push(pos - start);
-                pos += 1;
-            }
-            let record = Record::Line {
-                line: &block[start..pos - 1],
-                ends: &self.ends,
-            };
-            if !store(&record, values) {
-                break;
-            }
-            taken_to = pos;
-            n_lines += 1;
-        }
-        fast.pos = taken_to;
+        let block = &fast.buf[fast.pos..fast.end];
+        let (n_lines, taken_to) =
+            plain_numeric_lines(block, numeric, values, &mut self.ends, store);
+        fast.pos += taken_to;
         fast.n_newlines += n_lines as u64;
         n_lines
     }
+
+    /// The complete lines at the front of the current block, for
+    /// [`plain_numeric_lines`] to read on several threads; empty once the
+    /// `csv` crate reads the input. [`RowReader::consume`] then passes over
+    /// those read.
+    pub(crate) fn complete_lines(&self) -> &[u8] {
+        match &self.state {
+            State::Fast(fast) if fast.has_started => {
+                let block = &fast.buf[fast.pos..fast.end];
+                let complete = memchr::memrchr(b'\n', block).map_or(0, |idx| idx + 1);
+                &block[..complete]
+            }
+            _ => &[],
+        }
+    }
+
+    /// Passes over `n_bytes` of [`RowReader::complete_lines`], which hold
+    /// `n_lines` whole lines.
+    pub(crate) fn consume(&mut self, n_bytes: usize, n_lines: usize) {
+        if let State::Fast(fast) = &mut self.state {
+            fast.pos += n_bytes;
+            fast.n_newlines += n_lines as u64;
+        }
+    }
+}
+
+/// Cuts `lines` (whole lines) into at most `n` pieces of whole lines, of
+/// about equal size but none below [`MIN_PARALLEL_BYTES`]: the pieces' ends.
+pub(crate) fn cut_at_lines(lines: &[u8], n: usize) -> Vec<usize> {
+    let n = n.min(lines.len() / MIN_PARALLEL_BYTES).max(1);
+    let mut ends = Vec::with_capacity(n);
+    let mut from = 0;
+    for k in 1..n {
+        // The first line break at or after k/n of the way.
+        let at = (lines.len() * k / n).max(from);
+        let end = memchr::memchr(b'\n', &lines[at..]).map_or(lines.len(), |i| at + i + 1);
+        ends.push(end);
+        from = end;
+    }
+    ends.push(lines.len());
+    ends
 }
 
 impl<R: Read> State<R> {
