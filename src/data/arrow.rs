@@ -115,6 +115,8 @@ enum Batches {
 /// one by one as views into those bytes, without copying them again.
 struct FileBatches {
     bytes: Buffer,
+    /// The map behind `bytes`, when the file is mapped.
+    map: Option<Arc<memmap2::Mmap>>,
     decoder: FileDecoder,
     schema: SchemaRef,
     blocks: Vec<Block>,
@@ -127,11 +129,11 @@ impl Batches {
     fn open(path: &Path, format: Format) -> Result<Batches, Problem> {
         match format {
             Format::File => {
-                let bytes = file_bytes(path).map_err(Problem::Io)?;
+                let (bytes, map) = file_bytes(path).map_err(Problem::Io)?;
                 if !bytes.as_slice().starts_with(FILE_MAGIC) {
                     return Err(Problem::NotArrow);
                 }
-                guard(|| FileBatches::new(bytes))
+                guard(|| FileBatches::new(bytes, map))
                     .map(Batches::File)
                     .map_err(Problem::Arrow)
             }
@@ -157,13 +159,34 @@ impl Batches {
             Batches::Stream(reader) => guard(|| reader.next().transpose()).transpose(),
         }
     }
+
+    /// The mapped pages of the batches, when the file is mapped.
+    fn mapped(&self) -> Option<MappedBatches> {
+        let Batches::File(file) = self else {
+            return None;
+        };
+        let ranges = file
+            .blocks
+            .iter()
+            .map(|block| {
+                let offset = usize::try_from(block.offset()).unwrap_or(0);
+                let len = usize::try_from(block.metaDataLength()).unwrap_or(0)
+                    + usize::try_from(block.bodyLength()).unwrap_or(0);
+                (offset, len)
+            })
+            .collect();
+        Some(MappedBatches {
+            map: file.map.clone()?,
+            ranges,
+        })
+    }
 }
 
 /// The bytes of the file at `path`, mapped into memory when it can be
 /// (the pages come from the file cache without a copy; on the 88 MB logistic
 /// benchmark file, reading it into a vector took about half the load), read
 /// whole otherwise.
-fn file_bytes(path: &Path) -> io::Result<Buffer> {
+fn file_bytes(path: &Path) -> io::Result<(Buffer, Option<Arc<memmap2::Mmap>>)> {
     let file = File::open(path)?;
     if file.metadata()?.len() > 0 {
         // SAFETY: the map is read-only. Another process writing the file
@@ -175,21 +198,75 @@ fn file_bytes(path: &Path) -> io::Result<Buffer> {
         if let Ok(map) = map {
             let len = map.len();
             if let Some(ptr) = std::ptr::NonNull::new(map.as_ptr().cast_mut()) {
+                let map = Arc::new(map);
                 // SAFETY: ptr is valid for len bytes as long as `map`
                 // lives, and the buffer keeps it alive.
-                return Ok(unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(map)) });
+                let bytes = unsafe { Buffer::from_custom_allocation(ptr, len, map.clone()) };
+                return Ok((bytes, Some(map)));
             }
         }
     }
     let mut bytes = Vec::new();
     (&file).read_to_end(&mut bytes)?;
-    Ok(Buffer::from_vec(bytes))
+    Ok((Buffer::from_vec(bytes), None))
+}
+
+/// The pages of a mapped file's record batches, to give back once a batch's
+/// values are copied into the columns: the mapped file would otherwise stay
+/// in the process's memory beside the columns, doubling the peak.
+struct MappedBatches {
+    map: Arc<memmap2::Mmap>,
+    /// Each batch's bytes (offset and length) in the file, in order.
+    ranges: Vec<(usize, usize)>,
+}
+
+impl MappedBatches {
+    /// Gives back the whole pages inside batch `k`'s bytes (on Unix; a
+    /// no-op elsewhere).
+    #[cfg(not(unix))]
+    fn release(&self, _k: usize) {}
+
+    /// Gives back the whole pages inside batch `k`'s bytes.
+    #[cfg(unix)]
+    fn release(&self, k: usize) {
+        let Some(&(offset, len)) = self.ranges.get(k) else {
+            return;
+        };
+        let page = page_size();
+        let start = offset.div_ceil(page) * page;
+        let end = ((offset + len) / page * page).min(self.map.len());
+        if end > start {
+            // SAFETY: the map is a shared read-only mapping of a file, for
+            // which MADV_DONTNEED only drops this process's page table
+            // entries: a later read of those pages (a batch still held
+            // refers to them) maps them again from the file, with the same
+            // contents. Nothing writes through the map.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
+            };
+        }
+    }
+}
+
+/// The size of a memory page (4096 where it cannot be asked).
+#[cfg(unix)]
+fn page_size() -> usize {
+    // SAFETY: sysconf only reads a system constant.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size)
+        .ok()
+        .filter(|s| *s > 0)
+        .unwrap_or(4096)
 }
 
 impl FileBatches {
     /// Read the footer (schema and where the batches are) and the
     /// dictionaries of the file held in `bytes`.
-    fn new(bytes: Buffer) -> Result<FileBatches, ArrowError> {
+    fn new(bytes: Buffer, map: Option<Arc<memmap2::Mmap>>) -> Result<FileBatches, ArrowError> {
         let no_footer = || {
             ArrowError::IpcError(
                 "no Arrow IPC footer at the end of the file, which is truncated or not an \
@@ -225,6 +302,7 @@ impl FileBatches {
             .unwrap_or_default();
         Ok(FileBatches {
             bytes,
+            map,
             decoder,
             schema,
             blocks,
@@ -425,6 +503,7 @@ pub(super) fn load_arrow(
             }
         }
     }
+    let mapped = batches.mapped();
     drop(batches);
     let n_rows: usize = all.iter().map(RecordBatch::num_rows).sum();
     if pass.is_clean {
@@ -434,7 +513,7 @@ pub(super) fn load_arrow(
             }
         }
     }
-    for batch in &all {
+    for (k, batch) in all.iter().enumerate() {
         if !can_check_cells {
             pass.tally.n_data_rows += batch.num_rows();
             continue;
@@ -449,6 +528,9 @@ pub(super) fn load_arrow(
             .map(|f| view(f.field_idx).expect("filters resolve when cells are checked"))
             .collect();
         pass.read_batch(batch.num_rows(), plans, &columns, filters, &filter_columns);
+        if let Some(mapped) = &mapped {
+            mapped.release(k);
+        }
     }
 
     pass.tally.is_row_count_known = !has_header_problem && !has_read_error && can_check_cells;

@@ -457,41 +457,34 @@ fn a_column_of_another_type_is_named_with_its_type() {
     assert!(!text.contains("panicked"), "{text}");
 }
 
+/// Several batches of uneven sizes, most spanning many memory pages: the
+/// pages of each batch of a mapped file are given back once it is read, and
+/// the next batch starts on a page the last one shares.
 #[test]
 fn a_large_float_column_is_read_whole() {
     let n: usize = 200_000;
     let x: Vec<f64> = (0..n).map(|i| i as f64 / 7.0).collect();
     let y: Vec<i64> = (0..n as i64).map(|i| i % 3).collect();
-    let arrow = write_batches(
-        "large.arrow",
-        &[
+    let cuts = [0, 1000, 50_001, 50_002, 120_000, n];
+    let batches: Vec<Vec<(&str, ArrayRef)>> = cuts
+        .windows(2)
+        .map(|w| {
+            let (a, b) = (w[0], w[1]);
             vec![
                 (
                     "x",
-                    Arc::new(Float64Array::from(x[..1000].to_vec())) as ArrayRef,
+                    Arc::new(Float64Array::from(x[a..b].to_vec())) as ArrayRef,
                 ),
                 (
                     "y",
                     Arc::new(arrow_array::PrimitiveArray::<Int64Type>::from(
-                        y[..1000].to_vec(),
+                        y[a..b].to_vec(),
                     )) as ArrayRef,
                 ),
-            ],
-            vec![
-                (
-                    "x",
-                    Arc::new(Float64Array::from(x[1000..].to_vec())) as ArrayRef,
-                ),
-                (
-                    "y",
-                    Arc::new(arrow_array::PrimitiveArray::<Int64Type>::from(
-                        y[1000..].to_vec(),
-                    )) as ArrayRef,
-                ),
-            ],
-        ],
-        false,
-    );
+            ]
+        })
+        .collect();
+    let arrow = write_batches("large.arrow", &batches, false);
     let data = load(
         arrow.path(),
         &[("x", ColumnKind::Real), ("y", ColumnKind::Int)],
