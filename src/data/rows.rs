@@ -206,7 +206,8 @@ impl<R: Read> RowReader<R> {
 /// at any byte twice: lines of exactly `numeric.len()` fields, those marked
 /// in `numeric` plain decimals (read into `values[i]`, as
 /// [`split_reading_numbers`] reads them) and the others free of `,`, `"`,
-/// `\r` and `\n`, each line non-empty and ending in `\n` inside `block`.
+/// `\r` and `\n`, each line non-empty and ending in `\n` or `\r\n` inside
+/// `block`.
 /// `store` gets each such line as a record with its values and says whether
 /// it took it. Stops before the first line that is anything else,
 /// incomplete or not taken. Returns how many lines were taken and where
@@ -226,19 +227,14 @@ pub(crate) fn plain_numeric_lines(
         let start = pos;
         ends.clear();
         for (field_idx, &is_numeric) in numeric.iter().enumerate() {
-            let separator = if field_idx + 1 == numeric.len() {
-                b'\n'
-            } else {
-                b','
-            };
-            if is_numeric {
-                let (value, n_read) = read_plain_decimal(&block[pos..]);
-                match value {
-                    Some(value) if block.get(pos + n_read) == Some(&separator) => {
+            let is_last = field_idx + 1 == numeric.len();
+            let n_read = if is_numeric {
+                match read_plain_decimal(&block[pos..]) {
+                    (Some(value), n_read) => {
                         values[field_idx] = value;
-                        pos += n_read;
+                        n_read
                     }
-                    _ => break 'lines,
+                    (None, _) => break 'lines,
                 }
             } else {
                 let rest = &block[pos..];
@@ -247,17 +243,24 @@ pub(crate) fn plain_numeric_lines(
                     .position(|b| matches!(b, b',' | b'\n' | b'"' | b'\r'))
                     .unwrap_or(rest.len());
                 // A blank line is no record (a lone field may be empty).
-                let is_blank_line = separator == b'\n' && pos + n_read == start;
-                if rest.get(n_read) != Some(&separator) || is_blank_line {
+                if is_last && pos + n_read == start {
                     break 'lines;
                 }
-                pos += n_read;
-            }
+                n_read
+            };
+            pos += n_read;
+            // The field's separator: a comma, or the line break (LF or
+            // CRLF) after the last field.
+            let n_separator = match (is_last, block.get(pos), block.get(pos + 1)) {
+                (false, Some(b','), _) | (true, Some(b'\n'), _) => 1,
+                (true, Some(b'\r'), Some(b'\n')) => 2,
+                _ => break 'lines,
+            };
             ends.push(pos - start);
-            pos += 1;
+            pos += n_separator;
         }
         let record = Record::Line {
-            line: &block[start..pos - 1],
+            line: &block[start..start + ends.last().copied().unwrap_or(0)],
             ends,
         };
         if !store(&record, values) {
