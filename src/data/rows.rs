@@ -219,6 +219,9 @@ pub(crate) fn plain_numeric_lines(
     ends: &mut Vec<usize>,
     mut store: impl FnMut(&Record<'_>, &[f64]) -> bool,
 ) -> (usize, usize) {
+    if numeric.is_empty() {
+        return (0, 0);
+    }
     let mut pos = 0;
     // Where the lines taken end.
     let mut taken_to = 0;
@@ -295,7 +298,7 @@ impl<R: Read> RowReader<R> {
         let State::Fast(fast) = &mut self.state else {
             return 0;
         };
-        if !fast.has_started || numeric.is_empty() {
+        if !fast.has_started {
             return 0;
         }
         let block = &fast.buf[fast.pos..fast.end];
