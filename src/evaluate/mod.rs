@@ -611,7 +611,13 @@ pub fn evaluate_statement(sr: &StatementRows, rows: &[usize], n_bins: usize) -> 
             randomized,
             ..
         } => {
-            let u: Vec<f64> = rows.iter().map(|i| pit[*i]).collect();
+            // A PIT the CDF could not give (NaN) is left out, and said.
+            let u: Vec<f64> = rows
+                .iter()
+                .map(|i| pit[*i])
+                .filter(|u| u.is_finite())
+                .collect();
+            let missing_pit = u.len() < n;
             let ks = metrics::ks_uniform(&u);
             let histogram = metrics::histogram_unit(&u, n_bins);
             let (chi2, df, chi2_p) = metrics::chi_square_uniform(&histogram);
@@ -647,11 +653,21 @@ pub fn evaluate_statement(sr: &StatementRows, rows: &[usize], n_bins: usize) -> 
                     ),
                 });
             }
+            let mut notes = Vec::new();
+            if missing_pit {
+                notes.push(format!(
+                    "{} of {n} rows have no PIT value (the CDF is not defined for their arguments) and are left out of the PIT metrics",
+                    n - u.len()
+                ));
+            }
             if missing_quantiles {
-                eval.note = Some(
+                notes.push(
                     "some rows have no prediction interval: the quantile is not defined for their arguments"
                         .to_string(),
                 );
+            }
+            if !notes.is_empty() {
+                eval.note = Some(notes.join("; "));
             }
             eval.calibration = Some(PitMetrics {
                 randomized_pit: *randomized,

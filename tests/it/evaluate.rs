@@ -257,6 +257,18 @@ fn pit_and_coverage_by_hand() {
     assert_eq!(cov, vec![0.25, 0.5, 0.5]);
     // 95% interval width 2 * 1.959964 = 3.919928.
     assert!(close(p.coverage[2].mean_width, 3.919_927_969_080_108, 1e-9));
+
+    // A PIT the CDF could not give is left out of the PIT metrics, and
+    // said: with row 3's NaN the others give counts 1 and 2.
+    let mut sr = sr;
+    if let Prediction::Distribution { pit, .. } = &mut sr.prediction {
+        pit[3] = f64::NAN;
+    }
+    let e = evaluate_statement(&sr, &[0, 1, 2, 3], 2);
+    let p = e.calibration.expect("PIT metrics");
+    assert_eq!(p.pit_histogram, vec![1, 2]);
+    let note = e.note.expect("a note on the missing PIT");
+    assert!(note.starts_with("1 of 4 rows have no PIT value"), "{note}");
 }
 
 #[test]
