@@ -392,6 +392,38 @@ fn compile_for_fit(
         emit(&[d], &loaded.name, &loaded.source, color);
         return Err(Failure::Input);
     }
+    // The commands use theta; an estimate that is not its natural value
+    // was edited (or the file was written by something else), and would be
+    // silently ignored.
+    let edited: Vec<String> = compiled
+        .params
+        .iter()
+        .zip(&fit.theta)
+        .zip(&fit.estimates)
+        .filter(|((p, t), e)| {
+            let natural = p.transform.to_natural(**t);
+            let scale = natural.abs().max(e.estimate.abs());
+            !(natural == e.estimate || (natural - e.estimate).abs() <= 1e-12 * scale)
+        })
+        .map(|((p, t), e)| {
+            format!(
+                "`{}`: estimate {} but theta gives {}",
+                p.name,
+                e.estimate,
+                p.transform.to_natural(*t)
+            )
+        })
+        .collect();
+    if !edited.is_empty() {
+        let d = Diagnostic::error(
+            "E711",
+            "the fit file's estimates do not match its theta, which is what this command uses",
+        )
+        .with_note(format!("{}.", edited.join("; ")))
+        .with_help("Refit the model with `nll fit --output`, or edit `theta` (the unconstrained coordinates: log of a positive parameter, logit of one in (0, 1)) along with the estimates.");
+        emit(&[d], &loaded.name, &loaded.source, color);
+        return Err(Failure::Input);
+    }
     Ok(compiled)
 }
 

@@ -1325,6 +1325,37 @@ fn a_nan_nll_at_an_extreme_fit_is_an_error_not_a_total() {
 }
 
 #[test]
+fn an_edited_estimate_that_theta_does_not_give_is_refused() {
+    // `predict` uses theta; an estimate edited alone would be ignored
+    // without a word, the predictions those of the fit.
+    let (dir, fit) = fitted("edited", ENGEL_HETERO, ENGEL_DATA, &[]);
+    let mut file = json(&std::fs::read_to_string(&fit).expect("fit file"));
+    file["estimates"][0]["estimate"] = serde_json::json!(100.0);
+    let edited = dir.join("edited.json");
+    std::fs::write(&edited, file.to_string()).expect("edited fit file");
+    let err = nll_err(&[
+        "predict",
+        ENGEL_HETERO,
+        "--fit",
+        s(&edited),
+        "--data",
+        ENGEL_DATA,
+    ]);
+    assert!(err.contains("error[E711]"), "{err}");
+    assert!(err.contains("estimate 100 but theta gives"), "{err}");
+    // The file as written passes.
+    nll_ok(&[
+        "predict",
+        ENGEL_HETERO,
+        "--fit",
+        s(&fit),
+        "--data",
+        ENGEL_DATA,
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn predict_and_simulate_do_not_need_the_outcome() {
     let (dir, fit) = fitted("blanks", ENGEL_HETERO, ENGEL_DATA, &[]);
     // The usual "fill in the blanks" file: the outcome column is there,
