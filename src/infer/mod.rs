@@ -649,6 +649,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         None
     };
     let mut at_bound = false;
+    let has_mixture = c.statements.iter().any(|s| !s.components.is_empty());
     // Parameters whose standard error on the unconstrained scale dwarfs
     // their value (the likelihood is flat along them where the optimizer
     // stopped, as a Student-t's nu started at 1e100).
@@ -668,10 +669,15 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 se_theta = None;
                 warnings.push(match edge {
                     Edge::Bound => format!(
-                        "parameter `{}` is at the edge of its constraint {} (estimate {value:.6e}): the likelihood does not decrease toward the bound, so the maximum is on the boundary, not inside{}",
+                        "parameter `{}` is at the edge of its constraint {} (estimate {value:.6e}): the likelihood does not decrease toward the bound, so {}{}",
                         p.name,
                         p.transform.describe(),
-                        limit_hint(c, k as u32, &theta)
+                        if has_mixture {
+                            "the fit ends on the boundary; a mixture's likelihood often has several maxima, and other start values may find a higher one inside"
+                        } else {
+                            "the maximum is on the boundary, not inside"
+                        },
+                        limit_hint(c, k as u32, &theta),
                     ),
                     Edge::Infinity => format!(
                         "parameter `{}` grows without bound (estimate {value:.6e}): the likelihood keeps increasing as it grows, so it has no finite estimate{}",

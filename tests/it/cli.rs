@@ -1275,6 +1275,11 @@ fn a_dead_component_far_from_the_data_is_not_called_a_collapse() {
     ]);
     assert!(!text.contains("collapses"), "{text}");
     assert!(text.contains("parameter `w` is at the edge"), "{text}");
+    // A boundary reached from one start is a local finding in a mixture.
+    assert!(
+        text.contains("other start values may find a higher one inside"),
+        "{text}"
+    );
     // The real collapse still is one.
     let text = run(&[
         "fit",
