@@ -161,15 +161,22 @@ fn load_rows<R: io::Read>(
     // several threads.
     let is_parallel = rayon::current_num_threads() > 1
         && plans.iter().all(|plan| plan.kind != ColumnKind::Factor);
+    // Whether the last run of plain lines was long. Handing a block to the
+    // threads costs a pass over it and a wake-up (tens of microseconds);
+    // where plain lines come in short runs between others (a dropped row
+    // every other line), one thread reads them, each run costing only its
+    // own lines.
+    let mut is_long_run = true;
     loop {
         if is_clean && can_store_plain_rows {
-            let n_read = if is_parallel {
+            let n_read = if is_parallel && is_long_run {
                 store_plain_rows_parallel(&mut reader, &is_numeric_field, &mut plans)
             } else {
                 reader.plain_numeric_rows(&is_numeric_field, &mut field_values, |record, values| {
                     store_plain_row(&mut plans, record, values)
                 })
             };
+            is_long_run = n_read >= LONG_RUN_LINES;
             source_rows.extend_run(n_data_rows + 1..n_data_rows + 1 + n_read);
             n_data_rows += n_read;
             n_kept += n_read;
@@ -325,6 +332,11 @@ fn store_plain_row(plans: &mut [ColumnPlan], record: &Record<'_>, field_values: 
     }
     true
 }
+
+/// A run of plain lines this long is worth handing to several threads for
+/// the next block: a few hundred microseconds of reading, against tens for
+/// the hand-over.
+const LONG_RUN_LINES: usize = 4096;
 
 /// Reads the plain numeric rows at the front of the reader's block on the
 /// current pool's threads into `plans`, none of them a factor, in file
