@@ -414,6 +414,14 @@ fn compile_for_fit(
             )
         })
         .collect();
+    let mut edited = edited;
+    // The last coordinate, the smoothing width of kinks, is the fit's own;
+    // a negative one would turn |x| into something that is no density.
+    if let Some(width) = fit.theta.last().filter(|w| !(w.is_finite() && **w >= 0.0)) {
+        edited.push(format!(
+            "the last theta coordinate (the smoothing width of kinks) is {width}, not a number >= 0"
+        ));
+    }
     if !edited.is_empty() {
         let d = Diagnostic::error(
             "E711",

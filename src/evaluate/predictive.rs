@@ -158,7 +158,9 @@ impl RowDist {
     /// calls it.
     fn is_valid(&self) -> bool {
         use RowDist::*;
-        let pos = |v: f64| v > 0.0 && v.is_finite();
+        // Subnormal scales and shapes (below 2.2e-308) made statrs panic or
+        // loop: they count as 0.
+        let pos = |v: f64| v >= f64::MIN_POSITIVE && v.is_finite();
         let real = |v: f64| v.is_finite();
         match *self {
             Normal { mu, sigma } | Cauchy { mu, sigma } | LogNormal { mu, sigma } => {
@@ -174,9 +176,26 @@ impl RowDist {
             Poisson { rate } => rate >= 0.0 && real(rate),
             NegBinomial { mu, phi } => mu >= 0.0 && real(mu) && pos(phi),
             Binomial { n, p } => n >= 0.0 && real(n) && (0.0..=1.0).contains(&p),
-            Geometric { p } => p > 0.0 && p <= 1.0,
+            Geometric { p } => p >= f64::MIN_POSITIVE && p <= 1.0,
             PointMass { at } => real(at),
         }
+    }
+
+    /// P(Y <= y), NaN for invalid arguments (or where statrs fails).
+    pub fn cdf(&self, y: f64) -> f64 {
+        guarded(|| self.cdf_unguarded(y)).unwrap_or(f64::NAN)
+    }
+
+    /// The q-quantile, `q` in (0, 1): for a count the smallest k with
+    /// F(k) >= q. `None` where the arguments are invalid or no quantile
+    /// can be computed.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        guarded(|| self.quantile_unguarded(q)).flatten()
+    }
+
+    /// One draw, NaN for invalid arguments.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        guarded(|| self.sample_unguarded(rng)).unwrap_or(f64::NAN)
     }
 
     /// True for families on the integers.
@@ -220,7 +239,7 @@ impl RowDist {
     }
 
     /// P(Y <= y), NaN for invalid arguments.
-    pub fn cdf(&self, y: f64) -> f64 {
+    fn cdf_unguarded(&self, y: f64) -> f64 {
         use RowDist::*;
         let nan = f64::NAN;
         if !self.is_valid() {
@@ -242,8 +261,10 @@ impl RowDist {
             Logistic { .. } => nan,
             Exponential { rate } => sd::Exp::new(rate).map_or(nan, |d| d.cdf(y)),
             Gamma { shape, rate } if shape > LARGE_SHAPE => gamma_cdf_large_shape(y * rate, shape),
-            Gamma { shape, rate } => sd::Gamma::new(shape, rate).map_or(nan, |d| d.cdf(y)),
+            // On the rate-1 scale, where statrs' tolerances are meant for.
+            Gamma { shape, rate } => sd::Gamma::new(shape, 1.0).map_or(nan, |d| d.cdf(y * rate)),
             Weibull { shape, scale } => sd::Weibull::new(shape, scale).map_or(nan, |d| d.cdf(y)),
+            Beta { a, b } if a.max(b) > BETA_STATRS_UP_TO => nan,
             Beta { a, b } => sd::Beta::new(a, b).map_or(nan, |d| d.cdf(y)),
             _ => self.count_cdf(y.floor()),
         }
@@ -252,6 +273,10 @@ impl RowDist {
     /// P(Y < y): equal to the CDF for continuous families, and to
     /// P(Y <= y - 1) for counts at an integer y.
     pub fn cdf_below(&self, y: f64) -> f64 {
+        guarded(|| self.cdf_below_unguarded(y)).unwrap_or(f64::NAN)
+    }
+
+    fn cdf_below_unguarded(&self, y: f64) -> f64 {
         if self.is_discrete() {
             self.count_cdf(y.ceil() - 1.0)
         } else {
@@ -294,9 +319,9 @@ impl RowDist {
 
     /// The q-quantile, `q` in (0, 1): for a count the smallest k with
     /// F(k) >= q. `None` where the arguments are invalid.
-    pub fn quantile(&self, q: f64) -> Option<f64> {
+    fn quantile_unguarded(&self, q: f64) -> Option<f64> {
         use RowDist::*;
-        if !(q > 0.0 && q < 1.0) || !self.is_valid() {
+        if !(q > 0.0 && q < 1.0 && self.is_valid()) {
             return None;
         }
         let x = match *self {
@@ -305,6 +330,7 @@ impl RowDist {
             StudentT { nu, mu, sigma } if nu >= T_EXPANSION_FROM => {
                 mu + sigma * t_quantile_large_nu(q, nu)
             }
+            StudentT { nu, .. } if nu < T_STATRS_QUANTILE_FROM => return None,
             StudentT { nu, mu, sigma } => sd::StudentsT::new(mu, sigma, nu).ok()?.inverse_cdf(q),
             Cauchy { mu, sigma } => sd::Cauchy::new(mu, sigma).ok()?.inverse_cdf(q),
             LogNormal { mu, sigma } => sd::LogNormal::new(mu, sigma).ok()?.inverse_cdf(q),
@@ -315,13 +341,9 @@ impl RowDist {
             Gamma { shape, rate } if shape > LARGE_SHAPE => {
                 gamma_quantile_large_shape(q, shape) / rate
             }
-            Gamma { shape, rate } => sd::Gamma::new(shape, rate).ok()?.inverse_cdf(q),
+            Gamma { shape, rate } => gamma_quantile(q, shape)? / rate,
             Weibull { shape, scale } => sd::Weibull::new(shape, scale).ok()?.inverse_cdf(q),
-            // To adjacent doubles: Beta(1e12, 5) spreads over 5e-12 below
-            // 1, a few ten thousand doubles.
-            Beta { a, b } if a.max(b) > LARGE_SHAPE => {
-                bisect_quantile(|x| self.cdf(x), 0.0, 1.0, q, 0.0)
-            }
+            Beta { a, b } if a.max(b) > BETA_STATRS_UP_TO => return None,
             Beta { a, b } => sd::Beta::new(a, b).ok()?.inverse_cdf(q),
             _ => return self.count_quantile(q),
         };
@@ -350,7 +372,7 @@ impl RowDist {
     }
 
     /// One draw, NaN for invalid arguments.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+    fn sample_unguarded<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         use RowDist::*;
         let nan = f64::NAN;
         if !self.is_valid() {
@@ -377,9 +399,13 @@ impl RowDist {
                 sd::Weibull::new(shape, scale).map_or(nan, |d| d.sample(rng))
             }
             Beta { a, b } => sd::Beta::new(a, b).map_or(nan, |d| d.sample(rng)),
-            Poisson { rate } => sd::Poisson::new(rate).map_or(nan, |d| d.sample(rng)),
-            NegBinomial { mu, phi } if is_poisson_limit(mu, phi) => {
-                sd::Poisson::new(mu).map_or(nan, |d| d.sample(rng))
+            Poisson { rate } => poisson_draw(rate, rng),
+            NegBinomial { mu, phi } if is_poisson_limit(mu, phi) => poisson_draw(mu, rng),
+            // A gamma-distributed rate with mean mu and shape phi, then a
+            // Poisson count: statrs' sampler returns a u64, which saturated
+            // at 2^64 for mu = 1e20.
+            NegBinomial { mu, phi } if mu > LARGE_COUNT_MEAN => {
+                sd::Gamma::new(phi, phi / mu).map_or(nan, |g| poisson_draw(g.sample(rng), rng))
             }
             NegBinomial { mu, phi } => {
                 sd::NegativeBinomial::new(phi, phi / (phi + mu)).map_or(nan, |d| {
@@ -398,6 +424,34 @@ impl RowDist {
             }
         }
     }
+}
+
+thread_local! {
+    /// How many [`guarded`] calls are running on this thread.
+    static GUARD_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs a computation that calls statrs, turning a panic inside it into
+/// `None` without printing it. statrs checks its arguments when a
+/// distribution is made, yet some it accepts then fail an `unwrap` deep in
+/// its special functions (a gamma rate of 1.7e308, a t with nu near 0):
+/// [`RowDist::is_valid`] keeps out the ones found, this catches the rest.
+/// The process's panic hook stays silent while a guarded call runs on the
+/// same thread and reports every other panic as before.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARD_DEPTH.with(|d| d.get()) == 0 {
+                previous(info);
+            }
+        }));
+    });
+    GUARD_DEPTH.with(|d| d.set(d.get() + 1));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARD_DEPTH.with(|d| d.set(d.get() - 1));
+    result.ok()
 }
 
 /// The q-quantile of a continuous CDF between `lo` and `hi` (F(lo) <= q
@@ -454,12 +508,40 @@ fn t_quantile_large_nu(q: f64, nu: f64) -> f64 {
     z + (z2 + 1.0) * z / (4.0 * nu) + ((5.0 * z2 + 16.0) * z2 + 3.0) * z / (96.0 * nu * nu)
 }
 
+/// Below this many degrees of freedom statrs' t quantiles are wrong (at
+/// nu = 0.1 the 95% point came out 9.7e7 against 1.64e9, at 0.01 1.2e8
+/// against 5e98; at 0.3 they are right): no interval there.
+const T_STATRS_QUANTILE_FROM: f64 = 0.3;
+
+/// Above this, statrs' beta CDF is off (by 3e-6 at a = b = 1e9, by 0.25 at
+/// (2, 1e15)) and its inverse slow or endless (Beta(9e6, 3) did not
+/// return): no PIT and no interval for such a beta.
+const BETA_STATRS_UP_TO: f64 = 1e6;
+
+/// The q-quantile of Gamma(k, rate 1), k up to [`LARGE_SHAPE`]. statrs'
+/// inverse CDF stops at an absolute tolerance near 1e-9, fine on this scale
+/// except for a small shape's low quantiles (Gamma(0.1) has its 2.5% point
+/// at 6e-17): below 1e-6 its answer is refined by bisection on the CDF, to
+/// 1e-12 relative.
+fn gamma_quantile(q: f64, k: f64) -> Option<f64> {
+    let d = sd::Gamma::new(k, 1.0).ok()?;
+    let x = d.inverse_cdf(q);
+    if x < 1e-6 {
+        return Some(bisect_quantile(
+            |x| d.cdf(x),
+            0.0,
+            2e-6,
+            q,
+            MIXTURE_QUANTILE_REL_TOL,
+        ));
+    }
+    Some(x)
+}
+
 /// Above this shape statrs's gamma functions are slow or do not end (a
 /// gamma of shape 1e15 took 0.4 s per quantile, one of 2e17 did not return
-/// a CDF far below its mean), and so does its inverse CDF of a beta with
-/// either parameter above it (1e12 and 5 did not return). A gamma then
-/// takes the Wilson-Hilferty approximation below; a beta's quantile is
-/// found by bisection on its CDF, which stays fast (microseconds).
+/// a CDF far below its mean); the Wilson-Hilferty approximation below
+/// takes over.
 const LARGE_SHAPE: f64 = 1e7;
 
 /// The CDF of Gamma(k, rate 1) for k > [`LARGE_SHAPE`] (Wilson-Hilferty:
@@ -480,6 +562,21 @@ fn gamma_cdf_large_shape(x: f64, k: f64) -> f64 {
 fn gamma_quantile_large_shape(q: f64, k: f64) -> f64 {
     let c = 1.0 / (9.0 * k);
     k * (1.0 - c + std_normal().inverse_cdf(q) * c.sqrt()).powi(3)
+}
+
+/// Above this mean a Poisson draw is the normal one with the same mean and
+/// variance, rounded: statrs' sampler drew with a variance 0.96 and 1.15
+/// times the mean at 1e14 and 1e15, while the normal differs from the
+/// Poisson by its skewness, 1/sqrt(mean) = 3e-5 here and less beyond.
+const LARGE_COUNT_MEAN: f64 = 1e9;
+
+/// One Poisson(rate) draw (NaN for an invalid rate).
+fn poisson_draw<R: Rng + ?Sized>(rate: f64, rng: &mut R) -> f64 {
+    if rate > LARGE_COUNT_MEAN && rate.is_finite() {
+        let z: f64 = std_normal().sample(rng);
+        return (rate + rate.sqrt() * z).round().max(0.0);
+    }
+    sd::Poisson::new(rate).map_or(f64::NAN, |d| d.sample(rng))
 }
 
 /// Whether NegBinomial(mu, phi) is taken as its limit Poisson(mu): for
@@ -666,12 +763,31 @@ mod tests {
                 mu: 0.0,
                 sigma: 1.0,
             },
+            // Subnormal shapes made statrs panic or loop.
+            RowDist::StudentT {
+                nu: 5e-324,
+                mu: 0.0,
+                sigma: 1.0,
+            },
+            RowDist::Beta { a: 1e-310, b: 0.5 },
+            RowDist::Gamma {
+                shape: 2.0,
+                rate: 5e-324,
+            },
+            RowDist::Geometric { p: 1e-310 },
         ] {
             assert!(d.cdf(1.0).is_nan(), "{d:?}");
             assert_eq!(d.quantile(0.5), None, "{d:?}");
             assert!(d.sample(rng).is_nan(), "{d:?}");
             assert_eq!(d.mean(), None, "{d:?}");
         }
+        // Valid, yet statrs fails an unwrap inside (a gamma rate of
+        // 1.7e308): no panic escapes, whatever comes out.
+        let d = RowDist::Gamma {
+            shape: 2.0,
+            rate: 1.7e308,
+        };
+        let _ = (d.cdf(1.0), d.quantile(0.5), d.sample(rng));
     }
 
     #[test]
@@ -745,16 +861,53 @@ mod tests {
         let q = g.quantile(0.975).unwrap();
         assert!((g.cdf(q) - 0.975).abs() < 1e-6);
         assert!(g.cdf(1.0) == 0.0);
-        // Beta(1e12, 5): statrs' inverse CDF did not return. Its mass lies
-        // within 5e-12 below 1, where doubles are 1.1e-16 apart and the CDF
-        // steps by about 2e-5 from one to the next: the quantile is the
-        // first double where the CDF reaches q.
+        // Beta(1e12, 5): statrs' inverse CDF did not return, and its CDF
+        // is wrong at such sizes: neither is given.
         let b = RowDist::Beta { a: 1e12, b: 5.0 };
-        for q in [0.025, 0.5, 0.975] {
-            let x = b.quantile(q).unwrap();
-            let below = f64::from_bits(x.to_bits() - 1);
-            assert!(b.cdf(below) < q && q <= b.cdf(x), "{q} {x}");
-        }
+        assert_eq!(b.quantile(0.5), None);
+        assert!(b.cdf(0.5).is_nan());
+        // Small scales: Gamma(2, rate 1e12) has its 5% and 95% points at
+        // 3.5536e-13 and 4.7439e-12 (scipy: gamma.ppf(q, 2) / 1e12);
+        // statrs' inverse CDF at rate 1e12 stopped near 9.3e-10. And
+        // Gamma(0.1, 1)'s 2.5% point, 5.7917e-17 (scipy).
+        let g = RowDist::Gamma {
+            shape: 2.0,
+            rate: 1e12,
+        };
+        let lo = g.quantile(0.05).unwrap();
+        let hi = g.quantile(0.95).unwrap();
+        assert!((lo / 3.553_615_106_986_62e-13 - 1.0).abs() < 1e-6, "{lo}");
+        assert!((hi / 4.743_864_518_390_577e-12 - 1.0).abs() < 1e-6, "{hi}");
+        let g = RowDist::Gamma {
+            shape: 0.1,
+            rate: 1.0,
+        };
+        let lo = g.quantile(0.025).unwrap();
+        assert!((lo / 5.791_710_245_521_471e-17 - 1.0).abs() < 1e-6, "{lo}");
+    }
+
+    #[test]
+    fn counts_with_huge_means_draw_with_their_variance() {
+        let rng = &mut StdRng::seed_from_u64(4);
+        // Poisson(1e14): variance / mean 1 (statrs' sampler gave 0.96);
+        // over 20000 draws its standard error is sqrt(2 / 20000) = 0.01.
+        let d = RowDist::Poisson { rate: 1e14 };
+        let x: Vec<f64> = (0..20000).map(|_| d.sample(rng)).collect();
+        let mean = x.iter().sum::<f64>() / x.len() as f64;
+        let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (x.len() - 1) as f64;
+        assert!((var / 1e14 - 1.0).abs() < 0.05, "{var}");
+        assert!(
+            (mean - 1e14).abs() < 5.0 * (1e14f64 / 20000.0).sqrt(),
+            "{mean}"
+        );
+        // NegBinomial(1e20, 2): every statrs draw was 2^64. Variance
+        // mu + mu^2 / phi: the mean of 20000 draws has standard error
+        // mu / sqrt(2 * 20000) = 5e17.
+        let d = RowDist::NegBinomial { mu: 1e20, phi: 2.0 };
+        let x: Vec<f64> = (0..20000).map(|_| d.sample(rng)).collect();
+        let mean = x.iter().sum::<f64>() / x.len() as f64;
+        assert!((mean - 1e20).abs() < 3e18, "{mean}");
+        assert!(x.iter().any(|v| *v != x[0]));
     }
 
     #[test]

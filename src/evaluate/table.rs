@@ -213,7 +213,11 @@ fn draw_statement(sr: &StatementRows, n_rows: usize, rng: &mut StdRng) -> Vec<St
                 }
                 levels.get(k).cloned().unwrap_or_default()
             }
-            Prediction::Distribution { dists, .. } => number(dists[i].sample(rng)),
+            // A draw that could not be made (NaN) is an empty cell, as a
+            // row outside the support is.
+            Prediction::Distribution { dists, .. } => {
+                csv_num(Some(dists[i].sample(rng)).filter(|x| x.is_finite()))
+            }
             Prediction::Unsupported(_) => String::new(),
         })
         .collect()

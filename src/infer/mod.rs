@@ -649,7 +649,12 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         None
     };
     let mut at_bound = false;
-    let has_mixture = c.statements.iter().any(|s| !s.components.is_empty());
+    // Whether parameter k enters a mixture's statement.
+    let in_mixture = |k: usize| {
+        c.statements
+            .iter()
+            .any(|s| !s.components.is_empty() && c.graph.info(s.term).params.contains(&(k as u32)))
+    };
     // Parameters whose standard error on the unconstrained scale dwarfs
     // their value (the likelihood is flat along them where the optimizer
     // stopped, as a Student-t's nu started at 1e100).
@@ -672,7 +677,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                         "parameter `{}` is at the edge of its constraint {} (estimate {value:.6e}): the likelihood does not decrease toward the bound, so {}{}",
                         p.name,
                         p.transform.describe(),
-                        if has_mixture {
+                        if in_mixture(k) {
                             "the fit ends on the boundary; a mixture's likelihood often has several maxima, and other start values may find a higher one inside"
                         } else {
                             "the maximum is on the boundary, not inside"

@@ -1289,3 +1289,21 @@ fn a_dead_component_far_from_the_data_is_not_called_a_collapse() {
     ]);
     assert!(text.contains("collapses"), "{text}");
 }
+
+#[test]
+fn the_mixture_caveat_at_a_bound_is_for_mixture_parameters_only() {
+    // tau enters only the plain normal statement: its bound is the
+    // maximum, not where one start of a mixture happened to end.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/mixture_and_normal.nll",
+        "--data",
+        "tests/fixtures/mixture_and_normal.csv",
+    ]);
+    assert!(text.contains("parameter `tau` is at the edge"), "{text}");
+    assert!(
+        text.contains("the maximum is on the boundary, not inside"),
+        "{text}"
+    );
+    assert!(!text.contains("a mixture's likelihood"), "{text}");
+}

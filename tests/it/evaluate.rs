@@ -1329,20 +1329,31 @@ fn an_edited_estimate_that_theta_does_not_give_is_refused() {
     // `predict` uses theta; an estimate edited alone would be ignored
     // without a word, the predictions those of the fit.
     let (dir, fit) = fitted("edited", ENGEL_HETERO, ENGEL_DATA, &[]);
-    let mut file = json(&std::fs::read_to_string(&fit).expect("fit file"));
-    file["estimates"][0]["estimate"] = serde_json::json!(100.0);
     let edited = dir.join("edited.json");
-    std::fs::write(&edited, file.to_string()).expect("edited fit file");
-    let err = nll_err(&[
-        "predict",
-        ENGEL_HETERO,
-        "--fit",
-        s(&edited),
-        "--data",
-        ENGEL_DATA,
-    ]);
+    // The fit file with one edit, and `predict`'s error on it.
+    let error_after = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut file = json(&std::fs::read_to_string(&fit).expect("fit file"));
+        edit(&mut file);
+        std::fs::write(&edited, file.to_string()).expect("edited fit file");
+        let args = [
+            "predict",
+            ENGEL_HETERO,
+            "--fit",
+            s(&edited),
+            "--data",
+            ENGEL_DATA,
+        ];
+        nll_err(&args)
+    };
+    let err = error_after(&|f| f["estimates"][0]["estimate"] = serde_json::json!(100.0));
     assert!(err.contains("error[E711]"), "{err}");
     assert!(err.contains("estimate 100 but theta gives"), "{err}");
+    // So is a negative smoothing width, theta's last coordinate.
+    let err = error_after(&|f| {
+        let last = f["theta"].as_array().expect("theta").len() - 1;
+        f["theta"][last] = serde_json::json!(-3.0);
+    });
+    assert!(err.contains("the smoothing width of kinks) is -3"), "{err}");
     // The file as written passes.
     nll_ok(&[
         "predict",
