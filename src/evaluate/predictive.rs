@@ -296,10 +296,8 @@ impl RowDist {
         }
         let k_u = k as u64;
         match *self {
-            Poisson { rate } => sd::Poisson::new(rate).map_or(nan, |d| d.cdf(k_u)),
-            NegBinomial { mu, phi } if is_poisson_limit(mu, phi) => {
-                sd::Poisson::new(mu).map_or(nan, |d| d.cdf(k_u))
-            }
+            Poisson { rate } => poisson_cdf(k, rate),
+            NegBinomial { mu, phi } if is_poisson_limit(mu, phi) => poisson_cdf(k, mu),
             // Mean mu and size phi is statrs' NegativeBinomial(r = phi,
             // p = phi / (phi + mu)), which counts failures with mean
             // r (1 - p) / p = mu.
@@ -569,6 +567,19 @@ fn gamma_quantile_large_shape(q: f64, k: f64) -> f64 {
 /// times the mean at 1e14 and 1e15, while the normal differs from the
 /// Poisson by its skewness, 1/sqrt(mean) = 3e-5 here and less beyond.
 const LARGE_COUNT_MEAN: f64 = 1e9;
+
+/// P(X <= k) for X ~ Poisson(rate), k >= 0 whole. Above a rate of
+/// [`LARGE_SHAPE`] it is the upper tail of a gamma, P(X <= k) =
+/// 1 - P(Gamma(k + 1, 1) <= rate), by the Wilson-Hilferty form (k + 1 is
+/// then large wherever the probability is not 0 or 1 to rounding): statrs'
+/// CDF took a second per quantile at a rate of 1e12 and was off by a
+/// thousand counts there.
+fn poisson_cdf(k: f64, rate: f64) -> f64 {
+    if rate > LARGE_SHAPE {
+        return 1.0 - gamma_cdf_large_shape(rate, k + 1.0);
+    }
+    sd::Poisson::new(rate).map_or(f64::NAN, |d| d.cdf(k as u64))
+}
 
 /// One Poisson(rate) draw (NaN for an invalid rate).
 fn poisson_draw<R: Rng + ?Sized>(rate: f64, rng: &mut R) -> f64 {
@@ -884,6 +895,21 @@ mod tests {
         };
         let lo = g.quantile(0.025).unwrap();
         assert!((lo / 5.791_710_245_521_471e-17 - 1.0).abs() < 1e-6, "{lo}");
+    }
+
+    #[test]
+    fn poisson_with_a_huge_rate_has_its_quantiles() {
+        // scipy.stats.poisson at mu = 1e8: ppf(0.05, 0.5, 0.95) = 99983552,
+        // 1e8, 100016449; cdf(1e8) = 0.5000265961519927.
+        let d = RowDist::Poisson { rate: 1e8 };
+        assert_eq!(d.quantile(0.05), Some(99_983_552.0));
+        assert_eq!(d.quantile(0.5), Some(1e8));
+        assert_eq!(d.quantile(0.95), Some(100_016_449.0));
+        assert!((d.cdf(1e8) - 0.500_026_596_151_992_7).abs() < 1e-9);
+        // mu = 1e12 (statrs took a second per quantile and was off by a
+        // thousand counts): scipy's 95% point is 1000001644854.
+        let d = RowDist::Poisson { rate: 1e12 };
+        assert_eq!(d.quantile(0.95), Some(1_000_001_644_854.0));
     }
 
     #[test]
