@@ -245,6 +245,7 @@ impl<'a> Lowerer<'a> {
                 outcome_factor: Some(col),
                 support: s.family.support,
                 components: Vec::new(),
+                component_log_joints: Vec::new(),
             });
         }
 
@@ -262,6 +263,7 @@ impl<'a> Lowerer<'a> {
             outcome_factor: None,
             support: s.family.support,
             components: Vec::new(),
+            component_log_joints: Vec::new(),
         })
     }
 
@@ -297,6 +299,7 @@ impl<'a> Lowerer<'a> {
             terms.push(comp.family.neg_log_density(self.graph, y, &args));
             components.push((comp.family, args, comp.span));
         }
+        let mut component_log_joints = Vec::new();
         let term = match kind {
             Compound::ZeroInflated => {
                 if weights.len() != 1 {
@@ -336,6 +339,7 @@ impl<'a> Lowerer<'a> {
                     .with_primary(weight_expr.span, format!("{} weight(s)", weights.len())));
                 }
                 let log_w = mixture::log_weights(self.graph, kind, &weights, k);
+                component_log_joints = mixture::log_joints(self.graph, &log_w, &terms);
                 mixture::mixture_term(self.graph, &log_w, &terms)
             }
         };
@@ -351,6 +355,7 @@ impl<'a> Lowerer<'a> {
             outcome_factor: None,
             support: comps[0].family.support,
             components,
+            component_log_joints,
         })
     }
 

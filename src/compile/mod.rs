@@ -61,6 +61,10 @@ pub struct LoweredStatement {
     pub support: Support,
     /// The components of a mixture: family, argument nodes, span.
     pub components: Vec<(&'static Family, Vec<NodeId>, Span)>,
+    /// For a mixture (not a zero-inflated count), log(w_k p_k(y)) per
+    /// component: normalised over k, each row's probability of having
+    /// come from each component.
+    pub component_log_joints: Vec<NodeId>,
 }
 
 /// A model lowered to a graph, ready to evaluate and fit.

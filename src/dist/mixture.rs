@@ -141,14 +141,20 @@ pub fn log_weights(
     }
 }
 
-/// -log p of a mixture from the components' negative log densities:
-///   -log sum_k w_k p_k(y) = -LSE_k(log w_k - nll_k(y)).
-pub fn mixture_term(g: &mut Graph, log_w: &[NodeId], component_nll: &[NodeId]) -> NodeId {
-    let items: Vec<NodeId> = log_w
+/// The log of each component's share of a mixture's density at y,
+/// before normalising: log w_k - nll_k(y) = log(w_k p_k(y)).
+pub fn log_joints(g: &mut Graph, log_w: &[NodeId], component_nll: &[NodeId]) -> Vec<NodeId> {
+    log_w
         .iter()
         .zip(component_nll)
         .map(|(lw, t)| g.sub(*lw, *t))
-        .collect();
+        .collect()
+}
+
+/// -log p of a mixture from the components' negative log densities:
+///   -log sum_k w_k p_k(y) = -LSE_k(log w_k - nll_k(y)).
+pub fn mixture_term(g: &mut Graph, log_w: &[NodeId], component_nll: &[NodeId]) -> NodeId {
+    let items = log_joints(g, log_w, component_nll);
     let lse = g.log_sum_exp(items);
     g.neg(lse)
 }

@@ -4,6 +4,7 @@
 //! losing precision, and probabilities that do not sum to 1. Each returns
 //! what [`super::fit`] reports; none changes the estimate.
 
+use super::report::fmt_num;
 use super::{ModelObjective, RECESSION_REL_DECREASE};
 use crate::compile::Compiled;
 use crate::dist::Support;
@@ -183,6 +184,115 @@ fn component_on_observation(
 /// while mu closes in) leaves mu a few sigma off; a component far from the
 /// data is 1e10 and more of its scales off.
 const COLLAPSE_Z: f64 = 8.0;
+
+/// A mixture component carried by fewer observations than this (the sum
+/// over rows of each row's probability of having come from it) rests on a
+/// handful of rows: too few to say much about its location and scale.
+const FEW_COMPONENT_ROWS: f64 = 5.0;
+
+/// ... and such a component whose scale is below this fraction of the
+/// other components' is the usual shape of a spurious maximum: a few close
+/// observations fitted tightly.
+const SPURIOUS_SCALE_RATIO: f64 = 0.1;
+
+/// A warning for each mixture component that only a few observations
+/// carry. With r_ik = w_k p_k(y_i) / sum_j w_j p_j(y_i) (each row's
+/// probability of having come from component k), component k is carried
+/// by n_k = sum_i r_ik rows; it is reported when n_k is below
+/// [`FEW_COMPONENT_ROWS`] and below a quarter of an equal share, n / (4 K),
+/// so that small data sets are not reported wholesale. The scales compared
+/// are means weighted by r_ik: the component's own against the others'.
+pub(super) fn few_rows_component_warnings(c: &Compiled, theta: &[f64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in c.statements.iter().filter(|s| !s.is_prior) {
+        let joints = &s.component_log_joints;
+        let k_count = joints.len();
+        if k_count < 2 || c.n_rows == 0 {
+            continue;
+        }
+        // Each component's scale node, where its family has one.
+        let scales: Vec<Option<NodeId>> = s
+            .components
+            .iter()
+            .map(|(family, args, _)| family.scale_arg.map(|i| args[i]))
+            .collect();
+        let mut nodes = joints.clone();
+        nodes.extend(scales.iter().flatten());
+        let mut carried = vec![0.0; k_count];
+        let mut scale_sum = vec![0.0; k_count];
+        let mut share = vec![0.0; k_count];
+        c.for_each_row_block(&nodes, theta, |_, cols| {
+            for i in 0..cols[0].len() {
+                let top = (0..k_count).fold(f64::NEG_INFINITY, |m, k| m.max(cols[k][i]));
+                if !top.is_finite() {
+                    continue;
+                }
+                // r_ik = exp(a_k - max) / sum_j exp(a_j - max)
+                let mut total = 0.0;
+                for (k, r) in share.iter_mut().enumerate() {
+                    *r = (cols[k][i] - top).exp();
+                    total += *r;
+                }
+                let mut col = k_count;
+                for k in 0..k_count {
+                    let r = share[k] / total;
+                    carried[k] += r;
+                    if scales[k].is_some() {
+                        scale_sum[k] += r * cols[col][i].abs();
+                        col += 1;
+                    }
+                }
+            }
+        });
+        let n = c.n_rows as f64;
+        let limit = FEW_COMPONENT_ROWS.min(n / (4.0 * k_count as f64));
+        for k in 0..k_count {
+            if !(carried[k] < limit) {
+                continue;
+            }
+            let family = s.components[k].0;
+            let head = format!(
+                "component {} (`{}`) of `{}`",
+                k + 1,
+                family.name,
+                s.family.name
+            );
+            if carried[k] < 0.5 {
+                out.push(format!(
+                    "{head} carries almost none of the {} observations (each row's probability of coming from it sums to {:.1e} over rows): the data do not determine its parameters; a model with fewer components may describe them as well",
+                    c.n_rows, carried[k]
+                ));
+                continue;
+            }
+            let others: (f64, f64) = (0..k_count)
+                .filter(|j| *j != k && scales[*j].is_some())
+                .fold((0.0, 0.0), |(sum, n), j| {
+                    (sum + scale_sum[j], n + carried[j])
+                });
+            let own_scale = scales[k].is_some().then(|| scale_sum[k] / carried[k]);
+            let other_scale = (others.1 > 0.0).then(|| others.0 / others.1);
+            let rows = format!(
+                "{head} is carried by about {:.1} of the {} observations (the sum over rows of each row's probability of coming from it)",
+                carried[k], c.n_rows
+            );
+            match (own_scale, other_scale, family.scale_arg) {
+                (Some(own), Some(rest), Some(ci)) if own < SPURIOUS_SCALE_RATIO * rest => {
+                    out.push(format!(
+                        "{rows}, and its scale ({} of `{}`) averages {} against {} in the other components: a component fitting a few close values with a small scale is the usual shape of a spurious maximum, where the likelihood grows by hugging those values rather than by describing a group in the data; refit from other start values and compare the NLL, or bound the scale below",
+                        family.args[ci],
+                        family.name,
+                        fmt_num(own),
+                        fmt_num(rest)
+                    ))
+                }
+                _ => out.push(format!(
+                    "{rows}: its parameters rest on those few rows, so their estimates and standard errors say little; a model with fewer components may describe the data as well"
+                )),
+            }
+        }
+    }
+    out
+}
 
 /// The direction (in free coordinates) along which the NLL keeps
 /// decreasing from the optimum `x`, if any: a likelihood without a finite

@@ -29,8 +29,8 @@ pub mod residuals;
 use nalgebra::DMatrix;
 
 use checks::{
-    improper_probability_warnings, is_huge_se, perfect_fit_level, perfectly_fitted_rows,
-    recession_direction, scale_collapse_warnings,
+    few_rows_component_warnings, improper_probability_warnings, is_huge_se, perfect_fit_level,
+    perfectly_fitted_rows, recession_direction, scale_collapse_warnings,
 };
 use curvature::{analyse_hessian, linear_curvature};
 use probes::{
@@ -474,6 +474,12 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // itself instead of as a Hessian problem.
     let collapsed = scale_collapse_warnings(c, &theta);
     let scale_collapsed = !collapsed.is_empty();
+    // A collapse says more than a component on few rows: only one of them.
+    let few_rows = if scale_collapsed {
+        Vec::new()
+    } else {
+        few_rows_component_warnings(c, &theta)
+    };
     let improper = improper_probability_warnings(c, &theta);
     let not_a_density = !improper.is_empty();
     warnings.extend(improper);
@@ -638,6 +644,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     }
 
     warnings.extend(collapsed);
+    warnings.extend(few_rows);
 
     // Covariance on theta, then the delta method to the natural scale.
     // No standard errors where they would mean nothing: at a kink, along a

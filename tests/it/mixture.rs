@@ -220,3 +220,45 @@ fn a_scale_left_at_a_small_start_is_not_at_an_edge() {
         r.warnings
     );
 }
+
+#[test]
+fn a_component_hugging_three_close_values_is_called_a_spurious_maximum() {
+    let r = fit_fixture("mixture_spurious.nll", "mixture_spurious.csv");
+    assert!(r.converged, "a local maximum: {}", r.status);
+    let spurious: Vec<&String> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains("spurious maximum"))
+        .collect();
+    assert_eq!(spurious.len(), 1, "{:?}", r.warnings);
+    // At a maximum the weight is the mean of the rows' probabilities of
+    // coming from the component, so the rows carrying it are w n.
+    let w = r.parameters[0].estimate;
+    let carried = format!("carried by about {:.1} of the 300", w * 300.0);
+    assert!(spurious[0].contains(&carried), "{carried}: {}", spurious[0]);
+    assert!(spurious[0].starts_with("component 1 (`Normal`)"));
+
+    // From starts near the two groups: a higher maximum, no such warning.
+    let good = fit_fixture("mixture_two_groups.nll", "mixture_spurious.csv");
+    assert!(good.converged);
+    assert!(good.nll < r.nll - 50.0, "{} against {}", good.nll, r.nll);
+    assert!(
+        !good.warnings.iter().any(|w| w.contains("carried by")),
+        "{:?}",
+        good.warnings
+    );
+}
+
+#[test]
+fn a_component_no_row_comes_from_is_said_to_carry_none() {
+    // `w` goes to 1: every row comes from component 1.
+    let r = fit_fixture("mixture_far_component.nll", "collapse.csv");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("component 2 (`Normal`) of `Mixture` carries almost none")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(!r.warnings.iter().any(|w| w.starts_with("component 1")));
+}
