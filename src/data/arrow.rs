@@ -94,6 +94,12 @@ pub(super) fn sniff(path: &Path) -> Option<Format> {
     }
 }
 
+/// Whether `start`, the first bytes of some input, begin an Arrow IPC file
+/// or stream.
+pub(super) fn is_arrow_start(start: &[u8]) -> bool {
+    start.starts_with(FILE_MAGIC) || start.starts_with(STREAM_MAGIC)
+}
+
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

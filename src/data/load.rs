@@ -53,6 +53,41 @@ pub fn load_csv(
     }
 }
 
+/// Load the requested columns from a pipe or a device (`/dev/stdin`, a
+/// shell's `<(...)`), which can be read once only: its first bytes are
+/// looked at in the read buffer, without taking them from the stream, and
+/// the stream is then read as CSV. Arrow data is refused there: it is read
+/// by mapping a file into memory.
+///
+/// # Errors
+///
+/// As for [`load_csv`]; E301 for Arrow data.
+pub(super) fn load_once(
+    path: &Path,
+    requests: &[ColumnRequest],
+    opts: &LoadOptions,
+) -> Result<DataSet, DataError> {
+    use io::BufRead;
+    let name = path.display().to_string();
+    let fail = |problem| DataError {
+        problems: vec![problem],
+        source_name: name.clone(),
+    };
+    let file = File::open(path).map_err(|err| fail(unreadable(&name, &err)))?;
+    let mut input = io::BufReader::with_capacity(1 << 16, file);
+    let head = input
+        .fill_buf()
+        .map_err(|err| fail(unreadable(&name, &err)))?;
+    if super::arrow::is_arrow_start(head) {
+        return Err(fail(DataProblem::FileUnreadable {
+            path: name.clone(),
+            reason: "it holds Arrow data, which is read from a file, not from a pipe or a device; save it to a file first".into(),
+            io_kind: io::ErrorKind::Unsupported,
+        }));
+    }
+    load_from_reader(input, &name, requests, opts)
+}
+
 /// Load the requested columns from CSV `text`, naming it `source_name` in
 /// messages. Behaves exactly like [`load_csv`] on a file holding `text`.
 ///

@@ -128,6 +128,9 @@ pub fn load_file(
     requests: &[ColumnRequest],
     opts: &LoadOptions,
 ) -> Result<DataSet, DataError> {
+    if !is_regular_file(path) {
+        return load::load_once(path, requests, opts);
+    }
     match arrow::sniff(path) {
         Some(format) => arrow::load_arrow(path, format, requests, opts),
         None => load_csv(path, requests, opts),
@@ -143,10 +146,22 @@ pub fn load_file(
 /// E301 when the file cannot be read, E302 when a CSV file has no header
 /// row, E303 for CSV names that are not UTF-8 text.
 pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
+    // A pipe's header was read with its rows: reading it again would take
+    // the next bytes, so there is nothing to suggest from.
+    if !is_regular_file(path) {
+        return Ok(Vec::new());
+    }
     match arrow::sniff(path) {
         Some(format) => arrow::read_names(path, format),
         None => load::read_header(path),
     }
+}
+
+/// Whether `path` is a file that can be opened more than once with the same
+/// contents (not a pipe, `/dev/stdin` or another device). A path that does
+/// not exist counts as a file: opening it reports the error.
+fn is_regular_file(path: &Path) -> bool {
+    std::fs::metadata(path).map_or(true, |m| m.is_file())
 }
 
 /// How the values of a column are read and stored.
