@@ -55,7 +55,7 @@ type Lowered<T> = Result<T, Diagnostic>;
 /// subexpressions stored once, real models stay far below (a 300-covariate
 /// regression has tens of thousands), while runaway function expansion
 /// would exhaust memory.
-const MAX_GRAPH_NODES: usize = 5_000_000;
+pub(crate) const MAX_GRAPH_NODES: usize = 5_000_000;
 
 impl<'a> Lowerer<'a> {
     pub(super) fn new(

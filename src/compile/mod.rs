@@ -11,6 +11,7 @@
 //! transform by the chain rule, and no step can leave the constraint.
 
 mod lower;
+pub(crate) use lower::MAX_GRAPH_NODES;
 mod print;
 
 pub use print::Show;

@@ -53,6 +53,15 @@ pub enum Val {
     Matrix(String),
 }
 
+/// A text that is equal for equal values: a function call's cache key.
+fn val_key(v: &Val) -> String {
+    match v {
+        Val::Scalar(n) => format!("s{n:?}"),
+        Val::Vector(v) => format!("v{:?}/{}/{:?}", v.elem, v.len, v.source),
+        Val::Matrix(name) => format!("m{name}"),
+    }
+}
+
 /// A symbolic vector: the node of its j-th element, and where it came from
 /// (for constant indexing).
 #[derive(Debug, Clone)]
@@ -92,6 +101,9 @@ pub struct Ctx<'m> {
     by_key: HashMap<String, NodeId>,
     factor_cols: Vec<String>,
     expanding: Vec<String>,
+    /// The value of each function call expanded so far, by the function's
+    /// name and its arguments' values.
+    calls: HashMap<String, Val>,
     /// Explanations of the notation used: a symbol (`X_ij`, `beta[j]`,
     /// `u[g_i]`) and words about it.
     pub notes: Vec<(Both, String)>,
@@ -115,6 +127,7 @@ impl<'m> Ctx<'m> {
             by_key: HashMap::new(),
             factor_cols: Vec::new(),
             expanding: Vec::new(),
+            calls: HashMap::new(),
             notes: Vec::new(),
             n,
             pi: n,
@@ -601,12 +614,31 @@ impl<'m> Ctx<'m> {
             return Err(format!("function `{f}` calls itself"));
         }
         let mut inner = HashMap::new();
+        let mut key = vec![f.to_string()];
         for (name, a) in def.args.iter().zip(args) {
-            inner.insert(name.clone(), self.expr(a, env)?);
+            let v = self.expr(a, env)?;
+            key.push(val_key(&v));
+            inner.insert(name.clone(), v);
+        }
+        // The same function of the same argument nodes is the same node:
+        // expanded once, so functions that call each other repeatedly
+        // take linear, not exponential, time (as in the compiler).
+        let key = key.join("|");
+        if let Some(v) = self.calls.get(&key) {
+            return Ok(v.clone());
         }
         self.expanding.push(f.to_string());
         let result = self.expr(&def.body, &inner);
         self.expanding.pop();
+        if self.g.len() > crate::compile::MAX_GRAPH_NODES {
+            return Err(format!(
+                "the model grows past {} graph nodes while expanding `{f}`",
+                crate::compile::MAX_GRAPH_NODES
+            ));
+        }
+        if let Ok(v) = &result {
+            self.calls.insert(key, v.clone());
+        }
         result
     }
 

@@ -364,3 +364,17 @@ fn categorical_probabilities_are_written_out() {
         assert!(has_line(&text, line), "missing `{line}` in\n{text}");
     }
 }
+
+#[test]
+fn functions_calling_each_other_twice_are_expanded_once_per_argument() {
+    // f_k(x) = f_{k-1}(x) + f_{k-1}(x), 30 deep: 2^30 expansions of f_0
+    // when each call is expanded anew (it never finished); one per level
+    // when a call with the same argument is reused.
+    let mut source = String::from("data x, y\nparam a, s > 0\nf0(x) = a + x\n");
+    for k in 1..=30 {
+        source.push_str(&format!("f{k}(x) = f{}(x) + f{}(x)\n", k - 1, k - 1));
+    }
+    source.push_str("y ~ Normal(f30(x), s)\n");
+    let text = explain_source(&source, false);
+    assert!(text.contains("mu_i = 1073741824*(a + x_i)"), "{text}");
+}
