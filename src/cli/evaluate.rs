@@ -355,18 +355,49 @@ fn recode_to<'a>(
 }
 
 /// Codes the factors of held-out rows with the training rows' levels.
+/// Held-out rows with a level the training rows lack cannot be scored (a
+/// parameter per level has no estimate for it): they are taken out, and
+/// the returned warnings say which.
 pub(super) fn recode_like(
     test: &mut DataSet,
     train: &DataSet,
     path: &Path,
     loaded: &Loaded,
     color: bool,
-) -> Result<(), Failure> {
+) -> Result<Vec<String>, Failure> {
     let levels_of = |name: &str| match train.column(name) {
         Some(Column::Factor { levels, .. }) => Some(levels.as_slice()),
         _ => None,
     };
-    recode_to(test, levels_of, path, loaded, color)
+    let unknown = recode::drop_unknown_levels(test, levels_of);
+    let mut warnings: Vec<String> = unknown
+        .iter()
+        .map(|u| {
+            let rows: Vec<String> = u.rows.iter().map(|r| r.to_string()).collect();
+            let more = if u.n_rows > u.rows.len() {
+                format!(", and {} more", u.n_rows - u.rows.len())
+            } else {
+                String::new()
+            };
+            let (n_rows, has, they) = if u.n_rows == 1 {
+                ("1 held-out row (file row".to_string(), "has", "it is")
+            } else {
+                (format!("{} held-out rows (file rows", u.n_rows), "have", "they are")
+            };
+            format!(
+                "{n_rows} {}{more}) {has} the level `{}` of `{}`, which no training row has: a parameter per level has no estimate for it, so {they} left out of the held-out scores",
+                rows.join(", "),
+                u.level,
+                u.column
+            )
+        })
+        .collect();
+    if !unknown.is_empty() && test.n_rows == 0 {
+        warnings
+            .push("no held-out row is left to score, so the held-out means are NaN".to_string());
+    }
+    recode_to(test, levels_of, path, loaded, color)?;
+    Ok(warnings)
 }
 
 /// Compiles the model on new data and checks its parameters are the fit's.

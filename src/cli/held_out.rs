@@ -318,8 +318,9 @@ pub(super) fn fit_held_out(
             what,
         )
     };
-    recode_like(&mut test, &train, path, loaded, color)?;
-    let tt = fit_and_score(loaded, Some(args), &train, &test, None, color)?;
+    let unscored = recode_like(&mut test, &train, path, loaded, color)?;
+    let mut tt = fit_and_score(loaded, Some(args), &train, &test, None, color)?;
+    tt.test_outside.splice(0..0, unscored);
     if let Some(out) = &h.output {
         write_fit_file(
             out,
@@ -393,8 +394,9 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
         let test_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] == f).collect();
         let train = recode::subset(&all, &train_idx);
         let mut test = recode::subset(&all, &test_idx);
-        recode_like(&mut test, &train, path, &loaded, color)?;
-        let tt = fit_and_score(&loaded, None, &train, &test, Some((f + 1, k)), color)?;
+        let unscored = recode_like(&mut test, &train, path, &loaded, color)?;
+        let mut tt = fit_and_score(&loaded, None, &train, &test, Some((f + 1, k)), color)?;
+        tt.test_outside.splice(0..0, unscored);
         let train_nll = row_totals(&tt.train_rows, train.n_rows);
         let test_nll = row_totals(&tt.test_rows, test.n_rows);
         n_params = n_params.max(tt.report.k);

@@ -26,6 +26,50 @@ pub struct UnknownLevel {
 /// Rows listed per unknown level.
 const MAX_LISTED_ROWS: usize = 5;
 
+/// Takes out of `ds` the rows whose level of some factor is not among the
+/// levels `levels_of` knows for it, and returns those levels with the rows
+/// that held them (1-based data-row numbers in the file). What is left can
+/// be coded with [`recode_factors`].
+pub fn drop_unknown_levels<'a>(
+    ds: &mut DataSet,
+    levels_of: impl Fn(&str) -> Option<&'a [String]>,
+) -> Vec<UnknownLevel> {
+    let mut unknown = Vec::new();
+    let mut dropped = vec![false; ds.n_rows];
+    for (name, _, col) in &ds.columns {
+        let (Column::Factor { codes, levels }, Some(known)) = (col, levels_of(name)) else {
+            continue;
+        };
+        for (code, level) in levels.iter().enumerate() {
+            if known.contains(level) {
+                continue;
+            }
+            let rows: Vec<usize> = (0..codes.len())
+                .filter(|i| codes[*i] as usize == code)
+                .collect();
+            for i in &rows {
+                dropped[*i] = true;
+            }
+            unknown.push(UnknownLevel {
+                column: name.clone(),
+                level: level.clone(),
+                n_rows: rows.len(),
+                rows: rows
+                    .iter()
+                    .take(MAX_LISTED_ROWS)
+                    .map(|i| ds.source_rows.row_of(*i))
+                    .collect(),
+                known: known.to_vec(),
+            });
+        }
+    }
+    if !unknown.is_empty() {
+        let kept: Vec<usize> = (0..ds.n_rows).filter(|i| !dropped[*i]).collect();
+        *ds = subset(ds, &kept);
+    }
+    unknown
+}
+
 /// Codes every factor column for which `levels_of` knows levels with those
 /// levels, in that order; other columns are left as they are.
 ///

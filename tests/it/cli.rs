@@ -1371,3 +1371,30 @@ fn data_from_a_pipe_is_read_whole() {
         "{err}"
     );
 }
+
+#[test]
+fn held_out_rows_with_a_level_the_fit_never_saw_are_left_out_with_a_warning() {
+    // `west` is only in the test rows: the fit runs, the other held-out
+    // rows are scored, and the warning names the row left out.
+    let text = run(&[
+        "fit",
+        "tests/fixtures/group_means.nll",
+        "--data",
+        "tests/fixtures/groups_unseen_level.csv",
+        "--split-column",
+        "split",
+    ]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(
+        text.contains(
+            "1 held-out row (file row 7) has the level `west` of `g`, which no training row has"
+        ),
+        "{text}"
+    );
+    let table_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("y ~ Normal"))
+        .unwrap();
+    let n_test: Vec<&str> = table_line.split_whitespace().collect();
+    assert_eq!(n_test[4], "2", "{table_line}");
+}
