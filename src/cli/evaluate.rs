@@ -333,17 +333,11 @@ fn recode_to<'a>(
         let diags: Vec<Diagnostic> = unknown
             .iter()
             .map(|u| {
-                let rows: Vec<String> = u.rows.iter().map(|r| r.to_string()).collect();
-                let more = if u.n_rows > u.rows.len() {
-                    format!(", and {} more", u.n_rows - u.rows.len())
-                } else {
-                    String::new()
-                };
                 Diagnostic::error("E704", u.to_string())
                     .with_note(format!(
-                        "In data file `{}`, rows {}{more} (counted from 1 for the first data row).",
+                        "In data file `{}`, rows {} (counted from 1 for the first data row).",
                         path.display(),
-                        rows.join(", ")
+                        u.listed_rows()
                     ))
                     .with_note(format!("The fit knows the levels: {}.", u.known.join(", ")))
                     .with_help("A parameter per level has no estimate for a level the fit never saw: remove those rows from the file, or fit on data that include the level.")
@@ -373,20 +367,14 @@ pub(super) fn recode_like(
     let mut warnings: Vec<String> = unknown
         .iter()
         .map(|u| {
-            let rows: Vec<String> = u.rows.iter().map(|r| r.to_string()).collect();
-            let more = if u.n_rows > u.rows.len() {
-                format!(", and {} more", u.n_rows - u.rows.len())
-            } else {
-                String::new()
-            };
             let (n_rows, has, they) = if u.n_rows == 1 {
                 ("1 held-out row (file row".to_string(), "has", "it is")
             } else {
                 (format!("{} held-out rows (file rows", u.n_rows), "have", "they are")
             };
             format!(
-                "{n_rows} {}{more}) {has} the level `{}` of `{}`, which no training row has: a parameter per level has no estimate for it, so {they} left out of the held-out scores",
-                rows.join(", "),
+                "{n_rows} {}) {has} the level `{}` of `{}`, which no training row has: a parameter per level has no estimate for it, so {they} left out of the held-out scores",
+                u.listed_rows(),
                 u.level,
                 u.column
             )

@@ -23,6 +23,20 @@ pub struct UnknownLevel {
     pub known: Vec<String>,
 }
 
+impl UnknownLevel {
+    /// The rows listed, then how many more hold the level: "7, 9, and 3
+    /// more".
+    pub fn listed_rows(&self) -> String {
+        let rows: Vec<String> = self.rows.iter().map(|r| r.to_string()).collect();
+        let more = if self.n_rows > self.rows.len() {
+            format!(", and {} more", self.n_rows - self.rows.len())
+        } else {
+            String::new()
+        };
+        format!("{}{more}", rows.join(", "))
+    }
+}
+
 /// Rows listed per unknown level.
 const MAX_LISTED_ROWS: usize = 5;
 
