@@ -129,12 +129,54 @@ pub(super) fn compile_on(
     Ok(compiled)
 }
 
+/// What the compiler finds in `model` whatever the data: it is lowered on a
+/// stand-in data set with every declared column, no rows and one level per
+/// factor (a parameter per level needs one), and only the
+/// model's errors and warnings (`E2xx`, `W2xx`) are kept. Those about the
+/// data (a factor's number of levels, values outside a support) need the
+/// data and are left to `check --data`.
+fn model_shape_diagnostics(model: &crate::model::Model) -> Vec<crate::diag::Diagnostic> {
+    let columns = compile::column_requests(model)
+        .into_iter()
+        .map(|r| {
+            let col = match r.kind {
+                data::ColumnKind::Factor => data::Column::Factor {
+                    codes: Vec::new(),
+                    levels: vec!["level".to_string()],
+                },
+                _ => data::Column::Real(Vec::new()),
+            };
+            (r.name, r.kind, col)
+        })
+        .collect();
+    let ds = DataSet {
+        n_rows: 0,
+        columns,
+        n_dropped: 0,
+        n_filtered_out: 0,
+        source_rows: Default::default(),
+    };
+    let diags = match compile::compile(model, &ds, &ds.source_rows) {
+        Ok(compiled) => compiled.warnings,
+        Err(diags) => diags,
+    };
+    diags
+        .into_iter()
+        .filter(|d| d.code.starts_with("E2") || d.code.starts_with("W2"))
+        .collect()
+}
+
 pub fn check(args: &CheckArgs, color: bool) -> Result<(), Failure> {
     let loaded = load_model(&args.model, color)?;
     let n_params = loaded.model.params.len();
     let n_statements = loaded.model.statements.len();
     match &args.data.data {
         None => {
+            let diags = model_shape_diagnostics(&loaded.model);
+            emit(&diags, &loaded.name, &loaded.source, color);
+            if diags.iter().any(|d| d.is_error()) {
+                return Err(Failure::Input);
+            }
             write_out(&format!(
                 "{}: ok ({}, {}; no data checked)\n",
                 loaded.name,
@@ -254,6 +296,16 @@ pub fn compile_cmd(args: &CompileArgs, color: bool) -> Result<(), Failure> {
 
 pub fn explain(args: &ExplainArgs, color: bool) -> Result<(), Failure> {
     let loaded = load_model(&args.model, color)?;
+    // A model the compiler refuses whatever the data has no loss to write
+    // out: its errors, as `check` gives them.
+    let errors: Vec<_> = model_shape_diagnostics(&loaded.model)
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    if !errors.is_empty() {
+        emit(&errors, &loaded.name, &loaded.source, color);
+        return Err(Failure::Input);
+    }
     write_out(&crate::explain::explain(
         &loaded.model,
         &loaded.source,

@@ -1398,3 +1398,24 @@ fn held_out_rows_with_a_level_the_fit_never_saw_are_left_out_with_a_warning() {
     let n_test: Vec<&str> = table_line.split_whitespace().collect();
     assert_eq!(n_test[4], "2", "{table_line}");
 }
+
+#[test]
+fn check_without_data_finds_what_is_wrong_whatever_the_data() {
+    let text = run(&["check", "tests/fixtures/factor_as_number.nll"]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(
+        text.contains("error[E211]: factor `g` used as a number"),
+        "{text}"
+    );
+    assert!(!text.contains("ok ("), "{text}");
+
+    let text = run(&["check", "tests/fixtures/twice_observed.nll"]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(text.contains("warning[W204]"), "{text}");
+    assert!(text.contains("no data checked"), "{text}");
+
+    // `explain` has no loss to write out for such a model.
+    let text = run(&["explain", "tests/fixtures/mixture_vector_weights.nll"]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(text.contains("error[E224]"), "{text}");
+}
