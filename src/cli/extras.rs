@@ -21,15 +21,6 @@ pub struct FitExtras {
     pub figure_notes: Vec<String>,
 }
 
-/// Why an optional step failed.
-#[derive(Debug)]
-pub enum ExtrasError {
-    /// A problem with the request, as a diagnostic (an unknown name).
-    Input(Diagnostic),
-    /// A file could not be written.
-    Io(String),
-}
-
 /// The fit report with the optional results, as JSON.
 #[derive(Serialize)]
 pub struct FitOutput<'a> {
@@ -75,11 +66,11 @@ pub fn after_fit(
     args: &FitArgs,
     compiled: &Compiled,
     report: &FitReport,
-) -> Result<FitExtras, ExtrasError> {
+) -> Result<FitExtras, Diagnostic> {
     let mut extras = FitExtras::default();
     if !args.profile.is_empty() {
         let names: Vec<String> = args.profile.iter().flat_map(|s| split_names(s)).collect();
-        let targets = infer::resolve_profile_names(compiled, &names).map_err(ExtrasError::Input)?;
+        let targets = infer::resolve_profile_names(compiled, &names)?;
         let opts = ProfileOptions {
             level: args.level,
             max_iter: args.max_iter,
@@ -97,7 +88,7 @@ pub fn after_fit(
     if let Some(dir) = &args.plot {
         let figures =
             crate::plot::write_fit_figures(dir, compiled, report, extras.profile.as_deref())
-                .map_err(|e| ExtrasError::Io(e.to_string()))?;
+                .map_err(|e| Diagnostic::error("E706", e.to_string()))?;
         extras.figures = figures
             .files
             .iter()

@@ -242,12 +242,9 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         Failure::Input
     })?;
     report.n_dropped = ds.n_dropped;
-    let extras = super::extras::after_fit(args, &compiled, &report).map_err(|e| match e {
-        super::extras::ExtrasError::Input(d) => {
-            emit(&[d], &loaded.name, &loaded.source, color);
-            Failure::Input
-        }
-        super::extras::ExtrasError::Io(msg) => Failure::Io(msg),
+    let extras = super::extras::after_fit(args, &compiled, &report).map_err(|d| {
+        emit(&[d], &loaded.name, &loaded.source, color);
+        Failure::Input
     })?;
     if let Some(out) = &args.held_out.output {
         let selection = super::evaluate::filter_selection(&args.data);

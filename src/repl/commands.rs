@@ -377,7 +377,10 @@ impl Session {
                 ),
             )
             .with_primary(
-                crate::diag::Span::new(value_offset, text.len()),
+                crate::diag::Span::new(
+                    value_offset + value.len() - value.trim_start().len(),
+                    text.len(),
+                ),
                 "outside the constraint",
             )
             .with_help("Choose a value strictly inside the constraint.");
@@ -449,7 +452,11 @@ impl Session {
 
     fn cmd_save(&self, file: &str) -> Reply {
         let path = self.resolve(file);
-        match crate::fsutil::write_atomically(&path, self.model_text().as_bytes()) {
+        let mut text = self.model_text();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        match crate::fsutil::write_atomically(&path, text.as_bytes()) {
             Ok(()) => Reply::out(format!(
                 "saved {} to {file}\n",
                 crate::model::plural(self.entries.len(), "statement")

@@ -174,7 +174,11 @@ fn save_then_load_gives_the_same_model() {
         &format!(":load {model}\n:data {data}\nparam g1 = 1\n:save saved.nll\n"),
     );
     assert!(!failed);
-    assert!(dir.join("saved.nll").exists());
+    let saved = std::fs::read_to_string(dir.join("saved.nll")).unwrap();
+    assert!(
+        saved.ends_with("= 1\n"),
+        "a text file ends its last line: {saved:?}"
+    );
     // No temporary file is left next to it.
     let n_files = std::fs::read_dir(&dir).unwrap().count();
     assert_eq!(n_files, 1);
@@ -456,4 +460,16 @@ fn dropping_a_name_still_in_use_says_where_and_changes_nothing() {
     assert!(!s.process("mu(x) = b1 * x").failed);
     assert!(!s.process(":drop b0").failed);
     assert!(!s.model_text().contains("b0"));
+}
+
+#[test]
+fn a_value_outside_its_constraint_is_marked_from_its_first_character() {
+    let mut s = session();
+    let (text, failed) = feed(
+        &mut s,
+        "data x, y\nparam s > 0\ny ~ Normal(x, s)\n:set s = -0.5\n",
+    );
+    assert!(failed);
+    // `:set s = -0.5`: the value starts at column 10.
+    assert!(text.contains("<repl>:4:10"), "{text}");
 }
