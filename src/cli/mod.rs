@@ -128,10 +128,10 @@ fn parse_show(s: &str) -> Result<crate::compile::Show, String> {
 
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// The data as CSV with a header row.
+    /// The data: a CSV file with a header row, or an Arrow IPC file.
     #[arg(long, short = 'd', value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Fit on the rows where every used column has a value.
+    /// Use only the rows where every used column has a value (rows with a missing cell are dropped).
     #[arg(long)]
     pub drop_missing: bool,
     /// Keep only rows where COLUMN equals VALUE (repeatable; all must hold).
