@@ -226,6 +226,7 @@ pub fn check(program: &Program) -> (Model, Vec<Diagnostic>) {
         model: Model::default(),
         diags: Vec::new(),
         declared: HashMap::new(),
+        failed_consts: Vec::new(),
     };
     c.collect_declarations(program);
     c.check_bodies(program);
@@ -260,9 +261,24 @@ pub fn check_expr(model: &Model, expr: &Expr) -> Vec<Diagnostic> {
         model: model.clone(),
         diags: Vec::new(),
         declared,
+        failed_consts: Vec::new(),
     };
     c.check_expr(expr, &[]);
     c.diags
+}
+
+/// Whether the name `name` appears in `e`.
+fn mentions(e: &Expr, name: &str) -> bool {
+    match &e.kind {
+        ExprKind::Number(_) => false,
+        ExprKind::Name(n) => n == name,
+        ExprKind::Neg(a) => mentions(a, name),
+        ExprKind::Binary { lhs, rhs, .. } => mentions(lhs, name) || mentions(rhs, name),
+        ExprKind::Call { args, .. } => args.iter().any(|a| mentions(a, name)),
+        ExprKind::Index { base, indices } => {
+            base.name == name || indices.iter().any(|i| mentions(i, name))
+        }
+    }
 }
 
 struct Checker {
@@ -270,6 +286,9 @@ struct Checker {
     diags: Vec<Diagnostic>,
     /// Every declared name with where it was declared.
     declared: HashMap<String, Span>,
+    /// Consts whose value was an error, already reported: what uses them
+    /// is not reported again.
+    failed_consts: Vec<String>,
 }
 
 impl Checker {
@@ -324,7 +343,12 @@ impl Checker {
                     }
                     match eval_const(value, &self.model.consts) {
                         Ok(v) => self.model.consts.push((name.name.clone(), v)),
-                        Err(d) => self.diags.push(d),
+                        Err(d) => {
+                            if !self.failed_consts.iter().any(|c| mentions(value, c)) {
+                                self.diags.push(d.with_note("A const is made of numbers, `pi`, builtin functions of one argument and the consts declared before it."));
+                            }
+                            self.failed_consts.push(name.name.clone());
+                        }
                     }
                 }
                 StmtKind::Func { name, args, body } => {
@@ -449,8 +473,10 @@ impl Checker {
         }
 
         let consts = self.model.consts.clone();
+        let failed = self.failed_consts.clone();
         let bound = |e: &Expr, diags: &mut Vec<Diagnostic>| match eval_const(e, &consts) {
             Ok(v) => Some(v),
+            Err(_) if failed.iter().any(|c| mentions(e, c)) => None,
             Err(d) => {
                 diags.push(d.with_note("Bounds are numbers or expressions of numbers and consts."));
                 None
@@ -783,6 +809,21 @@ impl Checker {
     }
 
     fn unknown_name(&mut self, name: &str, span: Span) {
+        // A declared name that cannot be used here: a const whose value
+        // was already reported as an error (nothing more to say), or a
+        // function used without a call.
+        if self.declared.contains_key(name) {
+            if let Some(f) = self.model.func(name) {
+                let call = format!("{name}({})", f.args.join(", "));
+                self.diags.push(
+                    Diagnostic::error("E201", format!("`{name}` is a function, not a value"))
+                        .with_primary(span, "a function")
+                        .with_secondary(f.span, "defined here")
+                        .with_help(format!("Call it: `{call}`.")),
+                );
+            }
+            return;
+        }
         let mut candidates: Vec<&str> = self.declared.keys().map(|s| s.as_str()).collect();
         candidates.sort();
         let mut d = Diagnostic::error("E201", format!("unknown name `{name}`"))

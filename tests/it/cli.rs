@@ -1419,3 +1419,27 @@ fn check_without_data_finds_what_is_wrong_whatever_the_data() {
     assert!(text.starts_with("exit: 1"), "{text}");
     assert!(text.contains("error[E224]"), "{text}");
 }
+
+#[test]
+fn a_failed_const_is_reported_once_and_a_function_named_as_a_function() {
+    let dir = std::env::temp_dir().join(format!("nll-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let errors_of = |source: &str| -> Vec<String> {
+        let path = dir.join("m.nll");
+        std::fs::write(&path, source).unwrap();
+        let text = run(&["check", path.to_str().unwrap()]);
+        assert!(text.starts_with("exit: 1"), "{text}");
+        text.lines()
+            .filter(|l| l.starts_with("error["))
+            .map(str::to_string)
+            .collect()
+    };
+    // The const's own error only, not one per use.
+    let e = errors_of(
+        "data x, y\nconst a = log(-1)\nconst b = a + 1\nparam s > 0 = a\ny ~ Normal(b * x, s)\n",
+    );
+    assert_eq!(e, ["error[E209]: this constant evaluates to NaN"], "{e:?}");
+    let e = errors_of("data x, y\nparam a, s > 0\nf(x) = a * x\ny ~ Normal(f[1], s)\n");
+    assert_eq!(e, ["error[E201]: `f` is a function, not a value"], "{e:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
