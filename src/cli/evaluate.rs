@@ -335,8 +335,9 @@ fn recode_to<'a>(
             .map(|u| {
                 Diagnostic::error("E704", u.to_string())
                     .with_note(format!(
-                        "In data file `{}`, rows {} (counted from 1 for the first data row).",
+                        "In data file `{}`, {} {} (counted from 1 for the first data row).",
                         path.display(),
+                        if u.n_rows == 1 { "row" } else { "rows" },
                         u.listed_rows()
                     ))
                     .with_note(format!("The fit knows the levels: {}.", u.known.join(", ")))
@@ -497,8 +498,9 @@ fn warn_outside_support(
             )
             .with_primary(o.span, format!("must be {}", o.support.describe()))
             .with_note(format!(
-                "In data file `{}`, rows {}{more} (counted from 1 for the first data row; the value in parentheses).",
+                "In data file `{}`, {} {}{more} (counted from 1 for the first data row; the value in parentheses).",
                 path.display(),
+                if o.rows.len() == 1 { "row" } else { "rows" },
                 listed.join(", ")
             ))
             .with_note(consequence.to_string())
@@ -612,7 +614,7 @@ pub fn eval(args: &EvalArgs, color: bool) -> Result<(), Failure> {
         Some(col) => Some(group_codes(&ds, col)),
         None => None,
     };
-    let report = evaluate::report::build(
+    let mut report = evaluate::report::build(
         (
             loaded.name.clone(),
             args.fit.display().to_string(),
@@ -631,8 +633,12 @@ pub fn eval(args: &EvalArgs, color: bool) -> Result<(), Failure> {
         }),
     );
     if let Some(dir) = &args.plot {
-        evaluate::plot::write_all(dir, &rows, &report)
+        let written = evaluate::plot::write_all(dir, &rows, &report)
             .map_err(|e| output_failure(&loaded, dir, &e, color))?;
+        report.figures = written
+            .iter()
+            .map(|name| dir.join(name).display().to_string())
+            .collect();
     }
     match args.format {
         Format::Text => write_out(&report.to_text()),

@@ -220,13 +220,13 @@ fn held_out_text(h: &HeldOut) -> String {
     let _ = writeln!(out, "held-out evaluation ({})", h.selection);
     let _ = writeln!(
         out,
-        "  {:<32} {:>8} {:>8} {:>14} {:>14} {:>12} {:>12}",
+        "  {:<32} {:>8} {:>8} {:>16} {:>16} {:>12} {:>12}",
         "statement", "n train", "n test", "train mean NLL", "test mean NLL", "gap", "allowed"
     );
     let line = |out: &mut String, label: &str, g: &gap::GapCheck| {
         let _ = writeln!(
             out,
-            "  {:<32} {:>8} {:>8} {:>14} {:>14} {:>12} {:>12}",
+            "  {:<32} {:>8} {:>8} {:>16} {:>16} {:>12} {:>12}",
             label,
             g.n_train,
             g.n_test,
@@ -452,13 +452,13 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
             );
             let _ = writeln!(
                 out,
-                "  {:>4} {:>8} {:>8} {:>14} {:>14} {:>12}  status",
+                "  {:>4} {:>8} {:>8} {:>16} {:>16} {:>12}  status",
                 "fold", "n train", "n test", "train mean NLL", "test mean NLL", "gap"
             );
             for f in &folds {
                 let _ = writeln!(
                     out,
-                    "  {:>4} {:>8} {:>8} {:>14} {:>14} {:>12}  {}",
+                    "  {:>4} {:>8} {:>8} {:>16} {:>16} {:>12}  {}",
                     f.fold,
                     f.check.n_train,
                     f.check.n_test,
@@ -470,7 +470,7 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
             }
             let _ = writeln!(
                 out,
-                "  {:>4} {:>8} {:>8} {:>14} {:>14} {:>12}  (allowed {})",
+                "  {:>4} {:>8} {:>8} {:>16} {:>16} {:>12}  (allowed {})",
                 "all",
                 "",
                 all.n_rows,

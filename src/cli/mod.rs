@@ -168,7 +168,7 @@ pub struct FitArgs {
     pub profile: Vec<String>,
     /// Confidence level of the profile intervals (and of the Wald intervals
     /// printed beside them).
-    #[arg(long, default_value_t = 0.95, value_parser = parse_level)]
+    #[arg(long, default_value_t = 0.95, value_parser = parse_level, requires = "profile")]
     pub level: f64,
     /// Write SVG figures to this directory (created if missing): residuals
     /// against fitted values, a normal Q-Q plot for Normal models, and the

@@ -30,6 +30,9 @@ pub struct EvalReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<GroupReport>,
     pub warnings: Vec<String>,
+    /// The figure files written (`eval --plot`), with their folder.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -129,6 +132,7 @@ pub fn build(
         statements,
         by,
         warnings,
+        figures: Vec::new(),
     }
 }
 
@@ -267,6 +271,12 @@ impl EvalReport {
                     sp.worst_group,
                     num(sp.gap)
                 );
+            }
+        }
+        if !self.figures.is_empty() {
+            let _ = writeln!(out);
+            for f in &self.figures {
+                let _ = writeln!(out, "figure  {f}");
             }
         }
         if !self.warnings.is_empty() {

@@ -49,6 +49,9 @@ pub fn escape_latex(s: &str) -> String {
             }
             '~' => out.push_str("\\textasciitilde{}"),
             '^' => out.push_str("\\textasciicircum{}"),
+            // In the default text font encoding these print as other glyphs.
+            '<' => out.push_str("\\textless{}"),
+            '>' => out.push_str("\\textgreater{}"),
             _ => out.push(c),
         }
     }

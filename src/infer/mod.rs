@@ -577,9 +577,15 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         if let Some(dir) = recession_direction(&mut obj, &outcome.x, nll, &curvature.flat_direction)
         {
             diverging = true;
+            let names = names_along(&dir);
+            // Each name is in backticks.
+            let grow = if names.matches('`').count() > 2 {
+                "grow"
+            } else {
+                "grows"
+            };
             warnings.push(format!(
-                "no finite maximum: the likelihood keeps increasing as {} grow(s) without bound (for a Bernoulli or categorical outcome this is separation: some rows are predicted with probability 1); the estimates shown are where the optimizer stopped",
-                names_along(&dir)
+                "no finite maximum: the likelihood keeps increasing as {names} {grow} without bound (for a Bernoulli or categorical outcome this is separation: some rows are predicted with probability 1); the estimates shown are where the optimizer stopped"
             ));
         }
     }

@@ -27,11 +27,21 @@ use crate::diag::Diagnostic;
 ///
 /// `E001` when the file cannot be read; the message names it as `shown`.
 pub fn read_model_file(path: &std::path::Path, shown: &str) -> Result<String, Diagnostic> {
-    match std::fs::read_to_string(path) {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::error("E001", format!("cannot read model file `{shown}`: {e}")))?;
+    match String::from_utf8(bytes) {
         Ok(s) => Ok(s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)),
-        Err(e) => Err(Diagnostic::error(
-            "E001",
-            format!("cannot read model file `{shown}`: {e}"),
-        )),
+        Err(e) => {
+            // Where the text stops being UTF-8, as a line and column.
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + good.iter().filter(|b| **b == b'\n').count();
+            let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+            let column = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
+            Err(Diagnostic::error(
+                "E001",
+                format!("cannot read model file `{shown}`: it is not UTF-8 text (at line {line}, column {column})"),
+            )
+            .with_help("Save the model file as UTF-8."))
+        }
     }
 }

@@ -895,13 +895,20 @@ fn describe_failure(
         let c = src[s.start..].chars().next().unwrap_or(' ');
         if !is_known_char(c) {
             let span = Span::new(s.start, s.start + c.len_utf8());
-            let d = Diagnostic::error("E101", format!("unexpected character `{c}`"))
+            // A control or invisible character is named by its code point,
+            // which a terminal would not show.
+            let shown = if c.is_control() || c.is_whitespace() {
+                format!("U+{:04X}", u32::from(c))
+            } else {
+                format!("`{c}`")
+            };
+            let d = Diagnostic::error("E101", format!("unexpected character {shown}"))
                 .with_primary(span, "this character has no meaning here")
                 .with_note(format!("Expected {} here.", expected_words(&wants)));
             return if c.is_alphabetic() {
                 d.with_help("Write names with the letters `a`-`z` and `A`-`Z`, digits and `_`.")
             } else {
-                d.with_help(format!("Remove the `{c}`."))
+                d.with_help(format!("Remove the {shown}."))
             };
         }
     }

@@ -880,7 +880,7 @@ fn held_out_rows_without_a_likelihood_do_not_flatter_the_model() {
         text.contains("on 4 held-out rows (row 201: -0.28") && text.contains("counts as infinite"),
         "{text}"
     );
-    assert!(text.contains("0.642981            inf"), "{text}");
+    assert!(text.contains("0.642981              inf"), "{text}");
     let mut compare = vec![
         "compare",
         "tests/fixtures/bernoulli_identity_link.nll",

@@ -929,7 +929,7 @@ fn an_unseen_factor_level_is_refused_with_its_rows() {
         err.contains("error[E704]: factor `g` has a level `east` that the fit did not see"),
         "{err}"
     );
-    assert!(err.contains("rows 2"), "{err}");
+    assert!(err.contains("row 2 (counted"), "{err}");
 }
 
 #[test]
