@@ -243,7 +243,12 @@ fn one_statement(
         components.push((family.name, std::mem::replace(&mut comp_rows, rest)));
     }
     let arg_names: Vec<String> = if !s.components.is_empty() {
-        (1..=args.len()).map(|k| format!("w_{k}")).collect()
+        // The weights as the model's documentation names them.
+        match s.family.name {
+            "ZeroInflated" => vec!["pi".to_string()],
+            "MixtureLogit" => (1..=args.len()).map(|k| format!("eta_{k}")).collect(),
+            _ => (1..=args.len()).map(|k| format!("w_{k}")).collect(),
+        }
     } else if s.family.variadic {
         let stem = if s.family.name == "Categorical" {
             "p"

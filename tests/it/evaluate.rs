@@ -1049,6 +1049,15 @@ fn compound_distributions_are_evaluated_as_mixtures() {
         report["statements"][0]["calibration"]["randomized_pit"],
         true
     );
+    // The extra-zero probability is named as the documentation names it.
+    let args = [
+        "predict",
+        "tests/fixtures/eval_zip.nll",
+        "--fit",
+        s(&zip_fit),
+    ];
+    let pred = nll_ok(&[&args[..], &["--data", POISSON_DATA]].concat());
+    assert!(pred.starts_with("row,pi,c1_rate,"), "{}", &pred[..40]);
 
     // Bernoulli components have no CDF here: a note, and no simulation.
     let b_fit = dir.join("bernoulli.json");
