@@ -231,8 +231,14 @@ impl Session {
             .as_ref()
             .map(|c| c.warnings.clone())
             .unwrap_or_default();
+        // Rows the model leaves out (`--drop-missing`, `--where` on its
+        // columns) are said apart.
+        let used = match checked.compiled.as_ref().map(|c| c.n_rows) {
+            Some(n) if n != rows => format!(" ({n} used by the model)"),
+            _ => String::new(),
+        };
         let out = format!(
-            "data {file}: {}, columns {}\n",
+            "data {file}: {}{used}, columns {}\n",
             crate::model::plural(rows, "row"),
             df.header.join(", ")
         );
