@@ -473,7 +473,7 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
                 "  {:>4} {:>8} {:>8} {:>16} {:>16} {:>12}  (allowed {})",
                 "all",
                 "",
-                all.n_rows,
+                pooled.n_test,
                 fixed6(pooled.train_mean_nll),
                 fixed6(pooled.test_mean_nll),
                 fixed6(pooled.gap),

@@ -54,8 +54,10 @@ use super::{
     CellIssue, ColumnKind, ColumnRequest, ColumnRole, DataError, DataProblem, DataSet, LoadOptions,
 };
 
-/// The first bytes of an Arrow IPC file (`.arrow`, Feather v2).
-const FILE_MAGIC: &[u8] = b"ARROW1";
+/// The first bytes of an Arrow IPC file (`.arrow`, Feather v2): the magic
+/// `ARROW1` and two bytes of padding, which no CSV header holds (a first
+/// column named `ARROW1` is not Arrow).
+const FILE_MAGIC: &[u8] = b"ARROW1\0\0";
 /// The first bytes of an Arrow IPC stream: a continuation marker.
 const STREAM_MAGIC: &[u8] = &[0xFF, 0xFF, 0xFF, 0xFF];
 /// File extensions that are read as Arrow IPC whatever their first bytes.
@@ -75,7 +77,7 @@ pub(super) enum Format {
 /// extension; `None` for anything else (CSV). A file that cannot be read
 /// is left to the loader to report.
 pub(super) fn sniff(path: &Path) -> Option<Format> {
-    let mut start = [0u8; 6];
+    let mut start = [0u8; 8];
     let n = File::open(path)
         .and_then(|mut file| read_up_to(&mut file, &mut start))
         .unwrap_or(0);

@@ -53,11 +53,34 @@ pub fn load_csv(
     }
 }
 
-/// Load the requested columns from a pipe or a device (`/dev/stdin`, a
-/// shell's `<(...)`), which can be read once only: its first bytes are
-/// looked at in the read buffer, without taking them from the stream, and
-/// the stream is then read as CSV. Arrow data is refused there: it is read
-/// by mapping a file into memory.
+/// The whole contents of a pipe or a device (`/dev/stdin`, a shell's
+/// `<(...)`, a FIFO), read once per process and kept: such a path gives
+/// its bytes to the first reader only, and commands that load their data
+/// twice (`compare`, a split column, the REPL's `:data` and every refit)
+/// would otherwise find it empty, or, for a FIFO, wait for a writer that
+/// is gone.
+fn piped_bytes(path: &Path) -> io::Result<std::sync::Arc<Vec<u8>>> {
+    use std::collections::HashMap;
+    use std::io::Read;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static READ: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<Vec<u8>>>>> = OnceLock::new();
+    let mut read = READ
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(bytes) = read.get(path) {
+        return Ok(Arc::clone(bytes));
+    }
+    let mut bytes = Vec::new();
+    File::open(path)?.read_to_end(&mut bytes)?;
+    let bytes = Arc::new(bytes);
+    read.insert(path.to_path_buf(), Arc::clone(&bytes));
+    Ok(bytes)
+}
+
+/// Load the requested columns from a pipe or a device, read whole once
+/// (see [`piped_bytes`]) and parsed as CSV. Arrow data is refused there:
+/// it is read by mapping a file into memory.
 ///
 /// # Errors
 ///
@@ -67,25 +90,37 @@ pub(super) fn load_once(
     requests: &[ColumnRequest],
     opts: &LoadOptions,
 ) -> Result<DataSet, DataError> {
-    use io::BufRead;
     let name = path.display().to_string();
     let fail = |problem| DataError {
         problems: vec![problem],
         source_name: name.clone(),
     };
-    let file = File::open(path).map_err(|err| fail(unreadable(&name, &err)))?;
-    let mut input = io::BufReader::with_capacity(1 << 16, file);
-    let head = input
-        .fill_buf()
-        .map_err(|err| fail(unreadable(&name, &err)))?;
-    if super::arrow::is_arrow_start(head) {
+    let bytes = piped_bytes(path).map_err(|err| fail(unreadable(&name, &err)))?;
+    if super::arrow::is_arrow_start(&bytes) {
         return Err(fail(DataProblem::FileUnreadable {
             path: name.clone(),
             reason: "it holds Arrow data, which is read from a file, not from a pipe or a device; save it to a file first".into(),
             io_kind: io::ErrorKind::Unsupported,
         }));
     }
-    load_from_reader(input, &name, requests, opts)
+    load_from_reader(&bytes[..], &name, requests, opts)
+}
+
+/// The trimmed column names in the header of CSV from a pipe or a device,
+/// read whole once (see [`piped_bytes`]).
+///
+/// # Errors
+///
+/// As for [`read_header`].
+pub(super) fn read_header_once(path: &Path) -> Result<Vec<String>, DataError> {
+    let name = path.display().to_string();
+    let fail = |problems| DataError {
+        source_name: name.clone(),
+        problems,
+    };
+    let bytes = piped_bytes(path).map_err(|err| fail(vec![unreadable(&name, &err)]))?;
+    let mut reader = RowReader::new(&bytes[..]);
+    read_header_names(&mut reader, &name).map_err(fail)
 }
 
 /// Load the requested columns from CSV `text`, naming it `source_name` in

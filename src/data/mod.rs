@@ -146,10 +146,8 @@ pub fn load_file(
 /// E301 when the file cannot be read, E302 when a CSV file has no header
 /// row, E303 for CSV names that are not UTF-8 text.
 pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
-    // A pipe's header was read with its rows: reading it again would take
-    // the next bytes, so there is nothing to suggest from.
     if !is_regular_file(path) {
-        return Ok(Vec::new());
+        return load::read_header_once(path);
     }
     match arrow::sniff(path) {
         Some(format) => arrow::read_names(path, format),

@@ -1360,6 +1360,21 @@ fn data_from_a_pipe_is_read_whole() {
     };
     assert_eq!(estimates(&piped), estimates(&from_file));
 
+    // `compare` loads the data once per model: the second load reads the
+    // bytes kept from the first, not an exhausted pipe.
+    let (code, out, err) = run_with_stdin(
+        &[
+            "compare",
+            "examples/engel_linear.nll",
+            "examples/engel_heteroscedastic.nll",
+            "--data",
+            "/dev/stdin",
+        ],
+        &csv,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("engel_heteroscedastic    4      235"), "{out}");
+
     let arrow_start = b"ARROW1\0\0rest of a file";
     let (code, _, err) = run_with_stdin(
         &[&args[..], &["--data", "/dev/stdin"]].concat(),
