@@ -35,6 +35,25 @@ use family::{Obs, Term};
 use lower::{Ctx, LeafKind};
 use text::{ident, m, w, Both, Out, Piece};
 
+/// Formulas with more nodes than this, counted as written out (a shared
+/// part once per use), are not printed.
+const MAX_WRITTEN_NODES: u64 = 20_000;
+
+/// The largest number of nodes any node of `g` has when written out as a
+/// tree: 1 + the children's, counted once per use. Children come before
+/// their parents in a graph, so one pass in order counts them all.
+fn longest_written(g: &Graph) -> u64 {
+    let mut size = vec![0u64; g.len()];
+    for i in 0..g.len() {
+        let n = NodeId(i as u32);
+        size[i] = g
+            .children(n)
+            .iter()
+            .fold(1u64, |acc, c| acc.saturating_add(size[c.0 as usize]));
+    }
+    size.into_iter().max().unwrap_or(0)
+}
+
 /// Arguments written out longer than this many characters stay by name in
 /// the NLL (their definition is printed above it).
 const INLINE_LIMIT: usize = 40;
@@ -419,6 +438,21 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
             (specs, 0)
         }
     };
+    // Written out, a formula repeats each shared part at every use: one
+    // built by squaring the previous part again and again is small as a
+    // graph and astronomically long as text. Nothing is written before
+    // this check.
+    let longest = longest_written(&cx.g);
+    if longest > MAX_WRITTEN_NODES {
+        let count = if longest == u64::MAX {
+            "more than 1e19".to_string()
+        } else {
+            longest.to_string()
+        };
+        return Err(format!(
+            "written out, its arguments would have {count} terms, since each use of a shared part repeats it (more than {MAX_WRITTEN_NODES} are not printed)"
+        ));
+    }
 
     let mut args = Vec::new();
     for spec in &specs {

@@ -378,3 +378,22 @@ fn functions_calling_each_other_twice_are_expanded_once_per_argument() {
     let text = explain_source(&source, false);
     assert!(text.contains("mu_i = 1073741824*(a + x_i)"), "{text}");
 }
+
+#[test]
+fn a_formula_too_long_to_write_out_is_refused_before_it_is_written() {
+    // e_k = e_{k-1} * e_{k-1} + e_{k-1}: 62 graph nodes, and 3 * 2^60
+    // terms as text; writing it out took all memory.
+    let mut source = String::from("data x, y\nparam a, s > 0\ne0 = a\n");
+    for k in 1..=60 {
+        let p = k - 1;
+        source.push_str(&format!("e{k} = e{p} * e{p} + e{p}\n"));
+    }
+    source.push_str("y ~ Normal(e60 * x, s)\n");
+    let text = explain_source(&source, false);
+    assert!(
+        text.contains(
+            "This statement cannot be written out: written out, its arguments would have"
+        ),
+        "{text}"
+    );
+}
