@@ -142,7 +142,7 @@ fn model_shape_diagnostics(model: &crate::model::Model) -> Vec<crate::diag::Diag
             let col = match r.kind {
                 data::ColumnKind::Factor => data::Column::Factor {
                     codes: Vec::new(),
-                    levels: vec!["level".to_string()],
+                    levels: STAND_IN_LEVELS.iter().map(|l| l.to_string()).collect(),
                 },
                 _ => data::Column::Real(Vec::new()),
             };
@@ -163,7 +163,41 @@ fn model_shape_diagnostics(model: &crate::model::Model) -> Vec<crate::diag::Diag
     diags
         .into_iter()
         .filter(|d| d.code.starts_with("E2") || d.code.starts_with("W2"))
+        .filter(|d| !depends_on_levels(model, d))
         .collect()
+}
+
+/// The levels each factor has in the stand-in data set of
+/// [`model_shape_diagnostics`]: two, so that a parameter per level is not
+/// one number, and named so that no data set has them.
+const STAND_IN_LEVELS: [&str; 2] = ["<level 1>", "<level 2>"];
+
+/// Whether diagnostic `d`, found on the stand-in data set, depends on how
+/// many levels a factor has: a factor's level count against a vector's size,
+/// a constant index into a parameter with one element per level, or a
+/// warning naming a stand-in level.
+fn depends_on_levels(model: &crate::model::Model, d: &crate::diag::Diagnostic) -> bool {
+    if STAND_IN_LEVELS.iter().any(|l| d.message.contains(l)) {
+        return true;
+    }
+    if d.code != "E212" {
+        return false;
+    }
+    if d.message.contains(" levels but `") {
+        return true;
+    }
+    // "index 3 is out of range for `u`, which has ..."
+    let per_level = |name: &str| {
+        model.param(name).is_some_and(|p| {
+            p.dims
+                .iter()
+                .any(|dim| matches!(dim, crate::model::ParamDim::Factor(_)))
+        })
+    };
+    d.message
+        .split_once("out of range for `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .is_some_and(|(name, _)| per_level(name))
 }
 
 pub fn check(args: &CheckArgs, color: bool) -> Result<(), Failure> {

@@ -789,7 +789,10 @@ impl<'a> Lowerer<'a> {
         if v.fract() != 0.0 || v < 1.0 || v > size as f64 {
             return Err(Diagnostic::error(
                 "E212",
-                format!("index {v} is out of range for `{base}`, which has {size} elements"),
+                format!(
+                    "index {v} is out of range for `{base}`, which has {}",
+                    crate::model::plural(size, "element")
+                ),
             )
             .with_primary(idx.span, format!("must be 1 to {size}"))
             .with_note("Indices count from 1."));

@@ -1458,3 +1458,21 @@ fn a_failed_const_is_reported_once_and_a_function_named_as_a_function() {
     assert_eq!(e, ["error[E201]: `f` is a function, not a value"], "{e:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_without_data_leaves_level_counts_to_the_data() {
+    // `u[3]` is fine for a factor with three or more levels: only the data
+    // can say.
+    let dir = std::env::temp_dir().join(format!("nll-levels-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.nll");
+    std::fs::write(
+        &path,
+        "data y, g: factor\nparam u[g], s > 0\ny ~ Normal(u[3] + u[g], s)\n",
+    )
+    .unwrap();
+    let text = run(&["check", path.to_str().unwrap()]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    assert!(!text.contains("level 1>"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
