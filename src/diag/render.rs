@@ -24,6 +24,20 @@ use super::{Diagnostic, Severity, Span};
 /// Renders `diag` about the text `source`, which is shown as `source_name`.
 /// With `color`, severity, labels and margins are coloured with ANSI codes.
 pub fn render(diag: &Diagnostic, source_name: &str, source: &str, color: bool) -> String {
+    // Control characters from a file would reach the terminal as they are
+    // (an escape sequence in a model file could retitle the window or
+    // worse): each is shown as a visible character of the same length in
+    // bytes, so the labels' byte spans still point where they did.
+    let source = &visible(source);
+    let mut shown = diag.clone();
+    shown.message = visible(&shown.message);
+    for label in shown.primary.iter_mut().chain(shown.secondary.iter_mut()) {
+        label.message = visible(&label.message);
+    }
+    for note in shown.notes.iter_mut().chain(shown.help.iter_mut()) {
+        *note = visible(note);
+    }
+    let diag = &shown;
     let header = header(diag, color);
     let Some(main) = diag.primary.as_ref().or(diag.secondary.first()) else {
         return render_plain(diag, &header, color);
@@ -114,6 +128,32 @@ pub fn render(diag: &Diagnostic, source_name: &str, source: &str, color: bool) -
         result.push('\n');
     }
     result
+}
+
+/// `text` with each character a terminal would act on rather than show
+/// replaced by a visible one of the same UTF-8 length: ASCII controls
+/// (but tab, line feed and the carriage return of a CRLF) by `?`, C1
+/// controls by `¿`, and the invisible format characters that reorder or
+/// hide text (bidirectional overrides, zero-width marks, line and
+/// paragraph separators) by U+FFFD.
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let shown = match c {
+            '\t' | '\n' => c,
+            '\r' if chars.peek() == Some(&'\n') => c,
+            '\u{0}'..='\u{1f}' | '\u{7f}' => '?',
+            '\u{80}'..='\u{9f}' => '\u{bf}',
+            '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                '\u{fffd}'
+            }
+            _ => c,
+        };
+        debug_assert_eq!(shown.len_utf8(), c.len_utf8());
+        out.push(shown);
+    }
+    out
 }
 
 /// A label ready for ariadne: the byte range of the text to draw it under.
@@ -303,5 +343,21 @@ mod tests {
         let out = render(&d, "m.nll", src, false);
         assert!(out.contains("m.nll:1:15"), "{out}");
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn control_characters_reach_the_terminal_as_visible_ones() {
+        let src = "param a\u{1b}]0;title\u{7}, s\u{9b}2J\u{202e}x > 0\r\ny\r";
+        let d =
+            Diagnostic::error("E101", "found `\u{1b}[2J`").with_primary(Span::new(7, 8), "here");
+        let out = render(&d, "m.nll", src, false);
+        for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
+            assert!(!out.contains(c), "{c:?} in {out:?}");
+        }
+        assert!(out.contains("a?]0;title?, s\u{bf}2J\u{fffd}x > 0"), "{out}");
+        assert!(out.contains("found `?[2J`"), "{out}");
+        // Every character keeps its length in bytes, so spans stay put.
+        assert_eq!(visible(src).len(), src.len());
+        assert!(visible(src).ends_with("> 0\r\ny?"));
     }
 }

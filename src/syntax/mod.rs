@@ -20,6 +20,25 @@ pub use print::{print_expr, print_program, print_stmt};
 
 use crate::diag::Diagnostic;
 
+/// Line ends written as a carriage return alone (old Mac files) as line
+/// feeds; CRLF stays as it is. One byte for one, so positions are kept.
+fn lone_returns_as_line_feeds(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let bytes = text.as_bytes();
+    let out: Vec<u8> = bytes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| match (b, bytes.get(i + 1)) {
+            (b'\r', Some(b'\n')) => b'\r',
+            (b'\r', _) => b'\n',
+            _ => *b,
+        })
+        .collect();
+    String::from_utf8(out).unwrap_or(text)
+}
+
 /// Reads a model file as text. A byte-order mark some editors write is not
 /// part of the model and is dropped.
 ///
@@ -30,7 +49,10 @@ pub fn read_model_file(path: &std::path::Path, shown: &str) -> Result<String, Di
     let bytes = std::fs::read(path)
         .map_err(|e| Diagnostic::error("E001", format!("cannot read model file `{shown}`: {e}")))?;
     match String::from_utf8(bytes) {
-        Ok(s) => Ok(s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)),
+        Ok(s) => {
+            let s = s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s);
+            Ok(lone_returns_as_line_feeds(s))
+        }
         Err(e) => {
             // Where the text stops being UTF-8, as a line and column.
             let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];

@@ -1476,3 +1476,14 @@ fn check_without_data_leaves_level_counts_to_the_data() {
     assert!(!text.contains("level 1>"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_model_with_old_mac_line_ends_reads_as_lines() {
+    let dir = std::env::temp_dir().join(format!("nll-cr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.nll");
+    std::fs::write(&path, "data x, y\rparam a, s > 0\ry ~ Normal(a * x, s)\r").unwrap();
+    let text = run(&["check", path.to_str().unwrap()]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
