@@ -374,7 +374,7 @@ pub(super) fn recode_like(
                 (format!("{} held-out rows (file rows", u.n_rows), "have", "they are")
             };
             format!(
-                "{n_rows} {}) {has} the level `{}` of `{}`, which no training row has: a parameter per level has no estimate for it, so {they} left out of the held-out scores",
+                "{n_rows} {}) {has} the level `{}` of `{}`, which no training row has: the fit has no estimate for it (a parameter of that level, or that outcome class), so {they} left out of the held-out scores",
                 u.listed_rows(),
                 u.level,
                 u.column
