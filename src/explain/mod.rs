@@ -36,8 +36,12 @@ use lower::{Ctx, LeafKind};
 use text::{ident, m, w, Both, Out, Piece};
 
 /// Formulas with more nodes than this, counted as written out (a shared
-/// part once per use), are not printed.
+/// part once per use), are not printed when sharing makes them much longer
+/// than their graph (see [`SHARING_FACTOR`]).
 const MAX_WRITTEN_NODES: u64 = 20_000;
+
+/// How many times longer than its graph a written-out formula may be.
+const SHARING_FACTOR: u64 = 8;
 
 /// The largest number of nodes any node of `g` has when written out as a
 /// tree: 1 + the children's, counted once per use. Children come before
@@ -52,6 +56,26 @@ fn longest_written(g: &Graph) -> u64 {
             .fold(1u64, |acc, c| acc.saturating_add(size[c.0 as usize]));
     }
     size.into_iter().max().unwrap_or(0)
+}
+
+/// Written out, a formula repeats each shared part at every use: one built
+/// by squaring the previous part again and again is small as a graph and
+/// astronomically long as text. Checked before anything of `g` is written.
+/// A long model without such sharing (a sum of 20 000 terms) is written:
+/// its text is about as long as its graph.
+fn short_enough_to_write(g: &Graph) -> Result<(), String> {
+    let longest = longest_written(g);
+    if longest <= MAX_WRITTEN_NODES || longest <= SHARING_FACTOR * g.len() as u64 {
+        return Ok(());
+    }
+    let count = if longest == u64::MAX {
+        "more than 1e19".to_string()
+    } else {
+        longest.to_string()
+    };
+    Err(format!(
+        "written out, it would have {count} terms, since each use of a shared part repeats it (more than {MAX_WRITTEN_NODES} are not printed)"
+    ))
 }
 
 /// Arguments written out longer than this many characters stay by name in
@@ -415,6 +439,7 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
         (None, ident(name, &["i"]), Some(col))
     } else {
         let y = cx.scalar(&st.lhs, &env)?;
+        short_enough_to_write(&cx.g)?;
         (Some(y), cx.both(y), None)
     };
     let (specs, n_weights) = match &st.compound {
@@ -438,21 +463,7 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
             (specs, 0)
         }
     };
-    // Written out, a formula repeats each shared part at every use: one
-    // built by squaring the previous part again and again is small as a
-    // graph and astronomically long as text. Nothing is written before
-    // this check.
-    let longest = longest_written(&cx.g);
-    if longest > MAX_WRITTEN_NODES {
-        let count = if longest == u64::MAX {
-            "more than 1e19".to_string()
-        } else {
-            longest.to_string()
-        };
-        return Err(format!(
-            "written out, its arguments would have {count} terms, since each use of a shared part repeats it (more than {MAX_WRITTEN_NODES} are not printed)"
-        ));
-    }
+    short_enough_to_write(&cx.g)?;
 
     let mut args = Vec::new();
     for spec in &specs {

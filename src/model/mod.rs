@@ -984,6 +984,9 @@ impl Checker {
         out: &mut HashSet<NameKind>,
         visiting: &mut Vec<String>,
     ) {
+        // A function's body refers to the same kinds of names at every
+        // call: walked once (also what stops a recursive definition), so
+        // functions calling each other repeatedly cost linear time.
         if visiting.iter().any(|v| v == name) {
             return;
         }
@@ -992,7 +995,6 @@ impl Checker {
             let body = f.body.clone();
             let args = f.args.clone();
             self.collect_refs(&body, &args, out, visiting);
-            visiting.pop();
         }
     }
 }

@@ -391,9 +391,7 @@ fn a_formula_too_long_to_write_out_is_refused_before_it_is_written() {
     source.push_str("y ~ Normal(e60 * x, s)\n");
     let text = explain_source(&source, false);
     assert!(
-        text.contains(
-            "This statement cannot be written out: written out, its arguments would have"
-        ),
+        text.contains("This statement cannot be written out: written out, it would have"),
         "{text}"
     );
 }
