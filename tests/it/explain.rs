@@ -395,3 +395,25 @@ fn a_formula_too_long_to_write_out_is_refused_before_it_is_written() {
         "{text}"
     );
 }
+
+#[test]
+fn a_formula_too_long_to_write_out_on_the_left_side_is_refused_too() {
+    // The same chain as a prior's left side: checking which names it
+    // refers to walked every call (it never finished), and so did writing
+    // out the observation.
+    let mut source = String::from("data x, y\nparam a, s > 0\ne0 = a\n");
+    for k in 1..=60 {
+        let p = k - 1;
+        source.push_str(&format!("e{k} = e{p} * e{p} + e{p}\n"));
+    }
+    source.push_str("y ~ Normal(a * x, s)\ne60 ~ Normal(0, 1)\n");
+    let text = explain_source(&source, false);
+    assert!(
+        text.contains("cannot be written out: written out, it would have"),
+        "{text}"
+    );
+    assert!(
+        text.contains("NLL = "),
+        "the first statement is written out: {text}"
+    );
+}
