@@ -413,7 +413,7 @@ fn a_formula_too_long_to_write_out_on_the_left_side_is_refused_too() {
         "{text}"
     );
     assert!(
-        text.contains("NLL = "),
+        text.contains("NLL += "),
         "the first statement is written out: {text}"
     );
 }
