@@ -195,8 +195,8 @@ fn load_fit(loaded: &Loaded, path: &Path, color: bool) -> Result<FitFile, Failur
         if !fit.converged {
             eprintln!(
                 "warning: the fit in `{}` did not converge ({}): what is computed from it inherits that",
-                path.display(),
-                fit.status
+                crate::diag::visible(&path.display().to_string()),
+                crate::diag::visible(&fit.status)
             );
         }
     })

@@ -314,7 +314,7 @@ pub fn run() -> i32 {
         Err(Failure::Usage) => 2,
         Err(Failure::Fit(code)) => code,
         Err(Failure::Io(msg)) => {
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", crate::diag::visible(&msg));
             1
         }
     }

@@ -27,9 +27,16 @@ pub enum Failure {
 /// Writes a command's result to standard output. A closed pipe (the reader
 /// went away, as in `nll fit ... | head`) ends the command quietly.
 pub(super) fn write_out(text: &str) -> Result<(), Failure> {
-    use std::io::Write;
+    use std::io::{IsTerminal, Write};
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    // Names from the data (a factor's levels) may hold control characters
+    // that a terminal would act on; a file or a pipe gets the text as it is.
+    let shown = if out.is_terminal() {
+        std::borrow::Cow::Owned(crate::diag::visible(text))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
+    match out.write_all(shown.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::Io(format!("cannot write the output: {e}"))),

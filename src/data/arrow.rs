@@ -373,7 +373,7 @@ fn file_problem(source_name: &str, problem: Problem) -> DataProblem {
         Problem::Io(err) => unreadable(source_name, &err),
         Problem::NotArrow => DataProblem::FileUnreadable {
             path: source_name.to_string(),
-            reason: "its extension names an Arrow IPC file, but it does not start with `ARROW1`"
+            reason: "its extension names an Arrow IPC file, but it does not start with the Arrow magic (`ARROW1` and two zero bytes)"
                 .into(),
             io_kind: io::ErrorKind::InvalidData,
         },

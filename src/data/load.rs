@@ -60,14 +60,9 @@ pub fn load_csv(
 /// would otherwise find it empty, or, for a FIFO, wait for a writer that
 /// is gone.
 fn piped_bytes(path: &Path) -> io::Result<std::sync::Arc<Vec<u8>>> {
-    use std::collections::HashMap;
     use std::io::Read;
-    use std::sync::{Arc, Mutex, OnceLock};
-    static READ: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<Vec<u8>>>>> = OnceLock::new();
-    let mut read = READ
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    use std::sync::Arc;
+    let mut read = piped_store();
     if let Some(bytes) = read.get(path) {
         return Ok(Arc::clone(bytes));
     }
@@ -76,6 +71,23 @@ fn piped_bytes(path: &Path) -> io::Result<std::sync::Arc<Vec<u8>>> {
     let bytes = Arc::new(bytes);
     read.insert(path.to_path_buf(), Arc::clone(&bytes));
     Ok(bytes)
+}
+
+/// The pipes read so far, by path.
+type PipedStore = std::collections::HashMap<std::path::PathBuf, std::sync::Arc<Vec<u8>>>;
+
+fn piped_store() -> std::sync::MutexGuard<'static, PipedStore> {
+    use std::sync::{Mutex, OnceLock};
+    static READ: OnceLock<Mutex<PipedStore>> = OnceLock::new();
+    READ.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Forgets what was read from the pipe at `path`, so that the next load
+/// reads it again (the REPL's `:data`, given the same FIFO anew).
+pub fn forget_piped(path: &Path) {
+    piped_store().remove(path);
 }
 
 /// Load the requested columns from a pipe or a device, read whole once

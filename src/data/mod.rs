@@ -155,6 +155,8 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
     }
 }
 
+pub use load::forget_piped;
+
 /// Whether `path` is a file that can be opened more than once with the same
 /// contents (not a pipe, `/dev/stdin` or another device). A path that does
 /// not exist counts as a file: opening it reports the error.

@@ -206,6 +206,9 @@ impl Session {
 
     fn cmd_data(&mut self, file: &str) -> Reply {
         let path = self.resolve(file);
+        // `:data` is a request to read the file now: a pipe given again is
+        // read again, not served from what it gave before.
+        data::forget_piped(&path);
         let header = match data::read_header(&path) {
             Ok(h) => h,
             Err(e) => return Reply::fail(self.render_model(&e.to_diagnostics(file))),
