@@ -8,7 +8,7 @@
 mod render;
 pub mod suggest;
 
-pub use render::{render, visible};
+pub use render::{is_hidden, render, visible};
 
 /// A range of byte offsets `start..end` into one source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

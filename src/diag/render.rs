@@ -130,6 +130,16 @@ pub fn render(diag: &Diagnostic, source_name: &str, source: &str, color: bool) -
     result
 }
 
+/// Whether a terminal would act on `c`, or show nothing, rather than show
+/// it: ASCII and C1 controls (tab and line ends included), and the format
+/// characters that reorder or hide text (bidirectional overrides,
+/// zero-width marks, line and paragraph separators).
+pub fn is_hidden(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// `text` with each character a terminal would act on rather than show
 /// replaced by a visible one of the same UTF-8 length: ASCII controls
 /// (but tab, line feed and the carriage return of a CRLF) by `?`, C1
@@ -143,12 +153,10 @@ pub fn visible(text: &str) -> String {
         let shown = match c {
             '\t' | '\n' => c,
             '\r' if chars.peek() == Some(&'\n') => c,
-            '\u{0}'..='\u{1f}' | '\u{7f}' => '?',
+            _ if !is_hidden(c) => c,
+            '\u{0}'..='\u{7f}' => '?',
             '\u{80}'..='\u{9f}' => '\u{bf}',
-            '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-                '\u{fffd}'
-            }
-            _ => c,
+            _ => '\u{fffd}',
         };
         debug_assert_eq!(shown.len_utf8(), c.len_utf8());
         out.push(shown);

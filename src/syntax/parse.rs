@@ -879,7 +879,17 @@ fn describe_failure(
     let found = found_at(src, end, at, prev);
     let found_text = match found {
         Found::End(_) => String::new(),
-        Found::Token(s) => src[s.start..s.end].to_string(),
+        // Characters that would not show are named by code point.
+        Found::Token(s) => src[s.start..s.end]
+            .chars()
+            .map(|c| {
+                if crate::diag::is_hidden(c) {
+                    format!("U+{:04X}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
     };
     let found_label = match found {
         Found::End(_) => format!("found {end_word}"),
@@ -897,7 +907,7 @@ fn describe_failure(
             let span = Span::new(s.start, s.start + c.len_utf8());
             // A control or invisible character is named by its code point,
             // which a terminal would not show.
-            let shown = if c.is_control() || c.is_whitespace() {
+            let shown = if crate::diag::is_hidden(c) || c.is_whitespace() {
                 format!("U+{:04X}", u32::from(c))
             } else {
                 format!("`{c}`")
