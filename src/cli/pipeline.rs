@@ -171,13 +171,36 @@ fn model_shape_diagnostics(model: &crate::model::Model) -> Vec<crate::diag::Diag
         .into_iter()
         .filter(|d| d.code.starts_with("E2") || d.code.starts_with("W2"))
         .filter(|d| !depends_on_levels(model, d))
+        .map(|mut d| {
+            // The stand-in's level count means nothing to the reader.
+            let levels = format!("which has {} elements", STAND_IN_LEVELS.len());
+            if d.message.contains(&levels) {
+                d.message = d
+                    .message
+                    .replace(&levels, "which has one element per level");
+                if let Some(label) = d.primary.as_mut() {
+                    label.message = "must be a whole number from 1".to_string();
+                }
+            }
+            d
+        })
         .collect()
 }
 
 /// The levels each factor has in the stand-in data set of
-/// [`model_shape_diagnostics`]: two, so that a parameter per level is not
-/// one number, and named so that no data set has them.
-const STAND_IN_LEVELS: [&str; 2] = ["<level 1>", "<level 2>"];
+/// [`model_shape_diagnostics`]: several, so that a parameter per level is
+/// not one number, an unusual count, so that an index out of range of a
+/// per-level dimension can be told from one out of a fixed dimension's,
+/// and named so that no data set has them.
+const STAND_IN_LEVELS: [&str; 7] = [
+    "<level 1>",
+    "<level 2>",
+    "<level 3>",
+    "<level 4>",
+    "<level 5>",
+    "<level 6>",
+    "<level 7>",
+];
 
 /// Whether diagnostic `d`, found on the stand-in data set, depends on how
 /// many levels a factor has: a factor's level count against a vector's size,
@@ -193,7 +216,10 @@ fn depends_on_levels(model: &crate::model::Model, d: &crate::diag::Diagnostic) -
     if d.message.contains(" levels but `") {
         return true;
     }
-    // "index 3 is out of range for `u`, which has ..."
+    // "index 9 is out of range for `u`, which has 7 elements": a whole
+    // index from 1 on, past the stand-in's level count, into a parameter
+    // with a dimension per level. An index below 1 or not whole, or past
+    // a fixed dimension's size, is wrong whatever the data.
     let per_level = |name: &str| {
         model.param(name).is_some_and(|p| {
             p.dims
@@ -201,10 +227,22 @@ fn depends_on_levels(model: &crate::model::Model, d: &crate::diag::Diagnostic) -
                 .any(|dim| matches!(dim, crate::model::ParamDim::Factor(_)))
         })
     };
-    d.message
-        .split_once("out of range for `")
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .is_some_and(|(name, _)| per_level(name))
+    let Some((index, rest)) = d
+        .message
+        .strip_prefix("index ")
+        .and_then(|m| m.split_once(" is out of range for `"))
+    else {
+        return false;
+    };
+    let whole_from_one = index
+        .parse::<f64>()
+        .is_ok_and(|v| v >= 1.0 && v.fract() == 0.0);
+    let levels = format!("which has {} elements", STAND_IN_LEVELS.len());
+    whole_from_one
+        && rest.ends_with(&levels)
+        && rest
+            .split_once('`')
+            .is_some_and(|(name, _)| per_level(name))
 }
 
 pub fn check(args: &CheckArgs, color: bool) -> Result<(), Failure> {

@@ -1487,3 +1487,33 @@ fn a_model_with_old_mac_line_ends_reads_as_lines() {
     assert!(text.starts_with("exit: 0"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_without_data_still_refuses_indices_wrong_for_any_data() {
+    let dir = std::env::temp_dir().join(format!("nll-index-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.nll");
+    for (index, expected) in [
+        (
+            "u[0]",
+            "index 0 is out of range for `u`, which has one element per level",
+        ),
+        ("u[1.5]", "index 1.5 is out of range"),
+        (
+            "W[1, 3]",
+            "index 3 is out of range for `W`, which has 2 elements",
+        ),
+    ] {
+        std::fs::write(
+            &path,
+            format!("data y, g: factor\nparam u[g], W[g, 2], s > 0\ny ~ Normal({index} + u[g] + W[g, 1], s)\n"),
+        )
+        .unwrap();
+        let text = run(&["check", path.to_str().unwrap()]);
+        assert!(
+            text.starts_with("exit: 1") && text.contains(expected),
+            "{index}: {text}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
