@@ -1435,14 +1435,25 @@ fn check_without_data_finds_what_is_wrong_whatever_the_data() {
     assert!(text.contains("error[E224]"), "{text}");
 }
 
+/// `nll check` on a model file holding `source` (a file of its own per
+/// call, in the system's temporary folder); returns what [`run`] returns.
+fn check_source(source: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("nll-check-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.nll");
+    std::fs::write(&path, source).unwrap();
+    let text = run(&["check", path.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    text
+}
+
 #[test]
 fn a_failed_const_is_reported_once_and_a_function_named_as_a_function() {
-    let dir = std::env::temp_dir().join(format!("nll-names-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let errors_of = |source: &str| -> Vec<String> {
-        let path = dir.join("m.nll");
-        std::fs::write(&path, source).unwrap();
-        let text = run(&["check", path.to_str().unwrap()]);
+        let text = check_source(source);
         assert!(text.starts_with("exit: 1"), "{text}");
         text.lines()
             .filter(|l| l.starts_with("error["))
@@ -1456,43 +1467,25 @@ fn a_failed_const_is_reported_once_and_a_function_named_as_a_function() {
     assert_eq!(e, ["error[E209]: this constant evaluates to NaN"], "{e:?}");
     let e = errors_of("data x, y\nparam a, s > 0\nf(x) = a * x\ny ~ Normal(f[1], s)\n");
     assert_eq!(e, ["error[E201]: `f` is a function, not a value"], "{e:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn check_without_data_leaves_level_counts_to_the_data() {
     // `u[3]` is fine for a factor with three or more levels: only the data
     // can say.
-    let dir = std::env::temp_dir().join(format!("nll-levels-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("m.nll");
-    std::fs::write(
-        &path,
-        "data y, g: factor\nparam u[g], s > 0\ny ~ Normal(u[3] + u[g], s)\n",
-    )
-    .unwrap();
-    let text = run(&["check", path.to_str().unwrap()]);
+    let text = check_source("data y, g: factor\nparam u[g], s > 0\ny ~ Normal(u[3] + u[g], s)\n");
     assert!(text.starts_with("exit: 0"), "{text}");
     assert!(!text.contains("level 1>"), "{text}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_model_with_old_mac_line_ends_reads_as_lines() {
-    let dir = std::env::temp_dir().join(format!("nll-cr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("m.nll");
-    std::fs::write(&path, "data x, y\rparam a, s > 0\ry ~ Normal(a * x, s)\r").unwrap();
-    let text = run(&["check", path.to_str().unwrap()]);
+    let text = check_source("data x, y\rparam a, s > 0\ry ~ Normal(a * x, s)\r");
     assert!(text.starts_with("exit: 0"), "{text}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn check_without_data_still_refuses_indices_wrong_for_any_data() {
-    let dir = std::env::temp_dir().join(format!("nll-index-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("m.nll");
     for (index, expected) in [
         (
             "u[0]",
@@ -1504,16 +1497,12 @@ fn check_without_data_still_refuses_indices_wrong_for_any_data() {
             "index 3 is out of range for `W`, which has 2 elements",
         ),
     ] {
-        std::fs::write(
-            &path,
-            format!("data y, g: factor\nparam u[g], W[g, 2], s > 0\ny ~ Normal({index} + u[g] + W[g, 1], s)\n"),
-        )
-        .unwrap();
-        let text = run(&["check", path.to_str().unwrap()]);
+        let text = check_source(&format!(
+            "data y, g: factor\nparam u[g], W[g, 2], s > 0\ny ~ Normal({index} + u[g] + W[g, 1], s)\n"
+        ));
         assert!(
             text.starts_with("exit: 1") && text.contains(expected),
             "{index}: {text}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -379,15 +379,21 @@ fn functions_calling_each_other_twice_are_expanded_once_per_argument() {
     assert!(text.contains("mu_i = 1073741824*(a + x_i)"), "{text}");
 }
 
-#[test]
-fn a_formula_too_long_to_write_out_is_refused_before_it_is_written() {
-    // e_k = e_{k-1} * e_{k-1} + e_{k-1}: 62 graph nodes, and 3 * 2^60
-    // terms as text; writing it out took all memory.
+/// A model declaring x, y, a, s and e0 = a, e_k = e_{k-1} * e_{k-1} +
+/// e_{k-1} up to e60: 62 graph nodes, and about 3 * 2^60 terms as text.
+fn squaring_chain() -> String {
     let mut source = String::from("data x, y\nparam a, s > 0\ne0 = a\n");
     for k in 1..=60 {
         let p = k - 1;
         source.push_str(&format!("e{k} = e{p} * e{p} + e{p}\n"));
     }
+    source
+}
+
+#[test]
+fn a_formula_too_long_to_write_out_is_refused_before_it_is_written() {
+    // Writing the chain out took all memory.
+    let mut source = squaring_chain();
     source.push_str("y ~ Normal(e60 * x, s)\n");
     let text = explain_source(&source, false);
     assert!(
@@ -401,11 +407,7 @@ fn a_formula_too_long_to_write_out_on_the_left_side_is_refused_too() {
     // The same chain as a prior's left side: checking which names it
     // refers to walked every call (it never finished), and so did writing
     // out the observation.
-    let mut source = String::from("data x, y\nparam a, s > 0\ne0 = a\n");
-    for k in 1..=60 {
-        let p = k - 1;
-        source.push_str(&format!("e{k} = e{p} * e{p} + e{p}\n"));
-    }
+    let mut source = squaring_chain();
     source.push_str("y ~ Normal(a * x, s)\ne60 ~ Normal(0, 1)\n");
     let text = explain_source(&source, false);
     assert!(
