@@ -100,6 +100,7 @@ mod error;
 mod factor;
 mod lines;
 mod load;
+mod pipe;
 mod rows;
 mod source_rows;
 
@@ -129,7 +130,7 @@ pub fn load_file(
     opts: &LoadOptions,
 ) -> Result<DataSet, DataError> {
     if !is_regular_file(path) {
-        return load::load_once(path, requests, opts);
+        return pipe::load(path, requests, opts);
     }
     match arrow::sniff(path) {
         Some(format) => arrow::load_arrow(path, format, requests, opts),
@@ -147,7 +148,7 @@ pub fn load_file(
 /// row, E303 for CSV names that are not UTF-8 text.
 pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
     if !is_regular_file(path) {
-        return load::read_header_once(path);
+        return pipe::read_header(path);
     }
     match arrow::sniff(path) {
         Some(format) => arrow::read_names(path, format),
@@ -155,7 +156,7 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
     }
 }
 
-pub use load::forget_piped;
+pub use pipe::forget_piped;
 
 /// Whether `path` is a file that can be opened more than once with the same
 /// contents (not a pipe, `/dev/stdin` or another device). A path that does
