@@ -795,7 +795,12 @@ fn check_observed_supports(
         let is_bad = |i: usize| !support.contains(values[i]) | !within_trials(i);
         // Counted first, in a loop without branches to mispredict: there is
         // almost never anything to list.
-        if (0..values.len()).filter(|i| is_bad(*i)).count() == 0 {
+        let n_outside = if trials {
+            (0..values.len()).filter(|i| is_bad(*i)).count()
+        } else {
+            support.count_outside(values)
+        };
+        if n_outside == 0 {
             continue;
         }
         let bad: Vec<usize> = (0..values.len()).filter(|i| is_bad(*i)).collect();
