@@ -21,7 +21,8 @@
 //! the rounding level of `f` (module `stop`), and comparing values of `f`
 //! can no longer tell a good step from a bad one. In this *rounding regime*
 //! the full Newton step is taken if it does not raise `f` beyond rounding and
-//! makes the scaled gradient smaller (at most `MAX_ROUNDING_STEPS` times);
+//! makes the scaled gradient at least `ROUNDING_GRAD_SHRINK` times smaller
+//! (at most `MAX_ROUNDING_STEPS` times);
 //! this is what brings `x` to near machine precision when the gradient is
 //! still accurate but `f` is not.
 //!
@@ -94,6 +95,15 @@ const MIN_ROUNDING_STEP: f64 = 16.0 * f64::EPSILON;
 /// `PRED_REL_TOL * |f|`: values of `f` computed by cancelling sums are
 /// noisier than one rounding error (on NIST MGH10 by about 1e-11 relative).
 const ROUNDING_SLACK: f64 = 100.0;
+
+/// How much smaller the scaled gradient must become for a step in the
+/// rounding regime to be taken. A Newton step from a point whose gradient is
+/// still accurate shrinks it by orders of magnitude; once the gradient is
+/// rounding noise, the next one is about as large, smaller or larger by
+/// chance, and a step taken on a gradient one ulp smaller only starts
+/// another pass over the data (seen on a softmax regression: three passes
+/// with the Hessian after the gradient was 1e-16 of f).
+const ROUNDING_GRAD_SHRINK: f64 = 0.5;
 
 /// Scaling factor for a parameter whose Hessian diagonal has always been zero.
 const UNIT_SCALE: f64 = 1.0;
@@ -345,7 +355,8 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
 /// `f` cannot judge it: accepted if the value stays finite and rises by at
 /// most `ROUNDING_SLACK * PRED_REL_TOL * |f|` (relative to `f` itself, so the
 /// value can never get worse by more than 1e-10 relative), and the scaled
-/// gradient becomes smaller. Returns the new point and its Hessian.
+/// gradient becomes at least `ROUNDING_GRAD_SHRINK` times smaller. Returns
+/// the new point and its Hessian.
 fn rounding_step(
     ctx: &mut Context<'_>,
     cur: &Point,
@@ -360,7 +371,7 @@ fn rounding_step(
     let next = Point { x, f, g };
     let ok = next.is_finite()
         && next.f - cur.f <= ROUNDING_SLACK * PRED_REL_TOL * cur.f.abs()
-        && scaled_norm(&next.g, d) < scaled_norm(&cur.g, d);
+        && scaled_norm(&next.g, d) <= ROUNDING_GRAD_SHRINK * scaled_norm(&cur.g, d);
     log::debug!(
         "optim: Newton step below the rounding level of f {} (iteration {})",
         if ok {
