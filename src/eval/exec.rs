@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::fastmath::{self, Fused, MulAdd, Separate};
 use super::fuse::{MAX_DOTS, MAX_LIN_TERMS};
-use super::gram::ONE;
+use super::gram::{MAX_SHARED_WEIGHTS, ONE};
 use super::lanes::{self, AddOp, DivOp, MulOp, SubOp};
 use super::sums::{
-    dots, gram_block, pick, sum_add_product, sum_map2, sum_op, sum_select, sum_values,
+    dots, gram_block, gram_shared, pick, sum_add_product, sum_map2, sum_op, sum_select, sum_values,
 };
 use super::{
     Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK,
@@ -453,6 +453,18 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
             }
             return;
         }
+        RowOp::AccumulateGramShared(ref shared) => {
+            let mut ws = [Arg::S(0.0); MAX_SHARED_WEIGHTS];
+            if shared.ws.len() > MAX_SHARED_WEIGHTS {
+                unreachable!("at most {MAX_SHARED_WEIGHTS} weights share an instruction");
+            }
+            for (w, src) in ws.iter_mut().zip(&shared.ws) {
+                *w = ctx.arg(*src, bufs);
+            }
+            let factor = |i: u8| (i != ONE).then(|| ctx.arg(shared.cols[usize::from(i)], bufs));
+            gram_shared::<M, VEC>(ctx.len, &ws[..shared.ws.len()], shared, &factor, accs);
+            return;
+        }
         RowOp::AccumulateAddProduct {
             acc,
             is_sub,
@@ -603,6 +615,7 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
         | RowOp::AccumulateAddProduct { .. }
         | RowOp::AccumulateDots { .. }
         | RowOp::AccumulateGram(_)
+        | RowOp::AccumulateGramShared(_)
         | RowOp::AccumulateSelect { .. }
         | RowOp::LogSumExp { .. } => unreachable!("handled above"),
     }

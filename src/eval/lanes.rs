@@ -7,7 +7,11 @@
 //! they came out with 128-bit registers, two to four times the
 //! instructions; the [`avx2`] and [`avx512`] versions here state the
 //! registers outright. All perform the same IEEE operations on the same
-//! lanes in the same order, so their results are bit-identical (tested).
+//! lanes in the same order, so their results are bit-identical (tested);
+//! the shared Gram sums' fused multiply-adds match the portable loop's when
+//! it is given [`Fused`](super::fastmath::Fused).
+
+use super::fastmath::MulAdd;
 
 /// Partial sums per chunk; the partial sums are then added pairwise.
 ///
@@ -92,11 +96,16 @@ lane_op!(SubOp, -, _mm256_sub_pd, _mm512_sub_pd);
 lane_op!(MulOp, *, _mm256_mul_pd, _mm512_mul_pd);
 lane_op!(DivOp, /, _mm256_div_pd, _mm512_div_pd);
 
+/// Partial sums of the sums of a shared Gram instruction (see
+/// `gram::Shared`): eight, one AVX-512 register per sum, so a tile of 5
+/// weights by 3 pairs fits the 32 registers beside its factors.
+pub(super) const GRAM_LANES: usize = 8;
+
 /// The sum of the partial sums, added pairwise: the upper half onto the lower
 /// half, then the upper quarter onto the lower quarter, down to one value.
 #[inline(always)]
-pub(super) fn reduce(mut lanes: [f64; LANES]) -> f64 {
-    let mut width = LANES / 2;
+pub(super) fn reduce<const N: usize>(mut lanes: [f64; N]) -> f64 {
+    let mut width = N / 2;
     while width > 0 {
         for k in 0..width {
             lanes[k] += lanes[k + width];
@@ -160,6 +169,19 @@ pub(super) fn of3(
     lanes
 }
 
+/// The partial sums of w_i (a_i b_i), each term added with one rounding
+/// (`M::mul_add`) into partial sum i mod [`GRAM_LANES`]: what the [`avx2`]
+/// and [`avx512`] `of_shared` compute with a fused multiply-add. Lengths
+/// equal, a multiple of [`GRAM_LANES`].
+#[inline(always)]
+pub(super) fn of_shared<M: MulAdd>(w: &[f64], a: &[f64], b: &[f64]) -> [f64; GRAM_LANES] {
+    let mut lanes = [0.0; GRAM_LANES];
+    for (i, ((wi, ai), bi)) in w.iter().zip(a).zip(b).enumerate() {
+        lanes[i % GRAM_LANES] = M::mul_add(*wi, ai * bi, lanes[i % GRAM_LANES]);
+    }
+    lanes
+}
+
 /// o + p (or p - o when `SWAP`, with O the subtraction) of a sum of
 /// `other` and a product, on one value.
 #[inline(always)]
@@ -176,17 +198,21 @@ pub(super) fn with_product<O: LaneOp, const SWAP: bool>(o: f64, p: f64) -> f64 {
 /// registers hold the partial sums.
 macro_rules! vector_sums {
     ($module:ident, $feature:literal, $vec:ty, $width:literal, $op:ident,
-     $zero:ident, $load:ident, $store:ident, $add:ident, $mul:ident, $splat:ident) => {
+     $zero:ident, $load:ident, $store:ident, $add:ident, $mul:ident, $splat:ident,
+     $fma:ident) => {
         #[cfg(target_arch = "x86_64")]
         pub(super) mod $module {
             //! Each function requires the target feature named in its
             //! attribute and slices whose length is a multiple of [`LANES`].
 
-            use super::{LaneOp, LANES};
+            use super::{LaneOp, GRAM_LANES, LANES};
             use std::arch::x86_64::*;
 
             /// Registers per set of partial sums.
             const REGS: usize = LANES / $width;
+
+            /// Registers per set of a shared Gram sum's partial sums.
+            const GRAM_REGS: usize = GRAM_LANES / $width;
 
             /// The partial sums of `term(i)`, the values at rows
             /// i..i+width, over `n` rows: lanes width*j.. in register j.
@@ -362,6 +388,51 @@ macro_rules! vector_sums {
                 lanes
             }
 
+            /// For each of K weights w and P pairs of factors (a, b), the
+            /// partial sums of w (a b) in the lanes of
+            /// [`super::of_shared`]: a tile of the Hessian blocks of several
+            /// weights over the same columns, each pair's product computed
+            /// once for all K weights and each column read once.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_shared<const K: usize, const P: usize>(
+                ws: [&[f64]; K],
+                pairs: [(&[f64], &[f64]); P],
+            ) -> [[[f64; GRAM_LANES]; P]; K] {
+                let n = ws[0].len();
+                assert!(n % GRAM_LANES == 0);
+                assert!(ws.iter().all(|w| w.len() == n));
+                assert!(pairs.iter().all(|(a, b)| a.len() == n && b.len() == n));
+                let mut acc = [[[$zero(); GRAM_REGS]; P]; K];
+                let mut i = 0;
+                while i < n {
+                    for j in 0..GRAM_REGS {
+                        let at = i + $width * j;
+                        let mut ab = [$zero(); P];
+                        for p in 0..P {
+                            let a = $load(pairs[p].0.as_ptr().add(at));
+                            ab[p] = $mul(a, $load(pairs[p].1.as_ptr().add(at)));
+                        }
+                        for k in 0..K {
+                            let wv = $load(ws[k].as_ptr().add(at));
+                            for p in 0..P {
+                                acc[k][p][j] = $fma(wv, ab[p], acc[k][p][j]);
+                            }
+                        }
+                    }
+                    i += GRAM_LANES;
+                }
+                let mut lanes = [[[0.0; GRAM_LANES]; P]; K];
+                for k in 0..K {
+                    for p in 0..P {
+                        for j in 0..GRAM_REGS {
+                            $store(lanes[k][p].as_mut_ptr().add($width * j), acc[k][p][j]);
+                        }
+                    }
+                }
+                lanes
+            }
+
             /// [`of_gram`] with the single left factor 1: the partial sums
             /// of w r for each of B `rights`, w read once per register.
             #[inline]
@@ -399,7 +470,7 @@ macro_rules! vector_sums {
 
 vector_sums!(
     avx2,
-    "avx2",
+    "avx2,fma",
     __m256d,
     4,
     v4,
@@ -408,7 +479,8 @@ vector_sums!(
     _mm256_storeu_pd,
     _mm256_add_pd,
     _mm256_mul_pd,
-    _mm256_set1_pd
+    _mm256_set1_pd,
+    _mm256_fmadd_pd
 );
 vector_sums!(
     avx512,
@@ -421,7 +493,8 @@ vector_sums!(
     _mm512_storeu_pd,
     _mm512_add_pd,
     _mm512_mul_pd,
-    _mm512_set1_pd
+    _mm512_set1_pd,
+    _mm512_fmadd_pd
 );
 
 /// The vector sums for the registers `$isa` names ([`AVX2`] or [`AVX512`]),
@@ -457,6 +530,7 @@ pub(super) use vectored;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::fastmath::Fused;
 
     fn values(n: usize, seed: u64) -> Vec<f64> {
         // A spread of magnitudes and signs, with exact ties and zeros.
@@ -479,10 +553,12 @@ mod tests {
     /// A check that module `$m` sums as the portable loops do, bit for bit,
     /// on a CPU with `$feature`.
     macro_rules! same_as_portable {
-        ($check:ident, $m:ident, $feature:tt) => {
+        ($check:ident, $m:ident, $feature:tt, $also:tt) => {
             #[cfg(target_arch = "x86_64")]
             fn $check<O: LaneOp>() {
-                if !std::arch::is_x86_feature_detected!($feature) {
+                if !std::arch::is_x86_feature_detected!($feature)
+                    || !std::arch::is_x86_feature_detected!($also)
+                {
                     return;
                 }
                 let (u, v) = (values(512, 1), values(512, 2));
@@ -505,6 +581,13 @@ mod tests {
                         for (b, r) in [&y, &u, &v].into_iter().enumerate() {
                             let want = of3(&u, l, r, |w, l, r| (w * l) * r);
                             assert_eq!(bits(gram[a][b]), bits(want), "gram {a} {b}");
+                        }
+                    }
+                    let shared = $m::of_shared::<2, 3>([&u, &x], [(&v, &y), (&u, &u), (&x, &v)]);
+                    for (k, w) in [&u, &x].into_iter().enumerate() {
+                        for (p, (a, b)) in [(&v, &y), (&u, &u), (&x, &v)].into_iter().enumerate() {
+                            let want = of_shared::<Fused>(w, a, b).map(f64::to_bits);
+                            assert_eq!(shared[k][p].map(f64::to_bits), want, "shared {k} {p}");
                         }
                     }
                     let weighted = $m::of_weighted::<3>(&u, [&y, &x, &v]);
@@ -558,8 +641,8 @@ mod tests {
         };
     }
 
-    same_as_portable!(check_avx2, avx2, "avx2");
-    same_as_portable!(check_avx512, avx512, "avx512f");
+    same_as_portable!(check_avx2, avx2, "avx2", "fma");
+    same_as_portable!(check_avx512, avx512, "avx512f", "avx512f");
 
     #[test]
     #[cfg(target_arch = "x86_64")]

@@ -81,6 +81,10 @@ impl RowInstr {
                 out.push(gram.w);
                 out.extend(&gram.cols);
             }
+            RowOp::AccumulateGramShared(shared) => {
+                out.extend(&shared.ws);
+                out.extend(&shared.cols);
+            }
             RowOp::Select { items, .. }
             | RowOp::LogSumExp { items, .. }
             | RowOp::AccumulateSelect { items, .. } => out.extend(items),
@@ -97,6 +101,7 @@ impl RowInstr {
             | RowOp::AccumulateAddProduct { .. }
             | RowOp::AccumulateDots { .. }
             | RowOp::AccumulateGram(_)
+            | RowOp::AccumulateGramShared(_)
             | RowOp::AccumulateSelect { .. } => Vec::new(),
             RowOp::SoftplusLogistic {
                 logistic_out,
@@ -217,6 +222,9 @@ pub(crate) enum RowOp {
     /// Sums sharing a row weight, a block of them at a time (see
     /// [`gram`]).
     AccumulateGram(Box<gram::Gram>),
+    /// Sums of several weights over the same pairs of data columns (see
+    /// [`gram::Shared`]).
+    AccumulateGramShared(Box<gram::Shared>),
     /// Add the factor choice `items[code_i]` over the chunk to sum
     /// accumulator `acc` without storing it.
     AccumulateSelect {
@@ -354,6 +362,18 @@ impl Program {
     /// Number of row instructions (a size measure for logs and benchmarks).
     pub fn n_row_instrs(&self) -> usize {
         self.rows.len()
+    }
+
+    /// Instructions computing the sums of several weights together (see
+    /// [`gram::Shared`]), and the weights they cover.
+    pub fn shared_weight_sets(&self) -> (usize, usize) {
+        self.rows
+            .iter()
+            .filter_map(|r| match &r.op {
+                RowOp::AccumulateGramShared(shared) => Some(shared.ws.len()),
+                _ => None,
+            })
+            .fold((0, 0), |(n, w), k| (n + 1, w + k))
     }
 
     /// Evaluates the scalar roots at `theta` into `out`.
@@ -614,6 +634,27 @@ impl<'a> Builder<'a> {
         }
         let (n_bufs, mut row_out_locs) = self.allocate_rows(&row_nodes, &kept_to_end);
         row_out_locs.truncate(row_roots.len());
+        let (groups, shared) = gram::shared_sets(groups);
+        for (ws, cols, entries) in shared {
+            let mut pairs: Vec<(u8, u8)> = entries.iter().map(|e| (e.1, e.2)).collect();
+            pairs.sort();
+            pairs.dedup();
+            let mut accs = vec![gram::NO_ACC; ws.len() * pairs.len()];
+            for (k, a, b, sum) in entries {
+                let p = pairs.binary_search(&(a, b)).expect("a pair of the set");
+                accs[k * pairs.len() + p] = self.sum_acc[&sum];
+            }
+            self.rows.push(RowInstr {
+                op: RowOp::AccumulateGramShared(Box::new(gram::Shared {
+                    ws: ws.iter().map(|w| self.loc[w]).collect(),
+                    cols: cols.iter().map(|c| self.loc[c]).collect(),
+                    pairs,
+                    accs,
+                })),
+                src: None,
+                out: u32::MAX,
+            });
+        }
         for gr in &groups {
             let entries: Vec<(u8, u8, u32)> = gr
                 .entries

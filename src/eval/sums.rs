@@ -4,9 +4,13 @@
 //! (see [`lanes`]); shorter ones in row order.
 
 use super::exec::{Arg, Chunk};
+use super::fastmath::MulAdd;
 use super::fuse::MAX_DOTS;
-use super::gram::{Block, BLOCK_LEFTS, BLOCK_RIGHTS, NO_ACC, ONE};
-use super::lanes::{self, vectored, LaneOp, MulOp, LANES};
+use super::gram::{
+    Block, Shared, BLOCK_LEFTS, BLOCK_RIGHTS, MAX_SHARED_WEIGHTS, NO_ACC, ONE, TILE_PAIRS,
+    TILE_WEIGHTS,
+};
+use super::lanes::{self, vectored, LaneOp, MulOp, GRAM_LANES, LANES};
 use super::{Src, CHUNK};
 
 /// sum_i f(a_i) over a chunk.
@@ -286,7 +290,109 @@ pub(super) fn gram_block<'b, const VEC: u8>(
     }
 }
 
-/// The factor 1 as a column, for [`gram_block`].
+/// The sums of a [`Shared`] instruction: sum_i w_ki (a_i b_i) into `accs`
+/// for each of its weights `ws` and pairs of factors (`factor(i)`, `None`
+/// for the factor 1), each term added with one rounding (`M::mul_add`): in
+/// [`GRAM_LANES`] partial sums for a full chunk, in row order for a
+/// shorter one.
+#[inline(always)]
+pub(super) fn gram_shared<'b, M: MulAdd, const VEC: u8>(
+    len: usize,
+    ws: &[Arg<'b>],
+    shared: &Shared,
+    factor: &impl Fn(u8) -> Option<Arg<'b>>,
+    accs: &mut [f64],
+) {
+    let n_p = shared.pairs.len();
+    let mut add = |k: usize, p: usize, lanes: &[f64; GRAM_LANES]| {
+        let acc = shared.accs[k * n_p + p];
+        if acc != NO_ACC {
+            accs[acc as usize] += lanes::reduce(*lanes);
+        }
+    };
+    let mut weights: [&[f64]; MAX_SHARED_WEIGHTS] = [&[]; MAX_SHARED_WEIGHTS];
+    let mut all_columns = true;
+    for (slot, w) in weights.iter_mut().zip(ws) {
+        match w {
+            Arg::V(v) => *slot = v,
+            Arg::S(_) => all_columns = false,
+        }
+    }
+    let column = |i: u8| match factor(i) {
+        None => &ONES[..len],
+        Some(Arg::V(v)) => v,
+        Some(Arg::S(_)) => unreachable!("checked before the tiles"),
+    };
+    all_columns &= (0..shared.cols.len()).all(|i| !matches!(factor(i as u8), Some(Arg::S(_))));
+    if all_columns && len == CHUNK && VEC != lanes::PORTABLE {
+        // Tiles that fit the registers: an AVX2 register holds half a set
+        // of partial sums, so two weights by two pairs at a time.
+        let (tile_k, tile_p) = if VEC == lanes::AVX2 {
+            (2, 2)
+        } else {
+            (TILE_WEIGHTS, TILE_PAIRS)
+        };
+        for k0 in (0..ws.len()).step_by(tile_k) {
+            for p0 in (0..n_p).step_by(tile_p) {
+                let (nk, np) = (tile_k.min(ws.len() - k0), tile_p.min(n_p - p0));
+                macro_rules! tile {
+                    ($k:literal, $p:literal) => {{
+                        let w: [&[f64]; $k] = std::array::from_fn(|k| weights[k0 + k]);
+                        let pairs: [(&[f64], &[f64]); $p] = std::array::from_fn(|p| {
+                            let (a, b) = shared.pairs[p0 + p];
+                            (column(a), column(b))
+                        });
+                        let sums = vectored!(VEC, unreachable!(), of_shared::<$k, $p>(w, pairs));
+                        for (k, row) in sums.iter().enumerate() {
+                            for (p, lanes) in row.iter().enumerate() {
+                                add(k0 + k, p0 + p, lanes);
+                            }
+                        }
+                    }};
+                }
+                match (nk, np) {
+                    (1, 1) => tile!(1, 1),
+                    (1, 2) => tile!(1, 2),
+                    (1, 3) => tile!(1, 3),
+                    (2, 1) => tile!(2, 1),
+                    (2, 2) => tile!(2, 2),
+                    (2, 3) => tile!(2, 3),
+                    (3, 1) => tile!(3, 1),
+                    (3, 2) => tile!(3, 2),
+                    (3, 3) => tile!(3, 3),
+                    (4, 1) => tile!(4, 1),
+                    (4, 2) => tile!(4, 2),
+                    (4, 3) => tile!(4, 3),
+                    (5, 1) => tile!(5, 1),
+                    (5, 2) => tile!(5, 2),
+                    (5, 3) => tile!(5, 3),
+                    _ => unreachable!("tiles are at most {TILE_WEIGHTS} by {TILE_PAIRS}"),
+                }
+            }
+        }
+        return;
+    }
+    // The general case, one sum at a time: a short chunk, a scalar operand,
+    // or no vector registers.
+    let arg = |i: u8| factor(i).unwrap_or(Arg::V(&ONES[..len]));
+    for (k, w) in ws.iter().enumerate() {
+        for (p, (a, b)) in shared.pairs.iter().enumerate() {
+            let acc = shared.accs[k * n_p + p];
+            if acc == NO_ACC {
+                continue;
+            }
+            let (a, b) = (arg(*a), arg(*b));
+            accs[acc as usize] += match (w, a, b) {
+                (Arg::V(w), Arg::V(a), Arg::V(b)) if len == CHUNK => {
+                    lanes::reduce(lanes::of_shared::<M>(w, a, b))
+                }
+                _ => (0..len).fold(0.0, |sum, i| M::mul_add(w.at(i), a.at(i) * b.at(i), sum)),
+            };
+        }
+    }
+}
+
+/// The factor 1 as a column, for [`gram_block`] and [`gram_shared`].
 static ONES: [f64; CHUNK] = [1.0; CHUNK];
 
 /// sum_i f(a_i, b_i) over a chunk, as [`sum_map1`].
@@ -361,23 +467,94 @@ mod tests {
     use super::*;
     use crate::eval::gram::{blocks, ONE};
 
+    /// A chunk of values in (-1.5, 1.5) from a linear congruential
+    /// generator.
+    fn random_chunk(seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..CHUNK)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 3.0
+            })
+            .collect()
+    }
+
+    /// The register widths this CPU runs (the row functions for AVX2 and
+    /// AVX-512 also need fused multiply-adds).
+    fn widths() -> Vec<u8> {
+        let mut widths = vec![lanes::PORTABLE];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                widths.push(lanes::AVX2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                widths.push(lanes::AVX512);
+            }
+        }
+        widths
+    }
+
+    /// Every register width computes the sums of several weights over
+    /// shared pairs as the portable loop with fused multiply-adds does, bit
+    /// for bit, on full and short chunks, with tiles cut short at the edges
+    /// (7 weights, 5 pairs, one pair with the factor 1) and sums no weight
+    /// asked for left out.
+    #[test]
+    fn shared_gram_sums_are_the_same_at_every_register_width() {
+        use crate::eval::fastmath::Fused;
+        use crate::eval::gram::Shared;
+        let ws: Vec<Vec<f64>> = (1..8).map(random_chunk).collect();
+        let cols: Vec<Vec<f64>> = (10..13).map(random_chunk).collect();
+        let pairs = vec![(0, 0), (0, 1), (0, 2), (1, ONE), (2, 2)];
+        let accs: Vec<u32> = (0..ws.len() * pairs.len())
+            .map(|i| if i % 4 == 3 { NO_ACC } else { i as u32 })
+            .collect();
+        let shared = Shared {
+            ws: Vec::new(),
+            cols: Vec::new(),
+            pairs,
+            accs,
+        };
+        let run = |vec: u8, len: usize| -> Vec<u64> {
+            let w: Vec<Arg> = ws.iter().map(|w| Arg::V(&w[..len])).collect();
+            let factor = |i: u8| (i != ONE).then(|| Arg::V(&cols[usize::from(i)][..len]));
+            let mut out = vec![0.0; ws.len() * shared.pairs.len()];
+            match vec {
+                lanes::AVX512 => {
+                    gram_shared::<Fused, { lanes::AVX512 }>(len, &w, &shared, &factor, &mut out)
+                }
+                lanes::AVX2 => {
+                    gram_shared::<Fused, { lanes::AVX2 }>(len, &w, &shared, &factor, &mut out)
+                }
+                _ => gram_shared::<Fused, { lanes::PORTABLE }>(len, &w, &shared, &factor, &mut out),
+            }
+            out.iter().map(|a| a.to_bits()).collect()
+        };
+        let widths = widths();
+        for len in [CHUNK, 100] {
+            let portable = run(lanes::PORTABLE, len);
+            for &vec in &widths {
+                assert_eq!(run(vec, len), portable, "width {vec}, {len} rows");
+            }
+            // Weight 2, pair (0, 0) is accumulator 2 * 5 + 0 = 10; 7 is
+            // left out (7 % 4 == 3).
+            let sum: f64 = (0..len).map(|i| ws[2][i] * (cols[0][i] * cols[0][i])).sum();
+            assert!((f64::from_bits(portable[10]) - sum).abs() <= 1e-12 * len as f64);
+            assert_eq!(portable[7], 0f64.to_bits(), "a sum no weight asked for");
+        }
+    }
+
     /// Every register width computes a Hessian's blocks as the portable
     /// loop does, bit for bit, on full and short chunks.
     #[test]
     fn gram_blocks_are_the_same_at_every_register_width() {
-        let column = |seed: u64| -> Vec<f64> {
-            let mut s = seed;
-            (0..CHUNK)
-                .map(|_| {
-                    s = s
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 3.0
-                })
-                .collect()
-        };
-        let w = column(1);
-        let cols: Vec<Vec<f64>> = (2..7).map(column).collect();
+        let w = random_chunk(1);
+        let cols: Vec<Vec<f64>> = (2..7).map(random_chunk).collect();
         // The upper triangle of 5 columns and the factor 1.
         let mut entries = Vec::new();
         for l in (0..5).chain([ONE]) {
@@ -412,16 +589,7 @@ mod tests {
             }
             accs.iter().map(|a| a.to_bits()).collect()
         };
-        let mut widths = vec![lanes::PORTABLE];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                widths.push(lanes::AVX2);
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                widths.push(lanes::AVX512);
-            }
-        }
+        let widths = widths();
         for len in [CHUNK, 100] {
             let portable = run(lanes::PORTABLE, len);
             for &vec in &widths {
