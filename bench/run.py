@@ -126,6 +126,26 @@ def nll_bench(data, wl, threads, ext="csv"):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def fixed_footprint(data, wl, rows=1000):
+    """The peak resident memory (MiB) of `nll bench` on the first `rows`
+    rows of the workload's CSV: what the process takes whatever the data
+    (the binary, its libraries, allocator and thread stacks)."""
+    head_dir = os.path.join(data, f"head{rows}")
+    os.makedirs(head_dir, exist_ok=True)
+    head = os.path.join(head_dir, f"{wl}.csv")
+    if not os.path.exists(head):
+        with open(os.path.join(data, f"{wl}.csv")) as src, open(head + ".part", "w") as dst:
+            for k, line in enumerate(src):
+                if k > rows:
+                    break
+                dst.write(line)
+        os.replace(head + ".part", head)
+    exe = os.path.join(ROOT, "target", "release", "nll")
+    out = run([exe, "bench", f"bench/models/{wl}.nll", "--data", head,
+               "--threads", "1", "--format", "json"]).stdout
+    return json.loads(out.strip().splitlines()[-1])["peak_rss_mib"]
+
+
 def ensure_arrow(py, data, workloads):
     """Writes an uncompressed Arrow IPC copy of each workload's CSV with
     pyarrow (when `py` has it) and returns whether the copies exist."""
@@ -230,6 +250,7 @@ def main():
         run(["cargo", "build", "--release", "--bin", "nll"])
         run(["cargo", "build", "--release", "--manifest-path", "bench/limit-rs/Cargo.toml"])
 
+    fixed = {wl: fixed_footprint(data, wl) for wl in wls}
     rows = {}
     for r in range(a.rounds):
         for wl in wls:
@@ -283,7 +304,7 @@ def main():
             print(line, flush=True)
 
     many = compile_many_params()
-    write_doc(a, n, wls, rows, data, many, peers, versions)
+    write_doc(a, n, wls, rows, data, many, peers, versions, fixed)
 
 
 def compile_many_params(n_features=199, n_rows=1000, reps=5):
@@ -312,7 +333,7 @@ def compile_many_params(n_features=199, n_rows=1000, reps=5):
     return med(times)
 
 
-def write_doc(a, n, wls, rows, data, many, peers, versions):
+def write_doc(a, n, wls, rows, data, many, peers, versions, fixed):
     L = []
     w = L.append
     w("# Performance")
@@ -343,6 +364,9 @@ def write_doc(a, n, wls, rows, data, many, peers, versions):
     w("  evaluations, and the ratio to the limit's L-BFGS fit. The two use different")
     w("  optimizers, so this ratio compares end results, not evaluators.")
     w("- **peak/data**: the process's peak resident memory over the data columns as f64.")
+    w("  **fixed MiB**: the peak of the same `nll bench` on the file's first 1000 rows, what")
+    w("  the process takes whatever the data (binary, libraries, allocator, threads);")
+    w("  **(peak - fixed)/data**: what the data adds, over the data's size.")
     w("")
     w(f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, "
       f"{os.cpu_count()} cores shared with other work, N = {n:g} (rows: N for w1-w5, N/5 for w6, "
@@ -362,13 +386,14 @@ def write_doc(a, n, wls, rows, data, many, peers, versions):
     w("## Compile, load, fit, memory (one thread)")
     w("")
     w("| wl | compile ms | load ms | CSV MB/s | Arrow load ms | Arrow MB/s | fit ms | evals "
-      "| fit / limit fit | peak/data |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "| fit / limit fit | peak/data | fixed MiB | (peak - fixed)/data |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for wl in wls:
         r = rows[wl]
         size = os.path.getsize(os.path.join(data, f"{wl}.csv")) / 1e6
         load = med([b["load_s"] for b in r["b1"]])
         peak = med([b["peak_rss_mib"] / b["data_mib"] for b in r["b1"]])
+        added = med([(b["peak_rss_mib"] - fixed[wl]) / b["data_mib"] for b in r["b1"]])
         arrow = "| | "
         if r["ba"]:
             arrow_size = os.path.getsize(os.path.join(data, f"{wl}.arrow")) / 1e6
@@ -376,7 +401,7 @@ def write_doc(a, n, wls, rows, data, many, peers, versions):
             arrow = f"| {fmt_ms(arrow_load)} | {arrow_size / arrow_load:.0f} "
         w(f"| {wl} | {fmt_ms(med([b['compile_s'] for b in r['b1']]))} | {fmt_ms(load)} | {size / load:.0f} "
           f"{arrow}| {fmt_ms(med([b['fit_s'] for b in r['b1']]))} | {r['b1'][-1]['evals']} "
-          f"| {med(r['fit_ratio']):.1f} | {peak:.1f} |")
+          f"| {med(r['fit_ratio']):.1f} | {peak:.1f} | {fixed[wl]:.1f} | {added:.2f} |")
     w("")
     w(f"A logistic regression with 200 parameters (199 features, 1000 rows; gradient and all")
     w(f"20 100 Hessian entries) compiles in {fmt_ms(many)} ms (median of 5).")
