@@ -618,16 +618,38 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
         let Some(i) = s.family.scale_arg else {
             continue;
         };
-        if let Node::Param(k) = c.graph.node(s.args[i]) {
-            if let Some(p) = c.params.get(*k as usize) {
-                out.push(
-                    Diagnostic::warning("W202", format!("scale `{}` of `{}` is the unconstrained parameter `{}`", s.family.args[i], s.family.name, p.name))
-                        .with_primary(s.arg_spans[i], "can reach 0 or go negative")
-                        .with_secondary(p.span, "declared without a lower bound")
-                        .with_note("At 0 the likelihood may be unbounded, and a negative value is outside the support.")
-                        .with_help(format!("Declare it positive: `param {} > 0`, or write the scale as exp(...).", p.name)),
-                );
+        // The parameter itself, or one element of it per level of a factor.
+        let (k, per_level) = match c.graph.node(s.args[i]) {
+            Node::Param(k) => (*k, None),
+            Node::Select { col, items } => {
+                let mut ks = items.iter().map(|n| match c.graph.node(*n) {
+                    Node::Param(k) => Some(*k),
+                    _ => None,
+                });
+                match ks.next().flatten() {
+                    Some(k) if ks.all(|other| other.is_some()) => {
+                        (k, c.factor_names.get(*col as usize))
+                    }
+                    _ => continue,
+                }
             }
+            _ => continue,
+        };
+        if let Some(p) = c.params.get(k as usize) {
+            let (what, declared) = match per_level {
+                Some(f) => (
+                    format!("`{}`, one per level of `{f}`", p.param),
+                    format!("{}[{f}]", p.param),
+                ),
+                None => (format!("`{}`", p.name), p.name.clone()),
+            };
+            out.push(
+                Diagnostic::warning("W202", format!("scale `{}` of `{}` is the unconstrained parameter {what}", s.family.args[i], s.family.name))
+                    .with_primary(s.arg_spans[i], "can reach 0 or go negative")
+                    .with_secondary(p.span, "declared without a lower bound")
+                    .with_note("At 0 the likelihood may be unbounded, and a negative value is outside the support.")
+                    .with_help(format!("Declare it positive: `param {declared} > 0`, or write the scale as exp(...).")),
+            );
         }
     }
 

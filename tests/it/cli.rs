@@ -1506,3 +1506,22 @@ fn check_without_data_still_refuses_indices_wrong_for_any_data() {
         );
     }
 }
+
+/// A scale that is an unconstrained parameter per level of a factor is
+/// warned about like a single one, naming the factor; a constrained one
+/// is not.
+#[test]
+fn an_unconstrained_per_level_scale_is_warned_about() {
+    let model = |decl: &str| {
+        format!("data g: factor\ndata y\nparam u[g]\nparam {decl}\ny ~ Normal(u[g], s[g])\n")
+    };
+    let text = check_source(&model("s[g]"));
+    assert!(
+        text.contains("W202")
+            && text.contains("the unconstrained parameter `s`, one per level of `g`")
+            && text.contains("`param s[g] > 0`"),
+        "{text}"
+    );
+    let text = check_source(&model("s[g] > 0"));
+    assert!(!text.contains("W202"), "{text}");
+}
