@@ -333,15 +333,21 @@ pub(super) fn fit_held_out(
             color,
         )?;
     }
+    // Profiles and figures of the fit on the training rows.
+    let extras = super::extras::after_fit(args, &tt.compiled, &tt.report).map_err(|d| {
+        emit(&[d], &loaded.name, &loaded.source, color);
+        Failure::Input
+    })?;
     let summary = held_out_summary(&tt, what, train.n_rows, test.n_rows);
     match args.format {
         Format::Text => write_out(&format!(
-            "{}\n{}",
+            "{}{}\n{}",
             tt.report.to_text(),
+            extras.to_text(),
             held_out_text(&summary)
         ))?,
         Format::Json => json_out(&serde_json::json!({
-            "fit": tt.report,
+            "fit": extras.output(&tt.report),
             "held_out": summary,
         }))?,
     }

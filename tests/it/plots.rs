@@ -180,3 +180,25 @@ fn unwritable_directory_is_an_error() {
         "{text}"
     );
 }
+
+/// With rows held out, the figures and profiles are those of the fit on
+/// the training rows (one residual point per training row), and the text
+/// lists them before the held-out table.
+#[test]
+fn held_out_fit_gets_figures_of_its_training_rows() {
+    let (dir, files) = check_plots(
+        "held_out",
+        &[
+            "examples/engel_heteroscedastic.nll",
+            "--data",
+            "examples/data/engel.csv",
+            "--holdout",
+            "0.2",
+            "--profile",
+            "b1",
+        ],
+    );
+    assert_eq!(files, ["profile_b1.svg", "qq.svg", "residuals.svg"]);
+    // 235 rows, 47 of them held out.
+    assert_eq!(read(&dir, "residuals.svg").matches("<circle").count(), 188);
+}
