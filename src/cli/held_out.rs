@@ -395,6 +395,9 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
     let mut pooled_test = Vec::new();
     let mut n_params = 0;
     let mut fold_warnings = Vec::new();
+    // The fits' own warnings (a collapsing scale, separation, a mixture
+    // component carried by a few rows), each with the folds it came from.
+    let mut fit_warnings: Vec<(String, Vec<usize>)> = Vec::new();
     for f in 0..k {
         let train_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] != f).collect();
         let test_idx: Vec<usize> = (0..all.n_rows).filter(|i| fold_of[*i] == f).collect();
@@ -411,6 +414,12 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
                 .iter()
                 .map(|w| format!("fold {}: {w}", f + 1)),
         );
+        for w in &tt.report.warnings {
+            match fit_warnings.iter_mut().find(|(text, _)| text == w) {
+                Some((_, in_folds)) => in_folds.push(f + 1),
+                None => fit_warnings.push((w.clone(), vec![f + 1])),
+            }
+        }
         folds.push(Fold {
             fold: f + 1,
             converged: tt.report.converged,
@@ -436,6 +445,11 @@ pub(super) fn cv(args: &CvArgs, color: bool) -> Result<(), Failure> {
         warnings.push(format!("fold {}: no proper fit: {}", f.fold, f.status));
     }
     warnings.extend(fold_warnings);
+    warnings.extend(fit_warnings.into_iter().map(|(text, in_folds)| {
+        let list: Vec<String> = in_folds.iter().map(|f| f.to_string()).collect();
+        let folds = if in_folds.len() == 1 { "fold" } else { "folds" };
+        format!("{folds} {}: {text}", list.join(", "))
+    }));
     match args.format {
         Format::Json => json_out(&serde_json::json!({
             "model": loaded.name,

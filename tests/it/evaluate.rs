@@ -1418,3 +1418,37 @@ fn predict_and_simulate_do_not_need_the_outcome() {
     assert!(err.contains("E307"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The folds' fits say what went wrong in them, as a fit would: on data
+/// where a mixture component settles on three close values, the warning
+/// about a component carried by a few rows names the folds it came from.
+#[test]
+fn cross_validation_shows_the_warnings_of_its_folds() {
+    let out = nll(&[
+        "cv",
+        "tests/fixtures/mixture_spurious.nll",
+        "--data",
+        "tests/fixtures/mixture_spurious.csv",
+        "--folds",
+        "3",
+        "--format",
+        "json",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = json(&stdout);
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| w.as_str().expect("text"))
+        .collect();
+    let spurious: Vec<&&str> = warnings
+        .iter()
+        .filter(|w| w.contains("the usual shape of a spurious maximum"))
+        .collect();
+    assert!(!spurious.is_empty(), "{warnings:#?}");
+    assert!(
+        spurious.iter().all(|w| w.starts_with("fold")),
+        "{warnings:#?}"
+    );
+}
