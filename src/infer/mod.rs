@@ -566,6 +566,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     }
     if !optimizer_converged {
         warnings.push(format!("the optimizer did not converge: {}", outcome.stop));
+        if let Some(w) = unbalanced_scales_warning(c, &free, &hess) {
+            warnings.push(w);
+        }
     }
 
     // Does the NLL keep decreasing along the flattest direction? Then there
@@ -833,6 +836,63 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         n_dropped: 0,
         theta,
     })
+}
+
+/// When the fit did not converge: do the free parameters' curvatures
+/// differ by more than the optimizer's scaling balances, with a data column
+/// of extreme size to blame? The trust region scales each parameter by
+/// sqrt|H_ii|, floored at 1e-8 of the largest (`SCALE_FLOOR` in
+/// `optim::trust_region`); past a ratio of 1e8 the smaller ones take steps
+/// too short to move (a logistic regression on a column of order 1e29
+/// stopped after 280 iterations with its intercept still at the start).
+/// That is a matter of the data's units, and saying so is the useful part;
+/// without such a column (NIST's MGH10 from its first start reaches
+/// curvatures of 1e300 on data of order 1e2) the parameters themselves
+/// went astray, and this is not said.
+fn unbalanced_scales_warning(c: &Compiled, free: &[usize], hess: &DMatrix<f64>) -> Option<String> {
+    const RATIO: f64 = 1e8;
+    let scales: Vec<(f64, usize)> = (0..free.len())
+        .map(|i| (hess[(i, i)].abs().sqrt(), free[i]))
+        .filter(|(d, _)| d.is_finite() && *d > 0.0)
+        .collect();
+    let pick = |larger: bool| {
+        scales.iter().copied().reduce(|m, x| {
+            if (x.0 > m.0) == larger && x.0 != m.0 {
+                x
+            } else {
+                m
+            }
+        })
+    };
+    let (largest, smallest) = (pick(true)?, pick(false)?);
+    if largest.0 <= RATIO * smallest.0 {
+        return None;
+    }
+    // The column whose largest magnitude is furthest from 1, if that is
+    // beyond 1e8 either way.
+    let (name, size) = c
+        .real_names
+        .iter()
+        .zip(&c.columns.real)
+        .filter_map(|(name, values)| {
+            let size = values
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold(0.0_f64, |m, v| m.max(v.abs()));
+            (size > 0.0).then_some((name, size))
+        })
+        .max_by(|a, b| a.1.log10().abs().total_cmp(&b.1.log10().abs()))?;
+    if size.log10().abs() < RATIO.log10() {
+        return None;
+    }
+    Some(format!(
+        "the parameters' scales differ by a factor of about {:.0e} (the square root of the Hessian's diagonal is {:.3e} for `{}` and {:.3e} for `{}`), more than the optimizer can balance, and data column `{name}` has values up to {size:.1e} in size: rescale it (for example to standardised units) so that the coefficients are of comparable size",
+        largest.0 / smallest.0,
+        largest.0,
+        c.params[largest.1].name,
+        smallest.0,
+        c.params[smallest.1].name
+    ))
 }
 
 /// Sum of the prior terms at theta (their negative log-densities), or None

@@ -97,3 +97,34 @@ fn checker_diagnostics() {
         insta::assert_snapshot!(*name, text);
     }
 }
+
+/// A column of order 1e29 beside an intercept of order 1: the fit does not
+/// converge, and says that the parameters' scales are the reason and the
+/// column's units the remedy. A well-scaled fit that stops early is not
+/// told so.
+#[test]
+fn unbalanced_parameter_scales_are_named_when_a_fit_does_not_converge() {
+    let r = crate::common::fit_fixture("logistic_huge_scale.nll", "logistic_huge_scale.csv");
+    assert!(!r.converged);
+    let scales = r
+        .warnings
+        .iter()
+        .find(|w| w.contains("scales differ"))
+        .unwrap_or_else(|| panic!("{:#?}", r.warnings));
+    assert!(
+        scales.contains("`b`") && scales.contains("`a`") && scales.contains("column `x`"),
+        "{scales}"
+    );
+    let text = crate::cli::run(&[
+        "fit",
+        "examples/engel_heteroscedastic.nll",
+        "--data",
+        "examples/data/engel.csv",
+        "--max-iter",
+        "2",
+    ]);
+    assert!(
+        text.contains("did not converge") && !text.contains("scales differ"),
+        "{text}"
+    );
+}
