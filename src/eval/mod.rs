@@ -635,21 +635,17 @@ impl<'a> Builder<'a> {
         let (n_bufs, mut row_out_locs) = self.allocate_rows(&row_nodes, &kept_to_end);
         row_out_locs.truncate(row_roots.len());
         let (groups, shared) = gram::shared_sets(groups);
-        for (ws, cols, entries) in shared {
-            let mut pairs: Vec<(u8, u8)> = entries.iter().map(|e| (e.1, e.2)).collect();
-            pairs.sort();
-            pairs.dedup();
-            let mut accs = vec![gram::NO_ACC; ws.len() * pairs.len()];
-            for (k, a, b, sum) in entries {
-                let p = pairs.binary_search(&(a, b)).expect("a pair of the set");
-                accs[k * pairs.len() + p] = self.sum_acc[&sum];
-            }
+        for set in shared {
             self.rows.push(RowInstr {
                 op: RowOp::AccumulateGramShared(Box::new(gram::Shared {
-                    ws: ws.iter().map(|w| self.loc[w]).collect(),
-                    cols: cols.iter().map(|c| self.loc[c]).collect(),
-                    pairs,
-                    accs,
+                    ws: set.ws.iter().map(|w| self.loc[w]).collect(),
+                    cols: set.cols.iter().map(|c| self.loc[c]).collect(),
+                    pairs: set.pairs,
+                    accs: set
+                        .sums
+                        .iter()
+                        .map(|sum| sum.map_or(gram::NO_ACC, |s| self.sum_acc[&s]))
+                        .collect(),
                 })),
                 src: None,
                 out: u32::MAX,
