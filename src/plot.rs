@@ -110,9 +110,20 @@ pub fn write_fit_figures(
             written.push(save_figure(dir, "qq.svg", &svg)?);
         }
     }
+    // Names that clean to one stem (`s[a_b]`, `s[a-b]`, `s_a_b`) get a
+    // number each after the first, so no figure overwrites another.
+    let mut used = std::collections::HashSet::new();
     for interval in profile.unwrap_or(&[]) {
         let svg = profile_figure(interval)?;
-        let name = format!("profile_{}.svg", file_stem_of(&interval.name));
+        let stem = format!("profile_{}", file_stem_of(&interval.name));
+        let name = (1..)
+            .map(|k| match k {
+                1 => format!("{stem}.svg"),
+                k => format!("{stem}_{k}.svg"),
+            })
+            .find(|name| !used.contains(name))
+            .expect("a free name");
+        used.insert(name.clone());
         written.push(save_figure(dir, &name, &svg)?);
     }
     Ok(Figures {

@@ -202,3 +202,45 @@ fn held_out_fit_gets_figures_of_its_training_rows() {
     // 235 rows, 47 of them held out.
     assert_eq!(read(&dir, "residuals.svg").matches("<circle").count(), 188);
 }
+
+/// Two parameters whose names clean to one file name (`u_north` and
+/// `u[north]`) get a figure each, the second numbered, each titled with
+/// its own parameter.
+#[test]
+fn profile_figures_of_names_that_clean_alike_do_not_overwrite_each_other() {
+    let (dir, files) = check_plots(
+        "clash",
+        &[
+            "tests/fixtures/profile_names.nll",
+            "--data",
+            "tests/fixtures/groups.csv",
+            "--profile",
+            "u_north,u[north]",
+        ],
+    );
+    assert_eq!(
+        files,
+        [
+            "profile_u_north.svg",
+            "profile_u_north_2.svg",
+            "qq.svg",
+            "residuals.svg"
+        ]
+    );
+    let title_of = |file: &str| {
+        let text = read(&dir, file);
+        ["u_north", "u[north]"]
+            .into_iter()
+            .find(|p| text.contains(&format!("Profile likelihood of {p} ")))
+            .map(str::to_string)
+    };
+    let mut titles = vec![
+        title_of("profile_u_north.svg"),
+        title_of("profile_u_north_2.svg"),
+    ];
+    titles.sort();
+    assert_eq!(
+        titles,
+        [Some("u[north]".to_string()), Some("u_north".to_string())]
+    );
+}
