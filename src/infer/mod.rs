@@ -558,6 +558,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 warnings.push(format!(
                     "the fit stopped short of the minimum: a Newton step from the estimate would still lower the NLL by {decrement:.3e}"
                 ));
+                warnings.extend(unbalanced_scales_warning(c, &free, &hess));
             }
         } else if stalled {
             optimizer_converged = true;
@@ -566,8 +567,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     }
     if !optimizer_converged {
         warnings.push(format!("the optimizer did not converge: {}", outcome.stop));
-        if let Some(w) = unbalanced_scales_warning(c, &free, &hess) {
-            warnings.push(w);
+        // A fit stopped by a small --max-iter may just need more
+        // iterations: a logistic slope on a column of order 1e20
+        // converges in about 250.
+        let given_room = outcome.stop != optim::StopReason::MaxIterations
+            || outcome.iterations >= ROOM_FOR_SCALING;
+        if given_room {
+            warnings.extend(unbalanced_scales_warning(c, &free, &hess));
         }
     }
 
@@ -837,6 +843,12 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         theta,
     })
 }
+
+/// Iterations after which a fit stopped by the iteration limit has had the
+/// room to balance badly scaled parameters (a logistic slope on a column of
+/// order 1e20 took about 250; twice that), so unbalanced scales are worth
+/// naming.
+const ROOM_FOR_SCALING: usize = 500;
 
 /// When the fit did not converge: do the free parameters' curvatures
 /// differ by more than the optimizer's scaling balances, with a data column
