@@ -127,6 +127,19 @@ fn unbalanced_parameter_scales_are_named_when_a_fit_does_not_converge() {
         text.contains("did not converge") && !text.contains("scales differ"),
         "{text}"
     );
+    // Nor one stopped by a small --max-iter: it may only need more.
+    let text = crate::cli::run(&[
+        "fit",
+        "tests/fixtures/logistic_huge_scale.nll",
+        "--data",
+        "tests/fixtures/logistic_huge_scale.csv",
+        "--max-iter",
+        "2",
+    ]);
+    assert!(
+        text.contains("did not converge") && !text.contains("scales differ"),
+        "{text}"
+    );
 }
 
 /// Observations of order 1e25 and a scale the fit leaves near its start:
