@@ -13,6 +13,8 @@
 mod lower;
 pub(crate) use lower::MAX_GRAPH_NODES;
 mod print;
+mod shape;
+pub use shape::model_shape_diagnostics;
 
 pub use print::Show;
 
@@ -558,6 +560,35 @@ fn find_linear_mean(c: &mut Compiled) -> Option<LinearMean> {
     })
 }
 
+/// The parameter element without a lower bound that `node` is, or that it
+/// picks per level of one or more factors (`s[g]`, `S[g, h]`): its index,
+/// and the factors, named for a message.
+fn unbounded_element(c: &Compiled, node: NodeId) -> Option<(usize, Option<String>)> {
+    use crate::model::Transform;
+    let direct = c.params.iter().position(|p| {
+        p.node == node && matches!(p.transform, Transform::Identity | Transform::Upper(_))
+    });
+    if let Some(k) = direct {
+        return Some((k, None));
+    }
+    let Node::Select { col, items } = c.graph.node(node) else {
+        return None;
+    };
+    let inner: Vec<(usize, Option<String>)> = items
+        .iter()
+        .map(|n| unbounded_element(c, *n))
+        .collect::<Option<_>>()?;
+    let (k, deeper) = inner.into_iter().next()?;
+    let factor = format!("`{}`", c.factor_names.get(*col as usize)?);
+    Some((
+        k,
+        Some(match deeper {
+            Some(inner) => format!("{inner} and {factor}"),
+            None => factor,
+        }),
+    ))
+}
+
 /// Problems visible before fitting, each pointing at the model text.
 fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -612,45 +643,47 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
         }));
     }
 
-    // A scale argument that is a bare unconstrained parameter can reach 0
+    // A scale argument that is a parameter without a lower bound can reach 0
     // (where the likelihood may be unbounded) or go negative.
     for s in &c.statements {
         let Some(i) = s.family.scale_arg else {
             continue;
         };
-        // The parameter itself, or one element of it per level of a factor.
-        let (k, per_level) = match c.graph.node(s.args[i]) {
-            Node::Param(k) => (*k, None),
-            Node::Select { col, items } => {
-                let mut ks = items.iter().map(|n| match c.graph.node(*n) {
-                    Node::Param(k) => Some(*k),
-                    _ => None,
-                });
-                match ks.next().flatten() {
-                    Some(k) if ks.all(|other| other.is_some()) => {
-                        (k, c.factor_names.get(*col as usize))
-                    }
-                    _ => continue,
-                }
-            }
-            _ => continue,
+        let Some((k, per_level)) = unbounded_element(c, s.args[i]) else {
+            continue;
         };
-        if let Some(p) = c.params.get(k as usize) {
-            let (what, declared) = match per_level {
-                Some(f) => (
-                    format!("`{}`, one per level of `{f}`", p.param),
-                    format!("{}[{f}]", p.param),
-                ),
-                None => (format!("`{}`", p.name), p.name.clone()),
-            };
-            out.push(
-                Diagnostic::warning("W202", format!("scale `{}` of `{}` is the unconstrained parameter {what}", s.family.args[i], s.family.name))
-                    .with_primary(s.arg_spans[i], "can reach 0 or go negative")
-                    .with_secondary(p.span, "declared without a lower bound")
-                    .with_note("At 0 the likelihood may be unbounded, and a negative value is outside the support.")
-                    .with_help(format!("Declare it positive: `param {declared} > 0`, or write the scale as exp(...).")),
-            );
-        }
+        let p = &c.params[k];
+        let what = match &per_level {
+            Some(factors) => format!("`{}`, one per level of {factors}", p.param),
+            None => format!("`{}`", p.name),
+        };
+        let what = match p.transform {
+            crate::model::Transform::Upper(_) => {
+                format!("the parameter {what}, bounded above only")
+            }
+            _ => format!("the unconstrained parameter {what}"),
+        };
+        let help = match p.transform {
+            crate::model::Transform::Upper(u) if p.name == p.param => format!(
+                "Bound it below too: `param {} in (0, {u})`, or write the scale as exp(...).",
+                p.name
+            ),
+            _ if p.name == p.param => format!(
+                "Declare it positive: `param {} > 0`, or write the scale as exp(...).",
+                p.name
+            ),
+            _ => format!(
+                "Declare `{}` positive with `> 0` (or `in (0, ...)`) after its dimensions in its `param` declaration, or write the scale as exp(...).",
+                p.param
+            ),
+        };
+        out.push(
+            Diagnostic::warning("W202", format!("scale `{}` of `{}` is {what}", s.family.args[i], s.family.name))
+                .with_primary(s.arg_spans[i], "can reach 0 or go negative")
+                .with_secondary(p.span, "declared without a lower bound")
+                .with_note("At 0 the likelihood may be unbounded, and a negative value is outside the support.")
+                .with_help(help),
+        );
     }
 
     // A data column with one value cannot inform a slope and duplicates an

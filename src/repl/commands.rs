@@ -229,11 +229,7 @@ impl Session {
             Err(diags) => return Reply::fail(self.render_model(&diags)),
         };
         let origin_source = checked.source.clone();
-        let warnings = checked
-            .compiled
-            .as_ref()
-            .map(|c| c.warnings.clone())
-            .unwrap_or_default();
+        let warnings = checked.warnings();
         // Rows the model leaves out (`--drop-missing`, `--where` on its
         // columns) are said apart.
         let used = match checked.compiled.as_ref().map(|c| c.n_rows) {

@@ -89,6 +89,24 @@ pub(super) struct Checked {
     pub compiled: Option<Compiled>,
 }
 
+impl Checked {
+    /// The model's warnings: those of its lowering on the data, or before
+    /// data is loaded, those that hold whatever the data (a scale that can
+    /// reach 0, parameters that enter only together).
+    pub(super) fn warnings(&self) -> Vec<Diagnostic> {
+        match &self.compiled {
+            Some(c) => c.warnings.clone(),
+            None if self.data.is_none() && self.no_likelihood.is_none() => {
+                crate::compile::model_shape_diagnostics(&self.model)
+                    .into_iter()
+                    .filter(|d| !d.is_error())
+                    .collect()
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
 /// The checker's code for a model without a likelihood statement.
 const NO_LIKELIHOOD: &str = "E217";
 
@@ -325,11 +343,7 @@ impl Session {
             Ok(c) => c,
             Err(diags) => return Reply::fail(self.render_at(&diags, &origin)),
         };
-        let warnings = checked
-            .compiled
-            .as_ref()
-            .map(|c| c.warnings.clone())
-            .unwrap_or_default();
+        let warnings = checked.warnings();
         let err = self.render_new_warnings(&warnings, &origin);
         self.entries = candidate;
         self.checked = checked;

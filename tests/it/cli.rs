@@ -1519,9 +1519,23 @@ fn an_unconstrained_per_level_scale_is_warned_about() {
     assert!(
         text.contains("W202")
             && text.contains("the unconstrained parameter `s`, one per level of `g`")
-            && text.contains("`param s[g] > 0`"),
+            && text.contains("Declare `s` positive with `> 0`"),
         "{text}"
     );
     let text = check_source(&model("s[g] > 0"));
     assert!(!text.contains("W202"), "{text}");
+    // Bounded above only, it can still reach 0.
+    let text = check_source(&model("s[g] < 5"));
+    assert!(
+        text.contains("W202") && text.contains("`s`, one per level of `g`, bounded above only"),
+        "{text}"
+    );
+    // One element per pair of levels of two factors.
+    let text = check_source(
+        "data g: factor, h: factor\ndata y\nparam u[g]\nparam S[g, h]\ny ~ Normal(u[g], S[g, h])\n",
+    );
+    assert!(
+        text.contains("`S`, one per level of `g` and `h`") && text.contains("after its dimensions"),
+        "{text}"
+    );
 }
