@@ -13,7 +13,7 @@ use super::evaluate::{
 use super::pipeline::{emit, load_data_with, load_model, write_out, Failure, Loaded};
 use super::{DataArgs, FitArgs, Format};
 use crate::compile::{self, Compiled};
-use crate::data::{DataSet, LoadOptions};
+use crate::data::{self, DataSet, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::evaluate::gap::fixed6;
 use crate::evaluate::{self, gap, recode, split, EvalOptions, StatementRows};
@@ -280,8 +280,22 @@ pub(super) fn fit_held_out(
             o.filters.push((col.clone(), value.to_string()));
             o
         };
-        let train = load_data_with(loaded, &requests, &with(&h.train_value), path, color)?;
-        let test = load_data_with(loaded, &requests, &with(&h.test_value), path, color)?;
+        // A value no row has leaves one side empty: say which side.
+        let load_side =
+            |side: &str, value: &str| match data::load_file(path, &requests, &with(value)) {
+                Ok(ds) => Ok(ds),
+                Err(err) => {
+                    let mut diags = err.to_diagnostics(&path.display().to_string());
+                    for d in diags.iter_mut().filter(|d| d.code == "E312") {
+                        d.message =
+                            format!("no rows {side}: none is left where `{col}` = `{value}`");
+                    }
+                    emit(&diags, &loaded.name, &loaded.source, color);
+                    Err(Failure::Input)
+                }
+            };
+        let train = load_side("to train on", &h.train_value)?;
+        let test = load_side("to hold out", &h.test_value)?;
         selection.push(format!("{col} = {}", h.train_value));
         let what = format!(
             "trained where {col} = {}, evaluated where {col} = {}",

@@ -957,6 +957,22 @@ fn held_out_fits_exit_like_plain_fits() {
     ]);
     assert!(text.starts_with("exit: 2"), "{text}");
     assert!(text.contains("E708"), "{text}");
+    // A value no row has: the side left empty is named.
+    let text = run(&[
+        "fit",
+        "examples/breast_cancer_logistic.nll",
+        "--data",
+        "examples/data/breast_cancer.csv",
+        "--split-column",
+        "split",
+        "--test-value",
+        "nope",
+    ]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(
+        text.contains("no rows to hold out: none is left where `split` = `nope`"),
+        "{text}"
+    );
 }
 
 #[test]
