@@ -70,6 +70,10 @@ pub fn after_fit(
     let mut extras = FitExtras::default();
     if !args.profile.is_empty() {
         let names: Vec<String> = args.profile.iter().flat_map(|s| split_names(s)).collect();
+        if names.is_empty() {
+            return Err(Diagnostic::error("E506", "--profile names no parameter")
+                .with_help("Name a parameter or an element such as `beta[2]`, or `all`."));
+        }
         let targets = infer::resolve_profile_names(compiled, &names)?;
         let opts = ProfileOptions {
             level: args.level,

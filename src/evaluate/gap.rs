@@ -63,6 +63,8 @@ pub fn check(train_nll: &[f64], test_nll: &[f64], k: usize) -> GapCheck {
 /// `NaN`) otherwise, so a table column stays readable.
 pub fn fixed6(v: f64) -> String {
     if v.is_finite() && v.abs() < 1e7 {
+        // A value that rounds to 0 is shown as 0, not -0.000000.
+        let v = if v.abs() < 5e-7 { 0.0 } else { v };
         format!("{v:.6}")
     } else {
         crate::infer::fmt_num(v)
@@ -105,6 +107,14 @@ impl GapCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed6_shows_a_value_that_rounds_to_zero_as_zero() {
+        assert_eq!(fixed6(-1e-9), "0.000000");
+        assert_eq!(fixed6(-4e-7), "0.000000");
+        assert_eq!(fixed6(-6e-7), "-0.000001");
+        assert_eq!(fixed6(0.0617), "0.061700");
+    }
 
     #[test]
     fn gap_rule_by_hand() {

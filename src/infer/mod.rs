@@ -622,7 +622,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 _ => names_along(&curvature.flat_direction),
             };
             // A Hessian that overflowed has no flat direction to name.
-            let which = if !unbounded.is_empty() {
+            // Each name is in backticks.
+            let which = if unbounded.matches('`').count() == 2 {
+                format!("the parameter {unbounded}")
+            } else if !unbounded.is_empty() {
                 format!("the parameters {unbounded}")
             } else if !curvature.min_scaled_eigenvalue.is_finite() {
                 "some parameters (the Hessian there is not finite, so it does not say which)"

@@ -646,6 +646,25 @@ fn profile_of_an_unused_parameter_is_an_error() {
 }
 
 #[test]
+fn profile_of_no_name_is_an_error() {
+    for list in ["", " , "] {
+        let text = run(&[
+            "fit",
+            "tests/fixtures/linear.nll",
+            "--data",
+            "tests/fixtures/xy.csv",
+            "--profile",
+            list,
+        ]);
+        assert!(text.starts_with("exit: 1"), "{text}");
+        assert!(
+            text.contains("E506") && text.contains("names no parameter"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn profile_level_outside_zero_one_is_a_usage_error() {
     let text = run(&[
         "fit",
