@@ -99,7 +99,7 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         // the largest |scale| of each node, and the rows where the
         // statement's own scale is below the collapse level
         let mut max_abs = vec![0.0_f64; scale_nodes.len()];
-        let (mut n_collapsed, mut n_exact) = (0, 0);
+        let mut n_exact = 0;
         let mut collapsed_rows: Vec<usize> = Vec::new();
         c.for_each_row_block(&scale_nodes, theta, |first, cols| {
             for (m, col) in max_abs.iter_mut().zip(cols) {
@@ -107,9 +107,8 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
             }
             if n_own == 1 {
                 for (i, (v, term)) in cols[0].iter().zip(cols[1]).enumerate() {
-                    if v.abs() < level {
-                        n_exact += usize::from(*term < exact_fit_term);
-                        n_collapsed += 1;
+                    if v.abs() < level && *term < exact_fit_term {
+                        n_exact += 1;
                         if collapsed_rows.len() < crate::compile::MAX_LISTED_ROWS {
                             collapsed_rows.push(first + i);
                         }
@@ -123,9 +122,12 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         } else {
             max_abs[0]
         };
-        // A scale per group (`s[g]`) may collapse on some rows only: a group
-        // with a single observation fitted exactly.
-        if n_exact > 0 && n_collapsed < n_rows {
+        // Most rows fitted exactly under a scale that is small everywhere:
+        // the scale collapses. Otherwise a scale per group (`s[g]`) may
+        // collapse on some rows only: a group with a single observation
+        // fitted exactly.
+        let collapsed = max_scale < level && 2 * n_exact > n_rows;
+        if n_exact > 0 && !collapsed {
             let listed: Vec<String> = collapsed_rows
                 .iter()
                 .map(|i| format!("row {}", c.source_rows.row_of(*i)))
@@ -134,7 +136,7 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
                 "the scale `{}` of `{}` collapses toward 0 on {} of {} rows ({}): those rows are fitted exactly (a group with a single observation, for example), so the likelihood grows without bound there and the estimates are degenerate",
                 s.family.args[s.family.scale_arg.unwrap_or(0)],
                 s.family.name,
-                n_collapsed,
+                n_exact,
                 n_rows,
                 listed.join(", ")
             ));
@@ -152,7 +154,7 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
                 ));
             }
         }
-        if max_scale < level && 2 * n_exact > n_rows {
+        if collapsed {
             out.push(format!(
                 "the scale `{}` of `{}` collapses toward 0 (largest value {max_scale:.3e}): the mean reproduces the data exactly, so the likelihood grows without bound and the scale has no estimate; the other estimates are the exact-fit values",
                 s.family.args[scale_idx], s.family.name
