@@ -870,16 +870,8 @@ fn unbalanced_scales_warning(c: &Compiled, free: &[usize], hess: &DMatrix<f64>) 
         .map(|i| (hess[(i, i)].abs().sqrt(), free[i]))
         .filter(|(d, _)| d.is_finite() && *d > 0.0)
         .collect();
-    let pick = |larger: bool| {
-        scales.iter().copied().reduce(|m, x| {
-            if (x.0 > m.0) == larger && x.0 != m.0 {
-                x
-            } else {
-                m
-            }
-        })
-    };
-    let (largest, smallest) = (pick(true)?, pick(false)?);
+    let largest = scales.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0))?;
+    let smallest = scales.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0))?;
     if largest.0 <= RATIO * smallest.0 {
         return None;
     }
