@@ -590,7 +590,10 @@ impl<'a> Lowerer<'a> {
             }
             _ => {}
         }
-        let Some(def) = self.model.func(f) else {
+        // The model outlives the lowerer: its body is read in place, not
+        // copied at every call.
+        let model: &'a Model = self.model;
+        let Some(def) = model.func(f) else {
             return Err(Diagnostic::bug(format!(
                 "unresolved function `{f}` after checking"
             )));
@@ -621,8 +624,7 @@ impl<'a> Lowerer<'a> {
             return Ok(v.clone());
         }
         self.expanding.push(f.to_string());
-        let body = def.body.clone();
-        let result = self.expr(&body, &inner);
+        let result = self.expr(&def.body, &inner);
         self.expanding.pop();
         if self.graph.len() > MAX_GRAPH_NODES {
             return Err(Diagnostic::error("E219", format!("the model grows past {MAX_GRAPH_NODES} graph nodes while expanding `{f}`"))
