@@ -63,15 +63,19 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
             .max(SCALE_ROUNDING_REL * largest)
             .max(f64::MIN_POSITIVE);
         // Scales below the level are a collapse only where rows are fitted
-        // (nearly) exactly: a row's term, about log(scale) plus a constant,
-        // is then below -log(level / SCALE_COLLAPSE_REL), the term of a
-        // density as wide as the data. A row far from its mean has a huge
-        // term instead: a fit that stopped before the scale grew to the
-        // residuals' size (observations of order 1e25 from a scale started
-        // at 1) is not a collapse. (On NIST's exact fit Wampler1, 20 of 21
-        // rows pass: the last one's residual is rounding of many times the
-        // collapsed scale.)
-        let exact_fit_term = -(level / SCALE_COLLAPSE_REL).ln();
+        // exactly: for a family with a location `mu` (Normal, Laplace,
+        // Student-t, Cauchy, Logistic) that is |y - mu| below the level too.
+        // A fit that stopped before the scale grew to the residuals' size
+        // (observations of order 1e25, the scale left near its start of 1)
+        // has residuals of the data's size and is not a collapse. Families
+        // without a location count every row whose scale is below the
+        // level.
+        let location = s
+            .family
+            .args
+            .iter()
+            .position(|a| *a == "mu")
+            .map(|i| s.args[i]);
         // the statement's own scale (if any), then each component's; a
         // scale that no parameter moves (a known sigma) cannot collapse
         let estimated = |node: crate::graph::NodeId| !c.graph.info(node).params.is_empty();
@@ -83,10 +87,11 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
                 .filter(|n| estimated(*n)),
         );
         let n_own = scale_nodes.len();
-        // the statement's per-row terms after the scales, for the rows
-        // of its own scale
+        // the observations and their locations after the scale, for the
+        // rows of its own scale
         if n_own == 1 {
-            scale_nodes.push(s.term);
+            scale_nodes.push(s.y);
+            scale_nodes.extend(location);
         }
         let mut components = Vec::new();
         let n_before_components = scale_nodes.len();
@@ -106,8 +111,9 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
                 *m = col.iter().fold(*m, |m, v| m.max(v.abs()));
             }
             if n_own == 1 {
-                for (i, (v, term)) in cols[0].iter().zip(cols[1]).enumerate() {
-                    if v.abs() < level && *term < exact_fit_term {
+                for (i, (v, y)) in cols[0].iter().zip(cols[1]).enumerate() {
+                    let exact = location.is_none() || (y - cols[2][i]).abs() < level;
+                    if v.abs() < level && exact {
                         n_exact += 1;
                         if collapsed_rows.len() < crate::compile::MAX_LISTED_ROWS {
                             collapsed_rows.push(first + i);

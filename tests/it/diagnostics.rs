@@ -145,9 +145,18 @@ fn unbalanced_parameter_scales_are_named_when_a_fit_does_not_converge() {
 /// Observations of order 1e25 and a scale the fit leaves near its start:
 /// the scale is tiny against the data but the rows are nowhere near fitted,
 /// so this is a fit that did not converge (exit 3), not a scale collapsing
-/// onto an exact fit (exit 4), and the data's size is named.
+/// onto an exact fit (exit 4), and the data's size is named. An exact fit
+/// whose scale is written exp(g) still collapses.
 #[test]
 fn a_scale_left_far_below_huge_residuals_is_not_called_a_collapse() {
+    let r = crate::common::fit_fixture("exact_log_scale.nll", "exact.csv");
+    assert!(
+        r.status.contains("scale collapses")
+            && r.warnings.iter().any(|w| w.contains("collapses toward 0")),
+        "{}: {:#?}",
+        r.status,
+        r.warnings
+    );
     let r = crate::common::fit_fixture("huge_outcome.nll", "huge_outcome.csv");
     assert!(!r.converged);
     assert!(
