@@ -875,12 +875,30 @@ fn unbalanced_scales_warning(c: &Compiled, free: &[usize], hess: &DMatrix<f64>) 
     if largest.0 <= RATIO * smallest.0 {
         return None;
     }
-    // The column whose largest magnitude is furthest from 1, if that is
-    // beyond 1e8 either way.
+    // The data columns the two parameters' gradients read: a column that
+    // enters only another statement (or only through a log) is not to
+    // blame.
+    let mut read = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![c.grad[largest.1], c.grad[smallest.1]];
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n) {
+            continue;
+        }
+        if let crate::graph::Node::Data(col) = c.graph.node(n) {
+            read.insert(*col as usize);
+        }
+        stack.extend(c.graph.children(n));
+    }
+    // Of those, the column whose largest magnitude is furthest from 1, if
+    // that is beyond 1e8 either way.
     let (name, size) = c
         .real_names
         .iter()
         .zip(&c.columns.real)
+        .enumerate()
+        .filter(|(i, _)| read.contains(i))
+        .map(|(_, column)| column)
         .filter_map(|(name, values)| {
             let size = values
                 .iter()
