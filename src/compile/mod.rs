@@ -565,9 +565,14 @@ fn find_linear_mean(c: &mut Compiled) -> Option<LinearMean> {
 /// and the factors, named for a message.
 fn unbounded_element(c: &Compiled, node: NodeId) -> Option<(usize, Option<String>)> {
     use crate::model::Transform;
-    let direct = c.params.iter().position(|p| {
-        p.node == node && matches!(p.transform, Transform::Identity | Transform::Upper(_))
-    });
+    let reaches_zero = |t: Transform| match t {
+        Transform::Identity | Transform::Upper(_) => true,
+        Transform::Lower(l) | Transform::Interval(l, _) => l < 0.0,
+    };
+    let direct = c
+        .params
+        .iter()
+        .position(|p| p.node == node && reaches_zero(p.transform));
     if let Some(k) = direct {
         return Some((k, None));
     }
@@ -657,30 +662,43 @@ fn static_warnings(c: &Compiled, model: &Model) -> Vec<Diagnostic> {
             Some(factors) => format!("`{}`, one per level of {factors}", p.param),
             None => format!("`{}`", p.name),
         };
+        use crate::model::Transform;
         let what = match p.transform {
-            crate::model::Transform::Upper(_) => {
-                format!("the parameter {what}, bounded above only")
+            Transform::Identity => format!("the unconstrained parameter {what}"),
+            Transform::Upper(_) => format!("the parameter {what}, bounded above only"),
+            Transform::Lower(l) | Transform::Interval(l, _) => {
+                format!("the parameter {what}, whose lower bound {l} is below 0")
             }
-            _ => format!("the unconstrained parameter {what}"),
         };
+        let scalar = p.name == p.param;
         let help = match p.transform {
-            crate::model::Transform::Upper(u) if p.name == p.param => format!(
-                "Bound it below too: `param {} in (0, {u})`, or write the scale as exp(...).",
+            Transform::Upper(u) | Transform::Interval(_, u) if u <= 0.0 => format!(
+                "Its upper bound {u} leaves it no positive value: a scale must be positive; bound `{}` within (0, ...) or write the scale as exp(...).",
+                p.param
+            ),
+            Transform::Upper(u) | Transform::Interval(_, u) if scalar => format!(
+                "Bound it below at 0: `param {} in (0, {u})`, or write the scale as exp(...).",
                 p.name
             ),
-            _ if p.name == p.param => format!(
+            _ if scalar => format!(
                 "Declare it positive: `param {} > 0`, or write the scale as exp(...).",
                 p.name
             ),
             _ => format!(
-                "Declare `{}` positive with `> 0` (or `in (0, ...)`) after its dimensions in its `param` declaration, or write the scale as exp(...).",
+                "Bound `{}` below at 0 in its `param` declaration (`> 0` after its dimensions, or `in (0, ...)` with an upper bound), or write the scale as exp(...).",
                 p.param
             ),
         };
         out.push(
             Diagnostic::warning("W202", format!("scale `{}` of `{}` is {what}", s.family.args[i], s.family.name))
                 .with_primary(s.arg_spans[i], "can reach 0 or go negative")
-                .with_secondary(p.span, "declared without a lower bound")
+                .with_secondary(
+                    p.span,
+                    match p.transform {
+                        Transform::Lower(_) | Transform::Interval(..) => "declared with a lower bound below 0",
+                        _ => "declared without a lower bound",
+                    },
+                )
                 .with_note("At 0 the likelihood may be unbounded, and a negative value is outside the support.")
                 .with_help(help),
         );

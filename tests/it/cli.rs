@@ -1554,7 +1554,7 @@ fn an_unconstrained_per_level_scale_is_warned_about() {
     assert!(
         text.contains("W202")
             && text.contains("the unconstrained parameter `s`, one per level of `g`")
-            && text.contains("Declare `s` positive with `> 0`"),
+            && text.contains("Bound `s` below at 0 in its `param` declaration"),
         "{text}"
     );
     let text = check_source(&model("s[g] > 0"));
@@ -1565,12 +1565,19 @@ fn an_unconstrained_per_level_scale_is_warned_about() {
         text.contains("W202") && text.contains("`s`, one per level of `g`, bounded above only"),
         "{text}"
     );
+    // A lower bound below 0 does not keep it positive.
+    let text = check_source(&model("s[g] > -1"));
+    assert!(
+        text.contains("`s`, one per level of `g`, whose lower bound -1 is below 0"),
+        "{text}"
+    );
     // One element per pair of levels of two factors.
     let text = check_source(
         "data g: factor, h: factor\ndata y\nparam u[g]\nparam S[g, h]\ny ~ Normal(u[g], S[g, h])\n",
     );
     assert!(
-        text.contains("`S`, one per level of `g` and `h`") && text.contains("after its dimensions"),
+        text.contains("`S`, one per level of `g` and `h`")
+            && text.contains("`> 0` after its dimensions"),
         "{text}"
     );
 }
