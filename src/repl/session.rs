@@ -140,7 +140,8 @@ pub struct Session {
     pub(super) n_lines: usize,
     pub(super) color: bool,
     pub(super) cancel: CancelFlag,
-    /// Warnings already shown, so that each is shown once.
+    /// The model's warnings as last shown: each is shown once while its
+    /// cause lasts.
     pub(super) warned: Vec<String>,
     /// Lines given to [`Session::feed_line`] of a statement not finished
     /// yet.
@@ -507,21 +508,25 @@ impl Session {
         out
     }
 
-    /// Renders the warnings not shown before, and remembers them.
+    /// Renders those of the model's current `warnings` not shown before,
+    /// and remembers the current ones.
     pub(super) fn render_new_warnings(
         &mut self,
         warnings: &[Diagnostic],
         origin: &Origin,
     ) -> String {
         let mut out = String::new();
+        let mut now = Vec::new();
         for w in warnings {
             let key = format!("{} {}", w.code, w.message);
-            if self.warned.contains(&key) {
-                continue;
+            if !self.warned.contains(&key) {
+                out.push_str(&self.render_at(std::slice::from_ref(w), origin));
             }
-            self.warned.push(key);
-            out.push_str(&self.render_at(std::slice::from_ref(w), origin));
+            now.push(key);
         }
+        // A warning whose cause went away is forgotten, so it is shown
+        // again if the cause comes back.
+        self.warned = now;
         out
     }
 }

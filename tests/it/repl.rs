@@ -432,6 +432,22 @@ param s > 0
     assert!(!check_session("warning_once", script));
 }
 
+/// A warning whose cause is removed and then brought back is shown again.
+#[test]
+fn a_warning_comes_back_with_its_cause() {
+    let mut s = session();
+    let (transcript, failed) = feed(
+        &mut s,
+        "data y\nparam m, s\ny ~ Normal(m, s)\nparam s > 0\nparam s\n",
+    );
+    assert!(!failed, "{transcript}");
+    assert_eq!(
+        transcript.matches("warning[W202]").count(),
+        2,
+        "{transcript}"
+    );
+}
+
 #[test]
 fn dropping_a_name_still_in_use_says_where_and_changes_nothing() {
     let mut s = session_after(
