@@ -132,11 +132,18 @@ pub fn write_fit_figures(
     })
 }
 
-/// `beta[2]` -> `beta_2`, `W[2,1]` -> `W_2_1`: letters, digits and `_`.
+/// Characters kept of a name in a file name: well inside the 255 bytes a
+/// file name may have on common file systems, with room for a prefix and a
+/// number (a factor level can be any length).
+const MAX_STEM_CHARS: usize = 100;
+
+/// `beta[2]` -> `beta_2`, `W[2,1]` -> `W_2_1`: letters, digits and `_`, at
+/// most [`MAX_STEM_CHARS`] of them.
 pub(crate) fn file_stem_of(name: &str) -> String {
     let mapped: String = name
         .chars()
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
+        .take(MAX_STEM_CHARS)
         .collect();
     let trimmed = mapped.trim_end_matches('_');
     if trimmed.is_empty() {
@@ -484,6 +491,8 @@ mod tests {
         assert_eq!(file_stem_of("beta[2]"), "beta_2");
         assert_eq!(file_stem_of("W[2,1]"), "W_2_1");
         assert_eq!(file_stem_of("sigma"), "sigma");
+        let long = format!("u[{}]", "x".repeat(300));
+        assert_eq!(file_stem_of(&long).len(), MAX_STEM_CHARS);
     }
 
     #[test]
