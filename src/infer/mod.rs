@@ -30,7 +30,7 @@ use nalgebra::DMatrix;
 
 use checks::{
     few_rows_component_warnings, improper_probability_warnings, is_huge_se, perfect_fit_level,
-    perfectly_fitted_rows, recession_direction, scale_collapse_warnings,
+    perfectly_fitted_rows, recession_direction, scale_collapse_warnings, unbalanced_scales_warning,
 };
 use curvature::{analyse_hessian, linear_curvature};
 use probes::{
@@ -852,73 +852,6 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 /// order 1e20 took about 250; twice that), so unbalanced scales are worth
 /// naming.
 const ROOM_FOR_SCALING: usize = 500;
-
-/// When the fit did not converge: do the free parameters' curvatures
-/// differ by more than the optimizer's scaling balances, with a data column
-/// of extreme size to blame? The trust region scales each parameter by
-/// sqrt|H_ii|, floored at 1e-8 of the largest (`SCALE_FLOOR` in
-/// `optim::trust_region`); past a ratio of 1e8 the smaller ones take steps
-/// too short to move (a logistic regression on a column of order 1e29
-/// stopped after 280 iterations with its intercept still at the start).
-/// That is a matter of the data's units, and saying so is the useful part;
-/// without such a column (NIST's MGH10 from its first start reaches
-/// curvatures of 1e300 on data of order 1e2) the parameters themselves
-/// went astray, and this is not said.
-fn unbalanced_scales_warning(c: &Compiled, free: &[usize], hess: &DMatrix<f64>) -> Option<String> {
-    const RATIO: f64 = 1e8;
-    let scales: Vec<(f64, usize)> = (0..free.len())
-        .map(|i| (hess[(i, i)].abs().sqrt(), free[i]))
-        .filter(|(d, _)| d.is_finite() && *d > 0.0)
-        .collect();
-    let largest = scales.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0))?;
-    let smallest = scales.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0))?;
-    if largest.0 <= RATIO * smallest.0 {
-        return None;
-    }
-    // The data columns the two parameters' gradients read: a column that
-    // enters only another statement (or only through a log) is not to
-    // blame.
-    let mut read = std::collections::HashSet::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![c.grad[largest.1], c.grad[smallest.1]];
-    while let Some(n) = stack.pop() {
-        if !seen.insert(n) {
-            continue;
-        }
-        if let crate::graph::Node::Data(col) = c.graph.node(n) {
-            read.insert(*col as usize);
-        }
-        stack.extend(c.graph.children(n));
-    }
-    // Of those, the column whose largest magnitude is furthest from 1, if
-    // that is beyond 1e8 either way.
-    let (name, size) = c
-        .real_names
-        .iter()
-        .zip(&c.columns.real)
-        .enumerate()
-        .filter(|(i, _)| read.contains(i))
-        .map(|(_, column)| column)
-        .filter_map(|(name, values)| {
-            let size = values
-                .iter()
-                .filter(|v| v.is_finite())
-                .fold(0.0_f64, |m, v| m.max(v.abs()));
-            (size > 0.0).then_some((name, size))
-        })
-        .max_by(|a, b| a.1.log10().abs().total_cmp(&b.1.log10().abs()))?;
-    if size.log10().abs() < RATIO.log10() {
-        return None;
-    }
-    Some(format!(
-        "the parameters' scales differ by a factor of about {:.0e} (the square root of the Hessian's diagonal is {:.3e} for `{}` and {:.3e} for `{}`), more than the optimizer can balance, and data column `{name}` has values up to {size:.1e} in size: rescale it (for example to standardised units) so that the coefficients are of comparable size",
-        largest.0 / smallest.0,
-        largest.0,
-        c.params[largest.1].name,
-        smallest.0,
-        c.params[smallest.1].name
-    ))
-}
 
 /// Sum of the prior terms at theta (their negative log-densities), or None
 /// when the model has no prior.
