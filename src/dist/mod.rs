@@ -131,6 +131,13 @@ pub struct Family {
 impl Family {
     /// The support of argument `a`: any finite number when the family
     /// declares none (variadic and compound families).
+    /// The argument that is the distribution's location `mu` (Normal,
+    /// Laplace, Student-t, Cauchy, Logistic), where it has one: an
+    /// observation fitted exactly sits on it.
+    pub fn location_arg(&self) -> Option<usize> {
+        self.args.iter().position(|a| *a == "mu")
+    }
+
     pub fn arg_support_of(&self, a: usize) -> Support {
         self.arg_support.get(a).copied().unwrap_or(Support::Real)
     }

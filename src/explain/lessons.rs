@@ -217,7 +217,7 @@ fn mixture_lesson(cx: &mut Ctx, p: &Prepared, c: &super::CompoundView, say: &mut
     let mut at = super::weight_count(p, c);
     let mut collapses = false;
     for k in &c.components {
-        if let (Some(j), true) = (k.family.scale_arg, k.family.args.contains(&"mu")) {
+        if let (Some(j), true) = (k.family.scale_arg, k.family.location_arg().is_some()) {
             collapses |= !p.args[at + j].params.is_empty();
         }
         at += k.family.args.len();

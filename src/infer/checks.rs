@@ -71,12 +71,7 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         // has residuals of the data's size and is not a collapse. Families
         // without a location count every row whose scale is below the
         // level.
-        let location = s
-            .family
-            .args
-            .iter()
-            .position(|a| *a == "mu")
-            .map(|i| s.args[i]);
+        let location = s.family.location_arg().map(|i| s.args[i]);
         // the statement's own scale (if any), then each component's; a
         // scale that no parameter moves (a known sigma) cannot collapse
         let estimated = |node: crate::graph::NodeId| !c.graph.info(node).params.is_empty();
@@ -189,7 +184,7 @@ fn component_on_observation(
     scale: usize,
 ) -> bool {
     let args = &s.components[k].1;
-    let Some(loc) = scale.checked_sub(1).filter(|l| family.args[*l] == "mu") else {
+    let Some(loc) = family.location_arg() else {
         return true;
     };
     let mut on = false;
