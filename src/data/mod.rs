@@ -102,6 +102,7 @@ mod lines;
 mod load;
 mod pipe;
 mod rows;
+mod separators;
 mod source_rows;
 
 use std::fmt;

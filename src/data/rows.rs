@@ -18,6 +18,7 @@ use csv::ByteRecord;
 
 use super::cell::read_plain_decimal;
 use super::lines::LineTracker;
+use super::separators::Separators;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -202,8 +203,8 @@ impl<R: Read> RowReader<R> {
     }
 }
 
-/// Reads the plain numeric lines at the front of `block` without looking
-/// at any byte twice: lines of exactly `numeric.len()` fields, those marked
+/// Reads the plain numeric lines at the front of `block`, the separators
+/// of 64 bytes at a time and then each field's number: lines of exactly `numeric.len()` fields, those marked
 /// in `numeric` plain decimals (read into `values[i]`, as
 /// [`split_reading_numbers`] reads them) and the others free of `,`, `"`,
 /// `\r` and `\n`, each line non-empty and ending in `\n` or `\r\n` inside
@@ -226,41 +227,37 @@ pub(crate) fn plain_numeric_lines(
     // Where the lines taken end.
     let mut taken_to = 0;
     let mut n_lines = 0;
+    let mut separators = Separators::new(block);
     'lines: loop {
         let start = pos;
         ends.clear();
         for (field_idx, &is_numeric) in numeric.iter().enumerate() {
             let is_last = field_idx + 1 == numeric.len();
-            let n_read = if is_numeric {
-                match read_plain_decimal(&block[pos..]) {
-                    (Some(value), n_read) => {
-                        values[field_idx] = value;
-                        n_read
-                    }
-                    (None, _) => break 'lines,
-                }
-            } else {
-                let rest = &block[pos..];
-                let n_read = rest
-                    .iter()
-                    .position(|b| matches!(b, b',' | b'\n' | b'"' | b'\r'))
-                    .unwrap_or(rest.len());
-                // A blank line is no record (a lone field may be empty).
-                if is_last && pos + n_read == start {
-                    break 'lines;
-                }
-                n_read
-            };
-            pos += n_read;
             // The field's separator: a comma, or the line break (LF or
-            // CRLF) after the last field.
-            let n_separator = match (is_last, block.get(pos), block.get(pos + 1)) {
-                (false, Some(b','), _) | (true, Some(b'\n'), _) => 1,
-                (true, Some(b'\r'), Some(b'\n')) => 2,
+            // CRLF) after the last field. Where the next field starts is
+            // known before this one is read.
+            let Some(end) = separators.next_at() else {
+                break 'lines;
+            };
+            let next = match (is_last, block[end]) {
+                (false, b',') | (true, b'\n') => end + 1,
+                (true, b'\r') if block.get(end + 1) == Some(&b'\n') => {
+                    separators.next_at();
+                    end + 2
+                }
                 _ => break 'lines,
             };
-            ends.push(pos - start);
-            pos += n_separator;
+            if is_numeric {
+                match read_plain_decimal(&block[pos..]) {
+                    (Some(value), n_read) if pos + n_read == end => values[field_idx] = value,
+                    _ => break 'lines,
+                }
+            } else if is_last && end == start {
+                // A blank line is no record (a lone field may be empty).
+                break 'lines;
+            }
+            ends.push(end - start);
+            pos = next;
         }
         let record = Record::Line {
             line: &block[start..start + ends.last().copied().unwrap_or(0)],
