@@ -296,6 +296,15 @@ impl ColumnPlan {
         }
     }
 
+    /// Makes room for `n_rows` more numeric values, so that a large
+    /// column is allocated once instead of growing by doubling: what is
+    /// not filled is never touched, and costs address space only.
+    pub(super) fn reserve_numbers(&mut self, n_rows: usize) {
+        if let (Some(_), Values::Real(values)) = (self.field_idx, &mut self.values) {
+            values.reserve(n_rows);
+        }
+    }
+
     /// The values of a numeric column, to be extended in place.
     pub(super) fn numbers_mut(&mut self) -> Option<&mut Vec<f64>> {
         match &mut self.values {

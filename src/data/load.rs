@@ -45,7 +45,12 @@ pub fn load_csv(
 ) -> Result<DataSet, DataError> {
     let name = path.display().to_string();
     match File::open(path) {
-        Ok(file) => load_from_reader(file, &name, requests, opts),
+        Ok(file) => {
+            let n_bytes = file.metadata().ok().map(|m| m.len());
+            let mut reader = RowReader::new(file);
+            reader.set_expected_bytes(n_bytes);
+            load_rows(reader, &name, requests, opts)
+        }
         Err(err) => Err(DataError {
             problems: vec![unreadable(&name, &err)],
             source_name: name,
@@ -131,6 +136,11 @@ fn load_rows<R: io::Read>(
     } = plan_columns(&header, requests, opts, source_name);
     let has_header_problem = !problems.is_empty();
     let can_check_cells = filters.iter().all(|f| f.field_idx.is_some());
+    if let Some(n_rows) = reader.estimated_rows_left() {
+        for plan in plans.iter_mut() {
+            plan.reserve_numbers(n_rows);
+        }
+    }
 
     // The single pass over the rows.
     let mut n_data_rows = 0;

@@ -120,6 +120,8 @@ pub(crate) struct RowReader<R> {
     state: State<R>,
     /// Field ends of the plain line [`RowReader::next_record`] returned last.
     ends: Vec<usize>,
+    /// The size of the whole input, when known.
+    expected_bytes: Option<u64>,
 }
 
 enum State<R> {
@@ -141,6 +143,8 @@ struct FastLines<R> {
     has_stripped_bom: bool,
     /// `\n` bytes consumed so far.
     n_newlines: u64,
+    /// Bytes read from `inner` so far.
+    n_bytes_read: u64,
     /// The current record: `buf[line.0..line.1]`.
     line: (usize, usize),
     current_line_no: u64,
@@ -169,11 +173,41 @@ impl<R: Read> RowReader<R> {
                 has_started: false,
                 has_stripped_bom: false,
                 n_newlines: 0,
+                n_bytes_read: 0,
                 line: (0, 0),
                 current_line_no: 0,
             }),
             ends: Vec::new(),
+            expected_bytes: None,
         }
+    }
+
+    /// Tells the reader the size of its whole input (a file's length), for
+    /// [`RowReader::estimated_rows_left`].
+    pub(crate) fn set_expected_bytes(&mut self, n_bytes: Option<u64>) {
+        self.expected_bytes = n_bytes;
+    }
+
+    /// About how many lines are still to be read: the bytes left over the
+    /// mean length of the complete lines in the current block, plus a
+    /// tenth. `None` when the input's size is unknown or the block holds
+    /// no complete line.
+    pub(crate) fn estimated_rows_left(&self) -> Option<usize> {
+        let State::Fast(fast) = &self.state else {
+            return None;
+        };
+        let lines = self.complete_lines();
+        let n_lines = memchr::memchr_iter(b'\n', lines).count();
+        if n_lines == 0 {
+            return None;
+        }
+        let n_unread_in_block = (fast.end - fast.pos) as u64;
+        let n_left = self
+            .expected_bytes?
+            .checked_sub(fast.n_bytes_read)?
+            .checked_add(n_unread_in_block)?;
+        let mean_line = lines.len() as f64 / n_lines as f64;
+        Some((1.1 * n_left as f64 / mean_line) as usize)
     }
 
     /// The next record and the 1-based file line of its first content
@@ -485,6 +519,7 @@ impl<R: Read> FastLines<R> {
                 }
                 Ok(n_read) => {
                     self.end += n_read;
+                    self.n_bytes_read += n_read as u64;
                     return Ok(());
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -498,6 +533,23 @@ impl<R: Read> FastLines<R> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn rows_left_are_estimated_from_the_lines_in_the_block() {
+        let mut text = String::from("x,y\n");
+        for i in 0..5000 {
+            text.push_str(&format!("{}.5,{}\n", i % 100, i % 7));
+        }
+        let mut reader = RowReader::with_block_bytes(text.as_bytes(), 4096);
+        assert!(reader.estimated_rows_left().is_none(), "nothing read yet");
+        reader.next_record().ok().flatten().expect("the header");
+        assert!(reader.estimated_rows_left().is_none(), "input size unknown");
+        reader.set_expected_bytes(Some(text.len() as u64));
+        let estimate = reader.estimated_rows_left().expect("an estimate");
+        // The lines are 5 to 7 bytes long, the block's first ones shorter
+        // than the mean: at least all 5000, and not wildly more.
+        assert!((5000..=7000).contains(&estimate), "{estimate}");
+    }
 
     /// Forget the first record's line: it is the header's, which is never
     /// reported, and `LineTracker` does not count blank lines after a
