@@ -40,6 +40,7 @@ pub mod graph;
 pub mod infer;
 pub mod model;
 pub mod optim;
+pub mod pages;
 pub mod plot;
 pub mod repl;
 pub mod syntax;

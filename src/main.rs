@@ -4,6 +4,11 @@
 /// Only the pages actually used are committed by the operating system.
 const STACK_BYTES: usize = 512 * 1024 * 1024;
 
+/// Large buffers (the data columns above all) on huge pages: see
+/// [`nll::pages`].
+#[global_allocator]
+static ALLOCATOR: nll::pages::HugePageAlloc = nll::pages::HugePageAlloc;
+
 fn main() {
     // A reader that goes away (`nll ... 2>&1 | head`) ends the process
     // quietly, as for any command-line tool, instead of a failed write to
