@@ -240,7 +240,7 @@ impl MappedBatches {
         let Some(&(offset, len)) = self.ranges.get(k) else {
             return;
         };
-        let page = page_size();
+        let page = super::page_size();
         let start = offset.div_ceil(page) * page;
         let end = ((offset + len) / page * page).min(self.map.len());
         if end > start {
@@ -258,17 +258,6 @@ impl MappedBatches {
             };
         }
     }
-}
-
-/// The size of a memory page (4096 where it cannot be asked).
-#[cfg(unix)]
-fn page_size() -> usize {
-    // SAFETY: sysconf only reads a system constant.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(size)
-        .ok()
-        .filter(|s| *s > 0)
-        .unwrap_or(4096)
 }
 
 impl FileBatches {

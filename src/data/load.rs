@@ -23,6 +23,7 @@ use super::columns::{conclude, plan_columns, unreadable, ColumnPlan, FilterPlan,
 use super::error::{RowFields, MAX_LISTED_ROWS};
 use super::rows::{
     cut_at_lines, plain_numeric_lines, split_reading_numbers, Line, ReadError, Record, RowReader,
+    BLOCK_BYTES,
 };
 use super::SourceRows;
 use super::{CellIssue, ColumnKind, ColumnRequest, DataError, DataProblem, DataSet, LoadOptions};
@@ -45,17 +46,35 @@ pub fn load_csv(
 ) -> Result<DataSet, DataError> {
     let name = path.display().to_string();
     match File::open(path) {
-        Ok(file) => {
-            let n_bytes = file.metadata().ok().map(|m| m.len());
-            let mut reader = RowReader::new(file);
-            reader.set_expected_bytes(n_bytes);
-            load_rows(reader, &name, requests, opts)
-        }
+        Ok(file) => load_rows(file_rows(file), &name, requests, opts),
         Err(err) => Err(DataError {
             problems: vec![unreadable(&name, &err)],
             source_name: name,
         }),
     }
+}
+
+/// A reader of the rows of `file`: its bytes mapped into memory when it can
+/// be (a regular file that is not empty), so that they come from the file
+/// cache without a copy; read a block at a time otherwise.
+fn file_rows(file: File) -> RowReader<Box<dyn io::Read>> {
+    let metadata = file.metadata().ok();
+    if metadata
+        .as_ref()
+        .is_some_and(|m| m.is_file() && m.len() > 0)
+    {
+        // SAFETY: the map is read-only. Another process writing the file
+        // while it is mapped would change these bytes under the reader, and
+        // truncating it would make reading the lost pages fault: that is the
+        // contract of any mapped input. The values are copied out as the
+        // rows are read, and the map lives only while the data loads.
+        if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+            return RowReader::mapped(map, Box::new(io::empty()), BLOCK_BYTES);
+        }
+    }
+    let mut reader = RowReader::new(Box::new(file) as Box<dyn io::Read>);
+    reader.set_expected_bytes(metadata.map(|m| m.len()));
+    reader
 }
 
 /// Load the requested columns from CSV `text`, naming it `source_name` in
@@ -1163,6 +1182,20 @@ mod tests {
         ");
     }
 
+    /// A reader of `text` as the loader reads a mapped file, with blocks of
+    /// `block_bytes`: the text in an anonymous map (one byte, unread, for
+    /// empty text, which a map cannot be).
+    fn mapped_reader(text: &str, block_bytes: usize) -> RowReader<std::io::Empty> {
+        let mut map = memmap2::MmapMut::map_anon(text.len().max(1)).unwrap();
+        map[..text.len()].copy_from_slice(text.as_bytes());
+        let map = map.make_read_only().unwrap();
+        let mut reader = RowReader::mapped(map, std::io::empty(), block_bytes);
+        if text.is_empty() {
+            reader = RowReader::with_block_bytes(std::io::empty(), block_bytes);
+        }
+        reader
+    }
+
     /// A small table of cells drawn from valid numbers, missing markers and
     /// filter values, for checking the invariants of a successful load.
     fn table() -> impl Strategy<Value = Vec<(String, String, String)>> {
@@ -1257,13 +1290,20 @@ mod tests {
                 let reader = RowReader::with_block_bytes(text.as_bytes(), block_bytes);
                 load_rows(reader, "data.csv", &columns, opts)
             };
-            match (by_block(&plain), by_block(&checked)) {
-                (Ok(plain), Ok(checked)) => {
-                    prop_assert_eq!(&plain.columns, &checked.columns);
-                    prop_assert_eq!(plain.source_rows.to_vec(), checked.source_rows.to_vec());
+            let by_map = || {
+                let reader = mapped_reader(&text, block_bytes);
+                load_rows(reader, "data.csv", &columns, &plain)
+            };
+            let checked = by_block(&checked);
+            for other in [by_block(&plain), by_map()] {
+                match (other, &checked) {
+                    (Ok(other), Ok(checked)) => {
+                        prop_assert_eq!(&other.columns, &checked.columns);
+                        prop_assert_eq!(other.source_rows.to_vec(), checked.source_rows.to_vec());
+                    }
+                    (Err(other), Err(checked)) => prop_assert_eq!(render(&other), render(checked)),
+                    (other, checked) => prop_assert!(false, "{:?} vs {:?}", other.is_ok(), checked.is_ok()),
                 }
-                (Err(plain), Err(checked)) => prop_assert_eq!(render(&plain), render(&checked)),
-                (plain, checked) => prop_assert!(false, "{:?} vs {:?}", plain.is_ok(), checked.is_ok()),
             }
         }
 
@@ -1301,7 +1341,14 @@ mod tests {
             let plain = LoadOptions { drop_missing: true, ..LoadOptions::default() };
             let checked = LoadOptions { drop_missing: true, ..filter("k", "1") };
             let two = by_block(&plain, 2);
-            for other in [by_block(&plain, 1), by_block(&checked, 1)] {
+            let mapped_two = {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+                pool.install(|| {
+                    let reader = mapped_reader(&text, block_bytes);
+                    load_rows(reader, "data.csv", &columns, &plain)
+                })
+            };
+            for other in [by_block(&plain, 1), by_block(&checked, 1), mapped_two] {
                 match (&two, other) {
                     (Ok(two), Ok(other)) => {
                         prop_assert_eq!(&two.columns, &other.columns);

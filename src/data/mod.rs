@@ -159,6 +159,22 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, DataError> {
 
 pub use pipe::forget_piped;
 
+/// The size of a memory page (4096 where it cannot be asked).
+#[cfg(unix)]
+fn page_size() -> usize {
+    // SAFETY: sysconf only reads a system constant.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size)
+        .ok()
+        .filter(|s| *s > 0)
+        .unwrap_or(4096)
+}
+
+#[cfg(not(unix))]
+fn page_size() -> usize {
+    4096
+}
+
 /// Whether `path` is a file that can be opened more than once with the same
 /// contents (not a pipe, `/dev/stdin` or another device). A path that does
 /// not exist counts as a file: opening it reports the error.

@@ -2,7 +2,8 @@
 //!
 //! Most data files have no quoted fields. For those, a record is a
 //! non-empty line split at its commas, which [`RowReader`] finds in a
-//! reused block buffer, without copying fields anywhere (the loader splits
+//! reused block buffer, or a block at a time in a file mapped into memory,
+//! without copying fields anywhere (the loader splits
 //! a line and reads its numbers in one pass, [`split_reading_numbers`]). A
 //! line holding a `"`, or a `\r` anywhere but just before its `\n`, is left
 //! to the `csv` crate, which then reads the rest of the input: the switch
@@ -13,6 +14,8 @@
 //! and accepts CRLF endings.
 
 use std::io::{self, Chain, Cursor, Read};
+use std::ops::Deref;
+use std::sync::Arc;
 
 use csv::ByteRecord;
 
@@ -23,9 +26,56 @@ use super::separators::Separators;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Initial size of the block buffer; it grows to hold a longer line.
-const BLOCK_BYTES: usize = 1 << 20;
+pub(crate) const BLOCK_BYTES: usize = 1 << 20;
 
-type CsvReader<R> = csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>;
+type CsvReader<R> = csv::Reader<LineTracker<Chain<Chain<Cursor<Vec<u8>>, MappedRest>, R>>>;
+
+/// Where the reader's bytes are.
+enum Buffer {
+    /// A block read from the input, moved to the front and read into again
+    /// as lines are taken.
+    Read(Vec<u8>),
+    /// The whole input, mapped into memory: the unread part moves forward
+    /// over it a block at a time, and the pages before it are given back.
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        block_bytes: usize,
+        /// The pages before this offset are given back.
+        released_to: usize,
+    },
+}
+
+impl Deref for Buffer {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buffer::Read(buf) => buf,
+            Buffer::Mapped { map, .. } => map,
+        }
+    }
+}
+
+/// The part of a mapped input after the fast reader's block, which the
+/// `csv` crate reads after the block's unread bytes; nothing for an input
+/// that is read.
+pub(crate) struct MappedRest {
+    map: Option<Arc<memmap2::Mmap>>,
+    at: usize,
+}
+
+impl Read for MappedRest {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let Some(map) = &self.map else {
+            return Ok(0);
+        };
+        let rest = map.get(self.at..).unwrap_or_default();
+        let n = rest.len().min(out.len());
+        out[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
+        Ok(n)
+    }
+}
 
 /// An error while reading records.
 pub(crate) enum ReadError {
@@ -133,7 +183,7 @@ enum State<R> {
 
 struct FastLines<R> {
     inner: R,
-    buf: Vec<u8>,
+    buf: Buffer,
     /// Unread bytes are `buf[pos..end]`.
     pos: usize,
     end: usize,
@@ -162,11 +212,29 @@ impl<R: Read> RowReader<R> {
         RowReader::with_block_bytes(inner, BLOCK_BYTES)
     }
 
+    /// Reads the mapped bytes of a whole input, `block_bytes` at a time,
+    /// then `inner`.
+    pub(crate) fn mapped(map: memmap2::Mmap, inner: R, block_bytes: usize) -> RowReader<R> {
+        let n_bytes = map.len() as u64;
+        let buf = Buffer::Mapped {
+            map: Arc::new(map),
+            block_bytes: block_bytes.max(1),
+            released_to: 0,
+        };
+        let mut reader = RowReader::with_buffer(inner, buf);
+        reader.set_expected_bytes(Some(n_bytes));
+        reader
+    }
+
     pub(crate) fn with_block_bytes(inner: R, block_bytes: usize) -> RowReader<R> {
+        RowReader::with_buffer(inner, Buffer::Read(vec![0; block_bytes.max(1)]))
+    }
+
+    fn with_buffer(inner: R, buf: Buffer) -> RowReader<R> {
         RowReader {
             state: State::Fast(FastLines {
                 inner,
-                buf: vec![0; block_bytes.max(1)],
+                buf,
                 pos: 0,
                 end: 0,
                 is_eof: false,
@@ -437,7 +505,14 @@ impl<R: Read> State<R> {
             prefix.extend_from_slice(rest);
             (prefix, 0)
         };
-        let input = Cursor::new(prefix).chain(fast.inner);
+        let rest = MappedRest {
+            map: match &fast.buf {
+                Buffer::Mapped { map, .. } => Some(map.clone()),
+                Buffer::Read(_) => None,
+            },
+            at: fast.end,
+        };
+        let input = Cursor::new(prefix).chain(rest).chain(fast.inner);
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -500,19 +575,59 @@ impl<R: Read> FastLines<R> {
         }
     }
 
+    /// Moves the end of the unread bytes a block further over the mapped
+    /// input, and gives back the whole pages before the unread bytes: they
+    /// were read, and would otherwise stay in the process's memory beside
+    /// the columns, as large as the file.
+    fn advance_over_map(&mut self) {
+        let Buffer::Mapped {
+            map,
+            block_bytes,
+            released_to,
+        } = &mut self.buf
+        else {
+            return;
+        };
+        self.end = (self.end + *block_bytes).min(map.len());
+        self.n_bytes_read = self.end as u64;
+        self.is_eof = self.end == map.len();
+        let page = super::page_size();
+        let read_to = self.pos / page * page;
+        if read_to > *released_to {
+            #[cfg(unix)]
+            // SAFETY: the map is a shared read-only mapping of a file, for
+            // which MADV_DONTNEED only drops this process's page table
+            // entries: nothing refers to bytes before `pos` any more, and
+            // a read of them would map them again from the file, with the
+            // same contents.
+            unsafe {
+                let _ = map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    *released_to,
+                    read_to - *released_to,
+                );
+            }
+            *released_to = read_to;
+        }
+    }
+
     /// Read more input after the unread bytes, moving them to the front
     /// and growing the buffer when they fill it.
     fn fill(&mut self) -> io::Result<()> {
+        let Buffer::Read(buf) = &mut self.buf else {
+            self.advance_over_map();
+            return Ok(());
+        };
         if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
+            buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.end == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
+        if self.end == buf.len() {
+            buf.resize(buf.len() * 2, 0);
         }
         loop {
-            match self.inner.read(&mut self.buf[self.end..]) {
+            match self.inner.read(&mut buf[self.end..]) {
                 Ok(0) => {
                     self.is_eof = true;
                     return Ok(());
