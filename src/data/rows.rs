@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use csv::ByteRecord;
 
-use super::cell::read_plain_decimal;
+#[cfg(target_arch = "x86_64")]
+use super::cell::read_field_decimal_ssse3;
+use super::cell::{read_field_decimal, read_plain_decimal};
 use super::lines::LineTracker;
 use super::separators::Separators;
 
@@ -306,16 +308,72 @@ impl<R: Read> RowReader<R> {
 }
 
 /// Reads the plain numeric lines at the front of `block`, the separators
-/// of 64 bytes at a time and then each field's number: lines of exactly `numeric.len()` fields, those marked
-/// in `numeric` plain decimals (read into `values[i]`, as
-/// [`split_reading_numbers`] reads them) and the others free of `,`, `"`,
-/// `\r` and `\n`, each line non-empty and ending in `\n` or `\r\n` inside
-/// `block`.
+/// of 64 bytes at a time and then each field's number: lines of exactly
+/// `numeric.len()` fields, those marked in `numeric` plain decimals (read
+/// into `values[i]`, as [`split_reading_numbers`] reads them) and the
+/// others free of `,`, `"`, `\r` and `\n`, each line non-empty and ending
+/// in `\n` or `\r\n` inside `block`.
 /// `store` gets each such line as a record with its values and says whether
 /// it took it. Stops before the first line that is anything else,
 /// incomplete or not taken. Returns how many lines were taken and where
 /// they end in `block`.
 pub(crate) fn plain_numeric_lines(
+    block: &[u8],
+    numeric: &[bool],
+    values: &mut [f64],
+    ends: &mut Vec<usize>,
+    store: impl FnMut(&Record<'_>, &[f64]) -> bool,
+) -> (usize, usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        // SAFETY: the processor supports SSSE3.
+        return unsafe { plain_numeric_lines_ssse3(block, numeric, values, ends, store) };
+    }
+    // SAFETY: the reader without SSSE3.
+    unsafe { plain_numeric_lines_with::<false>(block, numeric, values, ends, store) }
+}
+
+/// [`plain_numeric_lines`] built for SSSE3, which reads numbers with it.
+///
+/// # Safety
+///
+/// The processor must support SSSE3.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3")]
+unsafe fn plain_numeric_lines_ssse3(
+    block: &[u8],
+    numeric: &[bool],
+    values: &mut [f64],
+    ends: &mut Vec<usize>,
+    store: impl FnMut(&Record<'_>, &[f64]) -> bool,
+) -> (usize, usize) {
+    // SAFETY: the caller's promise.
+    unsafe { plain_numeric_lines_with::<true>(block, numeric, values, ends, store) }
+}
+
+/// The field `block[pos..end]` as a plain decimal, read with SSSE3 when
+/// `SSSE3`.
+///
+/// # Safety
+///
+/// With `SSSE3`, the processor must support it.
+#[inline(always)]
+unsafe fn read_field<const SSSE3: bool>(block: &[u8], pos: usize, end: usize) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    if SSSE3 {
+        // SAFETY: the caller's promise.
+        return unsafe { read_field_decimal_ssse3(block, pos, end) };
+    }
+    read_field_decimal(block, pos, end)
+}
+
+/// The body of [`plain_numeric_lines`].
+///
+/// # Safety
+///
+/// With `SSSE3`, the processor must support it.
+#[inline(always)]
+unsafe fn plain_numeric_lines_with<const SSSE3: bool>(
     block: &[u8],
     numeric: &[bool],
     values: &mut [f64],
@@ -350,9 +408,10 @@ pub(crate) fn plain_numeric_lines(
                 _ => break 'lines,
             };
             if is_numeric {
-                match read_plain_decimal(&block[pos..]) {
-                    (Some(value), n_read) if pos + n_read == end => values[field_idx] = value,
-                    _ => break 'lines,
+                // SAFETY: the caller's promise.
+                match unsafe { read_field::<SSSE3>(block, pos, end) } {
+                    Some(value) => values[field_idx] = value,
+                    None => break 'lines,
                 }
             } else if is_last && end == start {
                 // A blank line is no record (a lone field may be empty).
