@@ -298,10 +298,12 @@ impl ColumnPlan {
 
     /// Makes room for `n_rows` more numeric values, so that a large
     /// column is allocated once instead of growing by doubling: what is
-    /// not filled is never touched, and costs address space only.
+    /// not filled is never touched, and costs address space only. Room the
+    /// system refuses (an estimate from short first lines of a huge file)
+    /// is not taken: the column then grows as it is filled.
     pub(super) fn reserve_numbers(&mut self, n_rows: usize) {
         if let (Some(_), Values::Real(values)) = (self.field_idx, &mut self.values) {
-            values.reserve(n_rows);
+            let _ = values.try_reserve_exact(n_rows);
         }
     }
 

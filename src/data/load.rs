@@ -1182,6 +1182,19 @@ mod tests {
         ");
     }
 
+    #[test]
+    fn a_row_estimate_too_large_to_reserve_is_not_taken() {
+        // A file of 2^60 bytes whose first lines are short would need more
+        // room than any system gives: the columns then grow as they fill.
+        let text = "x,y\n1,2\n3,4\n";
+        let mut reader = RowReader::new(text.as_bytes());
+        reader.set_expected_bytes(Some(1 << 60));
+        let columns = requests(&[("x", Real), ("y", Real)]);
+        let data = load_rows(reader, "data.csv", &columns, &LoadOptions::default()).unwrap();
+        assert_eq!(data.n_rows, 2);
+        assert_eq!(reals(&data, "y"), [2.0, 4.0]);
+    }
+
     /// A reader of `text` as the loader reads a mapped file, with blocks of
     /// `block_bytes`: the text in an anonymous map (one byte, unread, for
     /// empty text, which a map cannot be).
