@@ -647,7 +647,11 @@ impl<R: Read> FastLines<R> {
         else {
             return;
         };
-        self.end = (self.end + *block_bytes).min(map.len());
+        // A line longer than a block doubles what is unread, as a read
+        // buffer doubles, so that looking for its end again after each
+        // step costs in all a few passes over it, not one per block.
+        let step = (*block_bytes).max(self.end - self.pos);
+        self.end = (self.end + step).min(map.len());
         self.n_bytes_read = self.end as u64;
         self.is_eof = self.end == map.len();
         let page = super::page_size();
