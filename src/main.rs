@@ -9,6 +9,21 @@ const STACK_BYTES: usize = 512 * 1024 * 1024;
 #[global_allocator]
 static ALLOCATOR: nll::pages::HugePageAlloc = nll::pages::HugePageAlloc;
 
+/// Data files are mapped into memory while they load. One that another
+/// program cuts short meanwhile makes reading its lost pages raise SIGBUS:
+/// the process then says what happened and exits as for any unreadable
+/// input, instead of dying of the signal.
+#[cfg(unix)]
+extern "C" fn on_bus_error(_: libc::c_int) {
+    const MESSAGE: &[u8] = b"error: a file nll was reading was cut short by another program (or its storage failed) while it was read; nothing more was done\n";
+    // SAFETY: write and _exit are async-signal-safe, and MESSAGE lives for
+    // the whole program.
+    unsafe {
+        libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+        libc::_exit(1);
+    }
+}
+
 fn main() {
     // A reader that goes away (`nll ... 2>&1 | head`) ends the process
     // quietly, as for any command-line tool, instead of a failed write to
@@ -18,6 +33,14 @@ fn main() {
     // thread is started has no preconditions.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    #[cfg(unix)]
+    // SAFETY: as above; the handler calls only async-signal-safe functions.
+    unsafe {
+        libc::signal(
+            libc::SIGBUS,
+            on_bus_error as *const () as libc::sighandler_t,
+        );
     }
     let worker = std::thread::Builder::new()
         .stack_size(STACK_BYTES)

@@ -1581,3 +1581,29 @@ fn an_unconstrained_per_level_scale_is_warned_about() {
         "{text}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_bus_error_while_data_load_is_reported_and_exits_as_bad_input() {
+    // Reading a mapped data file that another program truncates raises
+    // SIGBUS; the process says so instead of dying of the signal. The
+    // signal is sent here while the process waits on a pipe it reads its
+    // data from (its handlers are set before anything else runs).
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nll"))
+        .args(["fit", "tests/fixtures/linear.nll", "--data", "/dev/stdin"])
+        .current_dir(repo_path(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the nll binary runs");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill only sends a signal to the child started above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGBUS) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("was cut short by another program"), "{err}");
+}
