@@ -87,6 +87,10 @@ pub enum DataProblem {
         /// The file's name for the type, such as `List(Int64)`.
         type_name: String,
     },
+    /// A quoted field is never closed: the `csv` reader took every line
+    /// from its opening quote (on file line `line`) to the end of the file
+    /// into it.
+    QuoteUnclosed { file: String, line: u64 },
     /// Rows whose number of fields differs from the header's.
     RowFieldCount {
         n_header_fields: usize,
@@ -214,6 +218,7 @@ impl DataProblem {
             DataProblem::ColumnUnknown { .. } => "E305",
             DataProblem::RowFieldCount { .. } => "E306",
             DataProblem::ColumnType { .. } => "E313",
+            DataProblem::QuoteUnclosed { .. } => "E314",
             DataProblem::CellsInvalid { issue, .. } => match issue {
                 CellIssue::Missing => "E307",
                 CellIssue::NonFinite => "E308",
@@ -275,6 +280,9 @@ impl DataProblem {
                     "{what} `{name}` of `{file}` has type {type_name}, which cannot be read as data"
                 )
             }
+            DataProblem::QuoteUnclosed { file, line } => format!(
+                "the quote that opens a field on line {line} of `{file}` is never closed: every line from there to the end of the file would be read as that one field"
+            ),
             DataProblem::RowFieldCount {
                 n_header_fields,
                 n_rows,
@@ -320,6 +328,11 @@ impl DataProblem {
             DataProblem::ColumnType { .. } => Some(
                 "Columns are read from numbers (integers or floating point), text, booleans \
                  and dictionaries of these; convert the column to one of them."
+                    .into(),
+            ),
+            DataProblem::QuoteUnclosed { .. } => Some(
+                "Close the quoted field with a `\"`; a quote that is part of a value is \
+                 written twice inside a quoted field (`\"5\"\" pipe\"`)."
                     .into(),
             ),
             DataProblem::RowFieldCount { .. } => Some(

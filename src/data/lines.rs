@@ -25,6 +25,44 @@ pub(crate) struct LineTracker<R> {
     breaks: VecDeque<(u64, u8)>,
     /// Number of `\n` bytes already passed.
     n_newlines_passed: u64,
+    /// Line breaks before the input, and `\n` bytes read from it so far.
+    n_newlines_before: u64,
+    n_newlines_read: u64,
+    /// Where the `csv` crate's reading of quotes stands after the bytes read.
+    quote: QuoteState,
+    /// The file line of the quote that opened the quoted field being read.
+    open_quote_line: u64,
+}
+
+/// The states of the `csv` crate's reader (with its default settings) that
+/// matter to quotes: whether a field has begun, and whether it is quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    /// At the start of a field: a `"` here opens a quoted field.
+    FieldStart,
+    /// In an unquoted field, where a `"` is an ordinary byte.
+    Unquoted,
+    /// In a quoted field, where only a `"` can end it.
+    Quoted,
+    /// Just after a `"` in a quoted field: a second `"` is an escaped
+    /// quote, a separator ends the field, anything else continues it
+    /// unquoted.
+    QuoteInQuoted,
+}
+
+impl QuoteState {
+    fn after(self, byte: u8) -> QuoteState {
+        use QuoteState::{FieldStart, QuoteInQuoted, Quoted, Unquoted};
+        let is_separator = matches!(byte, b',' | b'\n' | b'\r');
+        match self {
+            Quoted if byte == b'"' => QuoteInQuoted,
+            Quoted => Quoted,
+            QuoteInQuoted if byte == b'"' => Quoted,
+            FieldStart if byte == b'"' => Quoted,
+            _ if is_separator => FieldStart,
+            _ => Unquoted,
+        }
+    }
 }
 
 impl<R> LineTracker<R> {
@@ -34,6 +72,10 @@ impl<R> LineTracker<R> {
             n_bytes_read: 0,
             breaks: VecDeque::new(),
             n_newlines_passed: 0,
+            n_newlines_before: 0,
+            n_newlines_read: 0,
+            quote: QuoteState::FieldStart,
+            open_quote_line: 0,
         }
     }
 
@@ -42,8 +84,17 @@ impl<R> LineTracker<R> {
     pub(crate) fn with_newlines_passed(inner: R, n_newlines_passed: u64) -> LineTracker<R> {
         LineTracker {
             n_newlines_passed,
+            n_newlines_before: n_newlines_passed,
             ..LineTracker::new(inner)
         }
+    }
+
+    /// When the input read so far ends inside a quoted field, the file line
+    /// of the quote that opened it. The `csv` crate reads such a field to
+    /// the end of the input without a word, taking every line after it
+    /// into one value.
+    pub(crate) fn unclosed_quote_line(&self) -> Option<u64> {
+        (self.quote == QuoteState::Quoted).then_some(self.open_quote_line)
     }
 
     /// The 1-based line of the first content byte of the record whose
@@ -80,6 +131,14 @@ impl<R: Read> Read for LineTracker<R> {
                 self.breaks
                     .push_back((self.n_bytes_read + idx as u64, byte));
             }
+            let quote = self.quote.after(byte);
+            if quote == QuoteState::Quoted && self.quote == QuoteState::FieldStart {
+                self.open_quote_line = self.n_newlines_before + self.n_newlines_read + 1;
+            }
+            self.quote = quote;
+            if byte == b'\n' {
+                self.n_newlines_read += 1;
+            }
         }
         self.n_bytes_read += n_read as u64;
         Ok(n_read)
@@ -89,6 +148,46 @@ impl<R: Read> Read for LineTracker<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The line of the unclosed quote a csv reader ends in, once it has
+    /// read all of `text`.
+    fn unclosed_at_end(text: &str) -> Option<u64> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(LineTracker::new(text.as_bytes()));
+        let mut record = csv::ByteRecord::new();
+        let mut n_records = 0;
+        while reader.read_byte_record(&mut record).unwrap() {
+            n_records += 1;
+        }
+        assert!(n_records > 0);
+        reader.get_ref().unclosed_quote_line()
+    }
+
+    #[test]
+    fn quotes_left_open_at_the_end_are_found_where_they_open() {
+        assert_eq!(unclosed_at_end("a,b\n1,\"x\n2,y\n3,z\n"), Some(2));
+        assert_eq!(unclosed_at_end("a,b\r\n1,2\r\n\"3,4\r\n"), Some(3));
+        // A quote closed after the last line break, doubled quotes inside
+        // a quoted field, and quotes inside unquoted fields or after a
+        // closed one are no open quote.
+        assert_eq!(unclosed_at_end("a,b\n1,\"x\ny\"\n2,3\n"), None);
+        assert_eq!(unclosed_at_end("a,b\n1,\"x\"\"y\"\n"), None);
+        assert_eq!(unclosed_at_end("a,b\n5 in\",2\n3,x\"y\n"), None);
+        assert_eq!(unclosed_at_end("a,b\n\"x\"y\",2\n"), None);
+        // An escaped quote is not a closing one.
+        assert_eq!(unclosed_at_end("a,b\n1,\"x\"\"\n2,3\n"), Some(2));
+        // After a switch with lines already passed, lines count from there.
+        let tracker = LineTracker::with_newlines_passed("\n\"x,1\n".as_bytes(), 9);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(tracker);
+        let mut record = csv::ByteRecord::new();
+        while reader.read_byte_record(&mut record).unwrap() {}
+        assert_eq!(reader.get_ref().unclosed_quote_line(), Some(11));
+    }
 
     /// The line of every record after the header.
     fn record_lines(text: &str) -> Vec<u64> {

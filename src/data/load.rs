@@ -306,6 +306,12 @@ fn load_rows<R: io::Read>(
     }
 
     // Turn the logs into problems, in a stable order.
+    if let Some(line) = reader.unclosed_quote_line() {
+        problems.push(DataProblem::QuoteUnclosed {
+            file: source_name.to_string(),
+            line,
+        });
+    }
     if n_ragged_rows > 0 {
         problems.push(DataProblem::RowFieldCount {
             n_header_fields: header.len(),
@@ -814,6 +820,17 @@ mod tests {
             error[E309]: column `x` has 1 non-numeric cell: row 2 (file line 6) `oops`
               help: If `x` holds categories rather than numbers, declare it as a factor.
         ");
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_not_one_long_last_value() {
+        // The `csv` crate would read lines 3 to 5 as one field of a row
+        // with three fields, and two rows would load without a word.
+        let text = "x,y,z\n1,2,a\n2,3,\"oops\n3,5,b\n4,9,c\n";
+        insta::assert_snapshot!(report(text, &[("x", Real), ("y", Real)], &LoadOptions::default()), @r#"
+            error[E314]: the quote that opens a field on line 3 of `data.csv` is never closed: every line from there to the end of the file would be read as that one field
+              help: Close the quoted field with a `"`; a quote that is part of a value is written twice inside a quoted field (`"5"" pipe"`).
+        "#);
     }
 
     #[test]

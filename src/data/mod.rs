@@ -10,7 +10,7 @@
 //!
 //! A CSV file whose first record is a header naming the columns. Fields are
 //! separated by commas and may be quoted with `"` (a quoted field can hold
-//! commas, doubled quotes and line breaks). The file is UTF-8, optionally
+//! commas, doubled quotes and line breaks; one never closed is an error). The file is UTF-8, optionally
 //! starting with a byte-order mark; lines end in LF or CRLF. Blank lines are
 //! skipped and do not count as rows. Numbers use `.` as the decimal mark.
 //! Header names and cells are trimmed of surrounding whitespace, and column
@@ -80,6 +80,7 @@
 //! | E311 | cells that are not UTF-8 text in a factor column |
 //! | E312 | no rows left after filtering and dropping, or no data rows at all |
 //! | E313 | a requested or filter column of an Arrow file has a type that is not data (a list, a date…) |
+//! | E314 | a quoted field that is never closed |
 //!
 //! Cell problems are grouped per column and issue, listing the first
 //! [`MAX_LISTED_ROWS`] rows with their text and counting the rest. When the

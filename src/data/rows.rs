@@ -299,6 +299,16 @@ impl<R: Read> RowReader<R> {
         Ok(Some((record, line_no)))
     }
 
+    /// When the input ended inside a quoted field, the file line of the
+    /// quote that opened it (see [`LineTracker::unclosed_quote_line`]).
+    /// Meaningful once the last record has been read.
+    pub(crate) fn unclosed_quote_line(&self) -> Option<u64> {
+        match &self.state {
+            State::Csv(reader, _) => reader.get_ref().unclosed_quote_line(),
+            _ => None,
+        }
+    }
+
     /// The next record, not yet split when it is a plain line, and the
     /// 1-based file line of its first content byte; `None` at the end of
     /// the input.
