@@ -189,6 +189,35 @@ mod tests {
         assert_eq!(reader.get_ref().unclosed_quote_line(), Some(11));
     }
 
+    proptest::proptest! {
+        /// The tracker's verdict agrees with the `csv` crate itself: after
+        /// text that ends inside a quoted field, a line appended to it is
+        /// read as part of that field; otherwise as a record of its own.
+        #[test]
+        fn open_quotes_are_where_the_csv_crate_sees_them(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b',', b'"', b'\n', b'\r']),
+                0..40,
+            ),
+        ) {
+            let mut tracker = LineTracker::new(&text[..]);
+            std::io::copy(&mut tracker, &mut std::io::sink()).unwrap();
+            let mut input = text.clone();
+            input.extend_from_slice(b"\nSENTINEL\n");
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&input[..]);
+            let mut last = csv::ByteRecord::new();
+            let mut record = csv::ByteRecord::new();
+            while reader.read_byte_record(&mut record).unwrap() {
+                last = record.clone();
+            }
+            let is_separate = last.len() == 1 && &last[0] == b"SENTINEL";
+            proptest::prop_assert_eq!(tracker.unclosed_quote_line().is_some(), !is_separate);
+        }
+    }
+
     /// The line of every record after the header.
     fn record_lines(text: &str) -> Vec<u64> {
         let tracker = LineTracker::new(text.as_bytes());
