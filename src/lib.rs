@@ -40,7 +40,6 @@ pub mod graph;
 pub mod infer;
 pub mod model;
 pub mod optim;
-pub mod pages;
 pub mod plot;
 pub mod repl;
 pub mod syntax;

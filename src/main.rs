@@ -4,11 +4,6 @@
 /// Only the pages actually used are committed by the operating system.
 const STACK_BYTES: usize = 512 * 1024 * 1024;
 
-/// Large buffers (the data columns above all) on huge pages: see
-/// [`nll::pages`].
-#[global_allocator]
-static ALLOCATOR: nll::pages::HugePageAlloc = nll::pages::HugePageAlloc;
-
 /// Data files are mapped into memory while they load. One that another
 /// program cuts short meanwhile makes reading its lost pages raise SIGBUS:
 /// the process then says what happened and exits as for any unreadable
