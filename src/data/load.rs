@@ -188,8 +188,8 @@ fn load_rows<R: io::Read>(
     // Factor levels are numbered in the order they first appear, which
     // pieces read apart would not keep: only numeric columns are read on
     // several threads.
-    let is_parallel = rayon::current_num_threads() > 1
-        && plans.iter().all(|plan| plan.kind != ColumnKind::Factor);
+    let is_numeric_only = plans.iter().all(|plan| plan.kind != ColumnKind::Factor);
+    let is_parallel = rayon::current_num_threads() > 1 && is_numeric_only;
     // Whether the last run of plain lines was long. Handing a block to the
     // threads costs a pass over it and a wake-up (tens of microseconds);
     // where plain lines come in short runs between others (a dropped row
@@ -200,6 +200,21 @@ fn load_rows<R: io::Read>(
         if is_clean && can_store_plain_rows {
             let n_read = if is_parallel && is_long_run {
                 store_plain_rows_parallel(&mut reader, &is_numeric_field, &mut plans)
+            } else if is_numeric_only {
+                // Each value pushed straight onto its column, without
+                // looking at every plan's kind for every row.
+                let mut columns = numeric_columns(&mut plans);
+                reader.plain_numeric_rows(&is_numeric_field, &mut field_values, |_, values| {
+                    let is_valid = columns
+                        .iter()
+                        .all(|(_, field_idx, is_int)| !is_int || is_exact_int(values[*field_idx]));
+                    if is_valid {
+                        for (column, field_idx, _) in columns.iter_mut() {
+                            column.push(values[*field_idx]);
+                        }
+                    }
+                    is_valid
+                })
             } else {
                 reader.plain_numeric_rows(&is_numeric_field, &mut field_values, |record, values| {
                     store_plain_row(&mut plans, record, values)
@@ -401,13 +416,7 @@ fn store_plain_rows_parallel<R: io::Read>(
     let n_lines: usize = counts.iter().sum();
     // The columns read from a field, each with its field and whether it
     // holds integers; and each piece's stretch of every column.
-    let mut columns: Vec<(&mut Vec<f64>, usize, bool)> = plans
-        .iter_mut()
-        .filter_map(|plan| {
-            let (field_idx, is_int) = (plan.field_idx?, plan.kind == ColumnKind::Int);
-            Some((plan.numbers_mut()?, field_idx, is_int))
-        })
-        .collect();
+    let mut columns = numeric_columns(plans);
     let fields: Vec<(usize, bool)> = columns.iter().map(|c| (c.1, c.2)).collect();
     let mut stretches: Vec<Vec<&mut [MaybeUninit<f64>]>> =
         pieces.iter().map(|_| Vec::new()).collect();
@@ -462,6 +471,18 @@ fn store_plain_rows_parallel<R: io::Read>(
     }
     reader.consume(n_bytes, n_rows);
     n_rows
+}
+
+/// The numeric columns read from a field, each with its field and whether
+/// it holds integers.
+fn numeric_columns(plans: &mut [ColumnPlan]) -> Vec<(&mut Vec<f64>, usize, bool)> {
+    plans
+        .iter_mut()
+        .filter_map(|plan| {
+            let (field_idx, is_int) = (plan.field_idx?, plan.kind == ColumnKind::Int);
+            Some((plan.numbers_mut()?, field_idx, is_int))
+        })
+        .collect()
 }
 
 /// Read the first record and turn it into trimmed names.
