@@ -214,8 +214,9 @@ impl<R: Read> RowReader<R> {
         RowReader::with_block_bytes(inner, BLOCK_BYTES)
     }
 
-    /// Reads the mapped bytes of a whole input, `block_bytes` at a time,
-    /// then `inner`.
+    /// Reads the mapped bytes of a whole input, `block_bytes` at a time.
+    /// `inner` stands for what would follow the map, and should be empty:
+    /// only the `csv` crate, once it takes over, reads it.
     pub(crate) fn mapped(map: memmap2::Mmap, inner: R, block_bytes: usize) -> RowReader<R> {
         let n_bytes = map.len() as u64;
         let buf = Buffer::Mapped {
@@ -339,7 +340,7 @@ pub(crate) fn plain_numeric_lines(
         // SAFETY: the processor supports SSSE3.
         return unsafe { plain_numeric_lines_ssse3(block, numeric, values, ends, store) };
     }
-    // SAFETY: the reader without SSSE3.
+    // SAFETY: with SSSE3 false, the body needs no processor feature.
     unsafe { plain_numeric_lines_with::<false>(block, numeric, values, ends, store) }
 }
 
