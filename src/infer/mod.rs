@@ -493,7 +493,8 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         Some((lm, ls)) => linear_curvature(&free, &hess, lm, ls),
         None => analyse_hessian(&hess),
     };
-    let hessian_pd = kinked || n_free == 0 || curvature.is_pd;
+    // For a kinked likelihood this is the Hessian of its last smoothing.
+    let hessian_pd = n_free == 0 || curvature.is_pd;
     let names_along = |v: &[f64]| -> String {
         let mut involved: Vec<(f64, &str)> = (0..n_free)
             .filter(|i| v[*i].abs() > 0.1)
@@ -654,8 +655,16 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             .iter()
             .map(|(v, dir)| format!("; the next, {:.3e}, involves {}", v + 0.0, names_along(dir)))
             .collect();
+        // A kinked likelihood has no Hessian at the kink; that of its last
+        // smoothing is positive definite at a minimum, where rows sit at
+        // the kink.
+        let hessian = if kinked {
+            "the Hessian of the smoothed likelihood"
+        } else {
+            "the Hessian"
+        };
         warnings.push(format!(
-            "the Hessian is not positive definite (smallest eigenvalue of the Hessian scaled to unit diagonal: {:.3e}); the direction of that eigenvalue involves {}{more}: these parameters are not identified by the data, or the fit is not at a minimum",
+            "{hessian} is not positive definite (smallest eigenvalue of the Hessian scaled to unit diagonal: {:.3e}); the direction of that eigenvalue involves {}{more}: these parameters are not identified by the data, or the fit is not at a minimum",
             curvature.min_scaled_eigenvalue + 0.0,
             names_along(&curvature.flat_direction)
         ));

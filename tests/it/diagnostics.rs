@@ -164,3 +164,44 @@ fn a_scale_left_far_below_huge_residuals_is_not_called_a_collapse() {
         r.warnings
     );
 }
+
+/// A Laplace fit's kink is smoothed, and the smoothed NLL has a Hessian: at
+/// a minimum its rows at the kink make it positive definite. A fit on
+/// observations of order 1e20 from the default start stopped with the
+/// location's coefficients near 1e7, where no row is near the kink and the
+/// NLL is flat to rounding along them, and reported convergence; it now
+/// says the Hessian is not positive definite there. The same model on the
+/// data divided by 1e20 still converges.
+#[test]
+fn a_laplace_fit_stuck_far_from_its_rows_is_not_called_converged() {
+    let r = crate::common::fit_fixture("laplace_huge_scale.nll", "laplace_huge_scale.csv");
+    assert!(!r.converged, "{}", r.status);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("not positive definite")),
+        "{:#?}",
+        r.warnings
+    );
+    let text = std::fs::read_to_string(crate::common::repo_path(
+        "tests/fixtures/laplace_huge_scale.csv",
+    ))
+    .unwrap();
+    let mut scaled = String::from("x,y\n");
+    for line in text.lines().skip(1) {
+        let (x, y) = line.split_once(',').unwrap();
+        scaled.push_str(&format!("{x},{}\n", y.parse::<f64>().unwrap() / 1e20));
+    }
+    let dir = std::env::temp_dir().join(format!("nll-laplace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("scaled.csv");
+    std::fs::write(&csv, scaled).unwrap();
+    let out = crate::cli::run(&[
+        "fit",
+        "tests/fixtures/laplace_huge_scale.nll",
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.starts_with("exit: 0"), "{out}");
+}
