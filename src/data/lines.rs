@@ -32,7 +32,12 @@ pub(crate) struct LineTracker<R> {
     quote: QuoteState,
     /// The file line of the quote that opened the quoted field being read.
     open_quote_line: u64,
+    /// The input's first three bytes, to see a byte-order mark, which the
+    /// `csv` crate skips.
+    head: [u8; 3],
 }
+
+const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// The states of the `csv` crate's reader (with its default settings) that
 /// matter to quotes: whether a field has begun, and whether it is quoted.
@@ -76,6 +81,7 @@ impl<R> LineTracker<R> {
             n_newlines_read: 0,
             quote: QuoteState::FieldStart,
             open_quote_line: 0,
+            head: [0; 3],
         }
     }
 
@@ -131,6 +137,15 @@ impl<R: Read> Read for LineTracker<R> {
                 self.breaks
                     .push_back((self.n_bytes_read + idx as u64, byte));
             }
+            let offset = self.n_bytes_read + idx as u64;
+            if offset < 3 {
+                self.head[offset as usize] = byte;
+                if offset == 2 && self.head == UTF8_BOM {
+                    // The mark is no content: a field starts after it.
+                    self.quote = QuoteState::FieldStart;
+                    continue;
+                }
+            }
             let quote = self.quote.after(byte);
             if quote == QuoteState::Quoted && self.quote == QuoteState::FieldStart {
                 self.open_quote_line = self.n_newlines_before + self.n_newlines_read + 1;
@@ -178,6 +193,10 @@ mod tests {
         assert_eq!(unclosed_at_end("a,b\n\"x\"y\",2\n"), None);
         // An escaped quote is not a closing one.
         assert_eq!(unclosed_at_end("a,b\n1,\"x\"\"\n2,3\n"), Some(2));
+        // A byte-order mark before a quoted first name is skipped, as the
+        // csv crate skips it.
+        assert_eq!(unclosed_at_end("\u{feff}\"a,\",b\n1,2\n"), None);
+        assert_eq!(unclosed_at_end("\u{feff}\"a,b\n1,2\n"), Some(1));
         // After a switch with lines already passed, lines count from there.
         let tracker = LineTracker::with_newlines_passed("\n\"x,1\n".as_bytes(), 9);
         let mut reader = csv::ReaderBuilder::new()
