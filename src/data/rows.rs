@@ -698,6 +698,18 @@ impl<R: Read> FastLines<R> {
             self.pos = 0;
         }
         if self.end == buf.len() {
+            // A line that does not fit in memory (a file of zero bytes
+            // without a line break, say) is an unreadable input, not an
+            // abort.
+            if buf.try_reserve_exact(buf.len()).is_err() {
+                return Err(io::Error::new(
+                    io::ErrorKind::OutOfMemory,
+                    format!(
+                        "a line longer than {} bytes does not fit in memory",
+                        buf.len()
+                    ),
+                ));
+            }
             buf.resize(buf.len() * 2, 0);
         }
         loop {
