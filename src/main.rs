@@ -11,6 +11,15 @@ const STACK_BYTES: usize = 512 * 1024 * 1024;
 #[cfg(unix)]
 extern "C" fn on_bus_error(_: libc::c_int) {
     const MESSAGE: &[u8] = b"error: a file nll was reading was cut short by another program (or its storage failed) while it was read; nothing more was done\n";
+    static IS_REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    // Threads reading the same lost pages fault together: the first one
+    // reports and ends the process, the others wait for that.
+    if IS_REPORTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        loop {
+            // SAFETY: pause is async-signal-safe.
+            unsafe { libc::pause() };
+        }
+    }
     // SAFETY: write and _exit are async-signal-safe, and MESSAGE lives for
     // the whole program.
     unsafe {
