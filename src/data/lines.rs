@@ -212,13 +212,19 @@ mod tests {
         /// The tracker's verdict agrees with the `csv` crate itself: after
         /// text that ends inside a quoted field, a line appended to it is
         /// read as part of that field; otherwise as a record of its own.
+        /// With or without a byte-order mark first.
         #[test]
         fn open_quotes_are_where_the_csv_crate_sees_them(
             text in proptest::collection::vec(
                 proptest::sample::select(vec![b'a', b',', b'"', b'\n', b'\r']),
                 0..40,
             ),
+            has_bom in proptest::bool::ANY,
         ) {
+            let mut text = text;
+            if has_bom {
+                text.splice(0..0, UTF8_BOM);
+            }
             let mut tracker = LineTracker::new(&text[..]);
             std::io::copy(&mut tracker, &mut std::io::sink()).unwrap();
             let mut input = text.clone();
