@@ -185,8 +185,8 @@ pub(crate) fn read_field_decimal(block: &[u8], pos: usize, end: usize) -> Option
 /// checked, moved past the point and combined in one register, instead of
 /// eight bytes at a time with a count of the digits between the two reads.
 /// On the logistic benchmark's file (11 million numbers) the whole load
-/// took about a quarter less time. Fields of more than 16 digits, of none, near the
-/// block's end or above 2^53 as integers are left to
+/// took about a quarter less time. Fields of more than 16 digits, of none,
+/// near the block's end or above 2^53 as integers are left to
 /// [`read_field_decimal`].
 ///
 /// # Safety

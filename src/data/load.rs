@@ -1234,17 +1234,16 @@ mod tests {
     }
 
     /// A reader of `text` as the loader reads a mapped file, with blocks of
-    /// `block_bytes`: the text in an anonymous map (one byte, unread, for
-    /// empty text, which a map cannot be).
+    /// `block_bytes`: the text in an anonymous map. Empty text, which a map
+    /// cannot hold (nor does the loader map an empty file), is read.
     fn mapped_reader(text: &str, block_bytes: usize) -> RowReader<std::io::Empty> {
-        let mut map = memmap2::MmapMut::map_anon(text.len().max(1)).unwrap();
-        map[..text.len()].copy_from_slice(text.as_bytes());
-        let map = map.make_read_only().unwrap();
-        let mut reader = RowReader::mapped(map, std::io::empty(), block_bytes);
         if text.is_empty() {
-            reader = RowReader::with_block_bytes(std::io::empty(), block_bytes);
+            return RowReader::with_block_bytes(std::io::empty(), block_bytes);
         }
-        reader
+        let mut map = memmap2::MmapMut::map_anon(text.len()).unwrap();
+        map.copy_from_slice(text.as_bytes());
+        let map = map.make_read_only().unwrap();
+        RowReader::mapped(map, std::io::empty(), block_bytes)
     }
 
     /// A small table of cells drawn from valid numbers, missing markers and
