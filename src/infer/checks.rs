@@ -513,11 +513,11 @@ pub(super) fn improper_probability_warnings(c: &Compiled, theta: &[f64]) -> Vec<
 /// When the fit did not converge: do the free parameters' curvatures
 /// differ by more than the optimizer's scaling balances, with a data column
 /// of extreme size to blame? The trust region scales each parameter by
-/// sqrt|H_ii|, floored at 1e-8 of the largest (`SCALE_FLOOR` in
-/// `optim::trust_region`); past a ratio of 1e8 the smaller ones take steps
-/// too short to move (a logistic regression on a column of order 1e29
-/// stopped after 280 iterations with its intercept still at the start).
-/// That is a matter of the data's units, and saying so is the useful part;
+/// sqrt|H_ii|, so it does balance such parameters, but a fit that must
+/// also carry them across many orders of magnitude from the start is slow
+/// (a normal's log-scale moves about half a unit per Newton step toward
+/// data of order 1e150: 700 iterations). That is a matter of the data's
+/// units, and saying so is the useful part;
 /// without such a column (NIST's MGH10 from its first start reaches
 /// curvatures of 1e300 on data of order 1e2) the parameters themselves
 /// went astray, and this is not said.
@@ -572,7 +572,7 @@ pub(super) fn unbalanced_scales_warning(
         return None;
     }
     Some(format!(
-        "the parameters' scales differ by a factor of about {:.0e} (the square root of the Hessian's diagonal is {:.3e} for `{}` and {:.3e} for `{}`), more than the optimizer can balance, and data column `{name}` has values up to {size:.1e} in size: rescale it (for example to standardised units) so that the coefficients are of comparable size",
+        "the parameters' scales differ by a factor of about {:.0e} (the square root of the Hessian's diagonal is {:.3e} for `{}` and {:.3e} for `{}`), which slows the optimizer down, and data column `{name}` has values up to {size:.1e} in size: rescale it (for example to standardised units) so that the coefficients are of comparable size",
         largest.0 / smallest.0,
         largest.0,
         c.params[largest.1].name,

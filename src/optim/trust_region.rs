@@ -53,7 +53,10 @@ use super::{norm, Context, Criterion, Point, StopReason};
 /// iterations on the other test problems.
 const ETA: f64 = 0.1;
 
-/// Largest trust radius in scaled variables, relative to `max(1, ||D x||)`.
+/// Largest trust radius in scaled variables, relative to `max(1, ||D x||,
+/// ||D^-1 g||)` at the start: the size of `x` or, from a start where `x` is
+/// 0 and the gradient huge (a scale started 20 orders of magnitude below
+/// the data's), the length of a unit-curvature step.
 const MAX_RADIUS_FACTOR: f64 = 1e10;
 
 /// Rounds of shrinking the radius for a step past a coordinate's cap
@@ -69,6 +72,13 @@ const SADDLE_REL_TOL: f64 = 1e-6;
 /// Failed trial steps allowed when trying to escape a saddle point before
 /// accepting it as stationary (each failure quarters the radius).
 const MAX_SADDLE_TRIES: usize = 10;
+
+/// Factor by which the radius grows while a step's predicted decrease is
+/// below what `f` can resolve, and the most rounds of it (4^40 ~ 1e24, the
+/// span from a unit radius to the scaled gradient of a likelihood of order
+/// 1e43).
+const RADIUS_GROWTH: f64 = 4.0;
+const MAX_GROWTH_ROUNDS: usize = 40;
 
 /// Steps taken after the gradient rule already holds, while the Newton step
 /// still promises a decrease above the rounding level. Newton converges
@@ -115,7 +125,22 @@ const UNIT_SCALE: f64 = 1.0;
 /// would shrink the radius to 1e-37, and no other coordinate could move.
 /// 1e-8 allows curvatures 1e16 apart to be scaled alike, beyond the spread
 /// of any NIST problem's certified solution.
+///
+/// A coordinate that matters is exempt (see [`MATTERS_REL_CHANGE`]): a
+/// regression coefficient on data of order 1e25 has H_ii of order 1e-50,
+/// and floored, it could move by no more than 1e8 per unit of radius, so
+/// the fit stopped with it nowhere near the data.
 const SCALE_FLOOR: f64 = 1e-8;
+
+/// A coordinate matters when the change of `f` that it can make exceeds
+/// this fraction of `max(1, |f|)` at some iterate: either the decrease a
+/// Newton step along it alone would bring, `g_i^2 / (2 |H_ii|)` (a
+/// coefficient started at 0 that must reach 1e25), or the change a move by
+/// its own size would bring, `|H_ii| max(1, |x_i|)^2 / 2` (the same
+/// coefficient near its estimate). The component no observation reaches
+/// stays far below on both counts (its H_ii is 1e-79, its gradient as
+/// small).
+const MATTERS_REL_CHANGE: f64 = 1e-6;
 
 /// Run trust-region Newton from `start` (finite value and gradient).
 pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Point, StopReason) {
@@ -132,8 +157,7 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
         ctx.repair("value_grad_hess not finite where value_grad was: Newton phase skipped".into());
         return (start, StopReason::NoProgress);
     }
-    // D = diag(d)
-    let mut d = vec![0.0; n];
+    let mut scaling = Scaling::new(n);
     // Delta (set at the first iteration)
     let mut delta: Option<f64> = None;
     let mut delta_max = f64::INFINITY;
@@ -145,8 +169,10 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
     let mut rounding_steps = 0;
     let mut rounding_failed = false;
     loop {
-        prepare_hessian(ctx, &mut h, &d);
-        update_scaling(&mut d, &h);
+        prepare_hessian(ctx, &mut h, &scaling.d);
+        scaling.update(&h, &cur);
+        // D = diag(d)
+        let d = scaling.d.clone();
         // g_hat = D^{-1} g, H_hat = D^{-1} H D^{-1}
         let g_hat: Vec<f64> = cur.g.iter().zip(&d).map(|(gi, di)| gi / di).collect();
         let h_hat = DMatrix::from_fn(n, n, |i, j| h[(i, j)] / (d[i] * d[j]));
@@ -223,11 +249,39 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
         // Trust-region step.
         let dx_norm = norm(&cur.x.iter().zip(&d).map(|(x, d)| x * d).collect::<Vec<_>>());
         let delta_k = *delta.get_or_insert_with(|| {
-            delta_max = MAX_RADIUS_FACTOR * dx_norm.max(1.0);
+            delta_max = MAX_RADIUS_FACTOR * dx_norm.max(sub.grad_norm()).max(1.0);
             initial_radius(&sub, newton.as_ref().map(|st| st.norm), dx_norm)
         });
         let mut delta_k = delta_k;
         let mut step = sub.solve(delta_k);
+        // A step on the boundary whose model decrease is below what `f`
+        // can resolve would be judged by rounding: the trial value equals
+        // `f`, the step is rejected, the radius shrinks, and the next step
+        // is less visible still. Where the gradient is far from zero (a
+        // scale started at 1 on data of order 1e20, where f is 1e43 and a
+        // unit step in scaled variables moves log(scale) by 1e-22), the
+        // radius grows instead until the decrease is visible. Only the
+        // first trial from a point grows: once a visible step is rejected,
+        // the model is wrong at that length and shrinking is right.
+        if !grad_ok && rejections == 0 {
+            let visible = ROUNDING_SLACK * rounding_level(cur.f);
+            let mut rounds = 0;
+            while step.kind != StepKind::Interior
+                && step.pred < visible
+                && rounds < MAX_GROWTH_ROUNDS
+            {
+                delta_k *= RADIUS_GROWTH;
+                step = sub.solve(delta_k);
+                rounds += 1;
+            }
+            if rounds > 0 {
+                log::debug!(
+                    "optim: radius grown to {delta_k:.3e} for a step f can resolve (iteration {})",
+                    ctx.iterations
+                );
+                delta_max = delta_max.max(delta_k);
+            }
+        }
         // A step past a coordinate's cap is solved again on the radius
         // that scales it down to the cap (its direction changes a little
         // with the radius, hence a few rounds), and the radius stays there.
@@ -403,21 +457,57 @@ fn prepare_hessian(ctx: &mut Context<'_>, h: &mut DMatrix<f64>, d: &[f64]) {
     }
 }
 
-/// `d_i = max(d_i, sqrt|H_ii|, SCALE_FLOOR * max_j d_j)`; entries still
-/// zero get `UNIT_SCALE`.
-fn update_scaling(d: &mut [f64], h: &DMatrix<f64>) {
-    for (i, di) in d.iter_mut().enumerate() {
-        let hii = h[(i, i)].abs().sqrt();
-        if hii.is_finite() && hii > *di {
-            *di = hii;
-        }
-        if *di == 0.0 {
-            *di = UNIT_SCALE;
+/// The diagonal scaling `D`: `d_i = max(c_i, floor_i)`, where `c_i` is the
+/// largest `sqrt|H_ii|` seen (`UNIT_SCALE` while that is 0). The floor is
+/// `SCALE_FLOOR * max_j c_j` for a coordinate that has not mattered yet
+/// (see [`MATTERS_REL_CHANGE`]; once it has, it stays so). For one that
+/// has, it is the smaller of that and `|g_i| / sqrt(2 max(1, |f|))`, which
+/// bounds its scaled gradient by `sqrt(2 max(1, |f|))`: a coordinate with
+/// a sizeable gradient and almost no curvature (H_ii of 1e-300) is still
+/// kept from leaping 1e150 at one unit of radius. The floor is not kept in
+/// `c`, so a coordinate found to matter late gets its own scale back.
+struct Scaling {
+    curvature: Vec<f64>,
+    matters: Vec<bool>,
+    d: Vec<f64>,
+}
+
+impl Scaling {
+    fn new(n: usize) -> Scaling {
+        Scaling {
+            curvature: vec![0.0; n],
+            matters: vec![false; n],
+            d: vec![0.0; n],
         }
     }
-    let largest = d.iter().copied().fold(0.0_f64, f64::max);
-    for di in d.iter_mut() {
-        *di = di.max(SCALE_FLOOR * largest);
+
+    fn update(&mut self, h: &DMatrix<f64>, at: &Point) {
+        let size = at.f.abs().max(1.0);
+        let least_change = MATTERS_REL_CHANGE * size;
+        for i in 0..self.d.len() {
+            let hii = h[(i, i)].abs();
+            if hii.sqrt().is_finite() && hii.sqrt() > self.curvature[i] {
+                self.curvature[i] = hii.sqrt();
+            }
+            let gi = at.g[i].abs();
+            let reach = at.x[i].abs().max(1.0);
+            let newton_decrease = gi * gi >= 2.0 * least_change * hii;
+            let own_size_change = 0.5 * hii * reach * reach >= least_change;
+            if hii.is_finite() && gi.is_finite() && (newton_decrease || own_size_change) {
+                self.matters[i] = true;
+            }
+        }
+        let c = |ci: f64| if ci == 0.0 { UNIT_SCALE } else { ci };
+        let largest = self.curvature.iter().map(|ci| c(*ci)).fold(0.0, f64::max);
+        for (i, di) in self.d.iter_mut().enumerate() {
+            let gi = at.g[i].abs();
+            let floor = if self.matters[i] && gi.is_finite() {
+                (SCALE_FLOOR * largest).min(gi / (2.0 * size).sqrt())
+            } else {
+                SCALE_FLOOR * largest
+            };
+            *di = c(self.curvature[i]).max(floor);
+        }
     }
 }
 
