@@ -205,7 +205,7 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         starts: args.starts.clone(),
         max_iter: args.max_iter,
         method: super::method_of(args),
-        cancel: None,
+        ..FitOptions::default()
     };
     let mut report = infer::fit(&compiled, &opts).map_err(|diags| {
         emit(&diags, &loaded.name, &loaded.source, color);

@@ -70,6 +70,10 @@ pub struct LoweredStatement {
     pub component_log_joints: Vec<NodeId>,
 }
 
+/// Consecutive rows taken together by [`Compiled::subsample`]: 64 values
+/// of a column are eight cache lines.
+const SUBSAMPLE_RUN: usize = 1024;
+
 /// A model lowered to a graph, ready to evaluate and fit.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -134,6 +138,63 @@ pub struct LinearMean {
 impl Compiled {
     pub fn n_params(&self) -> usize {
         self.params.len()
+    }
+
+    /// The same model on one row in `stride` of the data: a likelihood of
+    /// the same shape at a fraction of the cost, for a first approach to
+    /// the estimates on large data. The rows are taken in runs of
+    /// [`SUBSAMPLE_RUN`] from every `stride` runs, so that gathering them
+    /// reads a fraction of the data's memory (single rows every 16 share
+    /// their cache lines with the rows between, and reading those cost a
+    /// whole pass: 10 ms of 88 MB), and data sorted by a covariate is still
+    /// sampled across its whole range. Programs built from it fold their
+    /// row count and data-only sums from those rows alone.
+    pub fn subsample(&self, stride: usize) -> Compiled {
+        let stride = stride.max(1);
+        let runs: Vec<std::ops::Range<usize>> = (0..self.n_rows)
+            .step_by(SUBSAMPLE_RUN * stride)
+            .map(|first| first..(first + SUBSAMPLE_RUN).min(self.n_rows))
+            .collect();
+        let n_rows = runs.iter().map(|r| r.len()).sum();
+        fn gather<T: Copy>(col: &[T], runs: &[std::ops::Range<usize>], n: usize) -> Vec<T> {
+            let mut out = Vec::with_capacity(n);
+            for r in runs {
+                out.extend_from_slice(&col[r.clone()]);
+            }
+            out
+        }
+        let columns = Columns {
+            n_rows,
+            real: (self.columns.real.iter())
+                .map(|col| gather(col, &runs, n_rows))
+                .collect(),
+            factor: (self.columns.factor.iter())
+                .map(|col| gather(col, &runs, n_rows))
+                .collect(),
+        };
+        let mut source_rows = SourceRows::new();
+        for i in runs.iter().flat_map(|r| r.clone()) {
+            source_rows.push(self.source_rows.row_of(i));
+        }
+        Compiled {
+            graph: self.graph.clone(),
+            params: self.params.clone(),
+            statements: self.statements.clone(),
+            columns,
+            nll: self.nll,
+            grad: self.grad.clone(),
+            hess: self.hess.clone(),
+            n_rows,
+            smoothing_index: self.smoothing_index,
+            real_names: self.real_names.clone(),
+            factor_names: self.factor_names.clone(),
+            factor_levels: self.factor_levels.clone(),
+            warnings: Vec::new(),
+            source_rows,
+            jacobian: self.jacobian,
+            transformed_observations: self.transformed_observations.clone(),
+            linear_mean: self.linear_mean.clone(),
+        }
     }
 
     /// Index into `hess` of entry (k, l), l <= k.

@@ -258,31 +258,7 @@ fn standard_errors_do_not_depend_on_the_units_of_a_column() {
 
 /// Fits `source` on `columns`, each real or a factor (codes into levels).
 fn fit_mixed_source(source: &str, columns: Vec<(&str, Column)>) -> FitReport {
-    let program = syntax::parse_program(source).expect("parses");
-    let (m, diags) = model::check(&program);
-    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
-    let n_rows = match &columns[0].1 {
-        Column::Real(v) => v.len(),
-        Column::Factor { codes, .. } => codes.len(),
-    };
-    let ds = DataSet {
-        n_rows,
-        columns: columns
-            .into_iter()
-            .map(|(n, c)| {
-                let kind = match c {
-                    Column::Real(_) => ColumnKind::Real,
-                    Column::Factor { .. } => ColumnKind::Factor,
-                };
-                (n.to_string(), kind, c)
-            })
-            .collect(),
-        n_dropped: 0,
-        n_filtered_out: 0,
-        source_rows: (1..=n_rows).collect(),
-    };
-    let c = compile::compile(&m, &ds, &ds.source_rows).expect("compiles");
-    infer::fit(&c, &FitOptions::default()).expect("fits")
+    fit_with_subsample(source, columns, true)
 }
 
 #[test]
@@ -371,4 +347,131 @@ fn a_level_seen_once_with_one_class_is_separation_on_large_data_too() {
         fit.status,
         fit.warnings
     );
+}
+
+/// Fits `source` on `columns`, each real or a factor (codes into levels),
+/// with the subsample start on large data on or off.
+fn fit_with_subsample(source: &str, columns: Vec<(&str, Column)>, subsample: bool) -> FitReport {
+    let program = syntax::parse_program(source).expect("parses");
+    let (m, diags) = model::check(&program);
+    assert!(!diags.iter().any(|d| d.is_error()), "{diags:?}");
+    let n_rows = match &columns[0].1 {
+        Column::Real(v) => v.len(),
+        Column::Factor { codes, .. } => codes.len(),
+    };
+    let ds = DataSet {
+        n_rows,
+        columns: columns
+            .into_iter()
+            .map(|(n, c)| {
+                let kind = match c {
+                    Column::Real(_) => ColumnKind::Real,
+                    Column::Factor { .. } => ColumnKind::Factor,
+                };
+                (n.to_string(), kind, c)
+            })
+            .collect(),
+        n_dropped: 0,
+        n_filtered_out: 0,
+        source_rows: (1..=n_rows).collect(),
+    };
+    let c = compile::compile(&m, &ds, &ds.source_rows).expect("compiles");
+    let opts = FitOptions {
+        subsample,
+        ..FitOptions::default()
+    };
+    infer::fit(&c, &opts).expect("fits")
+}
+
+/// On 150 000 rows a fit first approaches the estimates on a subsample;
+/// the estimates, standard errors and NLL are those of the fit that starts
+/// on all rows, to far below their statistical precision: both end at the
+/// point where the gradient of the same NLL is rounding, so they differ by
+/// the optimizer's convergence tolerance, 1e-8 relative allowing for the
+/// conditioning of the three-feature designs. The data are sorted by a
+/// factor whose rare level (800 rows) falls between the runs of rows the
+/// subsample takes, so its parameter is not in the subsample at all.
+#[test]
+fn a_subsample_start_reaches_the_estimates_of_all_rows() {
+    let n = 150_000;
+    let mut rng = Rng(23);
+    let x1: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    let x2: Vec<f64> = (0..n).map(|_| rng.uniform() * 4.0 - 2.0).collect();
+    // Sorted by group: "rare" is rows 1100..1900.
+    let group: Vec<u32> = (0..n)
+        .map(|i| match i {
+            0..1100 => 0,
+            1100..1900 => 2,
+            _ => 1,
+        })
+        .collect();
+    let effect = [0.3, -0.4, 1.1];
+    let eta: Vec<f64> = (0..n)
+        .map(|i| -0.5 + 0.8 * x1[i] - 0.3 * x2[i] + effect[group[i] as usize])
+        .collect();
+    let y_bin: Vec<f64> = eta
+        .iter()
+        .map(|e| (rng.uniform() < 1.0 / (1.0 + (-e).exp())) as u8 as f64)
+        .collect();
+    let y_count: Vec<f64> = eta
+        .iter()
+        .map(|e| {
+            // Poisson by inversion of its CDF
+            let mu = (0.5 * e).exp();
+            let (mut k, mut p, u) = (0.0, (-mu).exp(), rng.uniform());
+            let mut cdf = p;
+            while u > cdf && k < 1000.0 {
+                k += 1.0;
+                p *= mu / k;
+                cdf += p;
+            }
+            k
+        })
+        .collect();
+    let y_het: Vec<f64> = (0..n)
+        .map(|i| 1.0 + 2.0 * x1[i] + (0.2 + 0.3 * x2[i]).exp() * rng.normal())
+        .collect();
+    let columns = || {
+        vec![
+            ("x1", Column::Real(x1.clone())),
+            ("x2", Column::Real(x2.clone())),
+            ("yb", Column::Real(y_bin.clone())),
+            ("yc", Column::Real(y_count.clone())),
+            ("yh", Column::Real(y_het.clone())),
+            (
+                "g",
+                Column::Factor {
+                    codes: group.clone(),
+                    levels: vec!["a".into(), "b".into(), "rare".into()],
+                },
+            ),
+        ]
+    };
+    let head = "data x1, x2, yb, yc: int, yh\ndata g: factor\n";
+    for body in [
+        "param b1, b2, u[g]\nyb ~ Bernoulli(logistic(b1 * x1 + b2 * x2 + u[g]))\n",
+        "param b1, b2, u[g]\nyc ~ Poisson(exp(0.5 * (b1 * x1 + b2 * x2 + u[g])))\n",
+        "param a, b, c, d\nyh ~ Normal(a + b * x1, exp(c + d * x2))\n",
+    ] {
+        let source = format!("{head}{body}");
+        let warm = fit_with_subsample(&source, columns(), true);
+        let cold = fit_with_subsample(&source, columns(), false);
+        assert!(
+            warm.converged && cold.converged,
+            "{}: {} / {}",
+            body,
+            warm.status,
+            cold.status
+        );
+        assert!(
+            (warm.nll - cold.nll).abs() <= 1e-12 * cold.nll.abs(),
+            "{body}"
+        );
+        for (w, c) in warm.parameters.iter().zip(&cold.parameters) {
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-8 * b.abs().max(1e-3);
+            assert!(close(w.estimate, c.estimate), "{body}: {w:?} vs {c:?}");
+            let (ws, cs) = (w.std_error.unwrap(), c.std_error.unwrap());
+            assert!(close(ws, cs), "{body}: {w:?} vs {c:?}");
+        }
+    }
 }
