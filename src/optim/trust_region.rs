@@ -80,6 +80,13 @@ const MAX_SADDLE_TRIES: usize = 10;
 const RADIUS_GROWTH: f64 = 4.0;
 const MAX_GROWTH_ROUNDS: usize = 40;
 
+/// Only a step whose predicted decrease is below this fraction of the
+/// rounding level of `f` grows the radius: far below anything `f` could
+/// show. From a scale 20 orders of magnitude below the data it is 1e-10
+/// of the rounding level; a smoothed Laplace fit near its minimum takes
+/// steps at about the rounding level, and they are accepted as they are.
+const INVISIBLE: f64 = 1e-6;
+
 /// Steps taken after the gradient rule already holds, while the Newton step
 /// still promises a decrease above the rounding level. Newton converges
 /// quadratically there, so two steps reach the rounding level.
@@ -262,13 +269,23 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
         // unit step in scaled variables moves log(scale) by 1e-22), the
         // radius grows instead until the decrease is visible. Only the
         // first trial from a point grows: once a visible step is rejected,
-        // the model is wrong at that length and shrinking is right.
-        if !grad_ok && rejections == 0 {
+        // the model is wrong at that length and shrinking is right. A step
+        // whose decrease is merely near the rounding level is left alone:
+        // near a stationary point short steps are what the model allows (a
+        // smoothed kink's curvature changes within them, at 1e-12 of f),
+        // and growing them only costs rejections.
+        // A grown step that is rejected sends the radius back below where
+        // it grew from: the model was wrong at the longer length, and a
+        // quarter of it at a time would take as many rejections as rounds.
+        let mut grown_from = None;
+        if !grad_ok && rejections == 0 && step.pred < INVISIBLE * rounding_level(cur.f) {
             let visible = ROUNDING_SLACK * rounding_level(cur.f);
+            let before = delta_k;
             let mut rounds = 0;
             while step.kind != StepKind::Interior
                 && step.pred < visible
                 && rounds < MAX_GROWTH_ROUNDS
+                && delta_k * RADIUS_GROWTH <= delta_max
             {
                 delta_k *= RADIUS_GROWTH;
                 step = sub.solve(delta_k);
@@ -279,7 +296,7 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
                     "optim: radius grown to {delta_k:.3e} for a step f can resolve (iteration {})",
                     ctx.iterations
                 );
-                delta_max = delta_max.max(delta_k);
+                grown_from = Some(before);
             }
         }
         // A step past a coordinate's cap is solved again on the radius
@@ -362,7 +379,7 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
         // Radius update (N&W Alg. 4.1).
         let mut next_delta = delta_k;
         if rho.is_nan() || rho < 0.25 {
-            next_delta = 0.25 * step.norm;
+            next_delta = 0.25 * grown_from.unwrap_or(step.norm).min(step.norm);
         } else if rho > 0.75 && step.norm >= 0.99 * delta_k {
             next_delta = (2.0 * delta_k).min(delta_max);
         }

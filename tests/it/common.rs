@@ -39,7 +39,8 @@ pub fn load_example(example: &str, data_file: &str) -> (nll::model::Model, data:
     (model, ds)
 }
 
-fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> FitReport {
+/// Fits the model file `model_path` on the CSV `data_path`.
+pub fn fit_paths(model_path: &str, data_path: &str, filters: &[(&str, &str)]) -> FitReport {
     let example = model_path;
     let source = std::fs::read_to_string(&model_path).expect("example exists");
     let fail = |diags: Vec<nll::diag::Diagnostic>| -> ! {

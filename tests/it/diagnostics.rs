@@ -264,6 +264,65 @@ fn a_scale_left_far_below_huge_residuals_is_not_called_a_collapse() {
     assert!(text.contains("data column `y`"), "{text}");
 }
 
+/// Observations whose every residual can be exactly 0 (log(y) of y = 1 in
+/// every row): the scale falls until its square is no longer a normal
+/// double and the curvature overflows; that is a collapse, and said so.
+#[test]
+fn a_scale_collapsing_onto_residuals_of_exactly_zero_is_named() {
+    let r = crate::common::fit_fixture("log_linear.nll", "all_ones.csv");
+    assert!(!r.converged);
+    assert!(r.status.contains("scale collapses"), "{}", r.status);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("`sigma` of `Normal` collapses toward 0")),
+        "{:#?}",
+        r.warnings
+    );
+}
+
+/// Quasi-complete separation (100 normal x, y = [x > 0.1], and two rows at
+/// x = 0.1 with y = 0 and 1): the slope runs off and the optimizer's steps
+/// along it soon promise decreases far below the NLL's rounding. A step
+/// grown to be visible and then rejected once sent the radius back a
+/// quarter at a time, 290 iterations; it now falls back at once, as the
+/// fit did before it grew steps at all (46).
+#[test]
+fn a_separating_slope_is_found_without_a_long_retreat_of_the_radius() {
+    let r = crate::common::fit_fixture("logistic.nll", "quasi_separated_many.csv");
+    assert!(!r.converged);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("separation")),
+        "{:#?}",
+        r.warnings
+    );
+    assert!(r.iterations <= 60, "{} iterations", r.iterations);
+}
+
+/// A two-component normal mixture on 300 observations of order 1e10
+/// (40% near 1.5e10, 60% near 4.5e10), from start values in units of 1:
+/// the fit ends at a local maximum whose second component holds 6 rows
+/// with 1/340 of the other scale, NLL 7463.99 against 7405.78 at the
+/// maximum (the same data in units of 1e10 give 498.02). It is a maximum,
+/// so the fit converged; the component is named as the shape of a
+/// spurious one.
+#[test]
+fn a_narrow_component_on_a_few_percent_of_the_rows_is_named() {
+    let r = crate::common::fit_paths(
+        &crate::common::repo_path("examples/mixture_gaussian.nll"),
+        &crate::common::repo_path("tests/fixtures/mixture_1e10.csv"),
+        &[],
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("component 2") && w.contains("spurious maximum")),
+        "{}: {:#?}",
+        r.status,
+        r.warnings
+    );
+}
+
 /// A Laplace fit's kink is smoothed, and the smoothed NLL has a Hessian: at
 /// a minimum its rows at the kink make it positive definite. Where a
 /// coefficient is not identified (its column is 0 in every row) the Hessian
