@@ -278,8 +278,16 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
         // it grew from: the model was wrong at the longer length, and a
         // quarter of it at a time would take as many rejections as rounds.
         let mut grown_from = None;
-        if !grad_ok && rejections == 0 && step.pred < INVISIBLE * rounding_level(cur.f) {
-            let visible = ROUNDING_SLACK * rounding_level(cur.f);
+        let visible = ROUNDING_SLACK * rounding_level(cur.f);
+        // Growing helps only where some step could show: not where even
+        // the full Newton step of a positive definite model promises less
+        // (the rounding regime near a minimum).
+        let could_show = newton.as_ref().is_none_or(|st| st.pred >= visible);
+        if !grad_ok
+            && rejections == 0
+            && could_show
+            && step.pred < INVISIBLE * rounding_level(cur.f)
+        {
             let before = delta_k;
             let mut rounds = 0;
             while step.kind != StepKind::Interior
