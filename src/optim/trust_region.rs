@@ -261,27 +261,22 @@ pub(crate) fn run(ctx: &mut Context<'_>, start: Point, grad_rel_tol: f64) -> (Po
         });
         let mut delta_k = delta_k;
         let mut step = sub.solve(delta_k);
-        // A step on the boundary whose model decrease is below what `f`
+        // A step on the boundary whose model decrease is far below what `f`
         // can resolve would be judged by rounding: the trial value equals
         // `f`, the step is rejected, the radius shrinks, and the next step
-        // is less visible still. Where the gradient is far from zero (a
-        // scale started at 1 on data of order 1e20, where f is 1e43 and a
-        // unit step in scaled variables moves log(scale) by 1e-22), the
-        // radius grows instead until the decrease is visible. Only the
-        // first trial from a point grows: once a visible step is rejected,
-        // the model is wrong at that length and shrinking is right. A step
-        // whose decrease is merely near the rounding level is left alone:
-        // near a stationary point short steps are what the model allows (a
-        // smoothed kink's curvature changes within them, at 1e-12 of f),
-        // and growing them only costs rejections.
-        // A grown step that is rejected sends the radius back below where
-        // it grew from: the model was wrong at the longer length, and a
-        // quarter of it at a time would take as many rejections as rounds.
+        // is less visible still. From a scale started at 1 on data of order
+        // 1e20 (f ~ 1e43, a unit step in scaled variables moves log(scale)
+        // by 1e-22) the radius grows instead until the decrease is visible.
+        // - Only the first trial from a point grows, and a grown step that
+        //   is rejected sends the radius below where it grew from: the
+        //   model was wrong at the longer length (shrinking a quarter at a
+        //   time would take as many rejections as there were rounds).
+        // - Only where some step could show: not where even the full Newton
+        //   step of a positive definite model promises less (the rounding
+        //   regime near a minimum, where short steps are what the model
+        //   allows; growing them cost Bennett5 three digits).
         let mut grown_from = None;
         let visible = ROUNDING_SLACK * rounding_level(cur.f);
-        // Growing helps only where some step could show: not where even
-        // the full Newton step of a positive definite model promises less
-        // (the rounding regime near a minimum).
         let could_show = newton.as_ref().is_none_or(|st| st.pred >= visible);
         if !grad_ok
             && rejections == 0
