@@ -506,7 +506,7 @@ impl Scaling {
         let least_change = MATTERS_REL_CHANGE * size;
         for i in 0..self.d.len() {
             let hii = h[(i, i)].abs();
-            if hii.sqrt().is_finite() && hii.sqrt() > self.curvature[i] {
+            if hii.is_finite() && hii.sqrt() > self.curvature[i] {
                 self.curvature[i] = hii.sqrt();
             }
             let gi = at.g[i].abs();
