@@ -38,6 +38,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORDER = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w7t"]
@@ -94,12 +95,34 @@ def ensure_data(n, workloads, npy=False):
     return data
 
 
+def run_peak(cmd):
+    """Runs cmd like run() and returns (stdout, the child's peak resident
+    memory in MiB), read from the rusage of that child alone."""
+    # stderr goes to a file so that a chatty child cannot block on a full
+    # pipe while stdout is read; wait4 (not wait) keeps the child's rusage.
+    with tempfile.TemporaryFile("w+") as errf:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=errf, text=True)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        errf.seek(0)
+        err = errf.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
+    # ru_maxrss is in KiB on Linux.
+    return out, usage.ru_maxrss / 1024
+
+
 def limit_eval(data, wl):
-    """{threads: (eval_s, fit_s)} from one `limit-rs eval` run."""
+    """({threads: (eval_s, fit_s)}, peak MiB) from one `limit-rs eval` run."""
     exe = os.path.join(ROOT, "bench", "limit-rs", "target", "release", "limit-rs")
-    out = run([exe, "eval", "--data", data, "--workloads", wl, "--threads", "1,2",
-               "--math", "simd", "--reps", "30", "--fit-reps", "3"]).stdout
-    res = {}
+    out, peak = run_peak([exe, "eval", "--data", data, "--workloads", wl, "--threads", "1,2",
+                          "--math", "simd", "--reps", "30", "--fit-reps", "3"])
+    res = {"peak_mib": peak}
+    if "built without target-cpu=native" in out:
+        sys.exit("limit-rs was built for a baseline x86-64, not for this CPU: build it with "
+                 "`cargo build --release` run inside bench/limit-rs (its .cargo/config.toml "
+                 "applies only there), or drop --no-build")
     for line in out.splitlines():
         line = line.strip()
         if line.startswith("{"):
@@ -248,7 +271,10 @@ def main():
     if not a.no_build:
         print("building nll and limit-rs", flush=True)
         run(["cargo", "build", "--release", "--bin", "nll"])
-        run(["cargo", "build", "--release", "--manifest-path", "bench/limit-rs/Cargo.toml"])
+        # Built from inside its folder: cargo reads .cargo/config.toml from the
+        # working directory, and that file is what builds the limit for this CPU.
+        subprocess.run(["cargo", "build", "--release"], cwd=os.path.join(ROOT, "bench", "limit-rs"),
+                       check=True, capture_output=True, text=True)
 
     fixed = {wl: fixed_footprint(data, wl) for wl in wls}
     rows = {}
@@ -268,7 +294,7 @@ def main():
                 if pj2 is not None:
                     both = (pj2, ba2)
             rec = rows.setdefault(wl, {"ratio1": [], "ratio2": [], "speedup": [], "hess": [],
-                                       "fit_ratio": [], "b1": [], "b2": [], "ba": [], "lim1": [], "lim2": [],
+                                       "fit_ratio": [], "b1": [], "b2": [], "ba": [], "lim1": [], "lim2": [], "lim_peak": [],
                                        "both": [],
                                        "peers": {p: {"runs": [], "eval_ratio": [], "whole_ratio": [],
                                                      "arrow_ratio": [], "fit_ratio": []} for p in peers}})
@@ -282,6 +308,7 @@ def main():
             if ba is not None:
                 rec["ba"].append(ba)
             rec["lim1"].append(lim[1])
+            rec["lim_peak"].append(lim["peak_mib"] / b1["data_mib"])
             if both is not None:
                 rec["both"].append((both[0], b2, both[1]))
             rec["lim2"].append(lim[2])
@@ -366,7 +393,9 @@ def write_doc(a, n, wls, rows, data, many, peers, versions, fixed):
     w("- **peak/data**: the process's peak resident memory over the data columns as f64.")
     w("  **fixed MiB**: the peak of the same `nll bench` on the file's first 1000 rows, what")
     w("  the process takes whatever the data (binary, libraries, allocator, threads);")
-    w("  **(peak - fixed)/data**: what the data adds, over the data's size.")
+    w("  **(peak - fixed)/data**: what the data adds, over the data's size. **limit peak/data**:")
+    w("  the same for the limit's process (it reads the workload's .npy whole, then copies it")
+    w("  into columns, and runs its timings and fits), a baseline for what any process takes.")
     w("")
     w(f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, "
       f"{os.cpu_count()} cores shared with other work, N = {n:g} (rows: N for w1-w5, N/5 for w6, "
@@ -386,8 +415,8 @@ def write_doc(a, n, wls, rows, data, many, peers, versions, fixed):
     w("## Compile, load, fit, memory (one thread)")
     w("")
     w("| wl | compile ms | load ms | CSV MB/s | Arrow load ms | Arrow MB/s | fit ms | evals "
-      "| fit / limit fit | peak/data | fixed MiB | (peak - fixed)/data |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "| fit / limit fit | peak/data | limit peak/data | fixed MiB | (peak - fixed)/data |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for wl in wls:
         r = rows[wl]
         size = os.path.getsize(os.path.join(data, f"{wl}.csv")) / 1e6
@@ -401,7 +430,7 @@ def write_doc(a, n, wls, rows, data, many, peers, versions, fixed):
             arrow = f"| {fmt_ms(arrow_load)} | {arrow_size / arrow_load:.0f} "
         w(f"| {wl} | {fmt_ms(med([b['compile_s'] for b in r['b1']]))} | {fmt_ms(load)} | {size / load:.0f} "
           f"{arrow}| {fmt_ms(med([b['fit_s'] for b in r['b1']]))} | {r['b1'][-1]['evals']} "
-          f"| {med(r['fit_ratio']):.1f} | {peak:.1f} | {fixed[wl]:.1f} | {added:.2f} |")
+          f"| {med(r['fit_ratio']):.1f} | {peak:.1f} | {med(r['lim_peak']):.1f} | {fixed[wl]:.1f} | {added:.2f} |")
     w("")
     w(f"A logistic regression with 200 parameters (199 features, 1000 rows; gradient and all")
     w(f"20 100 Hessian entries) compiles in {fmt_ms(many)} ms (median of 5).")
