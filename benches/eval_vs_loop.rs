@@ -2,6 +2,12 @@
 //! compiled program and for a hand-written fused Rust loop computing the same
 //! quantities, with their ratio. Both run in the same process on the same
 //! data, single-threaded, so the ratio is meaningful on a noisy machine.
+//! The loop is built like the rest of the crate, for the baseline target,
+//! and calls the standard library's exp and ln, while the program picks
+//! AVX2 or AVX-512 loops with vectorised exp and ln at run time: this is a
+//! quick check that the program stays ahead of plain code, not the limit.
+//! `bench/run.py` measures against a fused loop built for the CPU with
+//! vectorised exp and ln (`bench/limit-rs`).
 //!
 //!     cargo bench --bench eval_vs_loop
 //!
