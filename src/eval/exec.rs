@@ -319,10 +319,11 @@ const LINES_PER_CHUNK: usize = CHUNK / F64_PER_LINE;
 /// instruction waited for memory and the others left it idle. Spreading
 /// the requests for all of the next chunk over the current chunk's
 /// instructions keeps memory busy through them. On an Intel Xeon with
-/// AVX-512 the logistic workload at 1e6 rows (11 columns) went from 10.7 to
-/// 9.4-9.6 ms with this (from 9.9 with no requests at all, and the two
-/// lines at the head of the chunk after next that this replaced); the
-/// workloads with one or two columns did not move. On an AMD EPYC a few
+/// AVX-512, at chunks of 512 rows, the logistic workload at 1e6 rows (11
+/// columns) took 9.4-9.6 ms with this, 10.7 ms with what it replaced (the
+/// first two lines of each column's chunk after next, once per chunk) and
+/// 9.9 ms with no requests at all; the workloads with one or two columns
+/// did not move. On an AMD EPYC a few
 /// requests before each instruction for the chunk after next cost more
 /// instructions than they saved (the linear workload 0.99 instead of 0.62
 /// ms); not measured there since.
@@ -405,10 +406,11 @@ impl<'a> Chunk<'a> {
 // into a sum or difference, a binary node or a sum with a product into a
 // sum, a linear predictor, an exp of a scaled value, softplus with
 // logistic, a log-sum-exp with its softmax weights, dot products sharing a
-// factor, blocks of a Hessian sharing a weight). Fusing any chain of elementwise instructions into one loop, or a
-// JIT, is what separates an evaluation from a hand-written fused loop
-// built for the CPU (1.15x to 1.84x its time on the benchmark workloads on
-// an Intel Xeon with AVX-512; see docs/performance.md).
+// factor, blocks of a Hessian sharing a weight). Fusing any chain of
+// elementwise instructions into one loop, or a JIT, is what separates an
+// evaluation from a hand-written fused loop built for the CPU (1.15x to
+// 1.84x its time on the benchmark workloads on an Intel Xeon with AVX-512;
+// see docs/performance.md).
 #[inline(always)]
 fn run_row_instr<M: MulAdd, const VEC: u8>(
     ctx: &Chunk,
