@@ -612,42 +612,39 @@ impl Graph {
             }
         }
 
+        // Data factors of the numerator go after the quotient when the
+        // denominator has no data in it: (r^2 / s^2) x rather than
+        // (r^2 x) / s^2, so the derivative with respect to a slope on x
+        // reuses the quotient the NLL term and the other derivatives
+        // compute (r / s^2, r^2 / s^2), and a sum of it reads the quotient
+        // and the column. (Two roundings either way.)
+        let is_data = |g: &Graph, b: NodeId| {
+            !matches!(g.node(b), Node::Level { .. }) && g.info(b).params.is_empty()
+        };
+        let den_has_data = merged.iter().any(|f| f.1 < 0 && is_data(self, f.0));
+        let (late, merged): (Vec<_>, Vec<_>) = merged
+            .into_iter()
+            .partition(|f| f.1 > 0 && !den_has_data && is_data(self, f.0));
         let mut num: Option<NodeId> = None;
         let mut den: Option<NodeId> = None;
         for (b, e) in merged {
             let (slot, k) = if e > 0 { (&mut num, e) } else { (&mut den, -e) };
-            // The square of a data factor after a row value with parameters
-            // in it, w_i x_ij^2, is built as (w_i x_ij) x_ij: the diagonal
-            // entry of a Hessian then shares w_i x_ij with the entries
-            // beside it, instead of squaring x_ij and multiplying again on
-            // every evaluation. (Two roundings either way.)
-            if let (2, Some(acc)) = (k, *slot) {
-                let data_only = self.info(b).params.is_empty();
-                if data_only && self.is_row(acc) && !self.info(acc).params.is_empty() {
-                    let once = self.intern(Node::Binary(BinOp::Mul, acc, b));
-                    *slot = Some(self.intern(Node::Binary(BinOp::Mul, once, b)));
-                    continue;
-                }
-            }
-            let power = if k == 1 {
-                b
-            } else {
-                let kn = self.constant(k as f64);
-                self.intern(Node::Binary(BinOp::Pow, b, kn))
-            };
-            *slot = Some(match *slot {
-                None => power,
-                Some(acc) => self.intern(Node::Binary(BinOp::Mul, acc, power)),
-            });
+            *slot = Some(self.times_factor(*slot, b, k));
         }
-        let core = match (num, den) {
-            (None, None) => return self.constant(c),
-            (Some(n), None) => n,
+        let mut core = match (num, den) {
+            (None, None) => None,
+            (Some(n), None) => Some(n),
             (None, Some(d)) => {
                 let one = self.constant(1.0);
-                self.intern(Node::Binary(BinOp::Div, one, d))
+                Some(self.intern(Node::Binary(BinOp::Div, one, d)))
             }
-            (Some(n), Some(d)) => self.intern(Node::Binary(BinOp::Div, n, d)),
+            (Some(n), Some(d)) => Some(self.intern(Node::Binary(BinOp::Div, n, d))),
+        };
+        for (b, e) in late {
+            core = Some(self.times_factor(core, b, e));
+        }
+        let Some(core) = core else {
+            return self.constant(c);
         };
         if c == 1.0 {
             core
@@ -656,6 +653,33 @@ impl Graph {
         } else {
             let k = self.constant(c);
             self.intern(Node::Binary(BinOp::Mul, k, core))
+        }
+    }
+
+    /// `acc * b^k` (or `b^k` without `acc`), a step of a monomial's
+    /// product.
+    fn times_factor(&mut self, acc: Option<NodeId>, b: NodeId, k: i32) -> NodeId {
+        // The square of a data factor after a row value with parameters
+        // in it, w_i x_ij^2, is built as (w_i x_ij) x_ij: the diagonal
+        // entry of a Hessian then shares w_i x_ij with the entries
+        // beside it, instead of squaring x_ij and multiplying again on
+        // every evaluation. (Two roundings either way.)
+        if let (2, Some(acc)) = (k, acc) {
+            let data_only = self.info(b).params.is_empty();
+            if data_only && self.is_row(acc) && !self.info(acc).params.is_empty() {
+                let once = self.intern(Node::Binary(BinOp::Mul, acc, b));
+                return self.intern(Node::Binary(BinOp::Mul, once, b));
+            }
+        }
+        let power = if k == 1 {
+            b
+        } else {
+            let kn = self.constant(k as f64);
+            self.intern(Node::Binary(BinOp::Pow, b, kn))
+        };
+        match acc {
+            None => power,
+            Some(acc) => self.intern(Node::Binary(BinOp::Mul, acc, power)),
         }
     }
 
