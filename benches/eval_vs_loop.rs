@@ -20,6 +20,10 @@ use nll::eval::Workspace;
 
 mod common;
 
+/// As the `nll` binary allocates: columns and buffers on cache lines.
+#[global_allocator]
+static ALLOCATOR: nll::alloc::CacheLineAligned = nll::alloc::CacheLineAligned;
+
 use common::{compile_source, Rng};
 
 const N_ROWS: usize = 1_000_000;

@@ -26,6 +26,7 @@
 //!   calibration, prediction, simulation); [`fitfile`] keeps a fit on disk,
 //!   and [`fsutil`] writes every output file whole or not at all.
 
+pub mod alloc;
 pub mod cli;
 pub mod compile;
 pub mod data;

@@ -1,3 +1,7 @@
+/// Columns and chunk buffers on cache lines (see `nll::alloc`).
+#[global_allocator]
+static ALLOCATOR: nll::alloc::CacheLineAligned = nll::alloc::CacheLineAligned;
+
 /// Stack size of the thread that runs the command. Models are trees that the
 /// parser, checker and compiler walk recursively; a generous stack lets a
 /// statement with thousands of terms be processed instead of overflowing.
