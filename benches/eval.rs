@@ -17,7 +17,7 @@ use nll::eval::Workspace;
 
 mod common;
 
-/// As the `nll` binary allocates: columns and buffers on cache lines.
+/// As the `nll` binary allocates: data columns on cache lines.
 #[global_allocator]
 static ALLOCATOR: nll::alloc::CacheLineAligned = nll::alloc::CacheLineAligned;
 

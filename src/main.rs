@@ -1,4 +1,4 @@
-/// Columns and chunk buffers on cache lines (see `nll::alloc`).
+/// Data columns on cache lines (see `nll::alloc`).
 #[global_allocator]
 static ALLOCATOR: nll::alloc::CacheLineAligned = nll::alloc::CacheLineAligned;
 

@@ -39,11 +39,24 @@ impl Workspace {
     pub fn new(program: &Program) -> Workspace {
         Workspace {
             slots: program.slot_init.clone(),
-            bufs: vec![0.0; program.n_bufs * CHUNK],
+            bufs: vec![0.0; program.n_bufs * CHUNK + LINE_F64],
             accs: vec![0.0; program.n_accs],
             partials: Vec::new(),
         }
     }
+}
+
+/// Doubles in a cache line.
+const LINE_F64: usize = 64 / std::mem::size_of::<f64>();
+
+/// `bufs` (allocated a cache line longer than the chunk buffers need) from
+/// its first cache-line boundary on, so that no 64-byte (AVX-512) load or
+/// store of a chunk buffer spans two lines. With the buffers 16 bytes off
+/// a line, as the C library's allocator leaves them, one evaluation of the
+/// linear workload took 1.16 times as long, the heteroscedastic one 1.15.
+fn from_line_start(bufs: &mut [f64]) -> &mut [f64] {
+    let skip = bufs.as_ptr().align_offset(64).min(bufs.len());
+    &mut bufs[skip..]
 }
 
 pub(super) fn run(
@@ -78,7 +91,8 @@ pub(super) fn run(
             .for_each(|(block, accs)| {
                 accs.iter_mut().for_each(|a| *a = 0.0);
                 THREAD_BUFS.with_borrow_mut(|bufs| {
-                    bufs.resize(p.n_bufs * CHUNK, 0.0);
+                    bufs.resize(p.n_bufs * CHUNK + LINE_F64, 0.0);
+                    let bufs = from_line_start(bufs);
                     run_block(p, data, slots, bufs, &mut accs[..p.n_accs], block, None);
                 });
             });
@@ -96,7 +110,7 @@ pub(super) fn run(
                 p,
                 data,
                 &ws.slots,
-                &mut ws.bufs,
+                from_line_start(&mut ws.bufs),
                 &mut block_accs,
                 block,
                 row_cols.as_deref_mut(),
@@ -171,7 +185,7 @@ pub(super) fn run_by_block(
             p,
             data,
             &ws.slots,
-            &mut ws.bufs,
+            from_line_start(&mut ws.bufs),
             &mut accs,
             block,
             Some(&mut out),
