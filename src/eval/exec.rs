@@ -422,8 +422,8 @@ impl<'a> Chunk<'a> {
 // logistic, a log-sum-exp with its softmax weights, dot products sharing a
 // factor, blocks of a Hessian sharing a weight). Fusing any chain of
 // elementwise instructions into one loop, or a JIT, is what separates an
-// evaluation from a hand-written fused loop built for the CPU (1.15x to
-// 1.84x its time on the benchmark workloads on an Intel Xeon with AVX-512;
+// evaluation from a hand-written fused loop built for the CPU (1.03x to
+// 1.55x its time on the benchmark workloads on an Intel Xeon with AVX-512;
 // see docs/performance.md).
 #[inline(always)]
 fn run_row_instr<M: MulAdd, const VEC: u8>(
