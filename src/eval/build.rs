@@ -734,6 +734,15 @@ impl<'a> Builder<'a> {
         }
 
         let outs: Vec<Src> = row_outputs.iter().map(|r| self.loc[r]).collect();
+        let rows = std::mem::take(&mut self.rows);
+        self.rows = fuse::fold_into_readers(rows, &outs, |op, c, d| {
+            let out = self.new_slot(f64::NAN);
+            self.prologue.push(ScalarInstr {
+                op: ScalarOp::Binary(op, c, d),
+                out,
+            });
+            out
+        });
         self.rows = fuse::linear_chains(std::mem::take(&mut self.rows), &outs);
         self.rows = fuse::scaled_exps(std::mem::take(&mut self.rows), &outs);
         self.rows = fuse::shared_dots(std::mem::take(&mut self.rows));

@@ -9,7 +9,8 @@ use super::fuse::{MAX_DOTS, MAX_LIN_TERMS};
 use super::gram::{MAX_SHARED_WEIGHTS, ONE};
 use super::lanes::{self, AddOp, DivOp, MulOp, SubOp};
 use super::sums::{
-    dots, gram_block, gram_shared, pick, sum_add_product, sum_map2, sum_op, sum_select, sum_values,
+    dots, gram_block, gram_shared, pick, sum_add_product, sum_map2, sum_op, sum_select, sum_times,
+    sum_values,
 };
 use super::{
     Columns, Program, RowInstr, RowOp, ScalarInstr, ScalarOp, Src, CHUNK, CHUNKS_PER_BLOCK,
@@ -418,13 +419,13 @@ impl<'a> Chunk<'a> {
 // TODO: each instruction is one pass over the chunk, writing its result to
 // a buffer the next one reads back; only some patterns are fused (a product
 // into a sum or difference, a binary node or a sum with a product into a
-// sum, a linear predictor, an exp of a scaled value, softplus with
-// logistic, a log-sum-exp with its softmax weights, dot products sharing a
-// factor, blocks of a Hessian sharing a weight). Fusing any chain of
-// elementwise instructions into one loop, or a JIT, is what separates an
-// evaluation from a hand-written fused loop built for the CPU (1.03x to
-// 1.55x its time on the benchmark workloads on an Intel Xeon with AVX-512;
-// see docs/performance.md).
+// sum, a sum of products with a binary node, a scalar offset into a
+// product, a scaled square, a linear predictor, an exp of a scaled value,
+// softplus with logistic, a log-sum-exp with its softmax weights, dot
+// products sharing a factor, blocks of a Hessian sharing a weight). Fusing
+// any chain of elementwise instructions into one loop, or a JIT, is what
+// separates an evaluation from a hand-written fused loop built for the CPU
+// (see docs/performance.md for the ratios on the benchmark workloads).
 #[inline(always)]
 fn run_row_instr<M: MulAdd, const VEC: u8>(
     ctx: &Chunk,
@@ -502,6 +503,17 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
             };
             return;
         }
+        RowOp::AccumulateTimesBinary { acc, x, op, a, b } => {
+            let (x, a, b) = (ctx.arg(x, bufs), ctx.arg(a, bufs), ctx.arg(b, bufs));
+            accs[acc as usize] += match op {
+                BinOp::Add => sum_times::<VEC, AddOp>(ctx.len, x, a, b),
+                BinOp::Sub => sum_times::<VEC, SubOp>(ctx.len, x, a, b),
+                BinOp::Mul => sum_times::<VEC, MulOp>(ctx.len, x, a, b),
+                BinOp::Div => sum_times::<VEC, DivOp>(ctx.len, x, a, b),
+                BinOp::Pow => unreachable!("powers are not folded into sums"),
+            };
+            return;
+        }
         RowOp::ExpScaled { scale, negate, a } if a == Src::Buf(instr.out) => {
             let at = instr.out as usize * CHUNK;
             let s = scaled(ctx.slots[scale as usize], negate);
@@ -544,6 +556,10 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
     match &instr.op {
         RowOp::Unary(f, a) => unary::<M>(*f, out, view.arg(ctx, *a)),
         RowOp::Square(a) => map1(out, view.arg(ctx, *a), |x| x * x),
+        RowOp::ScaledSquare { scale, a } => {
+            let s = ctx.slots[*scale as usize];
+            map1(out, view.arg(ctx, *a), |x| x * x * s)
+        }
         RowOp::Binary(op, a, b) => binary(*op, out, view.arg(ctx, *a), view.arg(ctx, *b)),
         RowOp::AddProduct {
             is_sub,
@@ -634,6 +650,7 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
         RowOp::Accumulate { .. }
         | RowOp::AccumulateBinary { .. }
         | RowOp::AccumulateAddProduct { .. }
+        | RowOp::AccumulateTimesBinary { .. }
         | RowOp::AccumulateDots { .. }
         | RowOp::AccumulateGram(_)
         | RowOp::AccumulateGramShared(_)
@@ -898,6 +915,73 @@ fn binary(op: BinOp, out: &mut [f64], a: Arg, b: Arg) {
     }
 }
 
+/// [`log_sum_exp_rows`] of two items (a two-component mixture) in one
+/// pass, into `lse` and the weights `wa` and `wb`; false, with the outputs
+/// unfinished, when some row's maximum is infinite or NaN (the general loop
+/// then does the chunk). exp(item - m) is exp(0) = 1 for the item that is
+/// the maximum, so one exp per row, of the other item, gives both terms,
+/// and one division 1 / s both weights (each the other term times it).
+#[inline(always)]
+fn log_sum_exp_pair<M: MulAdd>(
+    a: &[f64],
+    b: &[f64],
+    lse: &mut [f64],
+    wa: &mut [f64],
+    wb: &mut [f64],
+) -> bool {
+    let exp = |x: f64| <fastmath::Exp as fastmath::Kernel>::apply::<M>(x);
+    let one = exp(0.0);
+    // (log-sum-exp, weight of a, weight of b, whether the maximum is not
+    // finite) of one row.
+    let row = |x: f64, y: f64| {
+        // The maximum as the general loop takes it (NaN wins).
+        let m = if y > x || y.is_nan() { y } else { x };
+        let t = exp(x.min(y) - m);
+        let (ea, eb) = if x == m { (one, t) } else { (t, one) };
+        let s = ea + eb;
+        let r = 1.0 / s;
+        let l = m + <fastmath::Ln as fastmath::Kernel>::apply::<M>(s);
+        (l, ea * r, eb * r, !m.is_finite())
+    };
+    // PAIR_ROWS rows at a time, so that several vector registers of rows
+    // go through the long chain of dependent operations (exp's polynomial,
+    // two divisions, ln's polynomial) side by side.
+    let mut bad = false;
+    let n = a.len();
+    let full = n - n % PAIR_ROWS;
+    let blocks = lse[..full]
+        .chunks_exact_mut(PAIR_ROWS)
+        .zip(wa[..full].chunks_exact_mut(PAIR_ROWS))
+        .zip(wb[..full].chunks_exact_mut(PAIR_ROWS))
+        .zip(
+            a[..full]
+                .chunks_exact(PAIR_ROWS)
+                .zip(b[..full].chunks_exact(PAIR_ROWS)),
+        );
+    for (((l, wa), wb), (x, y)) in blocks {
+        for k in 0..PAIR_ROWS {
+            let (lk, wak, wbk, badk) = row(x[k], y[k]);
+            l[k] = lk;
+            wa[k] = wak;
+            wb[k] = wbk;
+            bad |= badk;
+        }
+    }
+    for i in full..n {
+        let (l, wa_i, wb_i, bad_i) = row(a[i], b[i]);
+        lse[i] = l;
+        wa[i] = wa_i;
+        wb[i] = wb_i;
+        bad |= bad_i;
+    }
+    !bad
+}
+
+/// Rows [`log_sum_exp_pair`] takes at a time: two AVX-512 registers (16
+/// rows took 0.97 of the time of 32 and 64 on the mixture workload, and
+/// 0.91 of one register at a time).
+const PAIR_ROWS: usize = 16;
+
 /// Per row, log(sum_k exp(item_k)) with the maximum taken out:
 ///   m + log(sum_k exp(item_k - m)),  m = max_k item_k,
 /// into buffer `out`, computed item by item over the chunk so each step is
@@ -916,6 +1000,26 @@ fn log_sum_exp_rows<M: MulAdd>(
     bufs: &mut [f64],
 ) {
     let n = ctx.len;
+    if let ([a, b], [wa, wb]) = (items, weights) {
+        if let (Arg::V(a), Arg::V(b)) = (ctx.arg(*a, bufs), ctx.arg(*b, bufs)) {
+            let mut lse = [0.0; CHUNK];
+            let mut ws = [[0.0; CHUNK]; 2];
+            let [wa_rows, wb_rows] = &mut ws;
+            if log_sum_exp_pair::<M>(a, b, &mut lse[..n], &mut wa_rows[..n], &mut wb_rows[..n]) {
+                let mut put = |buf: u32, values: &[f64]| {
+                    let at = buf as usize * CHUNK;
+                    bufs[at..at + n].copy_from_slice(&values[..n]);
+                };
+                put(out, &lse);
+                for (w, values) in [(*wa, &ws[0]), (*wb, &ws[1])] {
+                    if let Some(w) = w {
+                        put(w, values);
+                    }
+                }
+                return;
+            }
+        }
+    }
     let mut max = [f64::NEG_INFINITY; CHUNK];
     let max = &mut max[..n];
     for item in items {
@@ -933,65 +1037,40 @@ fn log_sum_exp_rows<M: MulAdd>(
     let mut e = [0.0; CHUNK];
     let e = &mut e[..n];
     let exp = |x: f64| <fastmath::Exp as fastmath::Kernel>::apply::<M>(x);
-    let pair = match (items, weights) {
-        ([a, b], [wa, wb]) => match (ctx.arg(*a, bufs), ctx.arg(*b, bufs)) {
-            (Arg::V(a), Arg::V(b)) => Some((a, b, *wa, *wb)),
-            _ => None,
-        },
-        _ => None,
-    };
-    if let Some((a, b, wa, wb)) = pair {
-        // Two items (a two-component mixture): exp(item - max) is exp(0)
-        // for the item that is the maximum, so one exp per row, of the
-        // other item, gives both terms. The same operations on the same
-        // values as the loop below, so the same results, with half the exps.
-        let one = exp(0.0);
-        let mut eb = [0.0; CHUNK];
-        let eb = &mut eb[..n];
-        let rows = e.iter_mut().zip(eb.iter_mut()).zip(sum.iter_mut());
-        for ((((ea, eb), s), m), (x, y)) in rows.zip(max.iter()).zip(a.iter().zip(b)) {
-            // The other item is the smaller one (for a finite maximum; the
-            // rest is mended below).
-            let a_is_max = *x == *m;
-            let t = exp(x.min(*y) - *m);
-            *ea = if a_is_max { one } else { t };
-            *eb = if a_is_max { t } else { one };
-            *s = *ea + *eb;
-        }
-        for (w, e) in [(wa, &*e), (wb, &*eb)] {
-            if let Some(w) = w {
-                let at = w as usize * CHUNK;
-                for ((w, e), s) in bufs[at..at + n].iter_mut().zip(e).zip(sum.iter()) {
-                    *w = *e / *s;
+    for (item, weight) in items.iter().zip(weights) {
+        match ctx.arg(*item, bufs) {
+            Arg::S(x) => {
+                for (e, m) in e.iter_mut().zip(max.iter()) {
+                    *e = exp(x - *m);
+                }
+            }
+            Arg::V(v) => {
+                for ((e, m), x) in e.iter_mut().zip(max.iter()).zip(v) {
+                    *e = exp(*x - *m);
                 }
             }
         }
-    } else {
-        for (item, weight) in items.iter().zip(weights) {
-            match ctx.arg(*item, bufs) {
-                Arg::S(x) => {
-                    for (e, m) in e.iter_mut().zip(max.iter()) {
-                        *e = exp(x - *m);
-                    }
-                }
-                Arg::V(v) => {
-                    for ((e, m), x) in e.iter_mut().zip(max.iter()).zip(v) {
-                        *e = exp(*x - *m);
-                    }
-                }
-            }
-            for (s, e) in sum.iter_mut().zip(e.iter()) {
-                *s += *e;
-            }
-            if let Some(w) = weight {
-                let at = *w as usize * CHUNK;
-                bufs[at..at + n].copy_from_slice(e);
-            }
+        for (s, e) in sum.iter_mut().zip(e.iter()) {
+            *s += *e;
+        }
+        if let Some(w) = weight {
+            let at = *w as usize * CHUNK;
+            bufs[at..at + n].copy_from_slice(e);
+        }
+    }
+    // The weights e_k / s as e_k (1 / s): one division per row instead of
+    // one per weight (a vector division takes as long as a dozen
+    // multiplications); each weight is rounded twice, within an ulp of its
+    // quotient. For a finite maximum 1 <= s <= K, so 1 / s is a normal
+    // number.
+    if weights.iter().any(Option::is_some) {
+        for (r, s) in e.iter_mut().zip(sum.iter()) {
+            *r = 1.0 / *s;
         }
         for w in weights.iter().flatten() {
             let at = *w as usize * CHUNK;
-            for (w, s) in bufs[at..at + n].iter_mut().zip(sum.iter()) {
-                *w /= *s;
+            for (w, r) in bufs[at..at + n].iter_mut().zip(e.iter()) {
+                *w *= *r;
             }
         }
     }

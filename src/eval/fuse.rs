@@ -97,6 +97,167 @@ fn scaled_exp_at(rows: &[RowInstr], i: usize) -> Option<(u32, bool, Src, usize)>
     }
 }
 
+/// Computes a value inside its only reader where the two make one
+/// instruction, saving a pass over the chunk and a buffer:
+///
+/// - a square read only by its product with a scalar becomes one
+///   [`RowOp::ScaledSquare`] (x^2 s, rounded as before: bit-identical);
+/// - a sum, difference, product or quotient read only by a sum of its
+///   products with a per-row factor, sum_i x_i (1 - z_i^2), becomes one
+///   [`RowOp::AccumulateTimesBinary`] (bit-identical);
+/// - `d + x y` (d a scalar) read only by its sum or difference with another
+///   scalar c becomes one [`RowOp::AddProduct`] with the scalars combined
+///   once per evaluation by `combine` (which returns the slot of `c op d`,
+///   computed in the prologue): c - (d + x y) = (c - d) - x y, as in a
+///   mixture component's log weight minus its Gaussian terms. This one
+///   rounds differently: c - d rounded once per evaluation, then the
+///   product and one difference per row, instead of two sums per row; each
+///   is within an ulp of the largest of c, d and x y.
+///
+/// The value may be computed a few instructions before its reader: it
+/// moves only where its operands still hold the same values there.
+pub(crate) fn fold_into_readers(
+    rows: Vec<RowInstr>,
+    row_outputs: &[Src],
+    mut combine: impl FnMut(BinOp, u32, u32) -> u32,
+) -> Vec<RowInstr> {
+    let mut rows: Vec<Option<RowInstr>> = rows.into_iter().map(Some).collect();
+    for j in 0..rows.len() {
+        let Some(reader) = rows[j].clone() else {
+            continue;
+        };
+        if let Some((i, op)) = times_binary(&rows, j, row_outputs) {
+            rows[i] = None;
+            rows[j] = Some(RowInstr {
+                op,
+                src: None,
+                out: reader.out,
+            });
+            continue;
+        }
+        let RowOp::Binary(op, a, b) = reader.op else {
+            continue;
+        };
+        let (scalar, buf, scalar_first) = match (a, b) {
+            (Src::Slot(s), Src::Buf(t)) => (s, t, true),
+            (Src::Buf(t), Src::Slot(s)) => (s, t, false),
+            _ => continue,
+        };
+        let Some(i) = private_producer(&rows, j, buf, row_outputs) else {
+            continue;
+        };
+        let producer = rows[i].as_ref().expect("a producer is present");
+        let op = match (op, &producer.op) {
+            (BinOp::Mul, RowOp::Square(x)) => RowOp::ScaledSquare {
+                scale: scalar,
+                a: *x,
+            },
+            (
+                BinOp::Add | BinOp::Sub,
+                RowOp::AddProduct {
+                    is_sub: false,
+                    other: Src::Slot(d),
+                    x,
+                    y,
+                    ..
+                },
+            ) => {
+                // c + v, v + c and v - c add x y to c + d, d + c or d - c;
+                // c - v subtracts it from c - d.
+                let (first, second) = if scalar_first {
+                    (scalar, *d)
+                } else {
+                    (*d, scalar)
+                };
+                RowOp::AddProduct {
+                    is_sub: op == BinOp::Sub && scalar_first,
+                    product_first: false,
+                    other: Src::Slot(combine(op, first, second)),
+                    x: *x,
+                    y: *y,
+                }
+            }
+            _ => continue,
+        };
+        rows[i] = None;
+        rows[j] = Some(RowInstr {
+            op,
+            src: None,
+            out: reader.out,
+        });
+    }
+    rows.into_iter().flatten().collect()
+}
+
+/// For a sum of products `rows[j]`, sum_i x_i v_i with v = a op b read by
+/// nothing else: the instruction computing v and the
+/// [`RowOp::AccumulateTimesBinary`] that replaces both.
+fn times_binary(
+    rows: &[Option<RowInstr>],
+    j: usize,
+    row_outputs: &[Src],
+) -> Option<(usize, RowOp)> {
+    let RowOp::AccumulateBinary {
+        acc,
+        op: BinOp::Mul,
+        a,
+        b,
+    } = rows[j].as_ref()?.op
+    else {
+        return None;
+    };
+    [(a, b), (b, a)].into_iter().find_map(|(x, v)| {
+        let Src::Buf(t) = v else { return None };
+        if matches!(x, Src::Slot(_)) || x == v {
+            return None;
+        }
+        let i = private_producer(rows, j, t, row_outputs)?;
+        match rows[i].as_ref()?.op {
+            RowOp::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), a, b) => {
+                Some((i, RowOp::AccumulateTimesBinary { acc, x, op, a, b }))
+            }
+            _ => None,
+        }
+    })
+}
+
+/// The instruction before `reader` that wrote buffer `buf`, when it writes
+/// nothing else, `reader` is the only instruction to read that value, and
+/// its operands hold the same values up to `reader` (none of them the
+/// reader's output): it can then run as part of `reader`.
+fn private_producer(
+    rows: &[Option<RowInstr>],
+    reader: usize,
+    buf: u32,
+    row_outputs: &[Src],
+) -> Option<usize> {
+    let at = (0..reader)
+        .rev()
+        .find(|&k| matches!(&rows[k], Some(r) if r.written_buffers().contains(&buf)))?;
+    let producer = rows[at].as_ref()?;
+    let foldable = matches!(
+        producer.op,
+        RowOp::Square(_) | RowOp::AddProduct { .. } | RowOp::Binary(..)
+    );
+    if producer.written_buffers() != [buf] || !foldable {
+        return None;
+    }
+    let inputs = producer.operands();
+    if inputs.contains(&Src::Buf(rows[reader].as_ref()?.out)) {
+        return None;
+    }
+    for r in rows[at + 1..reader].iter().flatten() {
+        let overwrites = r
+            .written_buffers()
+            .iter()
+            .any(|b| inputs.contains(&Src::Buf(*b)));
+        if r.operands().contains(&Src::Buf(buf)) || overwrites {
+            return None;
+        }
+    }
+    is_dead(rows[reader + 1..].iter().flatten(), buf, row_outputs).then_some(at)
+}
+
 /// The most sums one [`RowOp::AccumulateDots`] computes.
 pub(crate) const MAX_DOTS: usize = 4;
 
@@ -227,17 +388,24 @@ fn chain_is_private(rows: &[RowInstr], start: usize, end: usize, row_outputs: &[
         .map(|r| r.out)
         .filter(|b| *b != last)
         .collect();
-    partials.iter().all(|&b| {
-        for r in &rows[end..] {
-            if r.operands().contains(&Src::Buf(b)) {
-                return false;
-            }
-            if r.written_buffers().contains(&b) {
-                return true;
-            }
+    partials
+        .iter()
+        .all(|&b| is_dead(&rows[end..], b, row_outputs))
+}
+
+/// Whether the value in buffer `b` is read by none of `rows` (in order)
+/// before one of them writes it again, and is not a per-row output left in
+/// it at the end.
+fn is_dead<'a>(rows: impl IntoIterator<Item = &'a RowInstr>, b: u32, row_outputs: &[Src]) -> bool {
+    for r in rows {
+        if r.operands().contains(&Src::Buf(b)) {
+            return false;
         }
-        !row_outputs.contains(&Src::Buf(b))
-    })
+        if r.written_buffers().contains(&b) {
+            return true;
+        }
+    }
+    !row_outputs.contains(&Src::Buf(b))
 }
 
 #[cfg(test)]
@@ -431,6 +599,147 @@ mod tests {
             fused[3].op,
             RowOp::AccumulateBinary { acc: 7, .. }
         ));
+    }
+
+    fn instr(op: RowOp, out: u32) -> RowInstr {
+        RowInstr { op, src: None, out }
+    }
+
+    /// Folds `rows`, returning the result and the scalars combined (op, c, d),
+    /// each given slot 100, 101, ...
+    fn fold(rows: Vec<RowInstr>, outs: &[Src]) -> (Vec<RowInstr>, Vec<(BinOp, u32, u32)>) {
+        let mut combined = Vec::new();
+        let rows = fold_into_readers(rows, outs, |op, c, d| {
+            combined.push((op, c, d));
+            99 + combined.len() as u32
+        });
+        (rows, combined)
+    }
+
+    #[test]
+    fn a_square_read_once_by_a_scalar_product_is_scaled_in_place() {
+        let square = instr(RowOp::Square(Src::Col(0)), 0);
+        let exp = instr(RowOp::Unary(Func::Exp, Src::Col(1)), 1);
+        let times = instr(RowOp::Binary(BinOp::Mul, Src::Slot(4), Src::Buf(0)), 2);
+        let (rows, _) = fold(vec![square.clone(), exp.clone(), times.clone()], &[]);
+        let scaled = instr(
+            RowOp::ScaledSquare {
+                scale: 4,
+                a: Src::Col(0),
+            },
+            2,
+        );
+        assert_eq!(rows, [exp.clone(), scaled]);
+        // The square read again, or asked for per row: left as it is.
+        let again = instr(RowOp::Unary(Func::Log, Src::Buf(0)), 3);
+        let rows = vec![square.clone(), times.clone(), again];
+        assert_eq!(fold(rows.clone(), &[]).0, rows);
+        let rows = vec![square.clone(), times.clone()];
+        assert_eq!(fold(rows.clone(), &[Src::Buf(0)]).0, rows);
+        // Its operand overwritten before the product: left as it is.
+        let square = instr(RowOp::Square(Src::Buf(5)), 0);
+        let overwrite = instr(RowOp::Unary(Func::Exp, Src::Col(1)), 5);
+        let rows = vec![square, overwrite, times];
+        assert_eq!(fold(rows.clone(), &[]).0, rows);
+    }
+
+    #[test]
+    fn scalar_offsets_of_a_product_are_combined_once() {
+        let product = |out| {
+            instr(
+                RowOp::AddProduct {
+                    is_sub: false,
+                    product_first: false,
+                    other: Src::Slot(1),
+                    x: Src::Slot(2),
+                    y: Src::Col(0),
+                },
+                out,
+            )
+        };
+        let with = |is_sub, other| {
+            instr(
+                RowOp::AddProduct {
+                    is_sub,
+                    product_first: false,
+                    other: Src::Slot(other),
+                    x: Src::Slot(2),
+                    y: Src::Col(0),
+                },
+                1,
+            )
+        };
+        let c = Src::Slot(7);
+        let v = Src::Buf(0);
+        // c - v = (c - d) - x y; c + v = (c + d) + x y; v - c = (d - c) + x y;
+        // v + c = (d + c) + x y.
+        let cases = [
+            (BinOp::Sub, c, v, with(true, 100), (BinOp::Sub, 7, 1)),
+            (BinOp::Add, c, v, with(false, 100), (BinOp::Add, 7, 1)),
+            (BinOp::Sub, v, c, with(false, 100), (BinOp::Sub, 1, 7)),
+            (BinOp::Add, v, c, with(false, 100), (BinOp::Add, 1, 7)),
+        ];
+        for (op, a, b, want, combined) in cases {
+            let reader = instr(RowOp::Binary(op, a, b), 1);
+            let (rows, got) = fold(vec![product(0), reader], &[]);
+            assert_eq!(rows, [want]);
+            assert_eq!(got, [combined]);
+        }
+        // A reader writing over the product's operand cannot compute it.
+        let product_of_buf = instr(
+            RowOp::AddProduct {
+                is_sub: false,
+                product_first: false,
+                other: Src::Slot(1),
+                x: Src::Slot(2),
+                y: Src::Buf(3),
+            },
+            0,
+        );
+        let reader = instr(RowOp::Binary(BinOp::Sub, c, v), 3);
+        let rows = vec![product_of_buf, reader];
+        assert_eq!(fold(rows.clone(), &[]).0, rows);
+    }
+
+    #[test]
+    fn an_operation_read_once_by_a_sum_of_products_is_computed_in_it() {
+        let diff = instr(RowOp::Binary(BinOp::Sub, Src::Slot(2), Src::Buf(3)), 0);
+        let other = instr(RowOp::Accumulate { acc: 0 }, u32::MAX);
+        let dot = |a, b| RowInstr {
+            op: RowOp::AccumulateBinary {
+                acc: 1,
+                op: BinOp::Mul,
+                a,
+                b,
+            },
+            src: None,
+            out: u32::MAX,
+        };
+        let folded = RowInstr {
+            op: RowOp::AccumulateTimesBinary {
+                acc: 1,
+                x: Src::Col(0),
+                op: BinOp::Sub,
+                a: Src::Slot(2),
+                b: Src::Buf(3),
+            },
+            src: None,
+            out: u32::MAX,
+        };
+        for reader in [dot(Src::Buf(0), Src::Col(0)), dot(Src::Col(0), Src::Buf(0))] {
+            let rows = vec![diff.clone(), other.clone(), reader];
+            assert_eq!(fold(rows, &[]).0, [other.clone(), folded.clone()]);
+        }
+        // A scalar factor, or the difference read again: left as it is.
+        let rows = vec![diff.clone(), dot(Src::Buf(0), Src::Slot(1))];
+        assert_eq!(fold(rows.clone(), &[]).0, rows);
+        let again = instr(RowOp::Unary(Func::Exp, Src::Buf(0)), 4);
+        let rows = vec![diff.clone(), dot(Src::Buf(0), Src::Col(0)), again];
+        assert_eq!(fold(rows.clone(), &[]).0, rows);
+        // Its operand overwritten in between: left as it is.
+        let overwrite = instr(RowOp::Unary(Func::Exp, Src::Col(1)), 3);
+        let rows = vec![diff, overwrite, dot(Src::Buf(0), Src::Col(0))];
+        assert_eq!(fold(rows.clone(), &[]).0, rows);
     }
 
     #[test]

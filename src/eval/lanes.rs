@@ -279,10 +279,27 @@ macro_rules! vector_sums {
                 }
             }
 
-            /// As [`super::of2`] with f(o, v) = with_product(o, s v).
+            /// As [`super::of3`] with f(o, u, v) = with_product::<O, SWAP>(o,
+            /// I(u, v)): o + u v (O the addition, I the multiplication), or
+            /// o (u - v) (O the multiplication, I the subtraction).
             #[inline]
             #[target_feature(enable = $feature)]
-            pub(in crate::eval) unsafe fn of_scaled_product<O: LaneOp, const SWAP: bool>(
+            pub(in crate::eval) unsafe fn of_nested<O: LaneOp, I: LaneOp, const SWAP: bool>(
+                o: &[f64],
+                u: &[f64],
+                v: &[f64],
+            ) -> [f64; LANES] {
+                assert!(o.len() == u.len() && u.len() == v.len());
+                sum(o.len(), |i| {
+                    let p = I::$op($load(u.as_ptr().add(i)), $load(v.as_ptr().add(i)));
+                    with_product::<O, SWAP>($load(o.as_ptr().add(i)), p)
+                })
+            }
+
+            /// As [`of_nested`] with u = s for every row.
+            #[inline]
+            #[target_feature(enable = $feature)]
+            pub(in crate::eval) unsafe fn of_nested_sv<O: LaneOp, I: LaneOp, const SWAP: bool>(
                 o: &[f64],
                 s: f64,
                 v: &[f64],
@@ -290,22 +307,23 @@ macro_rules! vector_sums {
                 assert_eq!(o.len(), v.len());
                 let s = $splat(s);
                 sum(o.len(), |i| {
-                    let p = $mul(s, $load(v.as_ptr().add(i)));
+                    let p = I::$op(s, $load(v.as_ptr().add(i)));
                     with_product::<O, SWAP>($load(o.as_ptr().add(i)), p)
                 })
             }
 
-            /// As [`super::of3`] with f(o, u, v) = with_product(o, u v).
+            /// As [`of_nested`] with v = s for every row.
             #[inline]
             #[target_feature(enable = $feature)]
-            pub(in crate::eval) unsafe fn of_product<O: LaneOp, const SWAP: bool>(
+            pub(in crate::eval) unsafe fn of_nested_vs<O: LaneOp, I: LaneOp, const SWAP: bool>(
                 o: &[f64],
                 u: &[f64],
-                v: &[f64],
+                s: f64,
             ) -> [f64; LANES] {
-                assert!(o.len() == u.len() && u.len() == v.len());
+                assert_eq!(o.len(), u.len());
+                let s = $splat(s);
                 sum(o.len(), |i| {
-                    let p = $mul($load(u.as_ptr().add(i)), $load(v.as_ptr().add(i)));
+                    let p = I::$op($load(u.as_ptr().add(i)), s);
                     with_product::<O, SWAP>($load(o.as_ptr().add(i)), p)
                 })
             }
@@ -621,19 +639,19 @@ mod tests {
                         })
                     };
                     assert_eq!(
-                        bits($m::of_product::<O, false>(&u, &v, &w)),
+                        bits($m::of_nested::<O, MulOp, false>(&u, &v, &w)),
                         bits(sum3(false))
                     );
                     assert_eq!(
-                        bits($m::of_product::<O, true>(&u, &v, &w)),
+                        bits($m::of_nested::<O, MulOp, true>(&u, &v, &w)),
                         bits(sum3(true))
                     );
                     assert_eq!(
-                        bits($m::of_scaled_product::<O, false>(&u, 1.7, &w)),
+                        bits($m::of_nested_sv::<O, MulOp, false>(&u, 1.7, &w)),
                         bits(sum2(false))
                     );
                     assert_eq!(
-                        bits($m::of_scaled_product::<O, true>(&u, 1.7, &w)),
+                        bits($m::of_nested_sv::<O, MulOp, true>(&u, 1.7, &w)),
                         bits(sum2(true))
                     );
                 }

@@ -74,11 +74,13 @@ impl RowInstr {
         match &self.op {
             RowOp::Unary(_, a)
             | RowOp::Square(a)
+            | RowOp::ScaledSquare { a, .. }
             | RowOp::SoftplusLogistic { a, .. }
             | RowOp::ExpScaled { a, .. } => out.push(*a),
             RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
             RowOp::AddProduct { other, x, y, .. }
             | RowOp::AccumulateAddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
+            RowOp::AccumulateTimesBinary { x, a, b, .. } => out.extend([*x, *a, *b]),
             RowOp::LinComb { base, terms } => {
                 out.push(*base);
                 for (x, y) in terms {
@@ -111,6 +113,7 @@ impl RowInstr {
             RowOp::Accumulate { .. }
             | RowOp::AccumulateBinary { .. }
             | RowOp::AccumulateAddProduct { .. }
+            | RowOp::AccumulateTimesBinary { .. }
             | RowOp::AccumulateDots { .. }
             | RowOp::AccumulateGram(_)
             | RowOp::AccumulateGramShared(_)
@@ -152,6 +155,12 @@ pub(crate) enum RowOp {
     Binary(BinOp, Src, Src),
     /// x^2, the most common power, without a call to `powi`.
     Square(Src),
+    /// x^2 s, with s the scalar in slot `scale` (rounded as the square,
+    /// then the product): a squared residual over a variance, z^2 / s^2.
+    ScaledSquare {
+        scale: u32,
+        a: Src,
+    },
     Level {
         col: u32,
         level: u32,
@@ -222,6 +231,16 @@ pub(crate) enum RowOp {
         other: Src,
         x: Src,
         y: Src,
+    },
+    /// Add `x (a op b)` over the chunk to sum accumulator `acc` without
+    /// storing `a op b` (rounded first, as the two instructions would):
+    /// a weight times a difference, w (1 - z^2).
+    AccumulateTimesBinary {
+        acc: u32,
+        x: Src,
+        op: BinOp,
+        a: Src,
+        b: Src,
     },
     /// Add sum_i shared_i others[k]_i over the chunk to sum accumulator
     /// `accs[k]`, for each k (at most [`fuse::MAX_DOTS`]): dot products

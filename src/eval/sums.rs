@@ -87,15 +87,44 @@ pub(super) fn sum_add_product<const VEC: u8, O: LaneOp, const SWAP: bool>(
         (Arg::V(o), Arg::S(s), Arg::V(v)) if len == CHUNK => lanes::reduce(vectored!(
             VEC,
             lanes::of2(o, v, |a, b| f(a, s * b)),
-            of_scaled_product::<O, SWAP>(o, s, v)
+            of_nested_sv::<O, MulOp, SWAP>(o, s, v)
         )),
         (Arg::V(o), Arg::V(u), Arg::V(v)) if len == CHUNK => lanes::reduce(vectored!(
             VEC,
             lanes::of3(o, u, v, |a, b, c| f(a, b * c)),
-            of_product::<O, SWAP>(o, u, v)
+            of_nested::<O, MulOp, SWAP>(o, u, v)
         )),
         _ => (0..len).map(|i| f(o.at(i), x.at(i) * y.at(i))).sum(),
     }
+}
+
+/// sum_i x_i I(a_i, b_i) over a chunk, I(a_i, b_i) rounded before the
+/// product, as [`sum_map1`]: partial sums for full chunks with a per-row x
+/// and at most one scalar operand of I, a plain sum in row order otherwise.
+#[inline(always)]
+pub(super) fn sum_times<const VEC: u8, I: LaneOp>(len: usize, x: Arg, a: Arg, b: Arg) -> f64 {
+    let f = |x: f64, a: f64, b: f64| x * I::f(a, b);
+    let lanes = match (x, a, b) {
+        (Arg::V(x), Arg::V(u), Arg::V(v)) if len == CHUNK => {
+            vectored!(
+                VEC,
+                lanes::of3(x, u, v, f),
+                of_nested::<MulOp, I, false>(x, u, v)
+            )
+        }
+        (Arg::V(x), Arg::S(s), Arg::V(v)) if len == CHUNK => vectored!(
+            VEC,
+            lanes::of2(x, v, |x, v| f(x, s, v)),
+            of_nested_sv::<MulOp, I, false>(x, s, v)
+        ),
+        (Arg::V(x), Arg::V(u), Arg::S(s)) if len == CHUNK => vectored!(
+            VEC,
+            lanes::of2(x, u, |x, u| f(x, u, s)),
+            of_nested_vs::<MulOp, I, false>(x, u, s)
+        ),
+        _ => return (0..len).map(|i| f(x.at(i), a.at(i), b.at(i))).sum(),
+    };
+    lanes::reduce(lanes)
 }
 
 /// sum_i s_i v_ki over a chunk into `sums[k]`, for each of `vs`: as
@@ -497,6 +526,43 @@ mod tests {
             }
         }
         widths
+    }
+
+    /// A sum of x (a op b) in one pass equals, bit for bit, the sum of x t
+    /// with t = a op b computed first, at every register width, with a
+    /// scalar on either side of op or none, on full and short chunks.
+    #[test]
+    fn sums_of_a_factor_times_an_operation_equal_the_two_steps() {
+        use lanes::{AddOp, DivOp, SubOp};
+        let (x, u, v) = (random_chunk(1), random_chunk(2), random_chunk(3));
+        fn both<I: LaneOp, const VEC: u8>(len: usize, x: Arg, a: Arg, b: Arg) -> (f64, f64) {
+            let t: Vec<f64> = (0..len).map(|i| I::f(a.at(i), b.at(i))).collect();
+            let two_steps = sum_op::<VEC, MulOp>(len, x, Arg::V(&t));
+            (sum_times::<VEC, I>(len, x, a, b), two_steps)
+        }
+        fn at_width<I: LaneOp>(vec: u8, len: usize, x: Arg, a: Arg, b: Arg) -> (f64, f64) {
+            match vec {
+                lanes::AVX512 => both::<I, { lanes::AVX512 }>(len, x, a, b),
+                lanes::AVX2 => both::<I, { lanes::AVX2 }>(len, x, a, b),
+                _ => both::<I, { lanes::PORTABLE }>(len, x, a, b),
+            }
+        }
+        for vec in widths() {
+            for len in [CHUNK, 37] {
+                let (x, u, v) = (Arg::V(&x[..len]), Arg::V(&u[..len]), Arg::V(&v[..len]));
+                for (a, b) in [(u, v), (Arg::S(1.0), v), (u, Arg::S(0.75))] {
+                    for (got, want) in [
+                        at_width::<AddOp>(vec, len, x, a, b),
+                        at_width::<SubOp>(vec, len, x, a, b),
+                        at_width::<MulOp>(vec, len, x, a, b),
+                        at_width::<DivOp>(vec, len, x, a, b),
+                    ] {
+                        assert!(got.is_finite());
+                        assert_eq!(got.to_bits(), want.to_bits(), "width {vec}, {len} rows");
+                    }
+                }
+            }
+        }
     }
 
     /// Every register width computes the sums of several weights over
