@@ -20,6 +20,13 @@ use crate::graph::{apply_binary, func, log_sum_exp, BinOp, Func};
 /// Rows per block, the unit of parallel work.
 const BLOCK: usize = CHUNK * CHUNKS_PER_BLOCK;
 
+/// A chunk of ones, the other factor of a plain sum grouped with dot
+/// products (see `fuse::shared_dots`), starting on a cache line as the
+/// chunk buffers do.
+#[repr(align(64))]
+struct Ones([f64; CHUNK]);
+static ONES: Ones = Ones([1.0; CHUNK]);
+
 /// Reusable memory for evaluating one program.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -458,7 +465,10 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
             let shared = ctx.arg(shared, bufs);
             let mut vs = [Arg::S(0.0); MAX_DOTS];
             for (v, o) in vs.iter_mut().zip(others) {
-                *v = ctx.arg(*o, bufs);
+                *v = match o {
+                    Some(o) => ctx.arg(*o, bufs),
+                    None => Arg::V(&ONES.0[..ctx.len]),
+                };
             }
             let mut sums = [0.0; MAX_DOTS];
             dots::<VEC>(ctx.len, shared, &vs[..others.len()], &mut sums);
@@ -557,8 +567,11 @@ fn run_row_instr<M: MulAdd, const VEC: u8>(
         RowOp::Unary(f, a) => unary::<M>(*f, out, view.arg(ctx, *a)),
         RowOp::Square(a) => map1(out, view.arg(ctx, *a), |x| x * x),
         RowOp::ScaledSquare { scale, a } => {
-            let s = ctx.slots[*scale as usize];
-            map1(out, view.arg(ctx, *a), |x| x * x * s)
+            let a = view.arg(ctx, *a);
+            match view.arg(ctx, *scale) {
+                Arg::S(s) => map1(out, a, |x| x * x * s),
+                scale => map2(out, a, scale, |x, s| x * x * s),
+            }
         }
         RowOp::Binary(op, a, b) => binary(*op, out, view.arg(ctx, *a), view.arg(ctx, *b)),
         RowOp::AddProduct {

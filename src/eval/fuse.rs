@@ -100,7 +100,7 @@ fn scaled_exp_at(rows: &[RowInstr], i: usize) -> Option<(u32, bool, Src, usize)>
 /// Computes a value inside its only reader where the two make one
 /// instruction, saving a pass over the chunk and a buffer:
 ///
-/// - a square read only by its product with a scalar becomes one
+/// - a square read only by its product with another value becomes one
 ///   [`RowOp::ScaledSquare`] (x^2 s, rounded as before: bit-identical);
 /// - a sum, difference, product or quotient read only by a sum of its
 ///   products with a per-row factor, sum_i x_i (1 - z_i^2), becomes one
@@ -123,70 +123,87 @@ pub(crate) fn fold_into_readers(
 ) -> Vec<RowInstr> {
     let mut rows: Vec<Option<RowInstr>> = rows.into_iter().map(Some).collect();
     for j in 0..rows.len() {
-        let Some(reader) = rows[j].clone() else {
+        let Some(out) = rows[j].as_ref().map(|r| r.out) else {
             continue;
         };
-        if let Some((i, op)) = times_binary(&rows, j, row_outputs) {
+        let folded = times_binary(&rows, j, row_outputs)
+            .or_else(|| scaled_square(&rows, j, row_outputs))
+            .or_else(|| scalar_offset(&rows, j, row_outputs, &mut combine));
+        if let Some((i, op)) = folded {
             rows[i] = None;
-            rows[j] = Some(RowInstr {
-                op,
-                src: None,
-                out: reader.out,
-            });
-            continue;
+            rows[j] = Some(RowInstr { op, src: None, out });
         }
-        let RowOp::Binary(op, a, b) = reader.op else {
-            continue;
-        };
-        let (scalar, buf, scalar_first) = match (a, b) {
-            (Src::Slot(s), Src::Buf(t)) => (s, t, true),
-            (Src::Buf(t), Src::Slot(s)) => (s, t, false),
-            _ => continue,
-        };
-        let Some(i) = private_producer(&rows, j, buf, row_outputs) else {
-            continue;
-        };
-        let producer = rows[i].as_ref().expect("a producer is present");
-        let op = match (op, &producer.op) {
-            (BinOp::Mul, RowOp::Square(x)) => RowOp::ScaledSquare {
-                scale: scalar,
-                a: *x,
-            },
-            (
-                BinOp::Add | BinOp::Sub,
-                RowOp::AddProduct {
-                    is_sub: false,
-                    other: Src::Slot(d),
-                    x,
-                    y,
-                    ..
-                },
-            ) => {
-                // c + v, v + c and v - c add x y to c + d, d + c or d - c;
-                // c - v subtracts it from c - d.
-                let (first, second) = if scalar_first {
-                    (scalar, *d)
-                } else {
-                    (*d, scalar)
-                };
-                RowOp::AddProduct {
-                    is_sub: op == BinOp::Sub && scalar_first,
-                    product_first: false,
-                    other: Src::Slot(combine(op, first, second)),
-                    x: *x,
-                    y: *y,
-                }
-            }
-            _ => continue,
-        };
-        rows[i] = None;
-        rows[j] = Some(RowInstr {
-            op,
-            src: None,
-            out: reader.out,
-        });
     }
     rows.into_iter().flatten().collect()
+}
+
+/// For a product `rows[j]` of a square read by nothing else and another
+/// value s: the instruction computing the square and the
+/// [`RowOp::ScaledSquare`] that replaces both.
+fn scaled_square(
+    rows: &[Option<RowInstr>],
+    j: usize,
+    row_outputs: &[Src],
+) -> Option<(usize, RowOp)> {
+    let RowOp::Binary(BinOp::Mul, a, b) = rows[j].as_ref()?.op else {
+        return None;
+    };
+    [(a, b), (b, a)].into_iter().find_map(|(square, scale)| {
+        let Src::Buf(t) = square else { return None };
+        if scale == square {
+            return None;
+        }
+        let i = private_producer(rows, j, t, row_outputs)?;
+        match rows[i].as_ref()?.op {
+            RowOp::Square(x) => Some((i, RowOp::ScaledSquare { scale, a: x })),
+            _ => None,
+        }
+    })
+}
+
+/// For a sum or difference `rows[j]` of a scalar c and v = d + x y (d a
+/// scalar) read by nothing else: the instruction computing v and the
+/// [`RowOp::AddProduct`] of the combined scalar that replaces both.
+fn scalar_offset(
+    rows: &[Option<RowInstr>],
+    j: usize,
+    row_outputs: &[Src],
+    combine: &mut impl FnMut(BinOp, u32, u32) -> u32,
+) -> Option<(usize, RowOp)> {
+    let RowOp::Binary(op @ (BinOp::Add | BinOp::Sub), a, b) = rows[j].as_ref()?.op else {
+        return None;
+    };
+    let (scalar, buf, scalar_first) = match (a, b) {
+        (Src::Slot(s), Src::Buf(t)) => (s, t, true),
+        (Src::Buf(t), Src::Slot(s)) => (s, t, false),
+        _ => return None,
+    };
+    let i = private_producer(rows, j, buf, row_outputs)?;
+    let RowOp::AddProduct {
+        is_sub: false,
+        other: Src::Slot(d),
+        x,
+        y,
+        ..
+    } = rows[i].as_ref()?.op
+    else {
+        return None;
+    };
+    // c + v, v + c and v - c add x y to c + d, d + c or d - c; c - v
+    // subtracts it from c - d.
+    let (first, second) = if scalar_first {
+        (scalar, d)
+    } else {
+        (d, scalar)
+    };
+    let op = RowOp::AddProduct {
+        is_sub: op == BinOp::Sub && scalar_first,
+        product_first: false,
+        other: Src::Slot(combine(op, first, second)),
+        x,
+        y,
+    };
+    Some((i, op))
 }
 
 /// For a sum of products `rows[j]`, sum_i x_i v_i with v = a op b read by
@@ -264,46 +281,43 @@ pub(crate) const MAX_DOTS: usize = 4;
 /// Merges runs of sums of products that share a factor, sum_i s_i v_ki for
 /// up to [`MAX_DOTS`] k (the gradient's sum_i r_i x_ij, a Hessian's
 /// sum_i w_i x_ij x_ik), into one [`RowOp::AccumulateDots`]: one pass that
-/// reads s once, with independent running sums. Each sum adds the same
-/// terms in the same lanes, so results are bit-identical.
+/// reads s once, with independent running sums. A plain sum of s (the
+/// gradient of an intercept) joins them as the product s 1. Each sum adds
+/// the same terms in the same lanes (s 1 = s exactly), so results are
+/// bit-identical.
 pub(crate) fn shared_dots(rows: Vec<RowInstr>) -> Vec<RowInstr> {
-    let dot = |r: &RowInstr| match r.op {
-        RowOp::AccumulateBinary {
-            acc,
-            op: BinOp::Mul,
-            a,
-            b,
-        } if is_column(a) && is_column(b) => Some((acc, a, b)),
-        _ => None,
-    };
     let mut out = Vec::with_capacity(rows.len());
     let mut i = 0;
     while i < rows.len() {
-        let (Some((acc0, a0, b0)), Some((_, a1, b1))) =
-            (dot(&rows[i]), rows.get(i + 1).and_then(dot))
+        let (Some((acc0, a0, b0)), Some(next)) =
+            (dot_factors(&rows[i]), rows.get(i + 1).and_then(dot_factors))
         else {
             out.push(rows[i].clone());
             i += 1;
             continue;
         };
-        let Some(shared) = [a0, b0].into_iter().find(|s| *s == a1 || *s == b1) else {
+        let Some(shared) = [Some(a0), b0]
+            .into_iter()
+            .flatten()
+            .find(|s| other_than(*s, (next.1, next.2)).is_some())
+        else {
             out.push(rows[i].clone());
             i += 1;
             continue;
         };
-        let other = |a: Src, b: Src| if a == shared { b } else { a };
         let mut accs = vec![acc0];
-        let mut others = vec![other(a0, b0)];
+        let mut others = vec![other_than(shared, (a0, b0)).expect("shared is a factor")];
         let mut end = i + 1;
         while end < rows.len() && others.len() < MAX_DOTS {
-            match dot(&rows[end]) {
-                Some((acc, a, b)) if a == shared || b == shared => {
-                    accs.push(acc);
-                    others.push(other(a, b));
-                    end += 1;
-                }
-                _ => break,
-            }
+            let Some((acc, a, b)) = dot_factors(&rows[end]) else {
+                break;
+            };
+            let Some(other) = other_than(shared, (a, b)) else {
+                break;
+            };
+            accs.push(acc);
+            others.push(other);
+            end += 1;
         }
         out.push(RowInstr {
             op: RowOp::AccumulateDots {
@@ -317,6 +331,36 @@ pub(crate) fn shared_dots(rows: Vec<RowInstr>) -> Vec<RowInstr> {
         i = end;
     }
     out
+}
+
+/// (accumulator, factor, other factor) of a sum of a product of two per-row
+/// values, or of a plain sum of one (the other factor `None`, for 1).
+fn dot_factors(r: &RowInstr) -> Option<(u32, Src, Option<Src>)> {
+    match (&r.op, r.src) {
+        (
+            &RowOp::AccumulateBinary {
+                acc,
+                op: BinOp::Mul,
+                a,
+                b,
+            },
+            _,
+        ) if is_column(a) && is_column(b) => Some((acc, a, Some(b))),
+        (&RowOp::Accumulate { acc }, Some(s)) if is_column(s) => Some((acc, s, None)),
+        _ => None,
+    }
+}
+
+/// The factor of `(a, b)` other than `shared` (`None` for the 1 of a plain
+/// sum), if `shared` is one of them.
+fn other_than(shared: Src, (a, b): (Src, Option<Src>)) -> Option<Option<Src>> {
+    if a == shared {
+        Some(b)
+    } else if b == Some(shared) {
+        Some(Some(a))
+    } else {
+        None
+    }
 }
 
 /// A per-row operand (not a scalar slot).
@@ -557,20 +601,25 @@ mod tests {
             out: u32::MAX,
         };
         let r = Src::Buf(2);
-        // Six dots with r (on either side), one with a scalar, one with
-        // another factor.
+        let plain_sum = RowInstr {
+            op: RowOp::Accumulate { acc: 8 },
+            src: Some(r),
+            out: u32::MAX,
+        };
+        // A plain sum of r, five dots with r (on either side), one with a
+        // scalar, one with another factor.
         let rows = vec![
+            plain_sum,
             dot(0, r, Src::Col(0)),
             dot(1, Src::Col(1), r),
             dot(2, r, Src::Col(2)),
             dot(3, r, Src::Col(3)),
             dot(4, r, Src::Col(4)),
-            dot(5, r, Src::Col(5)),
             dot(6, r, Src::Slot(1)),
             dot(7, Src::Col(0), Src::Col(1)),
         ];
         let fused = shared_dots(rows);
-        let groups: Vec<(Vec<u32>, Vec<Src>)> = fused
+        let groups: Vec<(Vec<u32>, Vec<Option<Src>>)> = fused
             .iter()
             .filter_map(|instr| match &instr.op {
                 RowOp::AccumulateDots {
@@ -585,12 +634,17 @@ mod tests {
             })
             .collect();
         assert_eq!(fused.len(), 4);
-        assert_eq!(groups[0].0, [0, 1, 2, 3]);
+        assert_eq!(groups[0].0, [8, 0, 1, 2]);
         assert_eq!(
             groups[0].1,
-            [Src::Col(0), Src::Col(1), Src::Col(2), Src::Col(3)]
+            [
+                None,
+                Some(Src::Col(0)),
+                Some(Src::Col(1)),
+                Some(Src::Col(2))
+            ]
         );
-        assert_eq!(groups[1].0, [4, 5]);
+        assert_eq!(groups[1].0, [3, 4]);
         assert!(matches!(
             fused[2].op,
             RowOp::AccumulateBinary { acc: 6, .. }
@@ -617,19 +671,29 @@ mod tests {
     }
 
     #[test]
-    fn a_square_read_once_by_a_scalar_product_is_scaled_in_place() {
+    fn a_square_read_once_by_a_product_is_scaled_in_place() {
         let square = instr(RowOp::Square(Src::Col(0)), 0);
         let exp = instr(RowOp::Unary(Func::Exp, Src::Col(1)), 1);
         let times = instr(RowOp::Binary(BinOp::Mul, Src::Slot(4), Src::Buf(0)), 2);
         let (rows, _) = fold(vec![square.clone(), exp.clone(), times.clone()], &[]);
-        let scaled = instr(
-            RowOp::ScaledSquare {
-                scale: 4,
-                a: Src::Col(0),
-            },
-            2,
-        );
-        assert_eq!(rows, [exp.clone(), scaled]);
+        let scaled = |scale| {
+            instr(
+                RowOp::ScaledSquare {
+                    scale,
+                    a: Src::Col(0),
+                },
+                2,
+            )
+        };
+        assert_eq!(rows, [exp.clone(), scaled(Src::Slot(4))]);
+        // ... by a per-row value on either side.
+        for times in [
+            instr(RowOp::Binary(BinOp::Mul, Src::Buf(1), Src::Buf(0)), 2),
+            instr(RowOp::Binary(BinOp::Mul, Src::Buf(0), Src::Buf(1)), 2),
+        ] {
+            let rows = vec![square.clone(), exp.clone(), times];
+            assert_eq!(fold(rows, &[]).0, [exp.clone(), scaled(Src::Buf(1))]);
+        }
         // The square read again, or asked for per row: left as it is.
         let again = instr(RowOp::Unary(Func::Log, Src::Buf(0)), 3);
         let rows = vec![square.clone(), times.clone(), again];

@@ -74,10 +74,11 @@ impl RowInstr {
         match &self.op {
             RowOp::Unary(_, a)
             | RowOp::Square(a)
-            | RowOp::ScaledSquare { a, .. }
             | RowOp::SoftplusLogistic { a, .. }
             | RowOp::ExpScaled { a, .. } => out.push(*a),
-            RowOp::Binary(_, a, b) | RowOp::AccumulateBinary { a, b, .. } => out.extend([*a, *b]),
+            RowOp::Binary(_, a, b)
+            | RowOp::AccumulateBinary { a, b, .. }
+            | RowOp::ScaledSquare { scale: b, a } => out.extend([*a, *b]),
             RowOp::AddProduct { other, x, y, .. }
             | RowOp::AccumulateAddProduct { other, x, y, .. } => out.extend([*other, *x, *y]),
             RowOp::AccumulateTimesBinary { x, a, b, .. } => out.extend([*x, *a, *b]),
@@ -89,7 +90,7 @@ impl RowInstr {
             }
             RowOp::AccumulateDots { shared, others, .. } => {
                 out.push(*shared);
-                out.extend(others);
+                out.extend(others.iter().flatten());
             }
             RowOp::AccumulateGram(gram) => {
                 out.push(gram.w);
@@ -155,10 +156,10 @@ pub(crate) enum RowOp {
     Binary(BinOp, Src, Src),
     /// x^2, the most common power, without a call to `powi`.
     Square(Src),
-    /// x^2 s, with s the scalar in slot `scale` (rounded as the square,
-    /// then the product): a squared residual over a variance, z^2 / s^2.
+    /// a^2 s (rounded as the square, then the product): a squared
+    /// residual over a variance, r^2 / s^2.
     ScaledSquare {
-        scale: u32,
+        scale: Src,
         a: Src,
     },
     Level {
@@ -244,10 +245,11 @@ pub(crate) enum RowOp {
     },
     /// Add sum_i shared_i others[k]_i over the chunk to sum accumulator
     /// `accs[k]`, for each k (at most [`fuse::MAX_DOTS`]): dot products
-    /// with one common factor, read once.
+    /// with one common factor, read once. An other factor `None` is 1 (the
+    /// plain sum of the common factor).
     AccumulateDots {
         shared: Src,
-        others: Vec<Src>,
+        others: Vec<Option<Src>>,
         accs: Vec<u32>,
     },
     /// Sums sharing a row weight, a block of them at a time (see
