@@ -998,7 +998,8 @@ const PAIR_ROWS: usize = 16;
 /// Per row, log(sum_k exp(item_k)) with the maximum taken out:
 ///   m + log(sum_k exp(item_k - m)),  m = max_k item_k,
 /// into buffer `out`, computed item by item over the chunk so each step is
-/// a vector loop; where m is infinite or NaN the result is m, as in
+/// a vector loop (two items in one pass, see [`log_sum_exp_pair`]); where
+/// m is infinite or NaN the result is m, as in
 /// [`log_sum_exp`]. The softmax weights
 ///   w_k = exp(item_k - m) / sum_j exp(item_j - m) = exp(item_k - LSE)
 /// go into the buffers `weights[k]` given, from the same exps. Every output
