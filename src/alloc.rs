@@ -25,7 +25,7 @@ const MIN_ALIGNED_SIZE: usize = 64 * 1024;
 /// The cache line, and the width of the widest vector the evaluator uses.
 const LINE: usize = 64;
 
-/// The system allocator with blocks of [`MIN_ALIGNED_SIZE`] or more on a
+/// The system allocator with blocks of `MIN_ALIGNED_SIZE` or more on a
 /// cache line.
 pub struct CacheLineAligned;
 

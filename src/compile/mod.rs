@@ -143,7 +143,7 @@ impl Compiled {
     /// The same model on one row in `stride` of the data: a likelihood of
     /// the same shape at a fraction of the cost, for a first approach to
     /// the estimates on large data. The rows are taken in runs of
-    /// [`SUBSAMPLE_RUN`] from every `stride` runs, so that gathering them
+    /// `SUBSAMPLE_RUN` from every `stride` runs, so that gathering them
     /// reads a fraction of the data's memory (single rows every 16 share
     /// their cache lines with the rows between, and reading those cost a
     /// whole pass: 10 ms of 88 MB), and data sorted by a covariate is still

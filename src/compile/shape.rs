@@ -7,7 +7,7 @@ use crate::model::Model;
 
 /// What the compiler finds in `model` whatever the data: it is lowered on a
 /// stand-in data set with every declared column, no rows and
-/// [`STAND_IN_LEVELS`] for each factor, and only the
+/// `STAND_IN_LEVELS` for each factor, and only the
 /// model's errors and warnings (`E2xx`, `W2xx`) are kept. Those about the
 /// data (a factor's number of levels, values outside a support) need the
 /// data and are left to `check --data`.
