@@ -11,7 +11,8 @@
 //!    row instruction runs a tight loop over one chunk, reading data columns
 //!    in place and writing into a small set of reusable chunk buffers
 //!    (registers allocated by liveness, so the working set stays in cache).
-//!    Each [`Node::Sum`] adds its chunk into a running sum.
+//!    Each [`Node::Sum`](crate::graph::Node::Sum) adds its chunk into a
+//!    running sum.
 //! 3. *Scalar epilogue*: nodes that use the row sums (the NLL, gradient and
 //!    Hessian entries themselves).
 //!
@@ -58,8 +59,10 @@ pub const CHUNKS_PER_BLOCK: usize = 64;
 /// smaller than a benchmark's million-row columns.
 const PREFETCH_MIN_BYTES: usize = 8 << 20;
 
-/// The data a program runs on: real columns (for [`Node::Data`]) and factor
-/// columns as level codes (for [`Node::Level`] and [`Node::Select`]).
+/// The data a program runs on: real columns (for
+/// [`Node::Data`](crate::graph::Node::Data)) and factor columns as level
+/// codes (for [`Node::Level`](crate::graph::Node::Level) and
+/// [`Node::Select`](crate::graph::Node::Select)).
 #[derive(Debug, Clone, Default)]
 pub struct Columns {
     pub n_rows: usize,
@@ -400,7 +403,7 @@ impl Program {
     }
 
     /// Instructions computing the sums of several weights together (see
-    /// [`gram::Shared`]), and the weights they cover.
+    /// `gram::Shared`), and the weights they cover.
     pub fn shared_weight_sets(&self) -> (usize, usize) {
         self.rows
             .iter()
