@@ -443,8 +443,10 @@ fn distribution_prediction(dists: Vec<Predictive>, y: &[f64], rng: &mut StdRng) 
 /// statement's weight arguments `w`:
 ///   Mixture(w, D1, D2):             w, 1 - w;
 ///   MixtureLogit(eta, D1, D2):      logistic(eta), logistic(-eta);
-///   MixtureLogit(eta..., D1..DK):   softmax(eta) (the compiler puts the
-///                                   reference component's 0 first);
+///   MixtureLogit(eta..., D1..DK):   softmax(0, eta_1, ..., eta_{K-1}) for
+///                                   K - 1 predictors (the first component
+///                                   is the reference, as when fitting),
+///                                   softmax(eta) for K;
 ///   ZeroInflated(pi, D):            pi on a point mass at 0, 1 - pi on D.
 fn compound_row(name: &str, w: &[f64], components: &ComponentRows, i: usize) -> Option<Predictive> {
     let comp = |k: usize| -> Option<RowDist> {
@@ -454,6 +456,10 @@ fn compound_row(name: &str, w: &[f64], components: &ComponentRows, i: usize) -> 
     };
     let weights: Vec<f64> = match (name, w.len()) {
         ("MixtureLogit", 1) => vec![predictive::logistic(w[0]), predictive::logistic(-w[0])],
+        ("MixtureLogit", n) if n + 1 == components.len() => {
+            let eta: Vec<f64> = std::iter::once(0.0).chain(w.iter().copied()).collect();
+            softmax(&eta)
+        }
         ("MixtureLogit", _) => softmax(w),
         (_, 1) => vec![w[0], 1.0 - w[0]],
         _ => return None,

@@ -295,6 +295,33 @@ fn rows_of(source: &str, data: &str, theta: &[f64], seed: u64) -> Vec<StatementR
     nll::evaluate::statement_rows(&c, theta, source, &opts)
 }
 
+/// A mixture of three components weighted by two linear predictors has the
+/// first component as its reference, when predicting as when fitting: the
+/// weights are softmax(0, e_1, e_2), and the predictive mean is
+/// sum_k w_k m_k.
+#[test]
+fn a_three_component_logit_mixture_predicts_with_all_three() {
+    let source = "data y\nparam e[2]\nparam m1, m2, m3\n\
+                  y ~ MixtureLogit(e, Normal(m1, 1), Normal(m2, 1), Normal(m3, 1))\n";
+    let data = "y\n-3.5\n0.2\n4.1\n";
+    let (e1, e2, m) = (0.4f64, 0.9f64, [-4.0, 0.0, 5.0]);
+    // parameters in declaration order, then the constant slot
+    let theta = [e1, e2, m[0], m[1], m[2], 0.0];
+    let total = 1.0 + e1.exp() + e2.exp();
+    let w = [1.0 / total, e1.exp() / total, e2.exp() / total];
+    let mean: f64 = w.iter().zip(m).map(|(w, m)| w * m).sum();
+    match &rows_of(source, data, &theta, 1)[0].prediction {
+        Prediction::Distribution { dists, .. } => {
+            assert_eq!(dists.len(), 3);
+            for d in dists {
+                let got = d.mean().expect("a mixture of normals has a mean");
+                assert!((got - mean).abs() < 1e-12, "{got} vs {mean}");
+            }
+        }
+        other => panic!("expected a distribution, found {other:?}"),
+    }
+}
+
 #[test]
 fn randomized_pit_of_a_count_lies_within_its_jump() {
     // Poisson(2) (theta = log 2) at y = 1: the PIT is uniform between
