@@ -329,10 +329,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // lower point back toward the interior is then tried too, and the
     // better of the two fits kept: a lower start can still lead to a
     // worse maximum (a mixture's weight moved to 0.5 while both means are
-    // far from the data), so it does not replace the given one.
+    // far from the data), so it does not replace the given one. With no
+    // iterations allowed (an evaluation at the start) neither this nor the
+    // restarts below look inward: the start stays.
+    let look_inward = options.max_iter > 0;
     let inward = match projected {
-        None => lower_point_inward(&mut obj, &x0, &constrained),
-        Some(_) => None,
+        None if look_inward => lower_point_inward(&mut obj, &x0, &constrained),
+        _ => None,
     };
     let mut outcome = match (projected.as_mut(), inward) {
         (Some((_, p)), _) => optim::minimize(p, &x0, &options),
@@ -472,7 +475,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     // the limit family's likelihood). Where a point back toward the
     // interior is lower, the fit goes on from there.
     for _ in 0..MAX_INWARD_RESTARTS {
-        if cancelled() {
+        if cancelled() || !look_inward {
             break;
         }
         let Some(lower) = lower_point_inward(&mut obj, &outcome.x, &constrained) else {

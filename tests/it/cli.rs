@@ -291,6 +291,30 @@ fn iteration_limit_is_not_convergence() {
         .all(|p| p["estimate"].as_f64().is_some_and(f64::is_finite)));
 }
 
+/// With no iterations allowed, a fit is an evaluation at the start: a start
+/// far out on a constrained scale (a mixture weight of 1e-12) is reported
+/// as given, not replaced by a lower point toward the interior.
+#[test]
+fn no_iterations_keep_a_far_start() {
+    let v = fit_json(&[
+        "examples/mixture_gaussian.nll",
+        "--data",
+        "examples/data/mixture.csv",
+        "--max-iter",
+        "0",
+        "--start",
+        "w=1e-12",
+    ]);
+    let w = v["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "w")
+        .and_then(|p| p["estimate"].as_f64())
+        .unwrap();
+    assert!((w - 1e-12).abs() < 1e-24, "{w}");
+}
+
 #[test]
 fn static_warnings_point_at_the_model() {
     check(
