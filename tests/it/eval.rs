@@ -332,6 +332,75 @@ fn program_matches_reference_at_edge_row_counts() {
     }
 }
 
+/// The shapes the evaluator computes inside their readers: a mixture's
+/// log weight less a constant and a scaled square (c - (d + h z^2)), its
+/// log-sum-exp of two items with both weights, squares scaled by a row
+/// value (r^2 exp(-2 g)), and sums of a weight times a difference
+/// (w (1 - z^2)) in the gradients; every row count at chunk edges.
+#[test]
+fn mixture_and_scale_model_shapes_match_reference() {
+    use Expr::*;
+    let p = |k| Box::new(Param(k));
+    let x = |c| Box::new(Data(c));
+    let c = |v| Box::new(Const(v));
+    let square = |e: Expr| Binary(2, Box::new(e.clone()), Box::new(e));
+    // log w_k - (d_k + z_k^2 / 2), z_1 = (x0 - b) exp(-s), d_1 = 0.9 + s
+    // (the log of a scale), z_2 = x0 - 1.5, d_2 = 0.3
+    let z1 = Binary(
+        2,
+        Box::new(Binary(1, x(0), p(1))),
+        Box::new(Unary(Func::Exp, Box::new(Unary(Func::Neg, p(2))))),
+    );
+    let z2 = Binary(1, x(0), c(1.5));
+    let component = |log_w: Expr, d: Expr, z: Expr| {
+        Binary(
+            1,
+            Box::new(log_w),
+            Box::new(Binary(
+                0,
+                Box::new(d),
+                Box::new(Binary(2, c(0.5), Box::new(square(z)))),
+            )),
+        )
+    };
+    let mixture = Unary(
+        Func::Neg,
+        Box::new(LogSumExp(
+            Box::new(component(
+                Unary(Func::Neg, Box::new(Unary(Func::Softplus, p(0)))),
+                Binary(0, c(0.9), p(2)),
+                z1,
+            )),
+            Box::new(component(
+                Unary(
+                    Func::Neg,
+                    Box::new(Unary(Func::Softplus, Box::new(Unary(Func::Neg, p(0))))),
+                ),
+                Const(0.3),
+                z2,
+            )),
+        )),
+    );
+    // g + r^2 exp(-2 g) / 2, g = a + b x1, r = x2 - s x1
+    let g = Binary(0, p(0), Box::new(Binary(2, p(1), x(1))));
+    let r = Binary(1, x(2), Box::new(Binary(2, p(2), x(1))));
+    let precision = Unary(Func::Exp, Box::new(Binary(2, c(-2.0), Box::new(g.clone()))));
+    let scale_model = Binary(
+        0,
+        Box::new(g),
+        Box::new(Binary(
+            2,
+            c(0.5),
+            Box::new(Binary(2, Box::new(square(r)), Box::new(precision))),
+        )),
+    );
+    for e in [mixture, scale_model] {
+        for n_rows in [0, 1, 7, 255, 256, 257, 100_003] {
+            check_eval(&e, n_rows, 23).unwrap_or_else(|msg| panic!("{msg}"));
+        }
+    }
+}
+
 /// Sums of a row value and a product, o + c y, o - c y, c y - o with a
 /// constant c (a parameter factor is taken out of the sum), and o + u v,
 /// computed in the sum's own loop.
