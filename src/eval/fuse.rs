@@ -121,14 +121,15 @@ pub(crate) fn fold_into_readers(
     row_outputs: &[Src],
     mut combine: impl FnMut(BinOp, u32, u32) -> u32,
 ) -> Vec<RowInstr> {
+    let flow = Flow::new(&rows, row_outputs);
     let mut rows: Vec<Option<RowInstr>> = rows.into_iter().map(Some).collect();
     for j in 0..rows.len() {
         let Some(out) = rows[j].as_ref().map(|r| r.out) else {
             continue;
         };
-        let folded = times_binary(&rows, j, row_outputs)
-            .or_else(|| scaled_square(&rows, j, row_outputs))
-            .or_else(|| scalar_offset(&rows, j, row_outputs, &mut combine));
+        let folded = times_binary(&rows, j, &flow)
+            .or_else(|| scaled_square(&rows, j, &flow))
+            .or_else(|| scalar_offset(&rows, j, &flow, &mut combine));
         if let Some((i, op)) = folded {
             rows[i] = None;
             rows[j] = Some(RowInstr { op, src: None, out });
@@ -140,11 +141,7 @@ pub(crate) fn fold_into_readers(
 /// For a product `rows[j]` of a square read by nothing else and another
 /// value s: the instruction computing the square and the
 /// [`RowOp::ScaledSquare`] that replaces both.
-fn scaled_square(
-    rows: &[Option<RowInstr>],
-    j: usize,
-    row_outputs: &[Src],
-) -> Option<(usize, RowOp)> {
+fn scaled_square(rows: &[Option<RowInstr>], j: usize, flow: &Flow) -> Option<(usize, RowOp)> {
     let RowOp::Binary(BinOp::Mul, a, b) = rows[j].as_ref()?.op else {
         return None;
     };
@@ -153,7 +150,7 @@ fn scaled_square(
         if scale == square {
             return None;
         }
-        let i = private_producer(rows, j, t, row_outputs)?;
+        let i = private_producer(rows, j, t, flow)?;
         match rows[i].as_ref()?.op {
             RowOp::Square(x) => Some((i, RowOp::ScaledSquare { scale, a: x })),
             _ => None,
@@ -167,7 +164,7 @@ fn scaled_square(
 fn scalar_offset(
     rows: &[Option<RowInstr>],
     j: usize,
-    row_outputs: &[Src],
+    flow: &Flow,
     combine: &mut impl FnMut(BinOp, u32, u32) -> u32,
 ) -> Option<(usize, RowOp)> {
     let RowOp::Binary(op @ (BinOp::Add | BinOp::Sub), a, b) = rows[j].as_ref()?.op else {
@@ -178,7 +175,7 @@ fn scalar_offset(
         (Src::Buf(t), Src::Slot(s)) => (s, t, false),
         _ => return None,
     };
-    let i = private_producer(rows, j, buf, row_outputs)?;
+    let i = private_producer(rows, j, buf, flow)?;
     let RowOp::AddProduct {
         is_sub: false,
         other: Src::Slot(d),
@@ -209,11 +206,7 @@ fn scalar_offset(
 /// For a sum of products `rows[j]`, sum_i x_i v_i with v = a op b read by
 /// nothing else: the instruction computing v and the
 /// [`RowOp::AccumulateTimesBinary`] that replaces both.
-fn times_binary(
-    rows: &[Option<RowInstr>],
-    j: usize,
-    row_outputs: &[Src],
-) -> Option<(usize, RowOp)> {
+fn times_binary(rows: &[Option<RowInstr>], j: usize, flow: &Flow) -> Option<(usize, RowOp)> {
     let RowOp::AccumulateBinary {
         acc,
         op: BinOp::Mul,
@@ -228,7 +221,7 @@ fn times_binary(
         if matches!(x, Src::Slot(_)) || x == v {
             return None;
         }
-        let i = private_producer(rows, j, t, row_outputs)?;
+        let i = private_producer(rows, j, t, flow)?;
         match rows[i].as_ref()?.op {
             RowOp::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), a, b) => {
                 Some((i, RowOp::AccumulateTimesBinary { acc, x, op, a, b }))
@@ -236,6 +229,75 @@ fn times_binary(
             _ => None,
         }
     })
+}
+
+/// Who writes and reads each value of the chunk buffers, found in one pass
+/// over the instructions before any is folded. Folding keeps what it
+/// answers true or makes it err on the side of folding less: a folded
+/// instruction reads its producer's operands where the producer read them
+/// (the same values, so each still has as many readers), and the write of
+/// a removed producer, still counted, only hides folds.
+struct Flow {
+    /// The positions of the instructions writing each buffer, in order.
+    writes: Vec<Vec<usize>>,
+    /// For each instruction, how many operands of later instructions read
+    /// the value it wrote (for instructions writing one buffer).
+    n_reads: Vec<usize>,
+    /// Whether the value an instruction wrote is still in its buffer at
+    /// the end, as a per-row output.
+    is_output: Vec<bool>,
+}
+
+impl Flow {
+    fn new(rows: &[RowInstr], row_outputs: &[Src]) -> Flow {
+        let n_bufs = rows
+            .iter()
+            .flat_map(RowInstr::written_buffers)
+            .max()
+            .map_or(0, |b| b as usize + 1);
+        let mut writes = vec![Vec::new(); n_bufs];
+        let mut n_reads = vec![0; rows.len()];
+        // The instruction that wrote each buffer last, so far.
+        let mut last = vec![None; n_bufs];
+        for (k, r) in rows.iter().enumerate() {
+            for src in r.operands() {
+                if let Src::Buf(b) = src {
+                    if let Some(Some(w)) = last.get(b as usize) {
+                        n_reads[*w] += 1;
+                    }
+                }
+            }
+            for b in r.written_buffers() {
+                writes[b as usize].push(k);
+                last[b as usize] = Some(k);
+            }
+        }
+        let mut is_output = vec![false; rows.len()];
+        for (b, w) in last.iter().enumerate() {
+            if let Some(w) = w {
+                is_output[*w] |= row_outputs.contains(&Src::Buf(b as u32));
+            }
+        }
+        Flow {
+            writes,
+            n_reads,
+            is_output,
+        }
+    }
+
+    /// The last instruction before `at` that writes buffer `b`.
+    fn writer_before(&self, b: u32, at: usize) -> Option<usize> {
+        let writes = self.writes.get(b as usize)?;
+        let n = writes.partition_point(|&k| k < at);
+        n.checked_sub(1).map(|i| writes[i])
+    }
+
+    /// Whether an instruction strictly between `from` and `to` writes `b`.
+    fn written_between(&self, b: u32, from: usize, to: usize) -> bool {
+        self.writes.get(b as usize).is_some_and(|writes| {
+            writes.partition_point(|&k| k <= from) < writes.partition_point(|&k| k < to)
+        })
+    }
 }
 
 /// The instruction before `reader` that wrote buffer `buf`, when it writes
@@ -246,33 +308,30 @@ fn private_producer(
     rows: &[Option<RowInstr>],
     reader: usize,
     buf: u32,
-    row_outputs: &[Src],
+    flow: &Flow,
 ) -> Option<usize> {
-    let at = (0..reader)
-        .rev()
-        .find(|&k| matches!(&rows[k], Some(r) if r.written_buffers().contains(&buf)))?;
+    let at = flow.writer_before(buf, reader)?;
     let producer = rows[at].as_ref()?;
     let foldable = matches!(
         producer.op,
         RowOp::Square(_) | RowOp::AddProduct { .. } | RowOp::Binary(..)
     );
-    if producer.written_buffers() != [buf] || !foldable {
+    if !foldable
+        || producer.written_buffers() != [buf]
+        || flow.n_reads[at] != 1
+        || flow.is_output[at]
+    {
         return None;
     }
     let inputs = producer.operands();
     if inputs.contains(&Src::Buf(rows[reader].as_ref()?.out)) {
         return None;
     }
-    for r in rows[at + 1..reader].iter().flatten() {
-        let overwrites = r
-            .written_buffers()
-            .iter()
-            .any(|b| inputs.contains(&Src::Buf(*b)));
-        if r.operands().contains(&Src::Buf(buf)) || overwrites {
-            return None;
-        }
-    }
-    is_dead(rows[reader + 1..].iter().flatten(), buf, row_outputs).then_some(at)
+    let kept = inputs.iter().all(|src| match *src {
+        Src::Buf(b) => !flow.written_between(b, at, reader),
+        _ => true,
+    });
+    kept.then_some(at)
 }
 
 /// The most sums one [`RowOp::AccumulateDots`] computes.
