@@ -41,9 +41,9 @@ pub(super) struct Lowerer<'a> {
     shapes: HashMap<String, ParamShape>,
     /// Functions being expanded, to report recursion instead of looping.
     expanding: Vec<String>,
-    /// Factor columns made from integer columns (Categorical on 1..K), with
-    /// the name of the integer column.
-    derived_factors: Vec<(String, Vec<u32>)>,
+    /// Factor columns made from integer columns (Categorical on 1..K): the
+    /// name of the integer column, the codes and K.
+    derived_factors: Vec<(String, Vec<u32>, usize)>,
     n_factor_cols: usize,
     /// Results of function calls by function and argument nodes.
     call_cache: HashMap<String, Value>,
@@ -85,7 +85,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    pub(super) fn into_derived_factors(self) -> Vec<(String, Vec<u32>)> {
+    pub(super) fn into_derived_factors(self) -> Vec<(String, Vec<u32>, usize)> {
         self.derived_factors
     }
 
@@ -419,7 +419,7 @@ impl<'a> Lowerer<'a> {
                             .join(", ")
                     )));
                 }
-                self.derived_factors.push((name.clone(), codes));
+                self.derived_factors.push((name.clone(), codes, n_classes));
                 Ok((self.n_factor_cols + self.derived_factors.len() - 1) as u32)
             }
             _ => Err(Diagnostic::error(

@@ -498,9 +498,10 @@ fn compile_from(
         .map_err(|d| vec![d])?;
     let derived = lowerer.into_derived_factors();
     let mut columns = columns;
-    for (name, codes) in derived {
+    for (name, codes, n_classes) in derived {
+        // Classes 1..K as the statement has them, whichever the rows hold
+        // (a prediction on rows of one class still has K probabilities).
         factor_names.push(format!("{name} (as classes)"));
-        let n_classes = codes.iter().max().map(|m| *m as usize + 1).unwrap_or(0);
         factor_levels.push((1..=n_classes).map(|k| k.to_string()).collect());
         columns.factor.push(codes);
     }

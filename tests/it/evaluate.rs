@@ -681,6 +681,57 @@ fn eval_by_group_names_the_worst_group() {
     assert!(close(gap, (g1 - g0).abs(), tol::HAND));
 }
 
+/// A categorical outcome held as integers 1..K has K classes in predictions
+/// and draws whichever classes the rows hold: a probability column per
+/// class under a header of as many names, and draws of every class.
+#[test]
+fn an_integer_class_outcome_predicts_and_draws_all_its_classes() {
+    let dir = scratch("int-classes");
+    let model = dir.join("model.nll");
+    std::fs::write(
+        &model,
+        "data y: int\nparam a in (0, 1), b in (0, 1)\n\
+         y ~ Categorical(a, (1 - a) * b, (1 - a) * (1 - b))\n",
+    )
+    .expect("model");
+    let train = dir.join("train.csv");
+    let rows: String = (0..60).map(|i| format!("{}\n", 1 + i % 3)).collect();
+    std::fs::write(&train, format!("y\n{rows}")).expect("data");
+    let fit = dir.join("fit.json");
+    fit_to(s(&model), s(&train), &fit, &[]);
+    // New rows all of one class.
+    let new = dir.join("new.csv");
+    std::fs::write(&new, "y\n2\n2\n").expect("new data");
+    let pred = nll_ok(&["predict", s(&model), "--fit", s(&fit), "--data", s(&new)]);
+    let lines: Vec<&str> = pred.lines().collect();
+    assert_eq!(lines[0], "row,p_1,p_2,p_3,prob_1,prob_2,prob_3,predicted");
+    for line in &lines[1..] {
+        assert_eq!(line.split(',').count(), 8, "{line}");
+    }
+    let draws = nll_ok(&[
+        "simulate",
+        s(&model),
+        "--fit",
+        s(&fit),
+        "--data",
+        s(&new),
+        "--draws",
+        "200",
+        "--seed",
+        "3",
+    ]);
+    let mut counts = [0usize; 3];
+    for line in draws.lines().skip(1) {
+        let y = line.split(',').nth(1).expect("a drawn y");
+        let k: usize = y
+            .parse()
+            .unwrap_or_else(|_| panic!("class `{y}` in {line}"));
+        counts[k - 1] += 1;
+    }
+    // Each class has probability 1/3 at the estimates: 400 draws.
+    assert!(counts.iter().all(|c| *c > 80), "{counts:?}");
+}
+
 #[test]
 fn predict_writes_arguments_means_and_intervals() {
     let (dir, fit) = fitted("predict", HETERO, HETERO_TRAIN, &[]);
