@@ -264,6 +264,49 @@ fn a_scale_left_far_below_huge_residuals_is_not_called_a_collapse() {
     assert!(text.contains("data column `y`"), "{text}");
 }
 
+/// Errors so heavy-tailed that the largest is 1e9 times the scale
+/// (1 + 2 (u^-2 - 1) with a random sign, tails like a Student-t with
+/// nu = 0.5), fitted by a Student-t with nu = 0.5: the mean of such data is
+/// far from most of it, and a collapse level taken from the largest
+/// distance to the mean lay above the well-estimated scale. It is a
+/// maximum, with standard errors.
+#[test]
+fn a_well_estimated_scale_under_huge_outliers_is_not_a_collapse() {
+    let dir = std::env::temp_dir().join(format!("nll-it-heavy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let n = 20_000;
+    let rows: String = (0..n)
+        .map(|i| {
+            let u = (i as f64 + 0.5) / n as f64;
+            // scatter the sizes over the rows, alternate the signs
+            let u = (u * 7919.0).fract().max(0.5 / n as f64);
+            let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+            format!("{}\n", 1.0 + sign * 2.0 * (u.powi(-2) - 1.0))
+        })
+        .collect();
+    let data = dir.join("heavy.csv");
+    std::fs::write(&data, format!("y\n{rows}")).expect("data");
+    let model = dir.join("t.nll");
+    std::fs::write(
+        &model,
+        "data y\nparam mu, s > 0\ny ~ StudentT(0.5, mu, s)\n",
+    )
+    .expect("model");
+    let r = crate::common::fit_paths(model.to_str().unwrap(), data.to_str().unwrap(), &[]);
+    assert!(r.converged, "{}: {:#?}", r.status, r.warnings);
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("collapses")),
+        "{:#?}",
+        r.warnings
+    );
+    let s = estimate(&r, "s");
+    assert!(s > 0.1 && s < 10.0, "{s}");
+    assert!(r
+        .parameters
+        .iter()
+        .all(|p| p.std_error.is_some_and(|e| e > 0.0)));
+}
+
 /// Observations whose every residual can be exactly 0 (log(y) of y = 1 in
 /// every row): the scale falls until its square is no longer a normal
 /// double and the curvature overflows; that is a collapse, and said so.
