@@ -16,10 +16,10 @@ pub use crate::graph::func::logistic;
 mod beyond_statrs;
 
 use beyond_statrs::{
-    bisect_quantile, gamma_cdf_large_shape, gamma_quantile, gamma_quantile_large_shape, guarded,
-    is_poisson_limit, poisson_cdf, poisson_draw, std_normal, t_cdf_large_nu, t_quantile_large_nu,
-    BETA_STATRS_UP_TO, BISECT_REL_TOL, LARGE_COUNT_MEAN, LARGE_SHAPE, T_EXPANSION_FROM,
-    T_STATRS_QUANTILE_FROM,
+    beta_quantile, bisect_quantile, gamma_cdf_large_shape, gamma_quantile,
+    gamma_quantile_large_shape, guarded, is_poisson_limit, nb_cdf_large_mean, poisson_cdf,
+    poisson_draw, std_normal, t_cdf_large_nu, t_quantile_large_nu, BETA_STATRS_UP_TO,
+    BISECT_REL_TOL, LARGE_COUNT_MEAN, LARGE_SHAPE, T_EXPANSION_FROM, T_STATRS_QUANTILE_FROM,
 };
 
 /// The predictive distribution of one row. Arguments are on the natural
@@ -298,6 +298,7 @@ impl RowDist {
         match *self {
             Poisson { rate } => poisson_cdf(k, rate),
             NegBinomial { mu, phi } if is_poisson_limit(mu, phi) => poisson_cdf(k, mu),
+            NegBinomial { mu, phi } if mu > LARGE_COUNT_MEAN => nb_cdf_large_mean(k, mu, phi),
             // Mean mu and size phi is statrs' NegativeBinomial(r = phi,
             // p = phi / (phi + mu)), which counts failures with mean
             // r (1 - p) / p = mu.
@@ -342,7 +343,7 @@ impl RowDist {
             Gamma { shape, rate } => gamma_quantile(q, shape)? / rate,
             Weibull { shape, scale } => sd::Weibull::new(shape, scale).ok()?.inverse_cdf(q),
             Beta { a, b } if a.max(b) > BETA_STATRS_UP_TO => return None,
-            Beta { a, b } => sd::Beta::new(a, b).ok()?.inverse_cdf(q),
+            Beta { a, b } => beta_quantile(q, a, b)?,
             _ => return self.count_quantile(q),
         };
         x.is_finite().then_some(x)
@@ -436,11 +437,15 @@ fn integer_quantile(cdf: impl Fn(f64) -> f64, q: f64) -> Option<f64> {
         return Some(0.0);
     }
     let mut hi = 1.0;
-    while cdf(hi) < q {
-        hi *= 2.0;
-        if hi > MAX_COUNT_SEARCH || cdf(hi).is_nan() {
+    loop {
+        let at_hi = cdf(hi);
+        if at_hi.is_nan() || (at_hi < q && hi >= MAX_COUNT_SEARCH) {
             return None;
         }
+        if at_hi >= q {
+            break;
+        }
+        hi = (2.0 * hi).min(MAX_COUNT_SEARCH);
     }
     // Invariant: F(lo) < q <= F(hi).
     let mut lo = 0.0;
@@ -710,6 +715,18 @@ mod tests {
         };
         let lo = g.quantile(0.025).unwrap();
         assert!((lo / 5.791_710_245_521_471e-17 - 1.0).abs() < 1e-6, "{lo}");
+        // Beta(0.08, 6): its 2.5% and 10% points are 1.0162361855e-21 and
+        // 3.4099227983e-14 (50-digit mpmath, the regularised incomplete
+        // beta inverted in log x); statrs' inverse CDF is good to about
+        // 1e-16 absolute.
+        let b = RowDist::Beta { a: 0.08, b: 6.0 };
+        for (q, exact) in [
+            (0.025, 1.016_236_185_526_972e-21),
+            (0.1, 3.409_922_798_320_955e-14),
+        ] {
+            let x = b.quantile(q).unwrap();
+            assert!((x / exact - 1.0).abs() < 1e-6, "{q}: {x}");
+        }
     }
 
     #[test]
@@ -725,6 +742,45 @@ mod tests {
         // thousand counts): scipy's 95% point is 1000001644854.
         let d = RowDist::Poisson { rate: 1e12 };
         assert_eq!(d.quantile(0.95), Some(1_000_001_644_854.0));
+    }
+
+    /// scipy.stats.nbinom(phi, phi / (phi + mu)).ppf at q = 0.025, 0.5 and
+    /// 0.975, with the gamma spread dominant (phi = 2), both spreads equal
+    /// (phi = mu) and a 97.5% point above 2^49 (the search's last doubling
+    /// before its limit of 1e15); within 1e-9 relative (statrs' CDF put the
+    /// 97.5% point below the mean at mu = 5.8e14).
+    #[test]
+    fn negative_binomial_with_a_huge_mean_has_its_quantiles() {
+        for (mu, phi, points) in [
+            (
+                1e12,
+                2.0,
+                [121_104_639_271.0, 839_173_495_008.0, 2_785_821_695_471.0],
+            ),
+            (
+                1e12,
+                1e12,
+                [999_997_228_194.0, 999_999_999_999.0, 1_000_002_771_809.0],
+            ),
+            (
+                2e14,
+                2.0,
+                [
+                    24_220_927_854_396.0,
+                    167_834_699_001_666.0,
+                    557_164_339_093_891.0,
+                ],
+            ),
+        ] {
+            let d = RowDist::NegBinomial { mu, phi };
+            for (q, want) in [0.025, 0.5, 0.975].into_iter().zip(points) {
+                let got = d.quantile(q).unwrap_or(f64::NAN);
+                assert!(
+                    (got / want - 1.0).abs() < 1e-9,
+                    "{mu} {phi} {q}: {got} vs {want}"
+                );
+            }
+        }
     }
 
     #[test]
