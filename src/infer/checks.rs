@@ -129,12 +129,13 @@ impl StreamingMedian {
     }
 }
 
-/// ... or smaller than this fraction of the largest |observation|: the
-/// residuals of an exact fit are rounding errors of the observations'
-/// size, so on data far from 0 (y = 1e9 + 2 x exactly) a collapsed scale
-/// is about 1e-16 |y|, which can exceed SCALE_COLLAPSE_REL times a small
-/// spread; 1e-14 is well above that and below real noise (noise of 1e-12
-/// |y|, 5 000 ulps, was called a collapse at 1e-12).
+/// ... or smaller than this fraction of the largest |observation| (capped as
+/// the spread is, at SPREAD_PER_MEDIAN times the median's size plus the
+/// median distance): the residuals of an exact fit are rounding errors of
+/// the observations' size, so on data far from 0 (y = 1e9 + 2 x exactly) a
+/// collapsed scale is about 1e-16 |y|, which can exceed SCALE_COLLAPSE_REL
+/// times a small spread; 1e-14 is well above that and below real noise
+/// (noise of 1e-12 |y|, 5 000 ulps, was called a collapse at 1e-12).
 const SCALE_ROUNDING_REL: f64 = 1e-14;
 
 /// A warning for each likelihood statement whose scale argument is collapsing
@@ -183,12 +184,20 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         // to the top of its binade; the largest distance where most
         // observations equal the median (binade 0) or the median is not a
         // number.
-        let spread = match bin_of_rank(&binades, n / 2) {
+        let median_bound = match bin_of_rank(&binades, n / 2) {
             (e, _) if e > 0 && median.is_finite() => {
-                let median_bound = f64::from_bits((e as u64 + 1).min(2046) << 52);
-                spread.min(SPREAD_PER_MEDIAN * median_bound)
+                Some(f64::from_bits((e as u64 + 1).min(2046) << 52))
             }
-            _ => spread,
+            _ => None,
+        };
+        let spread = median_bound.map_or(spread, |m| spread.min(SPREAD_PER_MEDIAN * m));
+        // The observations' size for their rounding, capped the same way:
+        // one observation of 1e14 among values near 1 does not make every
+        // residual of a well-fitted scale of 0.1 a rounding error.
+        let largest = if median.is_finite() {
+            largest.min(SPREAD_PER_MEDIAN * (median.abs() + median_bound.unwrap_or(0.0)))
+        } else {
+            largest
         };
         // At the least, a scale whose square is below the smallest normal
         // double: (y - mu)^2 / s^2 and the curvature 1 / s^2 no longer

@@ -269,7 +269,8 @@ fn a_scale_left_far_below_huge_residuals_is_not_called_a_collapse() {
 /// nu = 0.5), fitted by a Student-t with nu = 0.5: the mean of such data is
 /// far from most of it, and a collapse level taken from the largest
 /// distance to the mean lay above the well-estimated scale. It is a
-/// maximum, with standard errors.
+/// maximum, with standard errors. So is a Cauchy line with one observation
+/// 1e15 times its scale.
 #[test]
 fn a_well_estimated_scale_under_huge_outliers_is_not_a_collapse() {
     let dir = std::env::temp_dir().join(format!("nll-it-heavy-{}", std::process::id()));
@@ -305,6 +306,33 @@ fn a_well_estimated_scale_under_huge_outliers_is_not_a_collapse() {
         .parameters
         .iter()
         .all(|p| p.std_error.is_some_and(|e| e > 0.0)));
+
+    // A Cauchy line with scale 0.1 and one observation of 1e14: the
+    // observations' size for their rounding is not that one's either.
+    let rows: String = (0..200)
+        .map(|i| {
+            let x = i as f64 / 200.0;
+            let u = (i as f64 * 0.618_033_988_749_895 + 0.1).fract();
+            let y = if i == 7 {
+                1e14
+            } else {
+                1.0 + 2.0 * x + 0.1 * (std::f64::consts::PI * (u - 0.5)).tan()
+            };
+            format!("{x},{y}\n")
+        })
+        .collect();
+    let data = dir.join("outlier.csv");
+    std::fs::write(&data, format!("x,y\n{rows}")).expect("data");
+    let model = dir.join("cauchy.nll");
+    std::fs::write(
+        &model,
+        "data x, y\nparam a, b, s > 0\ny ~ Cauchy(a + b * x, s)\n",
+    )
+    .expect("model");
+    let r = crate::common::fit_paths(model.to_str().unwrap(), data.to_str().unwrap(), &[]);
+    assert!(r.converged, "{}: {:#?}", r.status, r.warnings);
+    let s = estimate(&r, "s");
+    assert!(s > 0.05 && s < 0.2, "{s}");
 }
 
 /// Observations whose every residual can be exactly 0 (log(y) of y = 1 in
