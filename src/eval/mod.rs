@@ -29,6 +29,7 @@ pub mod fastmath;
 mod fuse;
 mod gram;
 mod lanes;
+mod lse;
 mod plan;
 mod sums;
 

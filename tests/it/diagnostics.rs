@@ -264,6 +264,19 @@ fn a_scale_left_far_below_huge_residuals_is_not_called_a_collapse() {
     assert!(text.contains("data column `y`"), "{text}");
 }
 
+/// The fit of model text `model` to CSV text `csv`, both written to files
+/// in `dir` first.
+fn fit_written(dir: &std::path::Path, model: &str, csv: &str) -> nll::infer::FitReport {
+    let (model_path, data_path) = (dir.join("model.nll"), dir.join("data.csv"));
+    std::fs::write(&model_path, model).expect("model");
+    std::fs::write(&data_path, csv).expect("data");
+    crate::common::fit_paths(
+        model_path.to_str().unwrap(),
+        data_path.to_str().unwrap(),
+        &[],
+    )
+}
+
 /// Errors so heavy-tailed that the largest is 1e9 times the scale
 /// (1 + 2 (u^-2 - 1) with a random sign, tails like a Student-t with
 /// nu = 0.5), fitted by a Student-t with nu = 0.5: the mean of such data is
@@ -285,15 +298,11 @@ fn a_well_estimated_scale_under_huge_outliers_is_not_a_collapse() {
             format!("{}\n", 1.0 + sign * 2.0 * (u.powi(-2) - 1.0))
         })
         .collect();
-    let data = dir.join("heavy.csv");
-    std::fs::write(&data, format!("y\n{rows}")).expect("data");
-    let model = dir.join("t.nll");
-    std::fs::write(
-        &model,
+    let r = fit_written(
+        &dir,
         "data y\nparam mu, s > 0\ny ~ StudentT(0.5, mu, s)\n",
-    )
-    .expect("model");
-    let r = crate::common::fit_paths(model.to_str().unwrap(), data.to_str().unwrap(), &[]);
+        &format!("y\n{rows}"),
+    );
     assert!(r.converged, "{}: {:#?}", r.status, r.warnings);
     assert!(
         !r.warnings.iter().any(|w| w.contains("collapses")),
@@ -321,15 +330,11 @@ fn a_well_estimated_scale_under_huge_outliers_is_not_a_collapse() {
             format!("{x},{y}\n")
         })
         .collect();
-    let data = dir.join("outlier.csv");
-    std::fs::write(&data, format!("x,y\n{rows}")).expect("data");
-    let model = dir.join("cauchy.nll");
-    std::fs::write(
-        &model,
+    let r = fit_written(
+        &dir,
         "data x, y\nparam a, b, s > 0\ny ~ Cauchy(a + b * x, s)\n",
-    )
-    .expect("model");
-    let r = crate::common::fit_paths(model.to_str().unwrap(), data.to_str().unwrap(), &[]);
+        &format!("x,y\n{rows}"),
+    );
     assert!(r.converged, "{}: {:#?}", r.status, r.warnings);
     let s = estimate(&r, "s");
     assert!(s > 0.05 && s < 0.2, "{s}");
