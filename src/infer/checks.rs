@@ -215,6 +215,18 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         // without a location count every row whose scale is below the
         // level.
         let location = s.family.location_arg().map(|i| s.args[i]);
+        // Observations all equal have no spread for a scale to be small
+        // against: once the location reproduces them, the likelihood grows
+        // as any scale shrinks, so whatever value the scale stopped at (a
+        // Laplace fit's smoothing stops it near 1e-10) is a collapse, and
+        // only the rows' exactness decides. Without a location nothing
+        // shows the rows are fitted exactly (an exponential's rate on
+        // equal observations has a finite estimate).
+        let scale_level = if spread == 0.0 && location.is_some() {
+            f64::INFINITY
+        } else {
+            level
+        };
         // the statement's own scale (if any), then each component's; a
         // scale that no parameter moves (a known sigma) cannot collapse
         let estimated = |node: crate::graph::NodeId| !c.graph.info(node).params.is_empty();
@@ -252,7 +264,7 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
             if n_own == 1 {
                 for (i, (v, y)) in cols[0].iter().zip(cols[1]).enumerate() {
                     let exact = location.is_none() || (y - cols[2][i]).abs() < level;
-                    if v.abs() < level && exact {
+                    if v.abs() < scale_level && exact {
                         n_exact += 1;
                         if collapsed_rows.len() < crate::compile::MAX_LISTED_ROWS {
                             collapsed_rows.push(first + i);
@@ -271,7 +283,7 @@ pub(super) fn scale_collapse_warnings(c: &Compiled, theta: &[f64]) -> Vec<String
         // the scale collapses. Otherwise a scale per group (`s[g]`) may
         // collapse on some rows only: a group with a single observation
         // fitted exactly.
-        let collapsed = max_scale < level && 2 * n_exact > n_rows;
+        let collapsed = max_scale < scale_level && 2 * n_exact > n_rows;
         if n_exact > 0 && !collapsed {
             let listed: Vec<String> = collapsed_rows
                 .iter()

@@ -357,6 +357,35 @@ fn a_scale_collapsing_onto_residuals_of_exactly_zero_is_named() {
     );
 }
 
+/// Observations all equal: a location that reproduces them makes any scale
+/// a collapse, wherever the fit stopped it (a Laplace fit's smoothing stops
+/// near 1e-10, far above what the observations' rounding would call small).
+/// The same observations under a location that cannot reproduce them (b x
+/// with x varying) have a proper maximum.
+#[test]
+fn a_scale_on_observations_all_equal_collapses_only_where_they_are_fitted_exactly() {
+    let dir = std::env::temp_dir().join(format!("nll-it-equal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let r = fit_written(
+        &dir,
+        "data y\nparam m, s\ny ~ Laplace(m, exp(s))\n",
+        "y\n3\n3\n3\n3\n3\n",
+    );
+    assert!(!r.converged, "{}", r.status);
+    assert!(r.status.contains("scale collapses"), "{}", r.status);
+    let r = fit_written(
+        &dir,
+        "data x, y\nparam b, s > 0\ny ~ Normal(b * x, s)\n",
+        "x,y\n1,3\n2,3\n3,3\n4,3\n5,3\n",
+    );
+    assert!(r.converged, "{}: {:#?}", r.status, r.warnings);
+    // b = sum x y / sum x^2 = 45 / 55, s^2 = mean (y - b x)^2
+    let b = 45.0 / 55.0;
+    let s2 = (1..=5).map(|x| (3.0 - b * x as f64).powi(2)).sum::<f64>() / 5.0;
+    assert!((estimate(&r, "b") - b).abs() < 1e-6);
+    assert!((estimate(&r, "s") - s2.sqrt()).abs() < 1e-6);
+}
+
 /// Quasi-complete separation (100 normal x, y = [x > 0.1], and two rows at
 /// x = 0.1 with y = 0 and 1): the slope runs off and the optimizer's steps
 /// along it soon promise decreases far below the NLL's rounding. A step
