@@ -260,7 +260,7 @@ impl FitFile {
 
 /// The covariance of theta at `theta`: the inverse of the NLL's Hessian on
 /// the coordinates the NLL depends on (zero rows elsewhere), or `None` when
-/// that Hessian is not positive definite or not finite.
+/// that Hessian is not positive definite or it or its inverse is not finite.
 pub fn theta_covariance(c: &Compiled, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
     let n = c.n_params();
     let prog = c.hess_program();
@@ -279,6 +279,11 @@ pub fn theta_covariance(c: &Compiled, theta: &[f64]) -> Option<Vec<Vec<f64>>> {
         return None;
     }
     let inv = hess.cholesky()?.inverse();
+    // A Hessian of 1e-300 is positive definite, yet its inverse overflows:
+    // a covariance with an infinite entry is none.
+    if !inv.iter().all(|v| v.is_finite()) {
+        return None;
+    }
     let mut cov = vec![vec![0.0; n]; n];
     for (i, ki) in free.iter().enumerate() {
         for (j, kj) in free.iter().enumerate() {

@@ -1530,3 +1530,26 @@ fn cross_validation_shows_the_warnings_of_its_folds() {
         "{warnings:#?}"
     );
 }
+
+/// A fit stopped where the Hessian is positive but tiny (a Poisson rate of
+/// exp(-745), its curvature n exp(-745) is a subnormal): its inverse
+/// overflows, so the file has no covariance rather than one with `null`
+/// entries, and `nll eval` reads it.
+#[test]
+fn a_covariance_that_overflows_is_left_out_of_the_fit_file() {
+    let dir = scratch("covariance_overflow");
+    let (model, data) = (dir.join("m.nll"), dir.join("d.csv"));
+    std::fs::write(&model, "data y: int\nparam a\ny ~ Poisson(exp(a))\n").unwrap();
+    std::fs::write(&data, "y\n0\n5\n").unwrap();
+    let fit = dir.join("fit.json");
+    fit_to(
+        s(&model),
+        s(&data),
+        &fit,
+        &["--max-iter", "0", "--start", "a=-745"],
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fit).unwrap()).unwrap();
+    assert!(file["covariance"].is_null(), "{}", file["covariance"]);
+    nll_ok(&["eval", s(&model), "--fit", s(&fit), "--data", s(&data)]);
+}
