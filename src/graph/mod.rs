@@ -295,6 +295,15 @@ impl Graph {
                 let sp = self.unary(Func::Softplus, neg_u);
                 return self.neg(sp);
             }
+            // log1p(-logistic(u)) = log(logistic(-u)) = -softplus(u): once
+            // logistic(u) rounds to 1 (u above 37) the log1p is -inf, while
+            // the softplus keeps the value -u.
+            (Func::Log1p, Node::Unary(Func::Neg, v)) => {
+                if let Node::Unary(Func::Logistic, u) = *self.node(v) {
+                    let sp = self.unary(Func::Softplus, u);
+                    return self.neg(sp);
+                }
+            }
             // exp(log(u)) = u, only where u > 0 is known.
             (Func::Exp, Node::Unary(Func::Log, u)) if self.is_positive(u) => return u,
             // log(exp(u1) + exp(u2) + ...) = log-sum-exp, with the maximum
@@ -1167,5 +1176,12 @@ mod tests {
         let p = g.unary(Func::Logistic, u);
         let lp = g.unary(Func::Log, p);
         assert!(matches!(g.node(lp), Node::Unary(Func::Neg, _)));
+        // log1p(-logistic(u)), a mixture's log(1 - w), is -softplus(u)
+        let neg_p = g.neg(p);
+        let l1m = g.unary(Func::Log1p, neg_p);
+        let Node::Unary(Func::Neg, sp) = *g.node(l1m) else {
+            panic!("{:?}", g.node(l1m))
+        };
+        assert_eq!(*g.node(sp), Node::Unary(Func::Softplus, u));
     }
 }

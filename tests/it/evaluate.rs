@@ -1553,3 +1553,46 @@ fn a_covariance_that_overflows_is_left_out_of_the_fit_file() {
     assert!(file["covariance"].is_null(), "{}", file["covariance"]);
     nll_ok(&["eval", s(&model), "--fit", s(&fit), "--data", s(&data)]);
 }
+
+/// A mixture weight w = logistic(37.5) rounds to 1, yet its other
+/// component keeps the weight 1 - w = logistic(-37.5) = 5.2e-17: the
+/// observation 30, 30 standard deviations from the first component, is
+/// that component's. Written log1p(-w), the second term was -inf and the
+/// total NLL 451.8 instead of 39.34.
+#[test]
+fn a_mixture_weight_that_rounds_to_one_keeps_its_complement() {
+    let dir = scratch("mixture-weight-near-one");
+    let (model, data) = (dir.join("m.nll"), dir.join("d.csv"));
+    std::fs::write(
+        &model,
+        "data y\nparam w in (0, 1)\ny ~ Mixture(w, Normal(0, 1), Normal(30, 1))\n",
+    )
+    .unwrap();
+    std::fs::write(&data, "y\n0\n30\n").unwrap();
+    let fit = dir.join("fit.json");
+    fit_to(s(&model), s(&data), &fit, &[]);
+    let mut file = json(&std::fs::read_to_string(&fit).expect("fit file"));
+    file["theta"][0] = serde_json::json!(37.5);
+    file["estimates"][0]["estimate"] = serde_json::json!(1.0);
+    std::fs::write(&fit, file.to_string()).expect("edited fit file");
+    let out = nll_ok(&[
+        "eval",
+        s(&model),
+        "--fit",
+        s(&fit),
+        "--data",
+        s(&data),
+        "--format",
+        "json",
+    ]);
+    let total = json(&out)["total_nll"].as_f64().expect("total_nll");
+    // -log N(0; 0, 1) + [-log N(30; 30, 1) - log(1 - w)] with the far
+    // component's density (exp(-450)) dropped: it is below 1e-195 of the
+    // near one's. -log(1 - w) = softplus(37.5) = 37.5 + log1p(exp(-37.5)).
+    let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let expected = 2.0 * half_log_2pi + 37.5 + (-37.5f64).exp().ln_1p();
+    assert!(
+        close(total, expected, 1e-12 * expected),
+        "{total} vs {expected}"
+    );
+}
