@@ -206,6 +206,17 @@ pub(super) fn analyse_hessian(hess: &DMatrix<f64>) -> Curvature {
     let direction = |i: usize| -> Vec<f64> {
         let u = eig.eigenvectors.column(i);
         let mut dir: Vec<f64> = (0..n).map(|k| u[k] / d[k]).collect();
+        // Divided by its largest entry first, so that a curvature of 1e-300
+        // (a scale of 1e150 over a location) does not overflow the norm;
+        // an infinite entry makes the direction that coordinate's alone.
+        if dir.iter().any(|v| v.is_infinite()) {
+            dir.iter_mut()
+                .for_each(|v| *v = if v.is_infinite() { v.signum() } else { 0.0 });
+        }
+        let largest = dir.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        if largest > 0.0 {
+            dir.iter_mut().for_each(|v| *v /= largest);
+        }
         let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
         dir.iter_mut().for_each(|v| *v /= norm);
         dir

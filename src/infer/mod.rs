@@ -604,7 +604,9 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                 ));
                 warnings.extend(unbalanced_scales_warning(c, &free, &hess));
             }
-        } else if stalled {
+        } else if stalled && decrement.is_finite() {
+            // (a decrement that is not a number, from a Hessian that
+            // underflowed, shows nothing about convergence)
             optimizer_converged = true;
             log::debug!("accepted as converged: the Newton decrement is at the rounding level");
         }

@@ -458,3 +458,25 @@ fn a_laplace_fit_with_a_singular_smoothed_hessian_is_not_called_converged() {
         "{out}"
     );
 }
+
+/// Started at a scale of exp(800) (the Engel model's g0 = 800), the
+/// Hessian in the location coefficients underflows: the Newton decrement
+/// at the stopping point is not a number, which says nothing about
+/// convergence (it was taken as at the rounding level, exit 4 with a
+/// gradient norm of 1.6e3), and the flat directions' names were lost when
+/// their norm overflowed.
+#[test]
+fn a_newton_decrement_that_is_not_a_number_is_no_convergence() {
+    let text = crate::cli::run(&[
+        "fit",
+        "examples/engel_heteroscedastic.nll",
+        "--data",
+        "examples/data/engel.csv",
+        "--start",
+        "g0=800",
+    ]);
+    assert!(text.starts_with("exit: 3"), "{text}");
+    assert!(text.contains("not converged"), "{text}");
+    assert!(!text.contains("involves ;"), "{text}");
+    assert!(!text.contains("involves :"), "{text}");
+}
