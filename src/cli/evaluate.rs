@@ -422,8 +422,11 @@ fn compile_for_fit(
         .zip(&fit.estimates)
         .filter(|((p, t), e)| {
             let natural = p.transform.to_natural(**t);
+            // relative to the larger, which must be finite: theta = 710
+            // for a log-scale gives infinity, not an estimate of 0.47
             let scale = natural.abs().max(e.estimate.abs());
-            !(natural == e.estimate || (natural - e.estimate).abs() <= 1e-12 * scale)
+            !(natural == e.estimate
+                || (scale.is_finite() && (natural - e.estimate).abs() <= 1e-12 * scale))
         })
         .map(|((p, t), e)| {
             format!(

@@ -1441,6 +1441,28 @@ fn an_edited_estimate_that_theta_does_not_give_is_refused() {
         f["theta"][last] = serde_json::json!(-3.0);
     });
     assert!(err.contains("the smoothing width of kinks) is -3"), "{err}");
+    // So is a theta whose natural value overflows (log s = 710), which no
+    // finite estimate is within a relative 1e-12 of.
+    let positive = dir.join("positive.nll");
+    std::fs::write(
+        &positive,
+        "data income, foodexp\nparam a, b, s > 0\nfoodexp ~ Normal(a + b * income, s)\n",
+    )
+    .expect("model");
+    let positive_fit = dir.join("positive.json");
+    fit_to(s(&positive), ENGEL_DATA, &positive_fit, &[]);
+    let mut file = json(&std::fs::read_to_string(&positive_fit).expect("fit file"));
+    file["theta"][2] = serde_json::json!(710.0);
+    std::fs::write(&positive_fit, file.to_string()).expect("edited fit file");
+    let err = nll_err(&[
+        "predict",
+        s(&positive),
+        "--fit",
+        s(&positive_fit),
+        "--data",
+        ENGEL_DATA,
+    ]);
+    assert!(err.contains("theta gives inf"), "{err}");
     // The file as written passes.
     nll_ok(&[
         "predict",
