@@ -21,6 +21,7 @@ use super::complete;
 use super::interrupt::Guard;
 use super::lexer;
 use super::session::{Reply, Session};
+use crate::diag::Diagnostic;
 
 const PROMPT: &str = "nll> ";
 
@@ -188,10 +189,36 @@ fn save_history(editor: &mut Editor<LineHelper, rustyline::history::FileHistory>
 /// prompt or colour; returns 0 when every input succeeded, 1 otherwise.
 pub fn run_lines(mut session: Session, input: impl BufRead) -> i32 {
     let mut failed = false;
-    for line in input.lines() {
-        let Ok(line) = line else {
+    for (number, bytes) in input.split(b'\n').enumerate() {
+        let Ok(mut bytes) = bytes else {
             eprintln!("error: cannot read the input");
             return 1;
+        };
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        // A byte-order mark some editors write is not part of the script.
+        if number == 0 && bytes.starts_with("\u{feff}".as_bytes()) {
+            bytes.drain(..3);
+        }
+        let line = match String::from_utf8(bytes) {
+            Ok(line) => line,
+            Err(e) => {
+                // The line is skipped, as a failed input; the ones after run.
+                let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let column = 1 + String::from_utf8_lossy(good).chars().count();
+                let d = Diagnostic::error(
+                    "E001",
+                    format!(
+                        "input line {} is not UTF-8 text (at column {column}); it was skipped",
+                        number + 1
+                    ),
+                )
+                .with_help("Save the script as UTF-8.");
+                eprint!("{}", crate::diag::render(&d, "<stdin>", "", false));
+                failed = true;
+                continue;
+            }
         };
         let done = {
             let _guard = Guard::install(&session.cancel_flag());

@@ -281,7 +281,7 @@ fn a_cancelled_fit_changes_nothing() {
 
 /// Runs `nll repl ARGS` with `script` on standard input; returns the exit
 /// code and the output.
-fn run_piped(args: &[&str], script: &str) -> (i32, String) {
+fn run_piped(args: &[&str], script: impl AsRef<[u8]>) -> (i32, String) {
     use std::io::Write;
     let home = scratch_dir("home");
     let mut child = Command::new(env!("CARGO_BIN_EXE_nll"))
@@ -301,7 +301,7 @@ fn run_piped(args: &[&str], script: &str) -> (i32, String) {
         .stdin
         .take()
         .unwrap()
-        .write_all(script.as_bytes())
+        .write_all(script.as_ref())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     // Piped input keeps no history.
@@ -313,6 +313,26 @@ fn run_piped(args: &[&str], script: &str) -> (i32, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.code().unwrap_or(-1), text)
+}
+
+/// A script line that is not UTF-8 (a Latin-1 comment) fails alone, with
+/// its line and column; the lines after it run, and a byte-order mark and
+/// CRLF line ends are read as a model file's are.
+#[test]
+fn a_script_line_that_is_not_utf8_fails_alone() {
+    let mut script = "\u{feff}data income, foodexp\r\nparam b0, b1, s > 0\r\n"
+        .as_bytes()
+        .to_vec();
+    script.extend(b"# caf\xe9\n");
+    script.extend(b"foodexp ~ Normal(b0 + b1 * income, s)\n:data examples/data/engel.csv\n:fit\n");
+    let (code, text) = run_piped(&[], script);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("error[E001]: input line 3 is not UTF-8 text (at column 6)"),
+        "{text}"
+    );
+    assert!(text.contains("converged"), "{text}");
+    assert_eq!(text.matches("error[").count(), 1, "{text}");
 }
 
 #[test]
