@@ -250,17 +250,24 @@ fn parse_start(s: &str) -> Result<(String, f64), String> {
     Ok((name.trim().to_string(), v))
 }
 
-/// A confidence level: a number strictly between 0 and 1.
+/// The smallest level, and the largest one's distance from 1: an
+/// interval's tails of (1 - level) / 2 stay at least 5e-10, whose
+/// quantiles every family computes (at 1 - 1e-16 the upper one was
+/// infinite), and the level keeps its digits in a name (`upper_99.9999999`).
+const LEVEL_MARGIN: f64 = 1e-9;
+
+/// A confidence level: a number strictly between 0 and 1, at least
+/// LEVEL_MARGIN from both.
 pub(crate) fn parse_level(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
         .map_err(|_| format!("`{s}` is not a number"))?;
-    if v > 0.0 && v < 1.0 {
+    if (LEVEL_MARGIN..=1.0 - LEVEL_MARGIN).contains(&v) {
         Ok(v)
     } else {
         Err(format!(
-            "the level must be strictly between 0 and 1, like 0.95, not {s}"
+            "the level must be between 0 and 1, like 0.95, and at least 1e-9 from both, not {s}"
         ))
     }
 }

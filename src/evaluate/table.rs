@@ -62,9 +62,7 @@ pub fn prediction_csv(rows: &[StatementRows], source_rows: &SourceRows, level: f
             name.to_string()
         }
     };
-    // The level in percent, rounded to 9 decimals so that 0.29 names
-    // `29`, not the `28.999999999999996` its binary value multiplies to.
-    let pct = format!("{}", (level * 100.0 * 1e9).round() / 1e9);
+    let pct = crate::infer::profile::level_percent(level);
     let mut header = vec!["row".to_string()];
     for sr in rows {
         for a in &sr.arg_names {

@@ -22,7 +22,7 @@ mod curvature;
 mod linear;
 mod objective;
 mod probes;
-mod profile;
+pub(crate) mod profile;
 mod report;
 pub mod residuals;
 mod subsample;

@@ -729,7 +729,13 @@ pub fn profile_table(intervals: &[ProfileInterval]) -> String {
 
 /// `0.95` as `95%`, `0.999` as `99.9%`.
 fn format_level(level: f64) -> String {
-    let pct = format!("{:.6}", level * 100.0);
-    let pct = pct.trim_end_matches('0').trim_end_matches('.');
-    format!("{pct}%")
+    format!("{}%", level_percent(level))
+}
+
+/// A level in percent for names and headers: `0.95` as `95`, `0.999999999`
+/// as `99.9999999`. Rounded to 9 decimals, so that 0.29 is `29`, not the
+/// `28.999999999999996` its binary value multiplies to; the levels the
+/// command line takes (1e-9 to 1 - 1e-9) keep their digits.
+pub(crate) fn level_percent(level: f64) -> String {
+    format!("{}", (level * 100.0 * 1e9).round() / 1e9)
 }

@@ -701,7 +701,15 @@ fn profile_level_outside_zero_one_is_a_usage_error() {
         "95",
     ]);
     assert!(text.starts_with("exit: 2"), "{text}");
-    assert!(text.contains("strictly between 0 and 1"), "{text}");
+    assert!(text.contains("the level must be between 0 and 1"), "{text}");
+    // So is a level within 1e-9 of 0 or 1: a tail of 5e-17 had an infinite
+    // quantile (an empty column in `predict`) and a level of 1e-300 was
+    // named `lower_0`.
+    for level in ["0.9999999999999999", "1e-300"] {
+        let text = run(&["predict", "tests/fixtures/linear.nll", "--level", level]);
+        assert!(text.starts_with("exit: 2"), "{text}");
+        assert!(text.contains("at least 1e-9 from both"), "{text}");
+    }
 }
 
 #[test]
