@@ -449,6 +449,10 @@ fn poisson(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
 // (phi + y) log1p(u) and (phi + y - 1/2) log1p(v) are written with m so
 // that their derivatives in phi are sums of terms of size 1/phi^2, not
 // differences of terms of size 1/phi.
+// Not protected: counts far above phi. lgamma(y + 1), y log(mu) and the
+// two m terms are then each about y log(y) and cancel (a row at
+// y = mu = 1e13, phi = 2 is off by 0.07); a saddle-point form would keep
+// the digits at a division and a log1p more per row (docs/LIMITATIONS.md).
 fn neg_binomial(g: &mut Graph, y: NodeId, a: &[NodeId]) -> NodeId {
     let (mu, phi) = (a[0], a[1]);
     let one = g.constant(1.0);
