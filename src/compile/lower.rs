@@ -322,15 +322,7 @@ impl<'a> Lowerer<'a> {
             }
             Compound::Mixture | Compound::MixtureLogit => {
                 let k = comps.len();
-                // K - 1 linear predictors: the first component is the
-                // reference, with its predictor fixed at 0.
-                let weights = if kind == Compound::MixtureLogit && weights.len() + 1 == k && k > 2 {
-                    let mut w = vec![self.graph.constant(0.0)];
-                    w.extend(&weights);
-                    w
-                } else {
-                    weights.clone()
-                };
+                let weights = mixture::with_reference_predictor(self.graph, kind, &weights, k);
                 if !(weights.len() == k || (weights.len() == 1 && k == 2)) {
                     return Err(Diagnostic::error(
                         "E213",

@@ -112,6 +112,25 @@ impl CompoundFamily {
 /// MixtureLogit, K = 2 and a number eta: log logistic(eta) = -softplus(-eta),
 /// log(1 - logistic(eta)) = -softplus(eta).
 /// MixtureLogit, a vector: eta_k - log(sum_j exp(eta_j)).
+/// The weight arguments of a mixture as written, with the reference
+/// predictor 0 put first where a `MixtureLogit` of K > 2 components has
+/// K - 1 linear predictors (the first component is the reference); others
+/// as they are.
+pub fn with_reference_predictor(
+    g: &mut Graph,
+    kind: Compound,
+    weights: &[NodeId],
+    n_components: usize,
+) -> Vec<NodeId> {
+    if kind == Compound::MixtureLogit && weights.len() + 1 == n_components && n_components > 2 {
+        std::iter::once(g.constant(0.0))
+            .chain(weights.iter().copied())
+            .collect()
+    } else {
+        weights.to_vec()
+    }
+}
+
 pub fn log_weights(
     g: &mut Graph,
     kind: Compound,

@@ -387,7 +387,12 @@ fn compound_specs(
     comps: &[crate::model::Component],
 ) -> Result<(Vec<Spec>, usize), String> {
     let env = HashMap::new();
-    let weights = cx.elements(&st.args[0], &env)?;
+    let mut weights = cx.elements(&st.args[0], &env)?;
+    // K - 1 linear predictors of K > 2 components: the first component is
+    // the reference, its predictor 0, written out as eta_1 = 0.
+    if kind == Compound::MixtureLogit && weights.len() + 1 == comps.len() && comps.len() > 2 {
+        weights.insert(0, cx.g.constant(0.0));
+    }
     let several = weights.len() > 1;
     // Vector weights on the logit scale are eta_k unless a component has
     // arguments of that name.
@@ -465,6 +470,14 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
     };
     short_enough_to_write(&cx.g)?;
 
+    // The constant pi written in an argument (a rate of pi exp(a)) makes a
+    // zero-inflation probability named pi a clash too.
+    let pi_in_args = specs.iter().any(|spec| {
+        cx.show(spec.actual, false)
+            .text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| word == "pi")
+    });
     let mut args = Vec::new();
     for spec in &specs {
         let actual = spec.actual;
@@ -490,6 +503,7 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
             let clash = cx.model.param(base).is_some()
                 || cx.model.data_var(base).is_some()
                 || cx.model.const_value(base).is_some()
+                || (base == "pi" && pi_in_args)
                 || b.plain == "n";
             // Element k of a vector with the argument's name is that
             // argument: w[2] is w_2.

@@ -419,3 +419,35 @@ fn a_formula_too_long_to_write_out_on_the_left_side_is_refused_too() {
         "the first statement is written out: {text}"
     );
 }
+
+/// A `MixtureLogit` of three components with two linear predictors (the
+/// form the language documents) is written out with the reference
+/// predictor: eta_1 = 0, and e[1], e[2] as eta_2, eta_3.
+#[test]
+fn a_mixture_with_a_reference_component_is_written_out() {
+    let text = explain_source(
+        "data y\nparam e[2], m[3], s > 0\ny ~ MixtureLogit(e, Normal(m[1], s), Normal(m[2], s), Normal(m[3], s))\n",
+        false,
+    );
+    assert!(!text.contains("cannot be written out"), "{text}");
+    for line in ["eta_1 = 0\n", "eta_2 = e[1]\n", "eta_3 = e[2]\n"] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+}
+
+/// A zero-inflation probability is named pi; where an argument uses the
+/// constant pi, the probability is pi' so that the two are not confused.
+#[test]
+fn a_zero_inflation_probability_beside_the_constant_pi_is_primed() {
+    let text = explain_source(
+        "data y: int\nparam pz in (0, 1), a\ny ~ ZeroInflated(pz, Poisson(pi * exp(a)))\n",
+        false,
+    );
+    assert!(text.contains("pi' = pz\n"), "{text}");
+    assert!(text.contains("rate = pi*exp(a)\n"), "{text}");
+    let plain = explain_source(
+        "data y: int\nparam pz in (0, 1), a\ny ~ ZeroInflated(pz, Poisson(exp(a)))\n",
+        false,
+    );
+    assert!(plain.contains("pi = pz\n"), "{plain}");
+}
