@@ -273,9 +273,10 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 
     // A Gaussian mean linear in some coefficients: they are solved for by
     // least squares at every point, and the optimizer runs over the other
-    // parameters only.
+    // parameters only. Not with no iterations allowed (an evaluation at
+    // the start), where solving would move the coefficients.
     let mut projected = match (&c.linear_mean, c.smoothing_index) {
-        (Some(lm), None) => {
+        (Some(lm), None) if opts.max_iter > 0 => {
             let mut p = linear::Projected::new(c, lm, free.clone(), theta0.clone());
             p.theta_at(&[]).is_some().then_some((lm, p))
         }

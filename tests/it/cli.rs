@@ -313,6 +313,28 @@ fn no_iterations_keep_a_far_start() {
         .and_then(|p| p["estimate"].as_f64())
         .unwrap();
     assert!((w - 1e-12).abs() < 1e-24, "{w}");
+
+    // Nor are a Gaussian mean's linear coefficients solved for by least
+    // squares: the estimates and the NLL are those of the start.
+    let v = fit_json(&[
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--max-iter",
+        "0",
+        "--start",
+        "a=0.25",
+        "--start",
+        "b=-1.5",
+    ]);
+    let estimates: Vec<f64> = v["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["estimate"].as_f64().unwrap())
+        .collect();
+    assert_eq!(&estimates[..2], &[0.25, -1.5], "{v}");
+    assert_eq!(v["iterations"], 0, "{v}");
 }
 
 #[test]
