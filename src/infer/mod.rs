@@ -910,7 +910,7 @@ const ROOM_FOR_SCALING: usize = 500;
 
 /// Sum of the prior terms at theta (their negative log-densities), or None
 /// when the model has no prior.
-fn prior_total(c: &Compiled, theta: &[f64]) -> Option<f64> {
+pub(crate) fn prior_total(c: &Compiled, theta: &[f64]) -> Option<f64> {
     let mut priors: Vec<_> = c
         .statements
         .iter()

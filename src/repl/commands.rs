@@ -408,8 +408,18 @@ impl Session {
         if let Err(d) = infer::check_start(&c, &theta) {
             return Reply::fail(self.render_model(&[d]));
         }
-        let nll = c.eval_scalars(&[c.nll], &theta)[0];
-        Reply::out(format!("nll = {}\n", num(nll)))
+        // c.nll is what a fit minimises: the data's NLL plus the priors'
+        // negative log-densities. The NLL is the data's alone, as the fit
+        // report's; the sum is shown beside it.
+        let objective = c.eval_scalars(&[c.nll], &theta)[0];
+        match infer::prior_total(&c, &theta) {
+            Some(prior) => Reply::out(format!(
+                "nll = {}\nnll + priors = {} (what a fit minimises)\n",
+                num(objective - prior),
+                num(objective)
+            )),
+            None => Reply::out(format!("nll = {}\n", num(objective))),
+        }
     }
 
     fn cmd_grad(&self) -> Reply {

@@ -509,3 +509,33 @@ fn a_value_outside_its_constraint_is_marked_from_its_first_character() {
     // `:set s = -0.5`: the value starts at column 10.
     assert!(text.contains("<repl>:4:10"), "{text}");
 }
+
+/// `:nll` is the data's NLL, as the fit report's; with a prior, the sum a
+/// fit minimises is shown beside it. At a = 0.5 on the Engel rows with a
+/// Normal(0, 1) prior on a, the two differ by -log N(0.5; 0, 1) =
+/// 0.125 + log(2 pi) / 2.
+#[test]
+fn nll_is_the_data_s_and_the_sum_with_priors_is_shown_beside_it() {
+    let script = "data income, foodexp\nparam a, s > 0\nfoodexp ~ Normal(a * income, s)\n\
+                  :data examples/data/engel.csv\n:set a = 0.5\n:set s = 100\n:nll\n\
+                  a ~ Normal(0, 1)\n:nll\n";
+    let (code, text) = run_piped(&[], script);
+    assert_eq!(code, 0, "{text}");
+    let values: Vec<f64> = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("nll = ")
+                .or(l.strip_prefix("nll + priors = "))
+        })
+        .map(|v| v.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(values.len(), 3, "{text}");
+    // the data's NLL is the same with and without the prior
+    assert_eq!(values[0], values[1], "{text}");
+    let prior = 0.125 + 0.5 * (2.0 * std::f64::consts::PI).ln();
+    // printed to 7 significant digits
+    assert!(
+        (values[2] - values[1] - prior).abs() < 1e-6 * values[2],
+        "{text}"
+    );
+}
