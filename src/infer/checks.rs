@@ -579,7 +579,10 @@ pub(super) fn perfectly_fitted_rows(c: &Compiled, theta: &[f64], level: f64) -> 
         }
         let by_class: Vec<String> = counts
             .iter()
-            .map(|(k, n)| format!("{n} of class {k}"))
+            .map(|(k, n)| match s.support {
+                Support::Count => format!("{n} with count {k}"),
+                _ => format!("{n} of class {k}"),
+            })
             .collect();
         parts.push(format!("{n_perfect} rows ({})", by_class.join(", ")));
     }

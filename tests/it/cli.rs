@@ -621,7 +621,7 @@ fn divergence_with_a_covariate_is_named() {
     assert!(
         v["warnings"]
             .to_string()
-            .contains("`b` can grow without bound"),
+            .contains("`b` can run off without bound"),
         "{v}"
     );
     // Every outcome 1: the intercept and slope both run off.
