@@ -218,9 +218,6 @@ pub fn compare(
     }
 
     let mut notes = Vec::new();
-    if !lr_tests.is_empty() {
-        notes.push("the chi-square reference of a likelihood-ratio test assumes the smaller model lies inside the bigger one's parameter space; where it is on a boundary (a variance or a mixture weight of 0), the test is conservative: the true p-value is smaller than shown".to_string());
-    }
     let improper: Vec<String> = inputs
         .iter()
         .filter(|m| m.report.not_a_likelihood)
@@ -390,7 +387,7 @@ fn nesting(small: &CompareInput, big: &CompareInput, declared: bool) -> Result<L
         .collect();
     if !constrained.is_empty() {
         notes.push(format!(
-            "{} {} constrained: if `{}` is `{}` with {} on {} boundary, the chi-square reference is conservative",
+            "{} {} constrained: if `{}` is `{}` with {} on {} boundary (a variance or a mixture weight of 0), the chi-square reference, which assumes the smaller model inside the bigger one's parameter space, is conservative: the true p-value is smaller than shown",
             constrained.join(", "),
             if constrained.len() == 1 { "is" } else { "are" },
             small.label,
