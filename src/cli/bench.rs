@@ -51,7 +51,9 @@ struct BenchReport {
 
 pub fn bench(args: &BenchArgs, color: bool) -> Result<(), Failure> {
     let pool = match args.threads {
-        Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n).build(),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(n))
+            .build(),
         None => rayon::ThreadPoolBuilder::new().build(),
     };
     let pool = pool.map_err(|e| Failure::Io(format!("cannot start the thread pool: {e}")))?;

@@ -202,9 +202,9 @@ pub struct BenchArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Worker threads for loading a CSV file and for evaluation (default, or 0: one per core).
-    #[arg(long, value_parser = clap::value_parser!(usize))]
-    pub threads: Option<usize>,
+    /// Worker threads for loading a CSV file and for evaluation (default, or 0: one per core; at most 1024).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=MAX_THREADS))]
+    pub threads: Option<u16>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -255,6 +255,10 @@ fn parse_start(s: &str) -> Result<(String, f64), String> {
 /// quantiles every family computes (at 1 - 1e-16 the upper one was
 /// infinite), and the level keeps its digits in a name (`upper_99.9999999`).
 const LEVEL_MARGIN: f64 = 1e-9;
+
+/// The most worker threads `nll bench` starts: far more threads than
+/// cores only measure the system's scheduling (20 000 took minutes).
+const MAX_THREADS: i64 = 1024;
 
 /// A confidence level: a number strictly between 0 and 1, at least
 /// LEVEL_MARGIN from both.

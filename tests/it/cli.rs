@@ -1661,3 +1661,19 @@ fn a_bus_error_while_data_load_is_reported_and_exits_as_bad_input() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("was cut short by another program"), "{err}");
 }
+
+/// More than 1024 threads is a usage error: 20 000 took minutes, spent
+/// scheduling threads rather than measuring anything.
+#[test]
+fn bench_threads_are_bounded() {
+    let text = run(&[
+        "bench",
+        "tests/fixtures/linear.nll",
+        "--data",
+        "tests/fixtures/xy.csv",
+        "--threads",
+        "5000",
+    ]);
+    assert!(text.starts_with("exit: 2"), "{text}");
+    assert!(text.contains("5000 is not in 0..=1024"), "{text}");
+}
