@@ -20,6 +20,15 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// # Errors
 ///
 /// Any I/O error; the temporary file is removed and `path` is untouched.
+/// The first of `inputs` that `out` names too (the same file by another
+/// path or through a link), where `out` exists.
+pub fn input_named_by<'a, T>(out: &Path, inputs: &'a [(&Path, T)]) -> Option<&'a (&'a Path, T)> {
+    let out = std::fs::canonicalize(out).ok()?;
+    inputs
+        .iter()
+        .find(|(p, _)| std::fs::canonicalize(p).is_ok_and(|c| c == out))
+}
+
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let resolved;
     let path = match std::fs::symlink_metadata(path) {

@@ -157,6 +157,31 @@ pub(super) fn write_fit_file(
     })
 }
 
+/// Refuses (E706) an output path that names one of the command's input
+/// files, each given with what it is ("model file"): the output would
+/// replace it (`--output model.nll` overwrote the model with the fit).
+pub(super) fn refuse_output_over_input(
+    out: Option<&Path>,
+    inputs: &[(&Path, &str)],
+    color: bool,
+) -> Result<(), Failure> {
+    let Some((path, what)) = out.and_then(|o| crate::fsutil::input_named_by(o, inputs)) else {
+        return Ok(());
+    };
+    let d = Diagnostic::error(
+        "E706",
+        format!(
+            "the output `{}` is the {what} `{}` this command reads",
+            out.map(|o| o.display().to_string()).unwrap_or_default(),
+            path.display()
+        ),
+    )
+    .with_note("Writing it would replace that file; nothing was written.")
+    .with_help("Give the output another name.");
+    emit(&[d], "", "", color);
+    Err(Failure::Input)
+}
+
 /// Reports an output file or folder that cannot be written (E706).
 fn output_failure(loaded: &Loaded, what: &Path, e: &std::io::Error, color: bool) -> Failure {
     let d = Diagnostic::error("E706", format!("cannot write `{}`: {e}", what.display()));
@@ -723,9 +748,25 @@ fn apply_fit(
 
 /// `nll predict`.
 pub fn predict(args: &PredictArgs, color: bool) -> Result<(), Failure> {
+    refuse_output_over_input(
+        args.out.as_deref(),
+        &inputs_of(&args.model, &args.fit, &args.data),
+        color,
+    )?;
     let a = apply_fit(&args.model, &args.fit, &args.data, "predict", color)?;
     let csv = evaluate::table::prediction_csv(&a.rows, &a.compiled.source_rows, args.level);
     write_csv(&csv, args.out.as_deref(), &a.loaded, color)
+}
+
+/// The input files of a command that applies a fit, with what each is.
+fn inputs_of<'a>(
+    model: &'a Path,
+    fit: &'a Path,
+    data: &'a DataArgs,
+) -> Vec<(&'a Path, &'static str)> {
+    let mut inputs = vec![(model, "model file"), (fit, "fit file")];
+    inputs.extend(data.data.as_deref().map(|d| (d, "data file")));
+    inputs
 }
 
 pub(super) fn write_csv(
@@ -743,6 +784,11 @@ pub(super) fn write_csv(
 
 /// `nll simulate`.
 pub fn simulate(args: &SimulateArgs, color: bool) -> Result<(), Failure> {
+    refuse_output_over_input(
+        args.out.as_deref(),
+        &inputs_of(&args.model, &args.fit, &args.data),
+        color,
+    )?;
     let Applied {
         loaded, ds, rows, ..
     } = apply_fit(&args.model, &args.fit, &args.data, "simulate", color)?;

@@ -193,6 +193,14 @@ pub fn fit(args: &FitArgs, color: bool) -> Result<(), Failure> {
         emit(&[d], &loaded.name, &loaded.source, color);
         return Err(Failure::Usage);
     };
+    super::evaluate::refuse_output_over_input(
+        args.held_out.output.as_deref(),
+        &[
+            (args.model.as_path(), "model file"),
+            (path.as_path(), "data file"),
+        ],
+        color,
+    )?;
     if args.held_out.holdout.is_some() || args.held_out.split_column.is_some() {
         return super::held_out::fit_held_out(args, &loaded, path, color);
     }

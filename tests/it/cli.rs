@@ -1677,3 +1677,51 @@ fn bench_threads_are_bounded() {
     assert!(text.starts_with("exit: 2"), "{text}");
     assert!(text.contains("5000 is not in 0..=1024"), "{text}");
 }
+
+/// An output path that names one of the command's inputs is refused
+/// before anything is written: `fit --output` over the model file, and
+/// `predict --out` over the data file by another path, leave both whole.
+#[test]
+fn an_output_over_an_input_file_is_refused() {
+    let dir = std::env::temp_dir().join(format!("nll-it-output-over-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, data, fit) = (dir.join("m.nll"), dir.join("d.csv"), dir.join("fit.json"));
+    let model_text =
+        std::fs::read_to_string(crate::common::repo_path("tests/fixtures/linear.nll")).unwrap();
+    let data_text =
+        std::fs::read_to_string(crate::common::repo_path("tests/fixtures/xy.csv")).unwrap();
+    std::fs::write(&model, &model_text).unwrap();
+    std::fs::write(&data, &data_text).unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let text = run(&[
+        "fit",
+        &s(&model),
+        "--data",
+        &s(&data),
+        "--output",
+        &s(&model),
+    ]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(
+        text.contains("error[E706]") && text.contains("is the model file"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&model).unwrap(), model_text);
+    let text = run(&["fit", &s(&model), "--data", &s(&data), "--output", &s(&fit)]);
+    assert!(text.starts_with("exit: 0"), "{text}");
+    let other_path = dir.join(".").join("d.csv");
+    let text = run(&[
+        "predict",
+        &s(&model),
+        "--fit",
+        &s(&fit),
+        "--data",
+        &s(&data),
+        "--out",
+        &s(&other_path),
+    ]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(text.contains("is the data file"), "{text}");
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), data_text);
+    let _ = std::fs::remove_dir_all(&dir);
+}
