@@ -11,7 +11,8 @@
 //! - text (`Utf8`, `LargeUtf8`, `Utf8View`), booleans (`true`, `false`)
 //!   and dictionaries of these or of numbers are read as the text of a CSV
 //!   cell would be, so the missing-value markers, trimming and the parsing
-//!   of numbers are the same;
+//!   of numbers are the same; except that a boolean where a number is
+//!   wanted is 1 or 0;
 //! - a number in a factor column is the level of its shortest decimal text
 //!   (`3`, `2.5`), and factor levels are sorted as for CSV;
 //! - a filter compares that same text, a null being empty.
@@ -657,6 +658,11 @@ impl<'a> CellsView<'a> {
             }
             CellsView::Texts { values, keys, .. } => {
                 let at = keys.as_ref().map_or(row, |keys| keys[row]);
+                // A boolean is 1 or 0 where a number is wanted (a binary
+                // outcome), the level `true` or `false` in a factor.
+                if let (Some(b), false) = (values.as_boolean_opt(), kind == ColumnKind::Factor) {
+                    return classify_number(f64::from(u8::from(b.value(at))), kind);
+                }
                 push_text(text, *values, at);
                 let cell = classify(text.as_bytes(), kind);
                 if cell == Cell::Level {

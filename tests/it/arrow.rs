@@ -522,3 +522,48 @@ fn large_integer_identifiers_stay_distinct_levels() {
     let kept = load(arrow.path(), &requests, &opts);
     assert_eq!(kept.n_rows, 1);
 }
+
+/// A boolean column is a binary outcome's 1 and 0: a logistic fit on it
+/// gives the same estimates as on the CSV file with 1 and 0.
+#[test]
+fn a_boolean_column_is_a_binary_outcome() {
+    let x: Vec<f64> = (0..40).map(|i| f64::from(i) / 10.0).collect();
+    // not separable: the outcomes flip back and forth around x = 2
+    let y: Vec<bool> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (*v > 2.0) != (i % 5 == 0))
+        .collect();
+    let batch = vec![
+        ("x", f64s(&x.iter().map(|v| Some(*v)).collect::<Vec<_>>())),
+        ("y", Arc::new(BooleanArray::from(y.clone())) as ArrayRef),
+    ];
+    let arrow = write_batches("boolean-outcome.arrow", &[batch], false);
+    let csv = TempFile(temp_path("boolean-outcome.csv"));
+    let rows: String = x
+        .iter()
+        .zip(&y)
+        .map(|(x, y)| format!("{x},{}\n", u8::from(*y)))
+        .collect();
+    std::fs::write(&csv.0, format!("x,y\n{rows}")).unwrap();
+    let model = TempFile(temp_path("boolean-outcome.nll"));
+    std::fs::write(
+        &model.0,
+        "data x, y\nparam a, b\ny ~ Bernoulli(logistic(a + b * x))\n",
+    )
+    .unwrap();
+    let fit = |data: &str| {
+        let text = run(&["fit", model.path(), "--data", data, "--format", "json"]);
+        assert!(text.starts_with("exit: 0"), "{text}");
+        let json = text.split("--- stdout\n").nth(1).unwrap();
+        let json = json.split("--- stderr").next().unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["estimate"].as_f64().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    assert_eq!(fit(arrow.path()), fit(csv.path()));
+}
