@@ -377,6 +377,15 @@ fn file_problem(source_name: &str, problem: Problem) -> DataProblem {
             }
         }
         Problem::Arrow(ArrowError::IoError(_, err)) => unreadable(source_name, &err),
+        // The reader is built without the codecs: the error names a build
+        // feature, which says nothing to a user.
+        Problem::Arrow(err) if err.to_string().contains("decompression requires") => {
+            DataProblem::FileUnreadable {
+                path: source_name.to_string(),
+                reason: "its record batches are compressed (LZ4 or ZSTD), and compressed Arrow files are not read; write it uncompressed (pyarrow: `compression=None`)".into(),
+                io_kind: io::ErrorKind::InvalidData,
+            }
+        }
         Problem::Arrow(err) => DataProblem::FileUnreadable {
             path: source_name.to_string(),
             reason: format!("it is not valid Arrow IPC data: {}", arrow_reason(&err)),

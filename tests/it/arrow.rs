@@ -567,3 +567,23 @@ fn a_boolean_column_is_a_binary_outcome() {
     };
     assert_eq!(fit(arrow.path()), fit(csv.path()));
 }
+
+/// A compressed Arrow file (written by pyarrow with ZSTD; this reader has
+/// no codecs) is refused with what it is and what to do, not with the
+/// name of a build feature.
+#[test]
+fn a_compressed_file_is_refused_plainly() {
+    let text = run(&[
+        "fit",
+        "tests/fixtures/y_mean.nll",
+        "--data",
+        "tests/fixtures/compressed_zstd.arrow",
+    ]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(text.contains("error[E301]"), "{text}");
+    assert!(
+        text.contains("compressed Arrow files are not read"),
+        "{text}"
+    );
+    assert!(!text.contains("feature"), "{text}");
+}
