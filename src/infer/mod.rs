@@ -30,8 +30,9 @@ mod subsample;
 use nalgebra::DMatrix;
 
 use checks::{
-    few_rows_component_warnings, improper_probability_warnings, is_huge_se, perfect_fit_level,
-    perfectly_fitted_rows, recession_direction, scale_collapse_warnings, unbalanced_scales_warning,
+    divergence_note, few_rows_component_warnings, heading_along, improper_probability_warnings,
+    is_huge_se, perfect_fit_level, perfectly_fitted_rows, recession_direction,
+    scale_collapse_warnings, separation_prefix, unbalanced_scales_warning,
 };
 use curvature::{analyse_hessian, linear_curvature};
 use probes::{
@@ -42,7 +43,6 @@ use subsample::{subsample_start, SUBSAMPLE_MIN_ROWS};
 
 use crate::compile::Compiled;
 use crate::diag::Diagnostic;
-use crate::dist::Support;
 use crate::optim::{self, CancelFlag, Method, Options, StopReason};
 
 pub use objective::ModelObjective;
@@ -912,75 +912,6 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 /// order 1e20 took about 250; twice that), so unbalanced scales are worth
 /// naming.
 const ROOM_FOR_SCALING: usize = 500;
-
-/// Where each parameter that direction `dir` (over the free coordinates
-/// `free`, in theta) moves by a tenth of its length or more is heading,
-/// as words: "`b` grows without bound and `r` falls to its bound 0".
-fn heading_along(c: &Compiled, free: &[usize], dir: &[f64]) -> String {
-    use crate::model::Transform;
-    let mut moving: Vec<(f64, usize)> = (0..free.len())
-        .filter(|i| dir[*i].abs() > 0.1)
-        .map(|i| (dir[i], free[i]))
-        .collect();
-    moving.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
-    let phrases: Vec<String> = moving
-        .iter()
-        .map(|(d, k)| {
-            let p = &c.params[*k];
-            let up = *d > 0.0;
-            // theta grows or falls without bound; what the natural value does
-            let to = match (p.transform, up) {
-                (Transform::Identity, true) | (Transform::Lower(_), true) => {
-                    "grows without bound".to_string()
-                }
-                (Transform::Identity, false) | (Transform::Upper(_), true) => {
-                    "decreases without bound".to_string()
-                }
-                (Transform::Lower(bound), false) | (Transform::Upper(bound), false) => {
-                    format!("goes to its bound {bound}")
-                }
-                (Transform::Interval(_, hi), true) => format!("goes to its bound {hi}"),
-                (Transform::Interval(lo, _), false) => format!("goes to its bound {lo}"),
-            };
-            format!("`{}` {to}", p.name)
-        })
-        .collect();
-    match phrases.as_slice() {
-        [] => "some parameters run off".to_string(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-/// What a likelihood that keeps increasing means for the model's outcomes:
-/// separation for binary and categorical ones, counts fitted exactly for
-/// counts (a group whose counts are all 0).
-fn divergence_note(c: &Compiled) -> &'static str {
-    if has_outcome(c, &[Support::Binary, Support::Level]) {
-        " (for a binary or categorical outcome this is separation: some rows are predicted with probability 1)"
-    } else if has_outcome(c, &[Support::Count]) {
-        " (for counts, some rows are predicted with probability 1: a rate going to 0 on counts that are all 0, for example)"
-    } else {
-        ""
-    }
-}
-
-/// "separation: " for a model with a binary or categorical outcome, where
-/// rows predicted with probability 1 are that; nothing for counts.
-fn separation_prefix(c: &Compiled) -> &'static str {
-    if has_outcome(c, &[Support::Binary, Support::Level]) {
-        "separation: "
-    } else {
-        ""
-    }
-}
-
-/// Whether a likelihood statement's outcome has one of `supports`.
-fn has_outcome(c: &Compiled, supports: &[Support]) -> bool {
-    c.statements
-        .iter()
-        .any(|s| !s.is_prior && supports.contains(&s.support))
-}
 
 /// Sum of the prior terms at theta (their negative log-densities), or None
 /// when the model has no prior.
