@@ -382,7 +382,7 @@ fn file_problem(source_name: &str, problem: Problem) -> DataProblem {
         Problem::Arrow(err) if err.to_string().contains("decompression requires") => {
             DataProblem::FileUnreadable {
                 path: source_name.to_string(),
-                reason: "its record batches are compressed (LZ4 or ZSTD), and compressed Arrow files are not read; write it uncompressed (pyarrow: `compression=None`)".into(),
+                reason: "its record batches are compressed (LZ4 or ZSTD), and compressed Arrow files are not read; write it uncompressed (pyarrow: `feather.write_feather(table, path, compression='uncompressed')`, whose default compresses)".into(),
                 io_kind: io::ErrorKind::InvalidData,
             }
         }

@@ -217,6 +217,13 @@ pub fn run_lines(mut session: Session, input: impl BufRead) -> i32 {
                 .with_help("Save the script as UTF-8.");
                 eprint!("{}", crate::diag::render(&d, "<stdin>", "", false));
                 failed = true;
+                // An empty comment in its place keeps the session's line
+                // numbers those of the script.
+                let _guard = Guard::install(&session.cancel_flag());
+                if let Some((_, reply)) = session.feed_line("#") {
+                    show(&reply);
+                    failed |= reply.failed;
+                }
                 continue;
             }
         };
