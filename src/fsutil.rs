@@ -7,6 +7,32 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Distinguishes the temporary files of one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The files this process reads as its inputs (model, data, fit files), as
+/// canonical paths: [`write_atomically`] refuses to replace them, whatever
+/// output names them (a figure of a fixed name in the data's folder, a
+/// REPL `:save` onto the data file).
+static INPUTS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Marks `path` as one of this process's inputs, where it exists.
+pub fn protect_input(path: &Path) {
+    if let Ok(canonical) = std::fs::canonicalize(path) {
+        if let Ok(mut inputs) = INPUTS.lock() {
+            inputs.push(canonical);
+        }
+    }
+}
+
+/// Whether `path` exists and is one of the inputs marked by
+/// [`protect_input`].
+fn is_protected_input(path: &Path) -> bool {
+    let Ok(canonical) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    INPUTS
+        .lock()
+        .is_ok_and(|inputs| inputs.contains(&canonical))
+}
+
 /// Writes `bytes` to `path` completely or not at all: into a temporary file
 /// in the same folder (named after `path`, the process id and a counter, so
 /// concurrent writers never share one), flushed to disk, then renamed over
@@ -30,6 +56,12 @@ pub fn input_named_by<'a, T>(out: &Path, inputs: &'a [(&Path, T)]) -> Option<&'a
 }
 
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if is_protected_input(path) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is one of the files this command reads, and is left as it was",
+        ));
+    }
     let resolved;
     let path = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => {

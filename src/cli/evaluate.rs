@@ -192,6 +192,7 @@ fn output_failure(loaded: &Loaded, what: &Path, e: &std::io::Error, color: bool)
 /// Reads a fit file for the loaded model, with a diagnostic when it cannot
 /// be used.
 fn load_fit(loaded: &Loaded, path: &Path, color: bool) -> Result<FitFile, Failure> {
+    crate::fsutil::protect_input(path);
     let id = identity(loaded);
     FitFile::load(path, &id.hash, &id.params).map_err(|e| {
         let d = match &e {

@@ -280,6 +280,7 @@ pub(super) fn fit_held_out(
             o.filters.push((col.clone(), value.to_string()));
             o
         };
+        crate::fsutil::protect_input(path);
         // A value no row has leaves one side empty: say which side.
         let load_side =
             |side: &str, value: &str| match data::load_file(path, &requests, &with(value)) {

@@ -57,6 +57,7 @@ pub(super) fn emit(diags: &[Diagnostic], name: &str, source: &str, color: bool) 
 }
 
 pub(super) fn load_model(path: &Path, color: bool) -> Result<Loaded, Failure> {
+    crate::fsutil::protect_input(path);
     let name = path.display().to_string();
     let source = match syntax::read_model_file(path, &name) {
         Ok(s) => s,
@@ -111,6 +112,7 @@ pub(super) fn load_data_with(
     path: &Path,
     color: bool,
 ) -> Result<DataSet, Failure> {
+    crate::fsutil::protect_input(path);
     match data::load_file(path, requests, opts) {
         Ok(ds) => Ok(ds),
         Err(err) => {

@@ -206,6 +206,8 @@ impl Session {
 
     fn cmd_data(&mut self, file: &str) -> Reply {
         let path = self.resolve(file);
+        // `:save` must not replace the data (the model file it may).
+        crate::fsutil::protect_input(&path);
         // `:data` is a request to read the file now: a pipe given again is
         // read again, not served from what it gave before.
         data::forget_piped(&path);

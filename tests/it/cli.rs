@@ -1723,5 +1723,24 @@ fn an_output_over_an_input_file_is_refused() {
     assert!(text.starts_with("exit: 1"), "{text}");
     assert!(text.contains("is the data file"), "{text}");
     assert_eq!(std::fs::read_to_string(&data).unwrap(), data_text);
+    // Nor can a figure of a fixed name replace the data it is drawn from.
+    let figures = dir.join("figures");
+    std::fs::create_dir_all(&figures).unwrap();
+    let in_figures = figures.join("residuals.svg");
+    std::fs::write(&in_figures, &data_text).unwrap();
+    let text = run(&[
+        "fit",
+        &s(&model),
+        "--data",
+        &s(&in_figures),
+        "--plot",
+        &s(&figures),
+    ]);
+    assert!(text.starts_with("exit: 1"), "{text}");
+    assert!(
+        text.contains("one of the files this command reads"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&in_figures).unwrap(), data_text);
     let _ = std::fs::remove_dir_all(&dir);
 }

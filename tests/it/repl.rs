@@ -539,3 +539,26 @@ fn nll_is_the_data_s_and_the_sum_with_priors_is_shown_beside_it() {
         "{text}"
     );
 }
+
+/// `:save` refuses the loaded data file (the model is saved over it
+/// otherwise); saving onto the model file itself is allowed.
+#[test]
+fn save_does_not_replace_the_data_file() {
+    let dir = scratch_dir("save-over-data");
+    let data = dir.join("d.csv");
+    std::fs::copy(repo_path("examples/data/engel.csv"), &data).unwrap();
+    let before = std::fs::read_to_string(&data).unwrap();
+    let script = format!(
+        "data income, foodexp\n:data {}\n:save {}\n",
+        data.display(),
+        data.display()
+    );
+    let (code, text) = run_piped(&[], script);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("one of the files this command reads"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
