@@ -659,7 +659,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         .covariance
         .as_ref()
         .is_some_and(|cov| (0..n_free).any(|i| is_huge_se(cov[(i, i)].sqrt(), outcome.x[i])));
-    if !diverging && (!hessian_pd || huge_se) && !kinked && !scale_collapsed {
+    // Rows fitted with probability 1 at a point where the NLL still falls
+    // steeply (a Poisson's log-rate started at -600, where the rows of 0 are
+    // fitted exactly and the others pull with a gradient of 7) are a fit
+    // that stopped far from its maximum, not a divergence: as parameters
+    // run off, the gradient decays with the rows' remaining terms.
+    let gradient_spent = grad_norm <= DIVERGENCE_GRAD_REL * nll.abs().max(1.0);
+    if !diverging && (!hessian_pd || huge_se) && !kinked && !scale_collapsed && gradient_spent {
         if let Some(desc) = perfectly_fitted_rows(c, &theta, perfect_fit_level(nll)) {
             diverging = true;
             // Name the parameters the data do not bound: those with a huge
@@ -912,6 +918,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 /// order 1e20 took about 250; twice that), so unbalanced scales are worth
 /// naming.
 const ROOM_FOR_SCALING: usize = 500;
+
+/// The largest gradient component, relative to max(1, |NLL|), at which
+/// rows fitted with probability 1 are read as a divergence. Where
+/// parameters run off, the rows not yet fitted exactly contribute terms of
+/// the size of their remaining NLL, and the whole NLL is then small; a
+/// gradient of 1e-3 |NLL| or more means the NLL still changes fast.
+const DIVERGENCE_GRAD_REL: f64 = 1e-3;
 
 /// Sum of the prior terms at theta (their negative log-densities), or None
 /// when the model has no prior.

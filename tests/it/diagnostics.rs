@@ -480,3 +480,28 @@ fn a_newton_decrement_that_is_not_a_number_is_no_convergence() {
     assert!(!text.contains("involves ;"), "{text}");
     assert!(!text.contains("involves :"), "{text}");
 }
+
+/// A Poisson log-rate started at -600: the rows of 0 are fitted with
+/// probability 1 while the others still pull with a gradient of 7. The fit
+/// stops far from its maximum (at log(7/6)); that is no convergence
+/// (exit 3), not parameters running off (exit 4).
+#[test]
+fn rows_fitted_exactly_under_a_steep_gradient_are_not_a_divergence() {
+    let dir = std::env::temp_dir().join(format!("nll-it-steep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    std::fs::write(
+        dir.join("m.nll"),
+        "data y: int\nparam a\ny ~ Poisson(exp(a))\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("d.csv"), "y\n0\n1\n2\n0\n3\n1\n").unwrap();
+    let model = dir.join("m.nll").display().to_string();
+    let data = dir.join("d.csv").display().to_string();
+    let text = crate::cli::run(&["fit", &model, "--data", &data, "--start", "a=-600"]);
+    assert!(!text.contains("no finite maximum"), "{text}");
+    assert!(
+        text.starts_with("exit: 3") || text.starts_with("exit: 0"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
