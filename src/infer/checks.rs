@@ -541,8 +541,9 @@ pub(super) fn perfect_fit_level(f: f64) -> f64 {
     PERFECT_FIT_TERM.max(crate::optim::DEFAULT_GRAD_REL_TOL * f.abs())
 }
 
-/// Describes the rows of binary or categorical outcomes fitted with
-/// probability 1, by class, or None when there are none.
+/// Describes the rows of binary, categorical or count outcomes fitted with
+/// probability 1, by class or count, ending in its verb ("3 rows (3 of
+/// class 1) are"), or None when there are none.
 pub(super) fn perfectly_fitted_rows(c: &Compiled, theta: &[f64], level: f64) -> Option<String> {
     use crate::dist::Support;
     let mut parts = Vec::new();
@@ -584,7 +585,15 @@ pub(super) fn perfectly_fitted_rows(c: &Compiled, theta: &[f64], level: f64) -> 
                 _ => format!("{n} of class {k}"),
             })
             .collect();
-        parts.push(format!("{n_perfect} rows ({})", by_class.join(", ")));
+        let (rows, are) = if n_perfect == 1 {
+            ("row", "is")
+        } else {
+            ("rows", "are")
+        };
+        parts.push(format!(
+            "{n_perfect} {rows} ({}) {are}",
+            by_class.join(", ")
+        ));
     }
     if parts.is_empty() {
         None

@@ -639,7 +639,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             // else what such a divergence usually is for these outcomes.
             let note = match perfectly_fitted_rows(c, &theta, perfect_fit_level(nll)) {
                 Some(desc) => format!(
-                    " ({}{desc} are predicted with probability 1)",
+                    " ({}{desc} predicted with probability 1)",
                     separation_prefix(c)
                 ),
                 None => divergence_note(c).to_string(),
@@ -669,29 +669,36 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
         if let Some(desc) = perfectly_fitted_rows(c, &theta, perfect_fit_level(nll)) {
             diverging = true;
             // Name the parameters the data do not bound: those with a huge
-            // standard error, or else the flattest direction.
-            let unbounded: String = match &curvature.covariance {
+            // standard error, or else the flattest direction; each heading
+            // the way the fit moved it from its start.
+            let travel: Vec<f64> = free.iter().map(|k| theta[*k] - theta0[*k]).collect();
+            let mut dir: Vec<f64> = match &curvature.covariance {
                 Some(cov) if huge_se => (0..n_free)
-                    .filter(|i| is_huge_se(cov[(*i, *i)].sqrt(), outcome.x[*i]))
-                    .map(|i| format!("`{}`", c.params[free[i]].name))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                _ => names_along(&curvature.flat_direction),
+                    .map(|i| {
+                        if is_huge_se(cov[(i, i)].sqrt(), outcome.x[i]) {
+                            travel[i].signum()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+                _ => curvature.flat_direction.clone(),
             };
+            if dir.iter().zip(&travel).map(|(d, t)| d * t).sum::<f64>() < 0.0 {
+                dir.iter_mut().for_each(|d| *d = -*d);
+            }
             // A Hessian that overflowed has no flat direction to name.
-            // Each name is in backticks.
-            let which = if unbounded.matches('`').count() == 2 {
-                format!("the parameter {unbounded}")
-            } else if !unbounded.is_empty() {
-                format!("the parameters {unbounded}")
-            } else if !curvature.min_scaled_eigenvalue.is_finite() {
-                "some parameters (the Hessian there is not finite, so it does not say which)"
-                    .to_string()
+            let which = if dir.iter().all(|d| !(d.abs() > 0.1)) {
+                if curvature.min_scaled_eigenvalue.is_finite() {
+                    "some parameters run off".to_string()
+                } else {
+                    "some parameters run off (the Hessian there is not finite, so it does not say which)".to_string()
+                }
             } else {
-                "some parameters".to_string()
+                heading_along(c, &free, &dir)
             };
             warnings.push(format!(
-                "no finite maximum: {}{desc} are predicted with probability 1, and {which} can run off without bound; the estimates shown are where the optimizer stopped",
+                "no finite maximum: {}{desc} predicted with probability 1, as {which}; the estimates shown are where the optimizer stopped",
                 separation_prefix(c)
             ));
         }

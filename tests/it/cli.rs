@@ -621,7 +621,7 @@ fn divergence_with_a_covariate_is_named() {
     assert!(
         v["warnings"]
             .to_string()
-            .contains("`b` can run off without bound"),
+            .contains("as `b` grows without bound"),
         "{v}"
     );
     // Every outcome 1: the intercept and slope both run off.
@@ -916,7 +916,7 @@ fn separation_with_an_overflowing_hessian_claims_no_empty_list() {
     assert!(line.contains("of class a"), "{line}");
     assert!(!line.contains("parameters  "), "{line}");
     assert!(
-        line.contains("and some parameters (the Hessian there is not finite"),
+        line.contains("as some parameters run off (the Hessian there is not finite"),
         "{line}"
     );
 }

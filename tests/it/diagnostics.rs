@@ -505,3 +505,24 @@ fn rows_fitted_exactly_under_a_steep_gradient_are_not_a_divergence() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A rate declared positive, on counts that are all 0: the rows are
+/// predicted with probability 1 as the rate goes to its bound 0, which is
+/// what the warning says (it said the rate could "grow without bound").
+#[test]
+fn a_divergence_names_where_each_parameter_heads() {
+    let dir = std::env::temp_dir().join(format!("nll-it-heading-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let r = fit_written(
+        &dir,
+        "data y: int\nparam lam > 0\ny ~ Poisson(lam)\n",
+        "y\n0\n0\n0\n0\n0\n0\n",
+    );
+    assert!(
+        r.warnings.iter().any(|w| w
+            .contains("6 rows (6 with count 0) are predicted with probability 1")
+            && w.contains("`lam` goes to its bound 0")),
+        "{:#?}",
+        r.warnings
+    );
+}
