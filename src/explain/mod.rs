@@ -500,9 +500,16 @@ fn prepare(cx: &mut Ctx, st: &Statement, latex: bool) -> Result<Prepared, String
             // A model name written like the argument but meaning something
             // else gets a prime on the argument.
             // So does an argument written `n`, the number of rows.
-            let clash = cx.model.param(base).is_some()
-                || cx.model.data_var(base).is_some()
-                || cx.model.const_value(base).is_some()
+            let is_model_name = |name: &str| {
+                cx.model.param(name).is_some()
+                    || cx.model.data_var(name).is_some()
+                    || cx.model.const_value(name).is_some()
+            };
+            // (a component's mu_2 clashes with a parameter named mu_2)
+            let clash = is_model_name(base)
+                || index
+                    .as_ref()
+                    .is_some_and(|k| is_model_name(&format!("{base}_{k}")))
                 || (base == "pi" && pi_in_args)
                 || b.plain == "n";
             // Element k of a vector with the argument's name is that

@@ -451,3 +451,17 @@ fn a_zero_inflation_probability_beside_the_constant_pi_is_primed() {
     );
     assert!(plain.contains("pi = pz\n"), "{plain}");
 }
+
+/// Parameters named like a component's arguments (mu_1, mu_2) prime the
+/// arguments, so that `mu_1 = mu_2` cannot be read as an equation between
+/// the two parameters.
+#[test]
+fn component_arguments_named_like_parameters_are_primed() {
+    let text = explain_source(
+        "data y\nparam e, mu_1, mu_2\nparam s > 0\ny ~ MixtureLogit(e, Normal(mu_2, s), Normal(mu_1 + 1, s))\n",
+        false,
+    );
+    assert!(text.contains("mu'_1 = mu_2\n"), "{text}");
+    assert!(text.contains("mu'_2 = mu_1 + 1\n"), "{text}");
+    assert!(!text.contains("  mu_1 = "), "{text}");
+}
