@@ -511,9 +511,23 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 
     let kinked = c.smoothing_index.is_some();
     if kinked {
-        warnings.push(
-            "the likelihood has a kink (the absolute value in a Laplace density): it was minimised by smoothing the kink and shrinking the smoothing to 1e-9 of the residual scale; the Hessian is not defined at the kink, so no standard errors are reported (a profile likelihood or a bootstrap gives intervals)".to_string(),
-        );
+        // The kink is a Laplace likelihood's, a Laplace prior's, or an
+        // absolute value written in the model.
+        let laplace = |prior: bool| {
+            c.statements
+                .iter()
+                .any(|s| s.is_prior == prior && s.family.name == "Laplace")
+        };
+        let what = if laplace(false) {
+            "the likelihood has a kink (the absolute value in a Laplace density)"
+        } else if laplace(true) {
+            "the objective has a kink (the absolute value in a Laplace prior's density)"
+        } else {
+            "the objective has a kink (an absolute value in the model)"
+        };
+        warnings.push(format!(
+            "{what}: it was minimised by smoothing the kink and shrinking the smoothing to 1e-9 of the residual scale; the Hessian is not defined at the kink, so no standard errors are reported (a profile likelihood or a bootstrap gives intervals)"
+        ));
     }
     // A collapsing scale makes the Hessian infinite; that is reported by
     // itself instead of as a Hessian problem.

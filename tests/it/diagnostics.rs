@@ -526,3 +526,23 @@ fn a_divergence_names_where_each_parameter_heads() {
         r.warnings
     );
 }
+
+/// The kink that stops standard errors is named where it is: a Laplace
+/// prior's, not the (Gaussian) likelihood's.
+#[test]
+fn a_kink_in_a_prior_is_called_the_prior_s() {
+    let dir = std::env::temp_dir().join(format!("nll-it-prior-kink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let r = fit_written(
+        &dir,
+        "data x, y\nparam b0, b1, s > 0\ny ~ Normal(b0 + b1 * x, s)\nb0 ~ Laplace(0, 10)\n",
+        "x,y\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n5,10.1\n",
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.starts_with(
+            "the objective has a kink (the absolute value in a Laplace prior's density)"
+        )),
+        "{:#?}",
+        r.warnings
+    );
+}
