@@ -393,11 +393,22 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
     if let (Some(si), Some(scale)) = (c.smoothing_index, smoothing_scale) {
         // Continuation: shrink the smoothing width of the kinks by a factor
         // of 10 per stage, each stage starting from the previous optimum.
+        // The stages share the iteration limit: once it is spent, the fit
+        // stops at the width reached (the last stage's stop says so).
         let mut delta = scale * SMOOTHING_START;
         while delta > scale * SMOOTHING_END && !cancelled() {
+            let left = options.max_iter.saturating_sub(outcome.iterations);
+            if left == 0 && options.max_iter > 0 {
+                outcome.stop = StopReason::MaxIterations;
+                break;
+            }
             delta /= 10.0;
             obj.set_theta(si, delta);
-            let stage = optim::minimize(&mut obj, &outcome.x, &options);
+            let stage_options = Options {
+                max_iter: left,
+                ..options.clone()
+            };
+            let stage = optim::minimize(&mut obj, &outcome.x, &stage_options);
             outcome = outcome.followed_by(stage);
             log::debug!(
                 "smoothing width {delta:.3e}: nll {:.12e}, {}",

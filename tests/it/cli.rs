@@ -1744,3 +1744,19 @@ fn an_output_over_an_input_file_is_refused() {
     assert_eq!(std::fs::read_to_string(&in_figures).unwrap(), data_text);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A kinked likelihood is minimised in stages of shrinking smoothing; the
+/// stages share the iteration limit (each had its own: --max-iter 10 ran
+/// 100 iterations).
+#[test]
+fn smoothing_stages_share_the_iteration_limit() {
+    let v = fit_json(&[
+        "examples/engel_laplace.nll",
+        "--data",
+        "examples/data/engel.csv",
+        "--max-iter",
+        "10",
+    ]);
+    assert!(v["iterations"].as_u64().is_some_and(|n| n <= 10), "{v}");
+    assert_eq!(v["converged"], false, "{v}");
+}
