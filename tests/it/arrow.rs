@@ -553,11 +553,8 @@ fn a_boolean_column_is_a_binary_outcome() {
     )
     .unwrap();
     let fit = |data: &str| {
-        let text = run(&["fit", model.path(), "--data", data, "--format", "json"]);
-        assert!(text.starts_with("exit: 0"), "{text}");
-        let json = text.split("--- stdout\n").nth(1).unwrap();
-        let json = json.split("--- stderr").next().unwrap();
-        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let v = crate::cli::fit_json(&[model.path(), "--data", data]);
+        assert_eq!(v["converged"], true, "{v}");
         v["parameters"]
             .as_array()
             .unwrap()
