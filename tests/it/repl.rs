@@ -333,6 +333,14 @@ fn a_script_line_that_is_not_utf8_fails_alone() {
     );
     assert!(text.contains("converged"), "{text}");
     assert_eq!(text.matches("error[").count(), 1, "{text}");
+
+    // A later error keeps the script's line number, the skipped line
+    // counted.
+    let mut script = b"data x\n# caf\xe9\n1 +\n".to_vec();
+    script.extend(b"x ^\n");
+    let (code, text) = run_piped(&[], script);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("<repl>:4:"), "{text}");
 }
 
 #[test]
