@@ -463,7 +463,6 @@ pub fn compound_terms(
             cases: Some((case0, case1)),
         });
     }
-    let weights = &mixture::with_reference_predictor(&mut cx.g, kind, weights, k)[..];
     if !(weights.len() == k || (weights.len() == 1 && k == 2)) {
         return Err(format!(
             "a mixture of {k} components needs {k} weights (or one number for two components), found {}",

@@ -387,12 +387,11 @@ fn compound_specs(
     comps: &[crate::model::Component],
 ) -> Result<(Vec<Spec>, usize), String> {
     let env = HashMap::new();
-    let mut weights = cx.elements(&st.args[0], &env)?;
+    let written = cx.elements(&st.args[0], &env)?;
     // K - 1 linear predictors of K > 2 components: the first component is
     // the reference, its predictor 0, written out as eta_1 = 0.
-    if kind == Compound::MixtureLogit && weights.len() + 1 == comps.len() && comps.len() > 2 {
-        weights.insert(0, cx.g.constant(0.0));
-    }
+    let weights =
+        crate::dist::mixture::with_reference_predictor(&mut cx.g, kind, &written, comps.len());
     let several = weights.len() > 1;
     // Vector weights on the logit scale are eta_k unless a component has
     // arguments of that name.

@@ -760,6 +760,52 @@ pub(super) fn unbalanced_scales_warning(
     ))
 }
 
+/// The warning of a fit whose objective has a kink, naming where it is: a
+/// Laplace likelihood's, a Laplace prior's, or an absolute value written
+/// in the model.
+pub(super) fn kink_warning(c: &Compiled) -> String {
+    let laplace = |prior: bool| {
+        c.statements
+            .iter()
+            .any(|s| s.is_prior == prior && s.family.name == "Laplace")
+    };
+    let what = if laplace(false) {
+        "the likelihood has a kink (the absolute value in a Laplace density)"
+    } else if laplace(true) {
+        "the objective has a kink (the absolute value in a Laplace prior's density)"
+    } else {
+        "the objective has a kink (an absolute value in the model)"
+    };
+    format!(
+        "{what}: it was minimised by smoothing the kink and shrinking the smoothing to 1e-9 of the residual scale; the Hessian is not defined at the kink, so no standard errors are reported (a profile likelihood or a bootstrap gives intervals)"
+    )
+}
+
+/// Where the parameters along `dir` (over the free coordinates `free`)
+/// head, `dir` turned the way the fit moved them from its start (`travel`,
+/// theta minus its start): words for [`heading_along`], or "some
+/// parameters run off" where `dir` names none (a Hessian that overflowed,
+/// `hessian_finite` false, has no flat direction).
+pub(super) fn heading_from_start(
+    c: &Compiled,
+    free: &[usize],
+    mut dir: Vec<f64>,
+    travel: &[f64],
+    hessian_finite: bool,
+) -> String {
+    if dir.iter().zip(travel).map(|(d, t)| d * t).sum::<f64>() < 0.0 {
+        dir.iter_mut().for_each(|d| *d = -*d);
+    }
+    if dir.iter().any(|d| d.abs() > 0.1) {
+        heading_along(c, free, &dir)
+    } else if hessian_finite {
+        "some parameters run off".to_string()
+    } else {
+        "some parameters run off (the Hessian there is not finite, so it does not say which)"
+            .to_string()
+    }
+}
+
 /// Where each parameter that direction `dir` (over the free coordinates
 /// `free`, in theta) moves by a tenth of its length or more is heading,
 /// as words: "`b` grows without bound and `r` falls to its bound 0".

@@ -25,20 +25,24 @@ mod probes;
 pub(crate) mod profile;
 mod report;
 pub mod residuals;
+mod start;
 mod subsample;
 
 use nalgebra::DMatrix;
 
 use checks::{
-    divergence_note, few_rows_component_warnings, heading_along, improper_probability_warnings,
-    is_huge_se, perfect_fit_level, perfectly_fitted_rows, recession_direction,
-    scale_collapse_warnings, separation_prefix, unbalanced_scales_warning,
+    divergence_note, few_rows_component_warnings, heading_along, heading_from_start,
+    improper_probability_warnings, is_huge_se, kink_warning, perfect_fit_level,
+    perfectly_fitted_rows, recession_direction, scale_collapse_warnings, separation_prefix,
+    unbalanced_scales_warning,
 };
 use curvature::{analyse_hessian, linear_curvature};
 use probes::{
     edge_of, flat_both_ways, limit_hint, lower_point_inward, Edge, EDGE_PROBE,
     FAR_START_ITERATIONS, MAX_INWARD_RESTARTS,
 };
+use start::residual_scale;
+pub use start::{check_start, free_params, start_theta};
 use subsample::{subsample_start, SUBSAMPLE_MIN_ROWS};
 
 use crate::compile::Compiled;
@@ -106,112 +110,6 @@ pub(super) const RECESSION_REL_DECREASE: f64 = 1e-12;
 /// most about 1e-9 relative, below the reported precision.
 const SMOOTHING_START: f64 = 1e-1;
 const SMOOTHING_END: f64 = 1e-9;
-
-/// A scale for residuals: the mean absolute deviation of the observations
-/// of the likelihood statements from their mean (1 if that is 0).
-fn residual_scale(c: &Compiled, theta: &[f64]) -> f64 {
-    let mut scale: f64 = 0.0;
-    for s in c.statements.iter().filter(|s| !s.is_prior) {
-        // Two passes over the observations, a block of rows at a time.
-        let n = c.n_rows.max(1) as f64;
-        let mut sum = 0.0;
-        c.for_each_row_block(&[s.y], theta, |_, cols| {
-            sum = cols[0].iter().fold(sum, |acc, v| acc + v);
-        });
-        let mean = sum / n;
-        let mut abs_dev = 0.0;
-        c.for_each_row_block(&[s.y], theta, |_, cols| {
-            abs_dev = cols[0]
-                .iter()
-                .fold(abs_dev, |acc, v| acc + (v - mean).abs());
-        });
-        let mad = abs_dev / n;
-        if mad.is_finite() {
-            scale = scale.max(mad);
-        }
-    }
-    if scale > 0.0 {
-        scale
-    } else {
-        1.0
-    }
-}
-
-/// The coordinates of theta the NLL depends on, in increasing order: the
-/// ones a fit optimizes. The others stay at their start values.
-pub fn free_params(c: &Compiled) -> Vec<usize> {
-    let nll_params = &c.graph.info(c.nll).params;
-    (0..c.n_params())
-        .filter(|k| nll_params.binary_search(&(*k as u32)).is_ok())
-        .collect()
-}
-
-/// Resolves start values: declared ones, then the overrides in `opts`.
-pub fn start_theta(c: &Compiled, opts: &FitOptions) -> Result<Vec<f64>, Diagnostic> {
-    let mut natural: Vec<f64> = c.params.iter().map(|p| p.start).collect();
-    for (i, (name, _)) in opts.starts.iter().enumerate() {
-        if opts.starts[..i].iter().any(|(n, _)| n == name) {
-            return Err(Diagnostic::error(
-                "E503",
-                format!("--start gives `{name}` more than once"),
-            )
-            .with_help("Give each parameter one start value."));
-        }
-    }
-    for (name, value) in &opts.starts {
-        let mut matched = false;
-        for (i, p) in c.params.iter().enumerate() {
-            if p.name == *name || p.param == *name {
-                if !p.transform.admits(*value) {
-                    return Err(Diagnostic::error(
-                        "E501",
-                        format!(
-                            "start value {value} for `{name}` is outside its constraint {}",
-                            p.transform.describe()
-                        ),
-                    )
-                    .with_help("Choose a start value strictly inside the constraint."));
-                }
-                natural[i] = *value;
-                matched = true;
-            }
-        }
-        if !matched {
-            let names: Vec<&str> = c.params.iter().map(|p| p.name.as_str()).collect();
-            let mut d = Diagnostic::error(
-                "E502",
-                format!("--start names an unknown parameter `{name}`"),
-            );
-            if let Some(s) = crate::diag::suggest::closest(name, names.iter().copied()) {
-                d = d.with_help(format!("Did you mean `{s}`?"));
-            } else {
-                d = d.with_note(format!("The parameters are: {}.", names.join(", ")));
-            }
-            return Err(d);
-        }
-    }
-    let mut theta: Vec<f64> = c
-        .params
-        .iter()
-        .zip(natural)
-        .map(|(p, x)| p.transform.to_theta(x))
-        .collect();
-    // The smoothing width of kinks, if the model has any; set by `fit`.
-    theta.push(0.0);
-    Ok(theta)
-}
-
-/// Checks that the NLL is finite at `theta`; otherwise says why.
-pub fn check_start(c: &Compiled, theta: &[f64]) -> Result<(), Diagnostic> {
-    let all: Vec<usize> = (0..c.n_params()).collect();
-    let mut obj = ModelObjective::new(c, all, theta.to_vec());
-    let x: Vec<f64> = theta[..c.n_params()].to_vec();
-    if obj.nll_at(&x).is_finite() {
-        Ok(())
-    } else {
-        Err(objective::explain_nonfinite_start(c, theta))
-    }
-}
 
 /// Fits the model. Errors are problems that prevent fitting at all (the NLL
 /// is not finite at the start); a fit that does not converge is a report
@@ -522,23 +420,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
 
     let kinked = c.smoothing_index.is_some();
     if kinked {
-        // The kink is a Laplace likelihood's, a Laplace prior's, or an
-        // absolute value written in the model.
-        let laplace = |prior: bool| {
-            c.statements
-                .iter()
-                .any(|s| s.is_prior == prior && s.family.name == "Laplace")
-        };
-        let what = if laplace(false) {
-            "the likelihood has a kink (the absolute value in a Laplace density)"
-        } else if laplace(true) {
-            "the objective has a kink (the absolute value in a Laplace prior's density)"
-        } else {
-            "the objective has a kink (an absolute value in the model)"
-        };
-        warnings.push(format!(
-            "{what}: it was minimised by smoothing the kink and shrinking the smoothing to 1e-9 of the residual scale; the Hessian is not defined at the kink, so no standard errors are reported (a profile likelihood or a bootstrap gives intervals)"
-        ));
+        warnings.push(kink_warning(c));
     }
     // A collapsing scale makes the Hessian infinite; that is reported by
     // itself instead of as a Hessian problem.
@@ -697,7 +579,7 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
             // standard error, or else the flattest direction; each heading
             // the way the fit moved it from its start.
             let travel: Vec<f64> = free.iter().map(|k| theta[*k] - theta0[*k]).collect();
-            let mut dir: Vec<f64> = match &curvature.covariance {
+            let dir: Vec<f64> = match &curvature.covariance {
                 Some(cov) if huge_se => (0..n_free)
                     .map(|i| {
                         if is_huge_se(cov[(i, i)].sqrt(), outcome.x[i]) {
@@ -709,19 +591,13 @@ pub fn fit(c: &Compiled, opts: &FitOptions) -> Result<FitReport, Vec<Diagnostic>
                     .collect(),
                 _ => curvature.flat_direction.clone(),
             };
-            if dir.iter().zip(&travel).map(|(d, t)| d * t).sum::<f64>() < 0.0 {
-                dir.iter_mut().for_each(|d| *d = -*d);
-            }
-            // A Hessian that overflowed has no flat direction to name.
-            let which = if dir.iter().all(|d| !(d.abs() > 0.1)) {
-                if curvature.min_scaled_eigenvalue.is_finite() {
-                    "some parameters run off".to_string()
-                } else {
-                    "some parameters run off (the Hessian there is not finite, so it does not say which)".to_string()
-                }
-            } else {
-                heading_along(c, &free, &dir)
-            };
+            let which = heading_from_start(
+                c,
+                &free,
+                dir,
+                &travel,
+                curvature.min_scaled_eigenvalue.is_finite(),
+            );
             warnings.push(format!(
                 "no finite maximum: {}{desc} predicted with probability 1, as {which}; the estimates shown are where the optimizer stopped",
                 separation_prefix(c)

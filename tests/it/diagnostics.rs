@@ -264,6 +264,13 @@ fn a_scale_left_far_below_huge_residuals_is_not_called_a_collapse() {
     assert!(text.contains("data column `y`"), "{text}");
 }
 
+/// A scratch folder for one test, under the system's temporary folder.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nll-it-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
 /// The fit of model text `model` to CSV text `csv`, both written to files
 /// in `dir` first.
 fn fit_written(dir: &std::path::Path, model: &str, csv: &str) -> nll::infer::FitReport {
@@ -286,8 +293,7 @@ fn fit_written(dir: &std::path::Path, model: &str, csv: &str) -> nll::infer::Fit
 /// 1e15 times its scale.
 #[test]
 fn a_well_estimated_scale_under_huge_outliers_is_not_a_collapse() {
-    let dir = std::env::temp_dir().join(format!("nll-it-heavy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let dir = scratch("heavy");
     let n = 20_000;
     let rows: String = (0..n)
         .map(|i| {
@@ -364,8 +370,7 @@ fn a_scale_collapsing_onto_residuals_of_exactly_zero_is_named() {
 /// with x varying) have a proper maximum.
 #[test]
 fn a_scale_on_observations_all_equal_collapses_only_where_they_are_fitted_exactly() {
-    let dir = std::env::temp_dir().join(format!("nll-it-equal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let dir = scratch("equal");
     let r = fit_written(
         &dir,
         "data y\nparam m, s\ny ~ Laplace(m, exp(s))\n",
@@ -435,8 +440,7 @@ fn a_narrow_component_on_a_few_percent_of_the_rows_is_named() {
 /// reporting a strict minimum.
 #[test]
 fn a_laplace_fit_with_a_singular_smoothed_hessian_is_not_called_converged() {
-    let dir = std::env::temp_dir().join(format!("nll-laplace-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("laplace");
     let csv = dir.join("zero_column.csv");
     let mut rows = String::from("x,y\n");
     for i in 0..40 {
@@ -487,8 +491,7 @@ fn a_newton_decrement_that_is_not_a_number_is_no_convergence() {
 /// (exit 3), not parameters running off (exit 4).
 #[test]
 fn rows_fitted_exactly_under_a_steep_gradient_are_not_a_divergence() {
-    let dir = std::env::temp_dir().join(format!("nll-it-steep-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let dir = scratch("steep");
     std::fs::write(
         dir.join("m.nll"),
         "data y: int\nparam a\ny ~ Poisson(exp(a))\n",
@@ -511,8 +514,7 @@ fn rows_fitted_exactly_under_a_steep_gradient_are_not_a_divergence() {
 /// what the warning says (it said the rate could "grow without bound").
 #[test]
 fn a_divergence_names_where_each_parameter_heads() {
-    let dir = std::env::temp_dir().join(format!("nll-it-heading-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let dir = scratch("heading");
     let r = fit_written(
         &dir,
         "data y: int\nparam lam > 0\ny ~ Poisson(lam)\n",
@@ -531,8 +533,7 @@ fn a_divergence_names_where_each_parameter_heads() {
 /// prior's, not the (Gaussian) likelihood's.
 #[test]
 fn a_kink_in_a_prior_is_called_the_prior_s() {
-    let dir = std::env::temp_dir().join(format!("nll-it-prior-kink-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let dir = scratch("prior-kink");
     let r = fit_written(
         &dir,
         "data x, y\nparam b0, b1, s > 0\ny ~ Normal(b0 + b1 * x, s)\nb0 ~ Laplace(0, 10)\n",
